@@ -1,0 +1,160 @@
+//! Errors of the library, each with a [`ErrorKind`] the daemon uses to decide what to do:
+//! retry soon (network), retry slowly (authentication), or stop and tell the seller
+//! (configuration). `anyhow` is used only in `main.rs`.
+
+use std::path::PathBuf;
+
+/// How the daemon should react to an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The server or the network failed: retry with backoff.
+    Network,
+    /// The server refused the credentials: log once, retry slowly.
+    Authentication,
+    /// The configuration is wrong (including a rejected certificate): stop with the reason.
+    Configuration,
+    /// Something in the data (a message, the store) is wrong: skip it, keep going.
+    Data,
+}
+
+/// A configuration problem, naming the key (`imap.security`) and, when known, the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file the configuration came from, when it came from a file.
+    pub path: Option<PathBuf>,
+    /// Dotted key path, such as `cadence.draft_time`; empty when the whole file is at fault.
+    pub key: String,
+    /// 1-based line of the key in the file, when it could be found.
+    pub line: Option<usize>,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("config error")?;
+        if let Some(path) = &self.path {
+            write!(f, " in {}", path.display())?;
+        }
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Which side of a TLS handshake failed, so `nudge check` can say it in one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate was not trusted (wrong CA, expired, wrong name).
+    Certificate,
+    /// Any other handshake failure.
+    Handshake,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot connect to {server} server {host}:{port}: {source}")]
+    Connect {
+        server: &'static str,
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("TLS certificate of {server} server {host}:{port} rejected: {reason}")]
+    Certificate {
+        server: &'static str,
+        host: String,
+        port: u16,
+        reason: String,
+    },
+
+    #[error("TLS handshake with {server} server {host}:{port} failed: {reason}")]
+    Tls {
+        server: &'static str,
+        host: String,
+        port: u16,
+        reason: String,
+    },
+
+    #[error("authentication as {user} at {server} server {host} failed: {reason}")]
+    Authentication {
+        server: &'static str,
+        host: String,
+        user: String,
+        reason: String,
+    },
+
+    #[error("cannot get the secret for `{key}`: {reason}")]
+    Secret { key: String, reason: String },
+
+    #[error("{role} folder not found: {reason}")]
+    FolderNotFound { role: &'static str, reason: String },
+
+    #[error("{what} timed out after {seconds} s")]
+    Timeout { what: String, seconds: u64 },
+
+    #[error("IMAP {context}: {reason}")]
+    Imap { context: String, reason: String },
+
+    #[error("store {path}: {reason}")]
+    Store { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    Data(String),
+}
+
+impl Error {
+    /// What the daemon should do about this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) | Error::Certificate { .. } | Error::Secret { .. } => {
+                ErrorKind::Configuration
+            }
+            Error::FolderNotFound { .. } => ErrorKind::Configuration,
+            Error::Authentication { .. } => ErrorKind::Authentication,
+            Error::Resolve { .. }
+            | Error::Connect { .. }
+            | Error::Tls { .. }
+            | Error::Timeout { .. }
+            | Error::Imap { .. } => ErrorKind::Network,
+            Error::Store { .. } | Error::Data(_) => ErrorKind::Data,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The process exit code for this error, so scripts can tell failures apart:
+    /// 2 configuration, 3 network (refused, DNS, timeout), 4 TLS certificate rejected,
+    /// 5 authentication failed, 6 folder not found, 1 anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Secret { .. } => 2,
+            Error::Resolve { .. } | Error::Connect { .. } | Error::Timeout { .. } => 3,
+            Error::Tls { .. } => 3,
+            Error::Certificate { .. } => 4,
+            Error::Authentication { .. } => 5,
+            Error::FolderNotFound { .. } => 6,
+            Error::Imap { .. } | Error::Store { .. } | Error::Data(_) => 1,
+        }
+    }
+}

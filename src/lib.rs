@@ -1,0 +1,29 @@
+//! nudge: patient, polite follow-up drafts for a seller's quiet conversations.
+//!
+//! Data flows one way: mailbox → store → pure decisions → actions back on the mailbox.
+//!
+//! ```text
+//!  IMAP (imap::)          store::             pure core                   IMAP / SMTP
+//!  INBOX, Sent, Drafts ─▶ messages,      ─▶  threading, classification, ─▶ drafts appended to
+//!  headers, flags         conversations,     cadence (business days),      Drafts, withdrawn
+//!                         events             summary numbers               ones moved to Trash;
+//!                                                                          weekly summary mail
+//! ```
+//!
+//! * [`config`] turns the TOML file into a validated [`config::Config`] (two stages).
+//! * [`imap`] connects (TLS, STARTTLS, XOAUTH2) and discovers folders; only it knows async-imap.
+//! * [`store`] is the SQLite record of truth; only it knows sqlx.
+//! * [`commands`] holds what the command line runs; `main.rs` only parses and prints.
+//!
+//! nudge never sends mail to a prospect: the seller approves every follow-up by sending the
+//! draft from their own mail client.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod imap;
+pub mod logging;
+pub mod store;
+pub mod tls;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,156 @@
+//! The store: one SQLite file, the record of truth for what nudge knows and did.
+//!
+//! WAL mode (the CLI can read while the daemon writes), a busy timeout, the file created 0600
+//! in a 0700 folder, and forward-only migrations embedded from `migrations/`. Only this module
+//! knows sqlx; the rest of nudge sees domain types.
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::{Error, Result};
+
+mod suppressions;
+pub use suppressions::Suppression;
+
+/// How long a writer waits for another (the CLI beside the daemon) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// The connection pool; SQLite serializes writers, WAL lets readers go on.
+    pool: SqlitePool,
+    /// Where the file is, for messages.
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store> {
+        prepare_file(path).map_err(|e| store_error(path, e))?;
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| store_error(path, e))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .connect_with(options)
+            .await
+            .map_err(|e| store_error(path, e))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
+        // The WAL and shared-memory files take the database file's mode, but make sure.
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            if side.exists() {
+                let _ = std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The pool, for the store's own submodules.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when it answers "ok".
+    pub async fn integrity_check(&self) -> Result<()> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+        match rows.as_slice() {
+            [(ok,)] if ok == "ok" => Ok(()),
+            _ => Err(self.error(format!(
+                "integrity check failed: {}",
+                rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("; ")
+            ))),
+        }
+    }
+
+    /// A small fact about this installation (see the `meta` table).
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Sets a fact only if it is not set yet; returns the value now stored.
+    pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(self.meta(key).await?.unwrap_or_else(|| value.to_string()))
+    }
+
+    /// Names of the migrations applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    pub(crate) fn error(&self, reason: impl std::fmt::Display) -> Error {
+        store_error(&self.path, reason)
+    }
+}
+
+fn store_error(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Store {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Creates the store's folder (0700) and file (0600) before SQLite opens it, so the file is
+/// never readable by others, not even for a moment.
+fn prepare_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode on open: tighten it.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}

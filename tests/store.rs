@@ -1,0 +1,133 @@
+//! The store: created private, WAL, migrations that keep data, append-only history.
+
+use std::os::unix::fs::PermissionsExt;
+
+use chrono::{TimeZone, Utc};
+use nudge::store::Store;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn database_is_created_private_in_a_private_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/nudge/nudge.db");
+    let store = Store::open(&path).await.expect("store opens");
+    assert_eq!(mode(&path), 0o600, "database file");
+    assert_eq!(mode(path.parent().unwrap()), 0o700, "its folder");
+    store
+        .suppress("x@example.com", "manual", Utc::now())
+        .await
+        .unwrap();
+    let wal = dir.path().join("state/nudge/nudge.db-wal");
+    assert!(wal.exists(), "WAL mode keeps a -wal file while open");
+    assert_eq!(mode(&wal), 0o600, "the WAL file is private too");
+    store
+        .integrity_check()
+        .await
+        .expect("integrity check passes");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_existing_loose_file_is_tightened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&path)
+        .await
+        .expect("an empty file becomes a store");
+    assert_eq!(mode(&path), 0o600);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reopening_reruns_migrations_and_keeps_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let store = Store::open(&path).await.unwrap();
+    let migrations = store.applied_migrations().await.unwrap();
+    assert!(!migrations.is_empty());
+    assert!(store
+        .suppress("Ingrid@Fjordkraft.example", "bounced", at)
+        .await
+        .unwrap());
+    assert!(!store
+        .suppress("ingrid@fjordkraft.example", "manual", at)
+        .await
+        .unwrap());
+    store
+        .meta_set_once("first_started_at", "2026-11-20T09:00:00Z")
+        .await
+        .unwrap();
+    store.close().await;
+
+    for _ in 0..2 {
+        let store = Store::open(&path).await.expect("reopens");
+        assert_eq!(store.applied_migrations().await.unwrap(), migrations);
+        let list = store.suppressions().await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].address, "ingrid@fjordkraft.example");
+        assert_eq!(list[0].reason, "bounced", "the first reason is kept");
+        assert_eq!(list[0].added_at, at);
+        assert_eq!(
+            store
+                .meta_set_once("first_started_at", "later")
+                .await
+                .unwrap(),
+            "2026-11-20T09:00:00Z",
+            "set once, never moved"
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn suppressing_a_domain_covers_its_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    store
+        .suppress("competitor.example", "manual", Utc::now())
+        .await
+        .unwrap();
+    assert!(store
+        .is_suppressed("anna@competitor.example")
+        .await
+        .unwrap());
+    assert!(!store.is_suppressed("anna@customer.example").await.unwrap());
+    assert!(store.unsuppress("competitor.example").await.unwrap());
+    assert!(!store.unsuppress("competitor.example").await.unwrap());
+    assert!(!store
+        .is_suppressed("anna@competitor.example")
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn history_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let store = Store::open(&path).await.unwrap();
+    store.close().await;
+    // Use a raw connection, as a careless tool would, to show the database itself refuses.
+    let url = format!("sqlite://{}", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO events (conversation_id, at, kind) VALUES (NULL, '2026-11-20T09:00:00Z', 'test')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE events SET kind = 'changed'")
+        .execute(&pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
