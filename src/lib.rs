@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod imap;
 pub mod logging;
+pub mod mail;
 pub mod store;
 pub mod tls;
 

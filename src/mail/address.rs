@@ -1,0 +1,244 @@
+//! Facts about addresses: robots and role accounts, free-mail domains, and which domains
+//! belong to the same organisation.
+
+use std::sync::OnceLock;
+
+/// Local parts (before '@') of role and robot addresses that are never prospects.
+const ROBOT_LOCAL_PARTS: &[&str] = &[
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+    "do_not_reply",
+    "mailer-daemon",
+    "mailerdaemon",
+    "postmaster",
+    "notifications",
+    "notification",
+    "notify",
+    "alerts",
+    "alert",
+    "bounce",
+    "bounces",
+    "newsletter",
+    "nyhetsbrev",
+    "nyhedsbrev",
+    "automated",
+    "auto-confirm",
+    "daemon",
+    "robot",
+    "ikke-svar",
+    "ikkesvar",
+    "svarainte",
+    "info-noreply",
+];
+
+/// True for addresses that no person reads: noreply@, mailer-daemon@, notifications@, …
+pub fn is_robot(address: &str) -> bool {
+    let local = local_part(address);
+    let base = local.split(['+']).next().unwrap_or(&local).to_string();
+    ROBOT_LOCAL_PARTS.contains(&base.as_str())
+        || base.starts_with("noreply")
+        || base.starts_with("no-reply")
+        || base.starts_with("donotreply")
+        || base.starts_with("do-not-reply")
+        || base.starts_with("microsoftexchange")
+        || base.ends_with("-noreply")
+        || base.ends_with("-no-reply")
+        || base.ends_with(".noreply")
+}
+
+/// The part before '@', lower-case.
+pub fn local_part(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(l, _)| l)
+        .unwrap_or(address)
+        .to_ascii_lowercase()
+}
+
+/// The part after '@', lower-case, without a trailing dot.
+pub fn domain(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+fn freemail() -> &'static Vec<String> {
+    static LIST: OnceLock<Vec<String>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("freemail.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// True for free-mail domains (gmail.com, hotmail.no, gmx.de, online.no, …).
+pub fn is_freemail(domain: &str) -> bool {
+    let domain = domain.to_ascii_lowercase();
+    freemail()
+        .iter()
+        .any(|entry| match entry.strip_suffix(".*") {
+            Some(name) => domain.strip_prefix(name).is_some_and(|rest| {
+                // "hotmail.no" and "hotmail.co.uk", not "hotmail.example.com".
+                let Some(tld) = rest.strip_prefix('.') else {
+                    return false;
+                };
+                !tld.contains('.') || (tld.starts_with("co.") && tld.matches('.').count() == 1)
+            }),
+            None => domain == *entry,
+        })
+}
+
+/// Second-level suffixes under which organisations register one level deeper.
+const TWO_LEVEL_SUFFIXES: &[&str] = &[
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "com.au", "net.au",
+    "org.au", "co.nz", "co.za", "co.jp", "com.br", "com.cn", "co.in", "com.mx", "com.tr",
+    "priv.no", "co.at", "or.at",
+];
+
+/// The organisation's domain: `sales.fjordkraft.no` → `fjordkraft.no`,
+/// `mail.thamesbuild.co.uk` → `thamesbuild.co.uk`.
+pub fn organisation_domain(domain: &str) -> String {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() <= 2 {
+        return domain;
+    }
+    let last_two = labels[labels.len() - 2..].join(".");
+    let keep = if TWO_LEVEL_SUFFIXES.contains(&last_two.as_str()) {
+        3
+    } else {
+        2
+    };
+    labels[labels.len().saturating_sub(keep)..].join(".")
+}
+
+/// True when two addresses belong to the same organisation (never for free-mail domains).
+pub fn same_organisation(a: &str, b: &str) -> bool {
+    let (da, db) = (domain(a), domain(b));
+    if da.is_empty() || db.is_empty() || is_freemail(&da) || is_freemail(&db) {
+        return false;
+    }
+    organisation_domain(&da) == organisation_domain(&db)
+}
+
+/// Matches an address against a pattern with `*` (any run) and `?` (one character).
+pub fn matches_pattern(pattern: &str, address: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let a: Vec<char> = address.to_lowercase().chars().collect();
+    let (mut pi, mut ai) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ai < a.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == a[ai]) {
+            pi += 1;
+            ai += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ai;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ai = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robots() {
+        for a in [
+            "noreply@example.com",
+            "no-reply@accounts.example.com",
+            "DoNotReply@x.no",
+            "MAILER-DAEMON@mx.example.com",
+            "postmaster@example.se",
+            "notifications@github.com",
+            "noreply+abc@x.com",
+            "news-noreply@x.dk",
+            "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.com",
+        ] {
+            assert!(is_robot(a), "{a}");
+        }
+        for a in [
+            "ingrid.berg@fjordkraft.no",
+            "info@fjordkraft.no",
+            "noah@example.com",
+        ] {
+            assert!(!is_robot(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn freemail_domains() {
+        for d in [
+            "gmail.com",
+            "hotmail.no",
+            "hotmail.co.uk",
+            "gmx.de",
+            "yahoo.se",
+            "online.no",
+            "live.dk",
+        ] {
+            assert!(is_freemail(d), "{d}");
+        }
+        for d in [
+            "fjordkraft.no",
+            "hotmailer.com",
+            "nordichandel.se",
+            "gmail.com.evil.example",
+        ] {
+            assert!(!is_freemail(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn organisations() {
+        assert!(same_organisation(
+            "ingrid@fjordkraft.no",
+            "per@sales.fjordkraft.no"
+        ));
+        assert!(same_organisation(
+            "a@mail.thamesbuild.co.uk",
+            "b@thamesbuild.co.uk"
+        ));
+        assert!(!same_organisation("a@thamesbuild.co.uk", "b@other.co.uk"));
+        assert!(!same_organisation(
+            "ola.hansen@gmail.com",
+            "kari.hansen@gmail.com"
+        ));
+        assert!(!same_organisation("a@", "b@x.no"));
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern(
+            "*@newsletter.example.com",
+            "news@newsletter.example.com"
+        ));
+        assert!(!matches_pattern(
+            "*@newsletter.example.com",
+            "news@example.com"
+        ));
+        assert!(matches_pattern("sales-?@x.no", "SALES-1@x.no"));
+        assert!(matches_pattern("*", "anything@x"));
+        assert!(!matches_pattern("a*b", "acbd"));
+    }
+}

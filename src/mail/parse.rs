@@ -1,0 +1,393 @@
+//! From raw message bytes to [`Mail`], the few facts nudge needs. Only this file knows
+//! mail-parser. Never panics; a message without headers gives `None`.
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+/// Upper bound on the body text kept for classification and quoting.
+const MAX_BODY_CHARS: usize = 16 * 1024;
+
+/// A person in a header: lower-case address and, if given, a display name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mailbox {
+    pub address: String,
+    pub name: Option<String>,
+}
+
+/// Header signals of automatic mail (RFC 3834 and the vendors' own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// `Auto-Submitted`, lower-case, without parameters.
+    pub auto_submitted: Option<String>,
+    pub x_autoreply: bool,
+    pub x_autorespond: bool,
+    /// `Precedence`, lower-case.
+    pub precedence: Option<String>,
+    /// Exchange: `X-Auto-Response-Suppress` (alone it is on ordinary Outlook mail too).
+    pub exchange_suppress: bool,
+    /// Exchange: `X-MS-Exchange-Inbox-Rules-Loop` (with the above: an out-of-office).
+    pub exchange_rules_loop: bool,
+    /// `List-Id` or `List-Unsubscribe`.
+    pub list: bool,
+    /// `X-Nudge-Summary`: nudge's own weekly summary.
+    pub nudge_summary: bool,
+    /// The top-level content type, lower-case, like `multipart/report`.
+    pub content_type: String,
+    /// The `report-type` parameter of a multipart/report.
+    pub report_type: Option<String>,
+}
+
+/// What a delivery-status or disposition report says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// True for message/delivery-status and message/global-delivery-status parts.
+    pub delivery_status: bool,
+    /// True for message/disposition-notification (read receipts).
+    pub disposition: bool,
+    /// `Action:` values, lower-case (failed, delayed, delivered, relayed, expanded).
+    pub actions: Vec<String>,
+    /// `Status:` values, like 5.1.1.
+    pub statuses: Vec<String>,
+    /// `Final-Recipient:` addresses, lower-case.
+    pub final_recipients: Vec<String>,
+}
+
+/// One message as nudge sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mail {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    /// References, oldest first, without the message's own id.
+    pub references: Vec<String>,
+    /// Exchange keeps the client's original id here when it rewrites Message-ID.
+    pub original_message_id: Option<String>,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Decoded subject on one line.
+    pub subject: String,
+    /// The Date header; `None` when missing or invalid.
+    pub date: Option<DateTime<Utc>>,
+    pub signals: Signals,
+    /// The text body (HTML turned into text when there is no text part), bounded.
+    pub body: String,
+    pub report: Option<Report>,
+    /// For bounces: the Message-ID of the returned original, found in the report's parts.
+    pub returned_message_id: Option<String>,
+}
+
+impl Mail {
+    /// Every id that ties this message into a thread: its own, the Exchange original,
+    /// In-Reply-To and References.
+    pub fn thread_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for id in self
+            .message_id
+            .iter()
+            .chain(self.original_message_id.iter())
+            .chain(self.in_reply_to.iter())
+            .chain(self.references.iter())
+        {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// All To and Cc addresses.
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        self.to.iter().chain(self.cc.iter())
+    }
+}
+
+/// Parses raw message bytes (LF or CRLF). `None` when there are no headers at all.
+pub fn parse(raw: &[u8]) -> Option<Mail> {
+    let message = MessageParser::default().parse(raw)?;
+    if message.headers().is_empty() {
+        return None;
+    }
+    let raw_header = |name: &'static str| message.header_raw(name).map(str::trim);
+    let message_id = message
+        .message_id()
+        .map(normalize_id)
+        .filter(|id| !id.is_empty())
+        .or_else(|| raw_header("Message-ID").and_then(|v| ids(v).into_iter().next()));
+    let in_reply_to = raw_header("In-Reply-To").map(ids).unwrap_or_default();
+    let mut references = raw_header("References").map(ids).unwrap_or_default();
+    // A message listing itself would loop the thread.
+    if let Some(own) = &message_id {
+        references.retain(|r| r != own);
+    }
+    let original_message_id =
+        raw_header("X-Microsoft-Original-Message-ID").and_then(|v| ids(v).into_iter().next());
+
+    let mailboxes = |address: Option<&mail_parser::Address<'_>>| -> Vec<Mailbox> {
+        address
+            .map(|a| {
+                a.iter()
+                    .filter_map(|addr| {
+                        let address = addr.address()?.trim().to_ascii_lowercase();
+                        if !address.contains('@') {
+                            return None;
+                        }
+                        Some(Mailbox {
+                            address,
+                            name: addr.name().map(one_line).filter(|n| !n.is_empty()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let from = mailboxes(message.from()).into_iter().next();
+    let to = mailboxes(message.to());
+    let cc = mailboxes(message.cc());
+    let subject = message.subject().map(one_line).unwrap_or_default();
+    let date = message
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single());
+
+    let content_type = message
+        .root_part()
+        .content_type()
+        .map(|ct| {
+            let sub = ct.subtype().unwrap_or("");
+            (
+                format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+                ct.attribute("report-type").map(|r| r.to_ascii_lowercase()),
+            )
+        })
+        .unwrap_or_else(|| ("text/plain".to_string(), None));
+    let lower = |v: Option<&str>| {
+        v.map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    };
+    let signals = Signals {
+        auto_submitted: lower(raw_header("Auto-Submitted")),
+        x_autoreply: raw_header("X-Autoreply").is_some_and(|v| !v.eq_ignore_ascii_case("no")),
+        x_autorespond: raw_header("X-Autorespond").is_some(),
+        precedence: lower(raw_header("Precedence")),
+        exchange_suppress: raw_header("X-Auto-Response-Suppress").is_some(),
+        exchange_rules_loop: raw_header("X-MS-Exchange-Inbox-Rules-Loop").is_some(),
+        list: raw_header("List-Id").is_some() || raw_header("List-Unsubscribe").is_some(),
+        nudge_summary: raw_header("X-Nudge-Summary").is_some(),
+        content_type: content_type.0,
+        report_type: content_type.1,
+    };
+
+    let body = message
+        .body_text(0)
+        .map(|t| bounded(&t))
+        .unwrap_or_default();
+
+    let mut report: Option<Report> = None;
+    let mut returned_message_id = None;
+    for part in message.parts.iter().skip(1) {
+        let Some(ct) = part.content_type() else {
+            continue;
+        };
+        let kind = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase();
+        match (kind.as_str(), &part.body) {
+            ("message/delivery-status" | "message/global-delivery-status", _) => {
+                let text = String::from_utf8_lossy(part.contents());
+                let r = report.get_or_insert_with(Report::default);
+                r.delivery_status = true;
+                read_report_fields(&text, r);
+            }
+            ("message/disposition-notification", _) => {
+                report.get_or_insert_with(Report::default).disposition = true;
+            }
+            (_, PartType::Message(nested)) if returned_message_id.is_none() => {
+                returned_message_id = nested.message_id().map(normalize_id);
+            }
+            ("text/rfc822-headers" | "message/global-headers" | "message/rfc822-headers", _)
+                if returned_message_id.is_none() =>
+            {
+                let text = String::from_utf8_lossy(part.contents());
+                returned_message_id = message_id_line(&text);
+            }
+            _ => {}
+        }
+    }
+    if returned_message_id.is_none() && looks_like_bounce_source(&from, &subject, &signals) {
+        // Non-standard bounces quote the original's headers in the text.
+        let text = String::from_utf8_lossy(raw);
+        let header_end = find_header_end(&text);
+        returned_message_id = message_id_line(&text[header_end..]);
+    }
+
+    Some(Mail {
+        message_id,
+        in_reply_to,
+        references,
+        original_message_id,
+        from,
+        to,
+        cc,
+        subject,
+        date,
+        signals,
+        body,
+        report,
+        returned_message_id,
+    })
+}
+
+/// Quick test for messages that may be bounces, to avoid scanning every body.
+fn looks_like_bounce_source(from: &Option<Mailbox>, subject: &str, signals: &Signals) -> bool {
+    signals.content_type == "multipart/report"
+        || from.as_ref().is_some_and(|f| {
+            let local = super::address::local_part(&f.address);
+            local.contains("mailer-daemon")
+                || local == "postmaster"
+                || local.starts_with("microsoftexchange")
+        })
+        || super::classify::has_failure_subject(subject)
+}
+
+fn find_header_end(text: &str) -> usize {
+    text.find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| text.find("\n\n").map(|i| i + 2))
+        .unwrap_or(text.len())
+}
+
+/// The first `Message-ID: <…>` header line in `text`.
+fn message_id_line(text: &str) -> Option<String> {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        if trimmed.len() >= 11 && trimmed[..11].eq_ignore_ascii_case("message-id:") {
+            let mut value = trimmed[11..].to_string();
+            // The id may be folded onto the next line.
+            if !value.contains('>') {
+                if let Some(next) = lines.peek() {
+                    value.push_str(next.trim());
+                }
+            }
+            if let Some(id) = ids(&value).into_iter().next() {
+                return Some(id);
+            }
+        }
+    }
+    None
+}
+
+fn read_report_fields(text: &str, report: &mut Report) {
+    for line in text.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "action" => report.actions.push(value.to_ascii_lowercase()),
+            "status" => report
+                .statuses
+                .push(value.split_whitespace().next().unwrap_or("").to_string()),
+            "final-recipient" => {
+                let address = value.rsplit(';').next().unwrap_or(value).trim();
+                let address = address.trim_matches(|c| c == '<' || c == '>');
+                if address.contains('@') {
+                    report.final_recipients.push(address.to_ascii_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Message-IDs in a header value: every `<…>`, else bare tokens with an '@'
+/// (Outlook separates References with commas; some clients drop the brackets).
+pub fn ids(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |id: String| {
+        if !id.is_empty() && !out.contains(&id) {
+            out.push(id);
+        }
+    };
+    if value.contains('<') {
+        for piece in value.split('<').skip(1) {
+            if let Some((id, _)) = piece.split_once('>') {
+                push(normalize_id(id));
+            }
+        }
+    } else {
+        for token in value.split(|c: char| c.is_whitespace() || c == ',') {
+            if token.contains('@') {
+                push(normalize_id(token));
+            }
+        }
+    }
+    out
+}
+
+/// A Message-ID without brackets and white space.
+pub fn normalize_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// A header value on one line: CR, LF and other controls become spaces, runs are folded.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bounded(text: &str) -> String {
+    match text.char_indices().nth(MAX_BODY_CHARS) {
+        Some((index, _)) => text[..index].to_string(),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_every_shape() {
+        assert_eq!(ids("<a@x> <b@y>"), vec!["a@x", "b@y"]);
+        assert_eq!(ids("<a@x>,<b@y>"), vec!["a@x", "b@y"]);
+        assert_eq!(ids("a@x, b@y"), vec!["a@x", "b@y"]);
+        assert_eq!(ids("<a@x>\r\n\t<a@x>"), vec!["a@x"]);
+        assert_eq!(ids("garbage"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn header_values_cannot_carry_line_breaks() {
+        assert_eq!(one_line("Tilbud\r\nBcc: evil@x"), "Tilbud Bcc: evil@x");
+    }
+
+    #[test]
+    fn parses_a_simple_reply() {
+        let raw = b"From: Ingrid Berg <Ingrid.Berg@fjordkraft.no>\r\nTo: kari@fjordsalg.no\r\nSubject: Re: Tilbud\r\nMessage-ID: <r1@fjordkraft.no>\r\nIn-Reply-To: <a1@fjordsalg.no>\r\nReferences: <a1@fjordsalg.no> <r1@fjordkraft.no>\r\nDate: Wed, 11 Nov 2026 09:00:00 +0100\r\n\r\nHei!\r\n";
+        let mail = parse(raw).unwrap();
+        assert_eq!(mail.message_id.as_deref(), Some("r1@fjordkraft.no"));
+        assert_eq!(mail.from.unwrap().address, "ingrid.berg@fjordkraft.no");
+        assert_eq!(mail.in_reply_to, vec!["a1@fjordsalg.no"]);
+        assert_eq!(mail.references, vec!["a1@fjordsalg.no"], "own id dropped");
+        assert_eq!(mail.date.unwrap().to_rfc3339(), "2026-11-11T08:00:00+00:00");
+        assert_eq!(mail.body.trim(), "Hei!");
+    }
+
+    #[test]
+    fn nothing_is_not_a_message() {
+        assert!(parse(b"").is_none());
+    }
+}
