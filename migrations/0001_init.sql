@@ -11,6 +11,20 @@ CREATE TABLE folders (
     synced_at     TEXT
 );
 
+-- Threads: messages linked by Message-ID / In-Reply-To / References (and X-GM-THRID as
+-- "gm:<id>"). Every id ever seen points at its thread; a message naming ids of two threads
+-- merges them, so children that arrive before their parents still join up.
+CREATE TABLE threads (
+    id         INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE thread_ids (
+    message_id TEXT PRIMARY KEY,             -- without angle brackets
+    thread_id  INTEGER NOT NULL REFERENCES threads(id)
+);
+CREATE INDEX thread_ids_thread ON thread_ids(thread_id);
+
 -- Header metadata of the messages nudge has looked at; never whole mailboxes.
 -- Keyed by folder + UIDVALIDITY + UID: one Message-ID may be a draft and a sent copy at once.
 CREATE TABLE messages (
@@ -18,41 +32,57 @@ CREATE TABLE messages (
     folder             TEXT NOT NULL,
     uidvalidity        INTEGER NOT NULL,
     uid                INTEGER NOT NULL,
+    thread_id          INTEGER NOT NULL REFERENCES threads(id),
     message_id         TEXT,                 -- without angle brackets
-    in_reply_to        TEXT,
+    in_reply_to        TEXT NOT NULL DEFAULT '',   -- space separated
     refs               TEXT NOT NULL DEFAULT '',   -- References, space separated
-    gm_thrid           TEXT,                 -- X-GM-THRID on Gmail
-    ms_original_id     TEXT,                 -- X-Microsoft-Original-Message-ID on Exchange
-    from_addr          TEXT,
+    from_addr          TEXT NOT NULL DEFAULT '',
     from_name          TEXT,
-    to_addrs           TEXT NOT NULL DEFAULT '[]', -- JSON array of addresses
+    to_addrs           TEXT NOT NULL DEFAULT '[]', -- JSON array of {address, name}
     cc_addrs           TEXT NOT NULL DEFAULT '[]',
     subject            TEXT NOT NULL DEFAULT '',
-    sent_at            TEXT,                 -- the Date header
-    internal_date      TEXT,                 -- the server's INTERNALDATE
+    date               TEXT NOT NULL,        -- the Date header, else the INTERNALDATE
     flags              TEXT NOT NULL DEFAULT '',
-    class              TEXT,                 -- touch | reply | auto_reply | bounce | opt_out | automated | other
+    from_seller        INTEGER NOT NULL DEFAULT 0,
+    automated          INTEGER NOT NULL DEFAULT 0, -- list mail, Auto-Submitted, nudge's summary
+    class              TEXT,                 -- inbound: reply | auto_reply | bounce | opt_out | automated
     return_date        TEXT,                 -- from an out-of-office text
     bounced_message_id TEXT,                 -- the returned message of a bounce
-    snippet            TEXT,                 -- short new text, for quoting and summaries
-    conversation_id    INTEGER REFERENCES conversations(id),
+    bounced_recipient  TEXT,
+    snippet            TEXT NOT NULL DEFAULT '', -- short new text, for quoting and summaries
+    has_body           INTEGER NOT NULL DEFAULT 0, -- the text was fetched and classified
+    processed          INTEGER NOT NULL DEFAULT 0, -- its effect on conversations is applied
     seen_at            TEXT NOT NULL,
     UNIQUE (folder, uidvalidity, uid)
 );
+CREATE INDEX messages_unprocessed ON messages(processed, date);
 CREATE INDEX messages_message_id ON messages(message_id);
-CREATE INDEX messages_conversation ON messages(conversation_id);
+CREATE INDEX messages_thread ON messages(thread_id, date);
+CREATE INDEX messages_from ON messages(from_addr);
+
+-- Addresses the seller has written to, and their organisation domains: an inbound message
+-- from one of them (or a colleague of theirs) may be a reply even outside the thread.
+CREATE TABLE contacts (
+    address    TEXT PRIMARY KEY,
+    org_domain TEXT NOT NULL,
+    last_sent  TEXT NOT NULL
+);
+CREATE INDEX contacts_org ON contacts(org_domain);
 
 -- A conversation nudge follows, and where it stands in the cadence.
 CREATE TABLE conversations (
     id                 INTEGER PRIMARY KEY,
-    thread_key         TEXT NOT NULL UNIQUE, -- the Message-ID of the thread's root
+    thread_id          INTEGER NOT NULL UNIQUE REFERENCES threads(id),
     subject            TEXT NOT NULL DEFAULT '',
     prospects          TEXT NOT NULL DEFAULT '[]',  -- JSON array of addresses
     state              TEXT NOT NULL CHECK (state IN ('waiting', 'drafted', 'closing', 'replied',
                            'let_go', 'bounced', 'opted_out', 'stopped', 'snoozed')),
     step               INTEGER NOT NULL DEFAULT 0,
+    first_touch_at     TEXT NOT NULL,
     last_touch_message INTEGER REFERENCES messages(id),
-    last_touch_at      TEXT,
+    last_touch_at      TEXT NOT NULL,
+    last_inbound_at    TEXT,
+    replied_after_step INTEGER,
     next_due           TEXT,
     not_before         TEXT,                 -- an out-of-office return date moves the due time
     snoozed_until      TEXT,

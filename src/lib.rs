@@ -20,11 +20,14 @@
 
 pub mod commands;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod imap;
 pub mod logging;
 pub mod mail;
+pub mod model;
 pub mod store;
 pub mod tls;
+pub mod tracking;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,6 +4,7 @@
 
 pub mod folders;
 pub mod stream;
+pub mod sync;
 pub mod utf7;
 
 use std::future::Future;
@@ -31,6 +32,10 @@ pub struct Connection {
     capabilities: Vec<String>,
     /// The server, for messages.
     host: String,
+    /// Messages whose headers were fetched, counted so a no-change sync can be verified.
+    header_fetches: u64,
+    /// Messages whose text was fetched.
+    body_fetches: u64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -113,6 +118,8 @@ impl Connection {
             timeout,
             capabilities,
             host: server.host.clone(),
+            header_fetches: 0,
+            body_fetches: 0,
         })
     }
 

@@ -13,9 +13,15 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Result};
 
+mod conversations;
+mod messages;
 mod suppressions;
+pub use conversations::Effect;
+pub use messages::{FolderState, NewMessage, StoredMessage};
 pub use suppressions::Suppression;
 
 /// How long a writer waits for another (the CLI beside the daemon) before giving up.
@@ -126,6 +132,13 @@ impl Store {
     pub(crate) fn error(&self, reason: impl std::fmt::Display) -> Error {
         store_error(&self.path, reason)
     }
+}
+
+/// Reads a time stored as RFC 3339 text.
+pub(crate) fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("bad time {text:?} in the store: {e}"))
 }
 
 fn store_error(path: &Path, reason: impl std::fmt::Display) -> Error {

@@ -1,0 +1,259 @@
+//! The IMAP side of syncing a folder: EXAMINE (read-only, so nothing is ever marked read),
+//! UID SEARCH, and UID FETCH of headers or of the first part of whole messages, always with
+//! BODY.PEEK. Responses are read raw so every untagged answer is drained before the next
+//! command.
+
+use async_imap::imap_proto::{AttributeValue, MailboxDatum, Response, Status};
+use chrono::{DateTime, Utc};
+
+use super::{bounded, imap_error, Connection};
+use crate::error::Result;
+
+/// Header fields nudge reads; everything else stays on the server.
+pub const HEADER_FIELDS: &str = "MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC SUBJECT DATE \
+    AUTO-SUBMITTED X-AUTOREPLY X-AUTORESPOND PRECEDENCE X-AUTO-RESPONSE-SUPPRESS \
+    X-MS-EXCHANGE-INBOX-RULES-LOOP LIST-ID LIST-UNSUBSCRIBE CONTENT-TYPE X-NUDGE-SUMMARY \
+    X-MICROSOFT-ORIGINAL-MESSAGE-ID";
+
+/// How much of a message is fetched when its text is needed.
+pub const PARTIAL_MESSAGE_BYTES: u32 = 64 * 1024;
+
+/// What EXAMINE tells about a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub uidvalidity: u32,
+    pub uid_next: Option<u32>,
+    pub exists: u32,
+    pub highest_modseq: Option<u64>,
+}
+
+/// One message's answer to a FETCH.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    pub uid: u32,
+    pub flags: Vec<String>,
+    pub internal_date: Option<DateTime<Utc>>,
+    /// The header fields, or the first part of the whole message.
+    pub data: Vec<u8>,
+    /// Gmail's thread id (X-GM-EXT-1).
+    pub gm_thrid: Option<u64>,
+}
+
+impl Connection {
+    /// Opens a folder read-only and reads its state.
+    pub async fn examine(&mut self, folder: &str) -> Result<FolderStatus> {
+        let timeout = self.timeout;
+        let session = &mut self.session;
+        let mailbox = bounded(timeout, format!("EXAMINE {folder}"), async {
+            session
+                .examine(folder)
+                .await
+                .map_err(|e| imap_error(&format!("EXAMINE {folder}"), e))
+        })
+        .await?;
+        let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
+            imap_error(
+                &format!("EXAMINE {folder}"),
+                "the server sent no UIDVALIDITY",
+            )
+        })?;
+        let mut uid_next = mailbox.uid_next;
+        if uid_next.is_none() {
+            // Some servers leave UIDNEXT out of SELECT: ask with STATUS.
+            let session = &mut self.session;
+            uid_next = bounded(timeout, format!("STATUS {folder}"), async {
+                session
+                    .status(folder, "(UIDNEXT)")
+                    .await
+                    .map(|m| m.uid_next)
+                    .map_err(|e| imap_error(&format!("STATUS {folder}"), e))
+            })
+            .await?;
+        }
+        self.drain_unsolicited();
+        Ok(FolderStatus {
+            uidvalidity,
+            uid_next,
+            exists: mailbox.exists,
+            highest_modseq: mailbox.highest_modseq,
+        })
+    }
+
+    /// `UID SEARCH <criteria>` in the selected folder, sorted.
+    pub async fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
+        let mut uids = Vec::new();
+        self.raw_command(&format!("UID SEARCH {criteria}"), |response| {
+            if let Response::MailboxData(MailboxDatum::Search(found)) = response {
+                uids.extend(found.iter().copied());
+            }
+        })
+        .await?;
+        uids.sort_unstable();
+        uids.dedup();
+        Ok(uids)
+    }
+
+    /// Fetches flags, INTERNALDATE and the header fields nudge reads for `uid_set`.
+    pub async fn fetch_headers(&mut self, uid_set: &str) -> Result<Vec<Fetched>> {
+        let gmail = if self.has_capability("X-GM-EXT-1") {
+            " X-GM-THRID"
+        } else {
+            ""
+        };
+        let query = format!(
+            "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
+        );
+        let fetched = self.fetch(&query).await?;
+        self.header_fetches += fetched.len() as u64;
+        Ok(fetched)
+    }
+
+    /// Fetches the first [`PARTIAL_MESSAGE_BYTES`] of each whole message in `uid_set`.
+    pub async fn fetch_messages(&mut self, uid_set: &str) -> Result<Vec<Fetched>> {
+        let query =
+            format!("UID FETCH {uid_set} (UID FLAGS BODY.PEEK[]<0.{PARTIAL_MESSAGE_BYTES}>)");
+        let fetched = self.fetch(&query).await?;
+        self.body_fetches += fetched.len() as u64;
+        Ok(fetched)
+    }
+
+    /// Flags of `uid_set`, without any message data.
+    pub async fn fetch_flags(&mut self, uid_set: &str) -> Result<Vec<Fetched>> {
+        self.fetch(&format!("UID FETCH {uid_set} (UID FLAGS)"))
+            .await
+    }
+
+    /// How many message headers this connection has fetched (for reports and tests).
+    pub fn header_fetches(&self) -> u64 {
+        self.header_fetches
+    }
+
+    /// How many message texts this connection has fetched.
+    pub fn body_fetches(&self) -> u64 {
+        self.body_fetches
+    }
+
+    async fn fetch(&mut self, query: &str) -> Result<Vec<Fetched>> {
+        let mut out: Vec<Fetched> = Vec::new();
+        self.raw_command(query, |response| {
+            if let Response::Fetch(_, attributes) = response {
+                let mut fetched = Fetched::default();
+                for attribute in attributes {
+                    match attribute {
+                        AttributeValue::Uid(uid) => fetched.uid = *uid,
+                        AttributeValue::Flags(flags) => {
+                            fetched.flags = flags.iter().map(|f| f.to_string()).collect();
+                        }
+                        AttributeValue::InternalDate(date) => {
+                            fetched.internal_date =
+                                DateTime::parse_from_str(date, "%d-%b-%Y %H:%M:%S %z")
+                                    .ok()
+                                    .map(|d| d.with_timezone(&Utc));
+                        }
+                        AttributeValue::BodySection {
+                            data: Some(data), ..
+                        }
+                        | AttributeValue::Rfc822(Some(data))
+                        | AttributeValue::Rfc822Header(Some(data)) => {
+                            fetched.data = data.to_vec();
+                        }
+                        AttributeValue::GmailThrId(id) => fetched.gm_thrid = Some(*id),
+                        _ => {}
+                    }
+                }
+                // A FETCH without UID is an unsolicited flag update: not ours.
+                if fetched.uid != 0 {
+                    out.push(fetched);
+                }
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Sends a command and hands every untagged response to `on_untagged` until the tagged
+    /// answer, which must be OK. Bounded by the connection's timeout.
+    pub(crate) async fn raw_command(
+        &mut self,
+        command: &str,
+        mut on_untagged: impl FnMut(&Response<'_>),
+    ) -> Result<()> {
+        let timeout = self.timeout;
+        let context = command.split(" (").next().unwrap_or(command).to_string();
+        let session = &mut self.session;
+        let result = bounded(timeout, context.clone(), async {
+            let id = session
+                .run_command(command)
+                .await
+                .map_err(|e| imap_error(&context, e))?;
+            loop {
+                let response = session
+                    .read_response()
+                    .await
+                    .map_err(|e| imap_error(&context, e))?
+                    .ok_or_else(|| imap_error(&context, "the server closed the connection"))?;
+                match response.parsed() {
+                    Response::Done {
+                        tag,
+                        status,
+                        outcome,
+                        ..
+                    } if *tag == id => {
+                        return match status {
+                            Status::Ok => Ok(()),
+                            _ => Err(imap_error(
+                                &context,
+                                outcome.information.as_deref().unwrap_or("refused"),
+                            )),
+                        };
+                    }
+                    other => on_untagged(other),
+                }
+            }
+        })
+        .await;
+        self.drain_unsolicited();
+        result
+    }
+
+    /// Empties async-imap's bounded channel of unsolicited responses (it drops the excess).
+    pub(crate) fn drain_unsolicited(&mut self) {
+        while self.session.unsolicited_responses.try_recv().is_ok() {}
+    }
+}
+
+/// UIDs as a compact IMAP set: `1:5,9,12:14`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_uid_sets() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[]), "");
+    }
+}

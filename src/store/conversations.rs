@@ -1,0 +1,260 @@
+//! Conversations and their append-only history.
+
+use chrono::{DateTime, NaiveDate, Utc};
+// Dynamic SQL here is built from constant column lists and '?' placeholders only.
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+
+use super::{parse_time, Store};
+use crate::error::Result;
+use crate::model::{Conversation, Event};
+
+/// A change decided by the engine, written together with others in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start following a conversation (its `id` is ignored and assigned by the store).
+    Track(Conversation, Event),
+    /// Save a conversation's new fields, with what happened.
+    Update(Conversation, Event),
+    /// Put an address on the suppression list.
+    Suppress { address: String, reason: String },
+}
+
+const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
+    first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
+    next_due, not_before, snoozed_until, stop_reason, language";
+
+impl Store {
+    /// Applies `effects` and, if given, marks the message they came from as processed, all in
+    /// one transaction. Returns the ids of conversations created, in order.
+    pub async fn commit_effects(
+        &self,
+        processed_message: Option<i64>,
+        effects: &[Effect],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut created = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Track(conversation, event) => {
+                    let id = insert_conversation(&mut tx, conversation, now)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    insert_event(&mut tx, id, event)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    created.push(id);
+                }
+                Effect::Update(conversation, event) => {
+                    update_conversation(&mut tx, conversation, now)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    insert_event(&mut tx, conversation.id, event)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                }
+                Effect::Suppress { address, reason } => {
+                    sqlx::query(
+                        "INSERT INTO suppressions (address, reason, added_at) VALUES (?, ?, ?)
+                         ON CONFLICT(address) DO NOTHING",
+                    )
+                    .bind(address.to_ascii_lowercase())
+                    .bind(reason)
+                    .bind(now.to_rfc3339())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                }
+            }
+        }
+        if let Some(id) = processed_message {
+            sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(created)
+    }
+
+    /// The conversation of a thread, if nudge follows it.
+    pub async fn conversation_for_thread(&self, thread_id: i64) -> Result<Option<Conversation>> {
+        self.conversations_where("thread_id = ?", Some(thread_id))
+            .await
+            .map(|mut v| v.pop())
+    }
+
+    /// One conversation by id.
+    pub async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
+        self.conversations_where("id = ?", Some(id))
+            .await
+            .map(|mut v| v.pop())
+    }
+
+    /// Every conversation, oldest first.
+    pub async fn conversations(&self) -> Result<Vec<Conversation>> {
+        self.conversations_where("1 = 1", None).await
+    }
+
+    /// Conversations still waiting on the prospect.
+    pub async fn open_conversations(&self) -> Result<Vec<Conversation>> {
+        self.conversations_where(
+            "state IN ('waiting', 'drafted', 'closing', 'snoozed')",
+            None,
+        )
+        .await
+    }
+
+    async fn conversations_where(
+        &self,
+        condition: &str,
+        value: Option<i64>,
+    ) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {condition} ORDER BY id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(value) = value {
+            query = query.bind(value);
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| self.conversation_from_row(row))
+            .collect()
+    }
+
+    /// A conversation's history, oldest first.
+    pub async fn events(&self, conversation_id: i64) -> Result<Vec<Event>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT at, kind, detail FROM events WHERE conversation_id = ? ORDER BY id",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.into_iter()
+            .map(|(at, kind, detail)| {
+                Ok(Event {
+                    at: parse_time(&at).map_err(|e| self.error(e))?,
+                    kind,
+                    detail,
+                })
+            })
+            .collect()
+    }
+
+    fn conversation_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> {
+        let time = |name: &str| -> Result<Option<DateTime<Utc>>> {
+            row.get::<Option<String>, _>(name)
+                .map(|t| parse_time(&t).map_err(|e| self.error(e)))
+                .transpose()
+        };
+        let state: String = row.get("state");
+        Ok(Conversation {
+            id: row.get("id"),
+            thread_id: row.get("thread_id"),
+            subject: row.get("subject"),
+            prospects: serde_json::from_str(&row.get::<String, _>("prospects")).unwrap_or_default(),
+            state: state.parse().map_err(|e: String| self.error(e))?,
+            step: row.get::<i64, _>("step") as u32,
+            first_touch_at: time("first_touch_at")?.unwrap_or_default(),
+            last_touch_message: row.get("last_touch_message"),
+            last_touch_at: time("last_touch_at")?.unwrap_or_default(),
+            last_inbound_at: time("last_inbound_at")?,
+            replied_after_step: row
+                .get::<Option<i64>, _>("replied_after_step")
+                .map(|s| s as u32),
+            next_due: time("next_due")?,
+            not_before: row
+                .get::<Option<String>, _>("not_before")
+                .and_then(|d| d.parse::<NaiveDate>().ok()),
+            snoozed_until: time("snoozed_until")?,
+            stop_reason: row.get("stop_reason"),
+            language: row.get("language"),
+        })
+    }
+}
+
+async fn insert_conversation(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: &Conversation,
+    now: DateTime<Utc>,
+) -> std::result::Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO conversations (thread_id, subject, prospects, state, step, first_touch_at,
+             last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due,
+             not_before, snoozed_until, stop_reason, language, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(c.thread_id)
+    .bind(&c.subject)
+    .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
+    .bind(c.state.as_str())
+    .bind(i64::from(c.step))
+    .bind(c.first_touch_at.to_rfc3339())
+    .bind(c.last_touch_message)
+    .bind(c.last_touch_at.to_rfc3339())
+    .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
+    .bind(c.replied_after_step.map(i64::from))
+    .bind(c.next_due.map(|t| t.to_rfc3339()))
+    .bind(c.not_before.map(|d| d.to_string()))
+    .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
+    .bind(&c.stop_reason)
+    .bind(&c.language)
+    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+async fn update_conversation(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: &Conversation,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
+             first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
+             replied_after_step = ?, next_due = ?, not_before = ?, snoozed_until = ?,
+             stop_reason = ?, language = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&c.subject)
+    .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
+    .bind(c.state.as_str())
+    .bind(i64::from(c.step))
+    .bind(c.first_touch_at.to_rfc3339())
+    .bind(c.last_touch_message)
+    .bind(c.last_touch_at.to_rfc3339())
+    .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
+    .bind(c.replied_after_step.map(i64::from))
+    .bind(c.next_due.map(|t| t.to_rfc3339()))
+    .bind(c.not_before.map(|d| d.to_string()))
+    .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
+    .bind(&c.stop_reason)
+    .bind(&c.language)
+    .bind(now.to_rfc3339())
+    .bind(c.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation_id: i64,
+    event: &Event,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, ?, ?)")
+        .bind(conversation_id)
+        .bind(event.at.to_rfc3339())
+        .bind(&event.kind)
+        .bind(&event.detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,508 @@
+//! Messages, threads, contacts and per-folder sync state.
+
+use chrono::{DateTime, NaiveDate, Utc};
+// Dynamic SQL here is built from constant column lists and '?' placeholders only.
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+
+use super::{parse_time, Store};
+use crate::error::Result;
+use crate::mail::address::{domain, is_freemail, organisation_domain};
+use crate::mail::classify::Class;
+use crate::mail::parse::{Mail, Mailbox};
+
+/// Where the sync of one folder stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderState {
+    pub name: String,
+    pub uidvalidity: u32,
+    /// The highest UID already stored.
+    pub last_uid: u32,
+    pub highest_modseq: Option<u64>,
+}
+
+/// A message as it arrives from the server, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub folder: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub mail: Mail,
+    pub gm_thrid: Option<u64>,
+    pub internal_date: Option<DateTime<Utc>>,
+    pub flags: Vec<String>,
+    /// From a seller identity.
+    pub from_seller: bool,
+    /// List mail, Auto-Submitted, or nudge's own summary: never a touch or a reply.
+    pub automated: bool,
+}
+
+/// A stored message, as the engine reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub folder: String,
+    pub uid: u32,
+    pub thread_id: i64,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from_addr: String,
+    pub from_name: Option<String>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    pub date: DateTime<Utc>,
+    pub flags: Vec<String>,
+    pub from_seller: bool,
+    pub automated: bool,
+    pub class: Option<String>,
+    pub return_date: Option<NaiveDate>,
+    pub bounced_message_id: Option<String>,
+    pub bounced_recipient: Option<String>,
+    pub snippet: String,
+}
+
+impl StoredMessage {
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        self.to.iter().chain(self.cc.iter())
+    }
+
+    pub fn is_flagged(&self) -> bool {
+        self.flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case("\\Flagged"))
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
+    from_addr, from_name, to_addrs, cc_addrs, subject, date, flags, from_seller, automated, \
+    class, return_date, bounced_message_id, bounced_recipient, snippet";
+
+fn split_ids(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+impl Store {
+    /// The sync state of a folder, if it was synced before.
+    pub async fn folder_state(&self, name: &str) -> Result<Option<FolderState>> {
+        let row = sqlx::query(
+            "SELECT uidvalidity, last_uid, highestmodseq FROM folders WHERE name = ? AND uidvalidity IS NOT NULL",
+        )
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(row.map(|row| FolderState {
+            name: name.to_string(),
+            uidvalidity: row.get::<i64, _>(0) as u32,
+            last_uid: row.get::<i64, _>(1) as u32,
+            highest_modseq: row.get::<Option<i64>, _>(2).map(|m| m as u64),
+        }))
+    }
+
+    /// Stores a batch of new messages, threads them, and records the folder's new state, all
+    /// in one transaction: after a crash the batch is fetched again, never half-stored.
+    /// Returns the store ids of the batch, in order.
+    pub async fn store_messages(
+        &self,
+        messages: &[NewMessage],
+        state: &FolderState,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut ids = Vec::with_capacity(messages.len());
+        for message in messages {
+            let id = self
+                .store_message(&mut tx, message, now)
+                .await
+                .map_err(|e| self.error(e))?;
+            ids.push(id);
+        }
+        sqlx::query(
+            "INSERT INTO folders (name, role, uidvalidity, last_uid, highestmodseq, synced_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET role = excluded.role,
+                 uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+                 highestmodseq = excluded.highestmodseq, synced_at = excluded.synced_at",
+        )
+        .bind(&state.name)
+        .bind(role)
+        .bind(i64::from(state.uidvalidity))
+        .bind(i64::from(state.last_uid))
+        .bind(state.highest_modseq.map(|m| m as i64))
+        .bind(now.to_rfc3339())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(ids)
+    }
+
+    async fn store_message(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        message: &NewMessage,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<i64, sqlx::Error> {
+        let mail = &message.mail;
+        let flags = message.flags.join(" ");
+        // The same message seen again (a refetch after a crash, or after UIDVALIDITY changed).
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+        )
+        .bind(&message.folder)
+        .bind(i64::from(message.uidvalidity))
+        .bind(i64::from(message.uid))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        if let Some(message_id) = &mail.message_id {
+            let moved: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM messages WHERE folder = ? AND message_id = ? AND uidvalidity != ?",
+            )
+            .bind(&message.folder)
+            .bind(message_id)
+            .bind(i64::from(message.uidvalidity))
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = moved {
+                sqlx::query("UPDATE messages SET uidvalidity = ?, uid = ?, flags = ? WHERE id = ?")
+                    .bind(i64::from(message.uidvalidity))
+                    .bind(i64::from(message.uid))
+                    .bind(&flags)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                return Ok(id);
+            }
+        }
+
+        let mut thread_keys = mail.thread_ids();
+        if let Some(thrid) = message.gm_thrid {
+            thread_keys.push(format!("gm:{thrid}"));
+        }
+        if thread_keys.is_empty() {
+            thread_keys.push(format!(
+                "{}/{}/{}@nudge.invalid",
+                message.folder, message.uidvalidity, message.uid
+            ));
+        }
+        let thread_id = thread_for(tx, &thread_keys, now).await?;
+
+        let date = mail
+            .date
+            .or(message.internal_date)
+            .unwrap_or(now)
+            .to_rfc3339();
+        let from = mail.from.as_ref();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (folder, uidvalidity, uid, thread_id, message_id, in_reply_to,
+                 refs, from_addr, from_name, to_addrs, cc_addrs, subject, date, flags,
+                 from_seller, automated, seen_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&message.folder)
+        .bind(i64::from(message.uidvalidity))
+        .bind(i64::from(message.uid))
+        .bind(thread_id)
+        .bind(&mail.message_id)
+        .bind(mail.in_reply_to.join(" "))
+        .bind(mail.references.join(" "))
+        .bind(from.map(|f| f.address.as_str()).unwrap_or(""))
+        .bind(from.and_then(|f| f.name.as_deref()))
+        .bind(serde_json::to_string(&mail.to).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&mail.cc).unwrap_or_else(|_| "[]".into()))
+        .bind(&mail.subject)
+        .bind(&date)
+        .bind(&flags)
+        .bind(message.from_seller)
+        .bind(message.automated)
+        .bind(now.to_rfc3339())
+        .fetch_one(&mut **tx)
+        .await?;
+
+        if message.from_seller && !message.automated {
+            for recipient in mail.recipients() {
+                let org = organisation_domain(&domain(&recipient.address));
+                sqlx::query(
+                    "INSERT INTO contacts (address, org_domain, last_sent) VALUES (?, ?, ?)
+                     ON CONFLICT(address) DO UPDATE SET last_sent = max(last_sent, excluded.last_sent)",
+                )
+                .bind(&recipient.address)
+                .bind(org)
+                .bind(&date)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Ok(id)
+    }
+
+    /// Records what the message's text says (inbound class) and a short snippet of it.
+    pub async fn set_message_text(
+        &self,
+        id: i64,
+        class: Option<&Class>,
+        snippet: &str,
+    ) -> Result<()> {
+        let (name, return_date, bounced_id, bounced_to) = match class {
+            None => (None, None, None, None),
+            Some(class) => {
+                let (date, bid, bto) = match class {
+                    Class::AutoReply { return_date } => {
+                        (return_date.map(|d| d.to_string()), None, None)
+                    }
+                    Class::Bounce {
+                        returned_message_id,
+                        recipient,
+                    } => (None, returned_message_id.clone(), recipient.clone()),
+                    _ => (None, None, None),
+                };
+                (Some(class.name()), date, bid, bto)
+            }
+        };
+        sqlx::query(
+            "UPDATE messages SET class = ?, return_date = ?, bounced_message_id = ?,
+                 bounced_recipient = ?, snippet = ?, has_body = 1 WHERE id = ?",
+        )
+        .bind(name)
+        .bind(return_date)
+        .bind(bounced_id)
+        .bind(bounced_to)
+        .bind(snippet)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// True when an inbound message from `from` in thread `thread_id` could matter to a
+    /// conversation: its thread holds a message of the seller's, or the seller has written to
+    /// the sender or (outside free mail) to the sender's organisation.
+    pub async fn may_concern_seller(
+        &self,
+        thread_id: i64,
+        from: &str,
+        same_domain: bool,
+    ) -> Result<bool> {
+        let from_domain = domain(from);
+        let org = if same_domain && !is_freemail(&from_domain) {
+            organisation_domain(&from_domain)
+        } else {
+            String::new()
+        };
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM messages WHERE thread_id = ? AND from_seller = 1)
+                 OR EXISTS(SELECT 1 FROM contacts WHERE address = ?)
+                 OR (? != '' AND EXISTS(SELECT 1 FROM contacts WHERE org_domain = ?))",
+        )
+        .bind(thread_id)
+        .bind(from)
+        .bind(&org)
+        .bind(&org)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(found)
+    }
+
+    /// Messages whose effect on conversations is not applied yet, oldest first.
+    pub async fn unprocessed_messages(&self) -> Result<Vec<StoredMessage>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE processed = 0 ORDER BY date, id"
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.iter().map(|r| self.message_from_row(r)).collect()
+    }
+
+    /// One stored message.
+    pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        row.map(|r| self.message_from_row(&r)).transpose()
+    }
+
+    /// The messages of a thread, oldest first.
+    pub async fn thread_messages(&self, thread_id: i64) -> Result<Vec<StoredMessage>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? ORDER BY date, id"
+        )))
+        .bind(thread_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.iter().map(|r| self.message_from_row(r)).collect()
+    }
+
+    /// The thread a Message-ID belongs to, if it was ever seen.
+    pub async fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
+        sqlx::query_scalar("SELECT thread_id FROM thread_ids WHERE message_id = ?")
+            .bind(message_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// How many messages are stored (for reports and tests).
+    pub async fn message_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    fn message_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<StoredMessage> {
+        let json = |text: String| serde_json::from_str::<Vec<Mailbox>>(&text).unwrap_or_default();
+        Ok(StoredMessage {
+            id: row.get("id"),
+            folder: row.get("folder"),
+            uid: row.get::<i64, _>("uid") as u32,
+            thread_id: row.get("thread_id"),
+            message_id: row.get("message_id"),
+            in_reply_to: split_ids(&row.get::<String, _>("in_reply_to")),
+            references: split_ids(&row.get::<String, _>("refs")),
+            from_addr: row.get("from_addr"),
+            from_name: row.get("from_name"),
+            to: json(row.get("to_addrs")),
+            cc: json(row.get("cc_addrs")),
+            subject: row.get("subject"),
+            date: parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?,
+            flags: row
+                .get::<String, _>("flags")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            from_seller: row.get("from_seller"),
+            automated: row.get("automated"),
+            class: row.get("class"),
+            return_date: row
+                .get::<Option<String>, _>("return_date")
+                .and_then(|d| d.parse().ok()),
+            bounced_message_id: row.get("bounced_message_id"),
+            bounced_recipient: row.get("bounced_recipient"),
+            snippet: row.get("snippet"),
+        })
+    }
+}
+
+/// Finds (or makes) the thread for a message with these ids, merging threads the message
+/// shows to be one, and points every id at it.
+async fn thread_for(
+    tx: &mut Transaction<'_, Sqlite>,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> std::result::Result<i64, sqlx::Error> {
+    let placeholders = vec!["?"; keys.len()].join(", ");
+    let sql = format!(
+        "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders}) ORDER BY thread_id"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+    for key in keys {
+        query = query.bind(key);
+    }
+    let threads: Vec<i64> = query.fetch_all(&mut **tx).await?;
+    let thread = match threads.split_first() {
+        None => {
+            sqlx::query_scalar("INSERT INTO threads (created_at) VALUES (?) RETURNING id")
+                .bind(now.to_rfc3339())
+                .fetch_one(&mut **tx)
+                .await?
+        }
+        Some((&target, others)) => {
+            for &other in others {
+                merge_threads(tx, target, other).await?;
+            }
+            target
+        }
+    };
+    for key in keys {
+        sqlx::query("INSERT INTO thread_ids (message_id, thread_id) VALUES (?, ?) ON CONFLICT(message_id) DO NOTHING")
+            .bind(key)
+            .bind(thread)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(thread)
+}
+
+/// Moves thread `other` into `target`. When both have a conversation, the one touched last
+/// goes on; the other is stopped with a note, never deleted.
+async fn merge_threads(
+    tx: &mut Transaction<'_, Sqlite>,
+    target: i64,
+    other: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("UPDATE thread_ids SET thread_id = ? WHERE thread_id = ?")
+        .bind(target)
+        .bind(other)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE messages SET thread_id = ? WHERE thread_id = ?")
+        .bind(target)
+        .bind(other)
+        .execute(&mut **tx)
+        .await?;
+    let conversations: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, thread_id, last_touch_at FROM conversations WHERE thread_id IN (?, ?)
+         ORDER BY last_touch_at DESC, id DESC",
+    )
+    .bind(target)
+    .bind(other)
+    .fetch_all(&mut **tx)
+    .await?;
+    match conversations.as_slice() {
+        [] => {}
+        [(id, _, _)] => {
+            sqlx::query("UPDATE conversations SET thread_id = ? WHERE id = ?")
+                .bind(target)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        [(keep, keep_thread, _), (older, _, _), ..] => {
+            if *keep_thread != target {
+                // Swap the two threads so the conversation that goes on sits on the target;
+                // the placeholder id is checked against threads only at commit.
+                sqlx::query("PRAGMA defer_foreign_keys = ON")
+                    .execute(&mut **tx)
+                    .await?;
+                for (id, thread) in [(*keep, -*keep), (*older, *keep_thread), (*keep, target)] {
+                    sqlx::query("UPDATE conversations SET thread_id = ? WHERE id = ?")
+                        .bind(thread)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            let now = Utc::now().to_rfc3339();
+            sqlx::query(
+                "UPDATE conversations SET state = 'stopped', stop_reason = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(format!("merged into conversation {keep}"))
+            .bind(&now)
+            .bind(older)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, 'merged', ?)",
+            )
+            .bind(older)
+            .bind(&now)
+            .bind(format!("the thread turned out to be conversation {keep}'s"))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
