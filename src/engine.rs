@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
-use crate::mail::classify::classify;
+use crate::mail::classify::{classify, may_be_bounce};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Conversation;
@@ -194,13 +194,14 @@ async fn read_texts(
             !message.automated
         } else {
             !message.automated
-                && store
-                    .may_concern_seller(
-                        message.thread_id,
-                        &message.from_addr,
-                        config.tracking.stop_on_same_domain,
-                    )
-                    .await?
+                && (may_be_bounce(&message.from_addr, &message.subject)
+                    || store
+                        .may_concern_seller(
+                            message.thread_id,
+                            &message.from_addr,
+                            config.tracking.stop_on_same_domain,
+                        )
+                        .await?)
         };
         if needed {
             wanted
@@ -337,7 +338,11 @@ async fn apply_messages(
                     }
                 }
             }
-        } else if !policy.is_own_side(&message.from_addr) {
+        } else if !policy.is_own_side(&message.from_addr)
+            || message.class.as_deref() == Some("bounce")
+        {
+            // Colleagues never answer for a prospect, but the seller's own mail system
+            // reports bounces.
             let mut linked: Vec<(i64, Link)> = Vec::new();
             if let Some(c) = conversations
                 .values()

@@ -92,10 +92,7 @@ fn delivery_report(mail: &Mail) -> Option<Class> {
         return Some(Class::Automated);
     }
     let sender_is_mail_system = mail.from.as_ref().is_some_and(|f| {
-        let local = local_part(&f.address);
-        local.contains("mailer-daemon")
-            || local == "postmaster"
-            || local.starts_with("microsoftexchange")
+        is_mail_system(&f.address)
             || f.name.as_deref().is_some_and(|n| {
                 n.eq_ignore_ascii_case("Mail Delivery System")
                     || n.eq_ignore_ascii_case("Mail Delivery Subsystem")
@@ -173,6 +170,20 @@ const DELAY_WORDS: &[&str] = &[
     "delivery status notification (delay)",
     "warning: message",
 ];
+
+/// True when a message may be a bounce, judged from its sender and subject alone (to decide
+/// whether its text is worth fetching).
+pub fn may_be_bounce(from: &str, subject: &str) -> bool {
+    is_mail_system(from) || has_failure_subject(subject)
+}
+
+/// Senders of delivery reports: mailer-daemon, postmaster, Exchange's system mailbox.
+pub fn is_mail_system(address: &str) -> bool {
+    let local = local_part(address);
+    local.contains("mailer-daemon")
+        || local == "postmaster"
+        || local.starts_with("microsoftexchange")
+}
 
 /// True for subjects mail systems put on bounces ("Undeliverable: …").
 pub fn has_failure_subject(subject: &str) -> bool {

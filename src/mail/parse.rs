@@ -244,12 +244,9 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
 /// Quick test for messages that may be bounces, to avoid scanning every body.
 fn looks_like_bounce_source(from: &Option<Mailbox>, subject: &str, signals: &Signals) -> bool {
     signals.content_type == "multipart/report"
-        || from.as_ref().is_some_and(|f| {
-            let local = super::address::local_part(&f.address);
-            local.contains("mailer-daemon")
-                || local == "postmaster"
-                || local.starts_with("microsoftexchange")
-        })
+        || from
+            .as_ref()
+            .is_some_and(|f| super::classify::may_be_bounce(&f.address, subject))
         || super::classify::has_failure_subject(subject)
 }
 

@@ -16,6 +16,8 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod dovecot;
+pub mod mailclient;
+pub mod nudge;
 pub mod oauth;
 pub mod process;
 pub mod smtp;

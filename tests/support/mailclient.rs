@@ -1,0 +1,192 @@
+//! A mail client for tests: the seller's (or the prospect's server's) side of the mailbox,
+//! over real IMAP. It appends mail as a client or an MTA would, reads folders back, deletes.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+
+use super::tls::{imaps_login, ImapTls};
+use super::Dovecot;
+
+/// Bound for each IMAP command of the simulated client.
+const STEP: Duration = Duration::from_secs(20);
+
+async fn step<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(STEP, fut)
+        .await
+        .unwrap_or_else(|_| panic!("mail client timed out: {what}"))
+}
+
+/// A logged-in IMAP session acting as the user's mail client.
+pub struct MailClient {
+    session: async_imap::Session<ImapTls>,
+}
+
+/// A message as read back from a folder.
+#[derive(Debug, Clone)]
+pub struct FolderMessage {
+    pub uid: u32,
+    pub flags: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl FolderMessage {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    /// The value of a header (first occurrence, unfolded), if present.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or(&text);
+        let mut value: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(v) = value.as_mut() {
+                if line.starts_with([' ', '\t']) {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                    continue;
+                }
+                break;
+            }
+            if let Some((n, v)) = line.split_once(':') {
+                if n.eq_ignore_ascii_case(name) {
+                    value = Some(v.trim().to_string());
+                }
+            }
+        }
+        value
+    }
+}
+
+impl MailClient {
+    pub async fn connect(dovecot: &Dovecot, user: &str, password: &str) -> MailClient {
+        MailClient {
+            session: imaps_login(dovecot.imaps_port(), dovecot.ca(), user, password).await,
+        }
+    }
+
+    /// APPENDs a raw message (CRLF line endings are ensured) with flags like `\Seen`.
+    pub async fn append(&mut self, folder: &str, raw: &str, flags: &[&str]) {
+        let raw = crlf(raw);
+        let flags = if flags.is_empty() {
+            None
+        } else {
+            Some(format!("({})", flags.join(" ")))
+        };
+        step(
+            "APPEND",
+            self.session
+                .append(folder, flags.as_deref(), None, raw.as_bytes()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("APPEND to {folder}: {e}"));
+    }
+
+    /// Every message in a folder with flags and full text.
+    pub async fn messages(&mut self, folder: &str) -> Vec<FolderMessage> {
+        step("SELECT", self.session.select(folder))
+            .await
+            .unwrap_or_else(|e| panic!("SELECT {folder}: {e}"));
+        let fetched: Vec<_> = step("FETCH", async {
+            self.session
+                .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        .unwrap_or_default();
+        fetched
+            .into_iter()
+            .filter_map(|f| {
+                Some(FolderMessage {
+                    uid: f.uid?,
+                    flags: f.flags().map(|flag| format!("{flag:?}")).collect(),
+                    raw: f.body().map(<[u8]>::to_vec).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the message with this UID the way a careful client does (UID EXPUNGE).
+    pub async fn delete(&mut self, folder: &str, uid: u32) {
+        step("SELECT", self.session.select(folder))
+            .await
+            .unwrap_or_else(|e| panic!("SELECT {folder}: {e}"));
+        step("STORE", async {
+            self.session
+                .uid_store(uid.to_string(), "+FLAGS (\\Deleted)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("STORE \\Deleted: {e}"));
+        step("UID EXPUNGE", async {
+            self.session
+                .uid_expunge(uid.to_string())
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("UID EXPUNGE: {e}"));
+    }
+
+    /// Deletes and recreates a folder: its UIDVALIDITY changes.
+    pub async fn recreate(&mut self, folder: &str) {
+        step("SELECT INBOX", self.session.select("INBOX"))
+            .await
+            .expect("SELECT INBOX");
+        step("DELETE", self.session.delete(folder))
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {folder}: {e}"));
+        step("CREATE", self.session.create(folder))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE {folder}: {e}"));
+    }
+
+    pub async fn logout(mut self) {
+        let _ = step("LOGOUT", self.session.logout()).await;
+    }
+}
+
+/// Line endings as on the wire.
+pub fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// A plain-text message; `extra` holds additional header lines ("Name: value", one a line).
+pub struct Message<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub date: &'a str,
+    pub body: &'a str,
+    pub extra: &'a str,
+}
+
+impl Message<'_> {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "From: {}\nTo: {}\nSubject: {}\nMessage-ID: <{}>\nDate: {}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n",
+            self.from, self.to, self.subject, self.message_id, self.date
+        );
+        if let Some(parent) = self.in_reply_to {
+            out.push_str(&format!(
+                "In-Reply-To: <{parent}>\nReferences: <{parent}>\n"
+            ));
+        }
+        for line in self.extra.lines().filter(|l| !l.trim().is_empty()) {
+            out.push_str(line.trim());
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(self.body);
+        out.push('\n');
+        out
+    }
+}

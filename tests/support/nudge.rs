@@ -1,0 +1,107 @@
+//! Running the `nudge` binary against a test Dovecot, as a seller would from a shell.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::Dovecot;
+
+/// The seller every scenario uses.
+pub const SELLER: &str = "kari@fjordsalg.no";
+pub const PASSWORD: &str = "secret-pass";
+
+/// A config file and a store in a temp dir, pointing at `dovecot` over TLS.
+pub struct Nudge {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Nudge {
+    /// `extra` is appended to the file (more sections, such as `[tracking]`).
+    pub fn new(dovecot: &Dovecot, extra: &str) -> Nudge {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("config.toml");
+        let text = format!(
+            r#"[account]
+email = "{SELLER}"
+name = "Kari Nordmann"
+aliases = ["kari.nordmann@fjordsalg.no"]
+own_domains = ["fjordsalg.no"]
+timezone = "Europe/Oslo"
+language = "nb"
+
+[imap]
+host = "127.0.0.1"
+port = {port}
+security = "tls"
+username = "{SELLER}"
+password_env = "NUDGE_TEST_PASSWORD"
+ca_file = "{ca}"
+timeout_seconds = 20
+
+[store]
+path = "{store}"
+
+{extra}
+"#,
+            port = dovecot.imaps_port(),
+            ca = dovecot.ca().ca_path().display(),
+            store = dir.path().join("state/nudge.db").display(),
+        );
+        std::fs::write(&config, text).expect("write config");
+        Nudge { dir, config }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("state/nudge.db")
+    }
+
+    /// Runs `nudge --config … ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_nudge(&self.config, args)
+    }
+
+    /// Runs `nudge sync --now NOW` and panics with its output when it fails.
+    pub fn sync(&self, now: &str) -> String {
+        let output = self.run(&["sync", "--now", now]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "nudge sync --now {now} failed:\n{text}"
+        );
+        text
+    }
+
+    /// `nudge status --json`, parsed.
+    pub fn status(&self) -> Vec<serde_json::Value> {
+        let output = self.run(&["status", "--json"]);
+        assert!(
+            output.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("status --json is one JSON array")
+    }
+
+    /// The status element whose subject contains `subject`.
+    pub fn conversation(&self, subject: &str) -> Option<serde_json::Value> {
+        self.status()
+            .into_iter()
+            .find(|c| c["subject"].as_str().is_some_and(|s| s.contains(subject)))
+    }
+}
+
+/// Runs the binary with the test password in its environment.
+pub fn run_nudge(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("NUDGE_TEST_PASSWORD", PASSWORD)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("nudge runs")
+}
