@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
+use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::{classify, may_be_bounce};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
@@ -56,6 +57,7 @@ async fn pass(
 ) -> Result<PassReport> {
     let folders = connection.discover_folders(&config.imap).await?;
     let mut report = PassReport::default();
+    let started = std::time::Instant::now();
     // Sent first: the seller's messages make the inbound ones worth reading.
     for (role, folder) in [
         ("sent", &folders.sent),
@@ -65,8 +67,16 @@ async fn pass(
         let count = sync_folder(connection, store, config, folder, role, now).await?;
         report.new_messages.push((role.to_string(), count));
     }
+    let synced = started.elapsed();
     read_texts(connection, store, config, &folders, now).await?;
+    let read = started.elapsed();
     report.changes = apply_messages(store, config, &folders, now).await?;
+    debug!(
+        sync_ms = synced.as_millis() as u64,
+        texts_ms = (read - synced).as_millis() as u64,
+        apply_ms = (started.elapsed() - read).as_millis() as u64,
+        "pass timing"
+    );
     store
         .meta_set_once("first_started_at", &now.to_rfc3339())
         .await?;
@@ -263,6 +273,69 @@ async fn record_text(
         .await
 }
 
+/// The conversations in memory, indexed the ways inbound mail finds them.
+#[derive(Default)]
+struct Index {
+    conversations: HashMap<i64, Conversation>,
+    by_thread: HashMap<i64, i64>,
+    by_address: HashMap<String, Vec<i64>>,
+    /// Organisation domain → conversations (never free-mail domains).
+    by_organisation: HashMap<String, Vec<i64>>,
+}
+
+impl Index {
+    fn insert(&mut self, conversation: Conversation) {
+        let id = conversation.id;
+        self.by_thread.insert(conversation.thread_id, id);
+        for prospect in &conversation.prospects {
+            add_once(self.by_address.entry(prospect.clone()).or_default(), id);
+            let d = domain(prospect);
+            if !is_freemail(&d) {
+                add_once(
+                    self.by_organisation
+                        .entry(organisation_domain(&d))
+                        .or_default(),
+                    id,
+                );
+            }
+        }
+        self.conversations.insert(id, conversation);
+    }
+
+    fn of_thread(&self, thread_id: i64) -> Option<&Conversation> {
+        self.by_thread
+            .get(&thread_id)
+            .and_then(|id| self.conversations.get(id))
+    }
+
+    /// Conversations an inbound message from `from` may concern outside its thread.
+    fn by_sender(&self, from: &str, same_domain: bool) -> Vec<i64> {
+        let mut ids = self.by_address.get(from).cloned().unwrap_or_default();
+        let d = domain(from);
+        if same_domain && !is_freemail(&d) {
+            for &id in self
+                .by_organisation
+                .get(&organisation_domain(&d))
+                .into_iter()
+                .flatten()
+            {
+                add_once(&mut ids, id);
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+}
+
+fn add_once(ids: &mut Vec<i64>, id: i64) {
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
+}
+
+/// Messages without effect are marked processed in groups of this size.
+const MARK_BATCH: usize = 500;
+
 /// Applies every unprocessed message to the conversations, oldest first. Returns one line per
 /// change.
 async fn apply_messages(
@@ -281,103 +354,23 @@ async fn apply_messages(
         .into_iter()
         .map(|s| s.address)
         .collect();
-    let mut conversations: HashMap<i64, Conversation> = store
-        .conversations()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let mut index = Index::default();
+    for conversation in store.conversations().await? {
+        index.insert(conversation);
+    }
     let mut changes = Vec::new();
+    let mut without_effect: Vec<i64> = Vec::new();
     for message in store.unprocessed_messages().await? {
-        let mut effects = Vec::new();
-        let skip = message.folder == folders.drafts.name
-            || folders
-                .trash
-                .as_ref()
-                .is_some_and(|t| t.name == message.folder);
-        if skip {
-            // Drafts are the cadence's business; Trash holds nothing new.
-        } else if message.from_seller {
-            let is_suppressed = |address: &str| {
-                suppressed.contains(address)
-                    || suppressed.contains(&crate::mail::address::domain(address))
-            };
-            let prospects = policy.prospects(&message, &is_suppressed);
-            let existing = conversations
-                .values()
-                .find(|c| c.thread_id == message.thread_id);
-            match existing {
-                Some(conversation) => {
-                    if let Some((next, event)) =
-                        policy.on_later_touch(conversation, &message, prospects)
-                    {
-                        effects.push(Effect::Update(next, event));
-                    }
-                }
-                None => {
-                    let thread_automated = store
-                        .thread_messages(message.thread_id)
-                        .await?
-                        .iter()
-                        .any(|m| !m.from_seller && m.automated);
-                    match policy.on_new_touch(&message, prospects, thread_automated, now) {
-                        TouchOutcome::Track(conversation) => {
-                            let event = crate::tracking::event(
-                                message.date,
-                                "tracked",
-                                format!(
-                                    "the seller wrote to {}",
-                                    conversation.prospects.join(", ")
-                                ),
-                            );
-                            effects.push(Effect::Track(conversation, event));
-                        }
-                        TouchOutcome::Ignore(reason) => {
-                            debug!(subject = %message.subject, reason, "not tracked");
-                        }
-                    }
-                }
+        let effects =
+            effects_of(store, &policy, &index, &suppressed, folders, &message, now).await?;
+        if effects.is_empty() {
+            without_effect.push(message.id);
+            if without_effect.len() >= MARK_BATCH {
+                store.mark_processed(&without_effect).await?;
+                without_effect.clear();
             }
-        } else if !policy.is_own_side(&message.from_addr)
-            || message.class.as_deref() == Some("bounce")
-        {
-            // Colleagues never answer for a prospect, but the seller's own mail system
-            // reports bounces.
-            let mut linked: Vec<(i64, Link)> = Vec::new();
-            if let Some(c) = conversations
-                .values()
-                .find(|c| c.thread_id == message.thread_id)
-            {
-                linked.push((c.id, Link::Thread));
-            }
-            if let Some(returned) = &message.bounced_message_id {
-                if let Some(thread) = store.thread_of(returned).await? {
-                    if let Some(c) = conversations.values().find(|c| c.thread_id == thread) {
-                        if !linked.iter().any(|(id, _)| *id == c.id) {
-                            linked.push((c.id, Link::Returned));
-                        }
-                    }
-                }
-            }
-            let mut by_sender: Vec<(i64, Link)> = conversations
-                .values()
-                .filter(|c| !linked.iter().any(|(id, _)| *id == c.id))
-                .filter_map(|c| {
-                    policy
-                        .link_by_sender(c, &message.from_addr)
-                        .map(|l| (c.id, l))
-                })
-                .collect();
-            by_sender.sort_by_key(|(id, _)| *id);
-            linked.extend(by_sender);
-            for (id, link) in linked {
-                let conversation = &conversations[&id];
-                if let Some(found) = on_inbound(conversation, &message, link) {
-                    effects.extend(found);
-                }
-            }
+            continue;
         }
-
         let created = store
             .commit_effects(Some(message.id), &effects, now)
             .await?;
@@ -390,14 +383,14 @@ async fn apply_messages(
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
-                    conversations.insert(conversation.id, conversation);
+                    index.insert(conversation);
                 }
                 Effect::Update(conversation, event) => {
                     changes.push(format!(
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
-                    conversations.insert(conversation.id, conversation);
+                    index.insert(conversation);
                 }
                 Effect::Suppress { address, .. } => {
                     suppressed.insert(address.to_ascii_lowercase());
@@ -405,11 +398,97 @@ async fn apply_messages(
             }
         }
     }
+    store.mark_processed(&without_effect).await?;
     for change in &changes {
         info!("{change}");
     }
-    if changes.is_empty() {
-        debug!("no conversation changed");
-    }
     Ok(changes)
+}
+
+/// What one message does to the conversations.
+async fn effects_of(
+    store: &Store,
+    policy: &Policy<'_>,
+    index: &Index,
+    suppressed: &HashSet<String>,
+    folders: &Folders,
+    message: &StoredMessage,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>> {
+    let mut effects = Vec::new();
+    if message.folder == folders.drafts.name
+        || folders
+            .trash
+            .as_ref()
+            .is_some_and(|t| t.name == message.folder)
+    {
+        // Drafts are the cadence's business; Trash holds nothing new.
+        return Ok(effects);
+    }
+    if message.from_seller {
+        let is_suppressed =
+            |address: &str| suppressed.contains(address) || suppressed.contains(&domain(address));
+        let prospects = policy.prospects(message, &is_suppressed);
+        match index.of_thread(message.thread_id) {
+            Some(conversation) => {
+                if let Some((next, event)) = policy.on_later_touch(conversation, message, prospects)
+                {
+                    effects.push(Effect::Update(next, event));
+                }
+            }
+            None => {
+                let thread_automated = store
+                    .thread_messages(message.thread_id)
+                    .await?
+                    .iter()
+                    .any(|m| !m.from_seller && m.automated);
+                match policy.on_new_touch(message, prospects, thread_automated, now) {
+                    TouchOutcome::Track(conversation) => {
+                        let event = crate::tracking::event(
+                            message.date,
+                            "tracked",
+                            format!("the seller wrote to {}", conversation.prospects.join(", ")),
+                        );
+                        effects.push(Effect::Track(conversation, event));
+                    }
+                    TouchOutcome::Ignore(reason) => {
+                        debug!(subject = %message.subject, reason, "not tracked");
+                    }
+                }
+            }
+        }
+        return Ok(effects);
+    }
+    // Colleagues never answer for a prospect, but the seller's own mail system reports bounces.
+    if policy.is_own_side(&message.from_addr) && message.class.as_deref() != Some("bounce") {
+        return Ok(effects);
+    }
+    let mut linked: Vec<(i64, Link)> = Vec::new();
+    if let Some(c) = index.of_thread(message.thread_id) {
+        linked.push((c.id, Link::Thread));
+    }
+    if let Some(returned) = &message.bounced_message_id {
+        if let Some(thread) = store.thread_of(returned).await? {
+            if let Some(c) = index.of_thread(thread) {
+                add_link(&mut linked, c.id, Link::Returned);
+            }
+        }
+    }
+    for id in index.by_sender(&message.from_addr, policy.tracking.stop_on_same_domain) {
+        if let Some(link) = policy.link_by_sender(&index.conversations[&id], &message.from_addr) {
+            add_link(&mut linked, id, link);
+        }
+    }
+    for (id, link) in linked {
+        if let Some(found) = on_inbound(&index.conversations[&id], message, link) {
+            effects.extend(found);
+        }
+    }
+    Ok(effects)
+}
+
+fn add_link(linked: &mut Vec<(i64, Link)>, id: i64, link: Link) {
+    if !linked.iter().any(|(known, _)| *known == id) {
+        linked.push((id, link));
+    }
 }

@@ -1,6 +1,7 @@
 //! Facts about addresses: robots and role accounts, free-mail domains, and which domains
 //! belong to the same organisation.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// Local parts (before '@') of role and robot addresses that are never prospects.
@@ -68,33 +69,46 @@ pub fn domain(address: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn freemail() -> &'static Vec<String> {
-    static LIST: OnceLock<Vec<String>> = OnceLock::new();
+/// The shipped free-mail list: exact domains, and names valid under any top-level domain.
+struct Freemail {
+    exact: HashSet<String>,
+    any_tld: HashSet<String>,
+}
+
+fn freemail() -> &'static Freemail {
+    static LIST: OnceLock<Freemail> = OnceLock::new();
     LIST.get_or_init(|| {
-        include_str!("freemail.txt")
+        let mut list = Freemail {
+            exact: HashSet::new(),
+            any_tld: HashSet::new(),
+        };
+        for entry in include_str!("freemail.txt")
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_string)
-            .collect()
+        {
+            match entry.strip_suffix(".*") {
+                Some(name) => list.any_tld.insert(name.to_string()),
+                None => list.exact.insert(entry.to_string()),
+            };
+        }
+        list
     })
 }
 
 /// True for free-mail domains (gmail.com, hotmail.no, gmx.de, online.no, …).
 pub fn is_freemail(domain: &str) -> bool {
     let domain = domain.to_ascii_lowercase();
-    freemail()
-        .iter()
-        .any(|entry| match entry.strip_suffix(".*") {
-            Some(name) => domain.strip_prefix(name).is_some_and(|rest| {
-                // "hotmail.no" and "hotmail.co.uk", not "hotmail.example.com".
-                let Some(tld) = rest.strip_prefix('.') else {
-                    return false;
-                };
-                !tld.contains('.') || (tld.starts_with("co.") && tld.matches('.').count() == 1)
-            }),
-            None => domain == *entry,
-        })
+    let list = freemail();
+    if list.exact.contains(&domain) {
+        return true;
+    }
+    // "hotmail.no" and "hotmail.co.uk", not "hotmail.example.com".
+    let Some((name, tld)) = domain.split_once('.') else {
+        return false;
+    };
+    list.any_tld.contains(name)
+        && (!tld.contains('.') || (tld.starts_with("co.") && tld.matches('.').count() == 1))
 }
 
 /// Second-level suffixes under which organisations register one level deeper.

@@ -78,6 +78,22 @@ impl Store {
         Ok(created)
     }
 
+    /// Marks messages whose effect (none) is applied.
+    pub async fn mark_processed(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        for id in ids {
+            sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e))
+    }
+
     /// The conversation of a thread, if nudge follows it.
     pub async fn conversation_for_thread(&self, thread_id: i64) -> Result<Option<Conversation>> {
         self.conversations_where("thread_id = ?", Some(thread_id))

@@ -101,7 +101,10 @@ pub fn run_nudge(config: &Path, args: &[&str]) -> Output {
         .arg(config)
         .args(args)
         .env("NUDGE_TEST_PASSWORD", PASSWORD)
-        .env_remove("RUST_LOG")
+        .env(
+            "RUST_LOG",
+            std::env::var("NUDGE_TEST_LOG").unwrap_or_default(),
+        )
         .output()
         .expect("nudge runs")
 }
