@@ -69,8 +69,14 @@ pub fn classify(mail: &Mail, received: NaiveDate) -> Class {
 
 /// Bounces and other delivery or disposition reports.
 fn delivery_report(mail: &Mail) -> Option<Class> {
+    // Without the returned part, a report that answers the original names it in its headers.
+    let returned = mail
+        .returned_message_id
+        .clone()
+        .or_else(|| mail.in_reply_to.first().cloned())
+        .or_else(|| mail.references.last().cloned());
     let bounce = |recipient: Option<String>| Class::Bounce {
-        returned_message_id: mail.returned_message_id.clone(),
+        returned_message_id: returned.clone(),
         recipient,
     };
     if let Some(report) = &mail.report {
@@ -335,6 +341,24 @@ const OPT_OUT_PHRASES: &[&str] = &[
     "kontaktieren sie mich nicht",
     "entfernen sie mich",
     "bitte keine werbung",
+    "aus ihrem verteiler",
+    "aus dem verteiler",
+    "aus ihrer liste",
+    "tragen sie mich aus",
+    "tragen sie uns aus",
+];
+
+/// Words that turn an opt-out phrase around: "please don't unsubscribe me".
+const NEGATIONS: &[&str] = &[
+    "don't",
+    "dont",
+    "do not",
+    "not",
+    "never",
+    "no need to",
+    "ikke",
+    "inte",
+    "nicht",
 ];
 
 /// True when the subject or the new text asks not to be contacted again.
@@ -357,12 +381,24 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
             .next_back()
             .is_none_or(|c| !c.is_alphanumeric());
         // Allow inflections after the phrase ("afmeldt", "unsubscribed", "avregistrere").
-        if before_ok {
+        if before_ok && !negated(&text[..begin]) {
             return true;
         }
         start = end;
     }
     false
+}
+
+/// True when the words just before a phrase negate it ("don't unsubscribe").
+fn negated(before: &str) -> bool {
+    let before = before.trim_end().trim_end_matches(['\'', '"', '«', '“']);
+    NEGATIONS.iter().any(|n| {
+        before.ends_with(n)
+            && before[..before.len() - n.len()]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 #[cfg(test)]
@@ -376,6 +412,14 @@ mod tests {
         assert!(is_opt_out("", "Please take me off your list"));
         assert!(!is_opt_out("", "Tak for tilbagemeldingen, vi ses."));
         assert!(!is_opt_out("", "Thanks, let's talk Thursday."));
+        assert!(!is_opt_out(
+            "",
+            "Please don't unsubscribe me, I am interested."
+        ));
+        assert!(
+            is_opt_out("", "Ikke kontakt meg igjen."),
+            "a phrase that starts with a negation"
+        );
     }
 
     #[test]

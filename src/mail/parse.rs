@@ -183,10 +183,7 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         report_type: content_type.1,
     };
 
-    let body = message
-        .body_text(0)
-        .map(|t| bounded(&t))
-        .unwrap_or_default();
+    let body = bounded(&body_text(&message));
 
     let mut report: Option<Report> = None;
     let mut returned_message_id = None;
@@ -239,6 +236,51 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         report,
         returned_message_id,
     })
+}
+
+/// The text of the message: its first text/plain part; for HTML-only mail, the HTML up to
+/// the first quote marker (Outlook's reply header, Gmail's quote, a blockquote) as text.
+fn body_text(message: &mail_parser::Message<'_>) -> String {
+    let plain = message
+        .text_part(0)
+        .filter(|part| matches!(part.body, PartType::Text(_)));
+    if plain.is_some() {
+        return message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
+    }
+    match message.body_html(0) {
+        Some(html) => mail_parser::decoders::html::html_to_text(cut_html_quote(&html)),
+        None => message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// HTML before the first quoted part, by the markers mail clients put there.
+fn cut_html_quote(html: &str) -> &str {
+    const MARKERS: [&str; 9] = [
+        "id=\"divrplyfwdmsg\"",
+        "id=\"appendonsend\"",
+        "class=\"gmail_quote",
+        "class=\"moz-cite-prefix\"",
+        "id=\"yahoo_quoted",
+        "class=\"outlookmessageheader\"",
+        "<blockquote",
+        "<hr",
+        "id=\"mail-editor-reference-message-container\"",
+    ];
+    let lower = html.to_ascii_lowercase();
+    let cut = MARKERS
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .map(|at| lower[..at].rfind('<').unwrap_or(at))
+        .unwrap_or(html.len());
+    // `lower` has the same byte offsets as `html`: ASCII lower-casing keeps lengths.
+    &html[..cut]
 }
 
 /// Quick test for messages that may be bounces, to avoid scanning every body.

@@ -1,0 +1,288 @@
+//! The fixture corpus: every `.eml` in `tests/fixtures/mail/` is parsed and classified with
+//! both LF and CRLF line endings, and checked against `expected.tsv` (class, return date,
+//! which conversation it affects, the returned Message-ID of a bounce).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use nudge::config::{Account, Language, TrackMode, Tracking};
+use nudge::mail::classify::{classify, Class};
+use nudge::mail::parse::{parse, Mail};
+use nudge::model::{Conversation, State};
+use nudge::tracking::Policy;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
+}
+
+struct Expected {
+    file: String,
+    class: String,
+    return_date: Option<NaiveDate>,
+    counts_for: Option<char>,
+    bounced_message_id: Option<String>,
+}
+
+fn expected() -> Vec<Expected> {
+    let table = std::fs::read_to_string(fixtures().join("expected.tsv")).expect("expected.tsv");
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 6, "six columns in {line:?}");
+            let dash = |s: &str| (s != "-").then(|| s.to_string());
+            Expected {
+                file: cols[0].to_string(),
+                class: cols[1].to_string(),
+                return_date: dash(cols[2]).map(|d| d.parse().expect("YYYY-MM-DD")),
+                counts_for: dash(cols[3]).and_then(|s| s.chars().next()),
+                bounced_message_id: dash(cols[4]),
+            }
+        })
+        .collect()
+}
+
+fn account() -> Account {
+    Account {
+        email: "kari@fjordsalg.no".into(),
+        name: "Kari Nordmann".into(),
+        aliases: vec!["kari.nordmann@fjordsalg.no".into()],
+        own_domains: vec!["fjordsalg.no".into()],
+        timezone: chrono_tz::Europe::Oslo,
+        language: Language::Nb,
+        signature: None,
+    }
+}
+
+/// The six conversations the fixtures answer (see the corpus README in expected.tsv's notes).
+fn conversations() -> Vec<(char, String, Conversation)> {
+    // The openers' Date headers, in UTC.
+    let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    [
+        (
+            'A',
+            "a1.opener@fjordsalg.no",
+            "ingrid.berg@fjordkraft.no",
+            at(10, 9, 15),
+        ),
+        (
+            'B',
+            "b1.opener@fjordsalg.no",
+            "ola.hansen@gmail.com",
+            at(11, 8, 2),
+        ),
+        (
+            'C',
+            "c1.opener@fjordsalg.no",
+            "anna.svensson@nordichandel.se",
+            at(12, 12, 40),
+        ),
+        (
+            'D',
+            "d1.opener@fjordsalg.no",
+            "mette.jensen@dansktransport.dk",
+            at(12, 13, 5),
+        ),
+        (
+            'E',
+            "e1.opener@fjordsalg.no",
+            "james.wright@thamesbuild.co.uk",
+            at(13, 11, 30),
+        ),
+        (
+            'F',
+            "f1.opener@fjordsalg.no",
+            "k.weber@bergbau-gmbh.de",
+            at(16, 7, 45),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (letter, id, prospect, opener))| {
+        let conversation = Conversation {
+            id: i as i64 + 1,
+            thread_id: i as i64 + 1,
+            subject: String::new(),
+            prospects: vec![prospect.to_string()],
+            state: State::Waiting,
+            step: 0,
+            first_touch_at: opener,
+            last_touch_at: opener,
+            last_touch_message: None,
+            last_inbound_at: None,
+            replied_after_step: None,
+            next_due: None,
+            not_before: None,
+            snoozed_until: None,
+            stop_reason: None,
+            language: None,
+        };
+        (letter, id.to_string(), conversation)
+    })
+    .collect()
+}
+
+/// Which conversation the message affects: in the thread, a bounce of its opener, or from its
+/// prospect or the prospect's organisation, dated after the opener — never automated mail, and
+/// never the seller's side (but for bounces from the seller's own mail system).
+fn affected(mail: &Mail, class: &Class, policy: &Policy<'_>) -> Option<char> {
+    if matches!(class, Class::Automated) {
+        return None;
+    }
+    let from = mail
+        .from
+        .as_ref()
+        .map(|f| f.address.clone())
+        .unwrap_or_default();
+    if policy.is_own_side(&from) && !matches!(class, Class::Bounce { .. }) {
+        return None;
+    }
+    let ids = mail.thread_ids();
+    let returned = match class {
+        Class::Bounce {
+            returned_message_id,
+            ..
+        } => returned_message_id.clone(),
+        _ => None,
+    };
+    let all = conversations();
+    all.iter()
+        .find(|(_, opener, _)| ids.contains(opener) || returned.as_deref() == Some(opener))
+        .or_else(|| {
+            all.iter()
+                .find(|(_, _, c)| policy.link_by_sender(c, &from).is_some())
+        })
+        .filter(|(_, _, c)| mail.date.is_none_or(|d| d > c.last_touch_at))
+        .map(|(letter, _, _)| *letter)
+}
+
+fn line_endings(raw: &[u8]) -> [(&'static str, Vec<u8>); 2] {
+    let text: Vec<u8> = {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+                i += 1;
+                continue;
+            }
+            out.push(raw[i]);
+            i += 1;
+        }
+        out
+    };
+    let mut crlf = Vec::with_capacity(text.len() + text.len() / 20);
+    for &b in &text {
+        if b == b'\n' {
+            crlf.push(b'\r');
+        }
+        crlf.push(b);
+    }
+    [("LF", text), ("CRLF", crlf)]
+}
+
+#[test]
+fn every_fixture_is_listed_and_the_corpus_is_large_enough() {
+    let listed: Vec<String> = expected().into_iter().map(|e| e.file).collect();
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    on_disk.sort();
+    for name in &on_disk {
+        assert!(listed.contains(name), "{name} is not in expected.tsv");
+    }
+    for name in &listed {
+        assert!(on_disk.contains(name), "{name} is listed but missing");
+    }
+    assert!(on_disk.len() >= 80, "only {} fixtures", on_disk.len());
+}
+
+#[test]
+fn fixtures_classify_as_expected_with_lf_and_crlf() {
+    let account = account();
+    let tracking = Tracking {
+        mode: TrackMode::External,
+        lookback_days: 14,
+        stop_on_same_domain: true,
+        ignore: vec![],
+    };
+    let policy = Policy {
+        account: &account,
+        tracking: &tracking,
+    };
+    let received = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+    let mut failures = Vec::new();
+    let cases = expected();
+    for case in &cases {
+        let raw = std::fs::read(fixtures().join(&case.file)).expect("fixture readable");
+        for (ending, bytes) in line_endings(&raw) {
+            let Some(mail) = parse(&bytes) else {
+                failures.push(format!("{} ({ending}): not parsed", case.file));
+                continue;
+            };
+            let class = classify(&mail, received);
+            let mut wrong = Vec::new();
+            if class.name() != case.class {
+                wrong.push(format!("class {} (expected {})", class.name(), case.class));
+            }
+            let return_date = match &class {
+                Class::AutoReply { return_date } => *return_date,
+                _ => None,
+            };
+            if return_date != case.return_date {
+                wrong.push(format!(
+                    "return date {return_date:?} (expected {:?})",
+                    case.return_date
+                ));
+            }
+            if let Class::Bounce {
+                returned_message_id,
+                ..
+            } = &class
+            {
+                if *returned_message_id != case.bounced_message_id {
+                    wrong.push(format!(
+                        "returned id {returned_message_id:?} (expected {:?})",
+                        case.bounced_message_id
+                    ));
+                }
+            }
+            let affects = affected(&mail, &class, &policy);
+            if affects != case.counts_for {
+                wrong.push(format!(
+                    "affects {affects:?} (expected {:?})",
+                    case.counts_for
+                ));
+            }
+            if !wrong.is_empty() {
+                failures.push(format!("{} ({ending}): {}", case.file, wrong.join("; ")));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn truncated_and_mangled_fixtures_never_panic() {
+    let received = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+    for case in expected() {
+        let raw = std::fs::read(fixtures().join(&case.file)).unwrap();
+        // Cut every fixture at a few places, as a partial FETCH might.
+        for cut in [1, 7, 64, 300, raw.len() / 2, raw.len().saturating_sub(3)] {
+            let piece = &raw[..cut.min(raw.len())];
+            if let Some(mail) = parse(piece) {
+                let _ = classify(&mail, received);
+            }
+        }
+    }
+}
