@@ -19,6 +19,7 @@
 //! draft from their own mail client.
 
 pub mod commands;
+pub mod cadence;
 pub mod config;
 pub mod engine;
 pub mod error;
