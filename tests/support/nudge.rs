@@ -94,9 +94,17 @@ path = "{store}"
     }
 }
 
+/// The nudge binary: `NUDGE_BIN` when set (the demo), else the one cargo built for the tests.
+pub fn nudge_binary() -> PathBuf {
+    std::env::var_os("NUDGE_BIN")
+        .map(PathBuf::from)
+        .or_else(|| option_env!("CARGO_BIN_EXE_nudge").map(PathBuf::from))
+        .expect("NUDGE_BIN is set, or this is built as a test")
+}
+
 /// Runs the binary with the test password in its environment.
 pub fn run_nudge(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nudge"))
+    Command::new(nudge_binary())
         .arg("--config")
         .arg(config)
         .args(args)
