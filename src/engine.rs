@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::{debug, info};
 
-use crate::config::Config;
+use crate::config::{Config, TrackMode};
 use crate::error::Result;
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
@@ -66,6 +66,14 @@ async fn pass(
     ] {
         let count = sync_folder(connection, store, config, folder, role, now).await?;
         report.new_messages.push((role.to_string(), count));
+        if role == "sent" && config.tracking.mode == TrackMode::Flagged {
+            // The seller may flag a message in Sent any time after sending it.
+            let status = connection.examine(&folder.raw_name).await?;
+            let flagged = connection.uid_search("FLAGGED").await?;
+            store
+                .mark_flagged(&folder.name, status.uidvalidity, &flagged)
+                .await?;
+        }
     }
     let synced = started.elapsed();
     read_texts(connection, store, config, &folders, now).await?;

@@ -18,8 +18,8 @@
 //! nudge never sends mail to a prospect: the seller approves every follow-up by sending the
 //! draft from their own mail client.
 
-pub mod commands;
 pub mod cadence;
+pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod error;

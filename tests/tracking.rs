@@ -499,3 +499,53 @@ async fn a_second_sync_without_changes_fetches_no_headers() {
     assert!(second.contains("headers fetched: 0,"), "{second}");
     assert!(second.contains("texts fetched: 0)"), "{second}");
 }
+
+#[tokio::test]
+async fn flagged_mode_tracks_only_what_the_seller_flagged_in_sent() {
+    let dovecot = dovecot();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nmode = \"flagged\"\n");
+    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    client
+        .append(
+            "Sent",
+            &opener(
+                "Ingrid Berg <ingrid.berg@fjordkraft.no>",
+                "Flagget tilbud",
+                "f1@fjordsalg.no",
+            )
+            .render(),
+            &["\\Seen", "\\Flagged"],
+        )
+        .await;
+    client
+        .append(
+            "Sent",
+            &opener(
+                "Anna Svensson <anna.svensson@nordichandel.se>",
+                "Uflagget offert",
+                "f2@fjordsalg.no",
+            )
+            .render(),
+            &["\\Seen"],
+        )
+        .await;
+    nudge.sync(FIRST_PASS);
+    assert!(nudge.conversation("Flagget tilbud").is_some());
+    assert!(nudge.conversation("Uflagget offert").is_none());
+
+    // Flagging it later, in the mail client, starts following it at the next pass.
+    let sent = client.messages("Sent").await;
+    let uid = sent
+        .iter()
+        .find(|m| m.text().contains("Uflagget offert"))
+        .expect("the unflagged opener")
+        .uid;
+    client.add_flag("Sent", uid, "\\Flagged").await;
+    nudge.sync(SECOND_PASS);
+    assert_eq!(
+        nudge
+            .conversation("Uflagget offert")
+            .expect("tracked once flagged")["state"],
+        "waiting"
+    );
+}

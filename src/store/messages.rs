@@ -241,6 +241,35 @@ impl Store {
         Ok(id)
     }
 
+    /// Marks the messages `uids` of a folder as flagged by the seller. Those that were not
+    /// flagged before are applied again (tracking mode `flagged` starts following them).
+    /// Returns how many became flagged.
+    pub async fn mark_flagged(
+        &self,
+        folder: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<usize> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut changed = 0;
+        for uid in uids {
+            let done = sqlx::query(
+                "UPDATE messages SET flags = trim(flags || ' \\Flagged'), processed = 0
+                 WHERE folder = ? AND uidvalidity = ? AND uid = ?
+                   AND (' ' || flags || ' ') NOT LIKE '% \\Flagged %'",
+            )
+            .bind(folder)
+            .bind(i64::from(uidvalidity))
+            .bind(i64::from(*uid))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+            changed += done.rows_affected() as usize;
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(changed)
+    }
+
     /// Records what the message's text says (inbound class) and a short snippet of it.
     pub async fn set_message_text(
         &self,

@@ -134,6 +134,22 @@ impl MailClient {
         .unwrap_or_else(|e| panic!("UID EXPUNGE: {e}"));
     }
 
+    /// Adds a flag (like `\\Flagged`) to the message with this UID.
+    pub async fn add_flag(&mut self, folder: &str, uid: u32, flag: &str) {
+        step("SELECT", self.session.select(folder))
+            .await
+            .unwrap_or_else(|e| panic!("SELECT {folder}: {e}"));
+        step("STORE", async {
+            self.session
+                .uid_store(uid.to_string(), format!("+FLAGS ({flag})"))
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("STORE {flag}: {e}"));
+    }
+
     /// Deletes and recreates a folder: its UIDVALIDITY changes.
     pub async fn recreate(&mut self, folder: &str) {
         step("SELECT INBOX", self.session.select("INBOX"))

@@ -1,0 +1,238 @@
+//! Threading in the store: messages linked by Message-ID, In-Reply-To and References, in any
+//! order of arrival, with missing, duplicate and looping ids.
+
+use chrono::{TimeZone, Utc};
+use nudge::mail::parse::{Mail, Mailbox};
+use nudge::model::{Conversation, State};
+use nudge::store::{Effect, FolderState, NewMessage, Store};
+use nudge::tracking::event;
+
+fn mail(id: Option<&str>, in_reply_to: &[&str], references: &[&str]) -> Mail {
+    Mail {
+        message_id: id.map(str::to_string),
+        in_reply_to: in_reply_to.iter().map(|s| s.to_string()).collect(),
+        references: references.iter().map(|s| s.to_string()).collect(),
+        from: Some(Mailbox {
+            address: "ingrid@fjordkraft.no".into(),
+            name: None,
+        }),
+        subject: "Tilbud".into(),
+        date: Some(Utc.with_ymd_and_hms(2026, 11, 17, 10, 0, 0).unwrap()),
+        ..Mail::default()
+    }
+}
+
+struct Folder {
+    uidvalidity: u32,
+    next_uid: u32,
+}
+
+impl Folder {
+    async fn store(&mut self, store: &Store, mail: Mail) -> i64 {
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let message = NewMessage {
+            folder: "INBOX".into(),
+            uidvalidity: self.uidvalidity,
+            uid,
+            mail,
+            gm_thrid: None,
+            internal_date: None,
+            flags: vec![],
+            from_seller: false,
+            automated: false,
+        };
+        let state = FolderState {
+            name: "INBOX".into(),
+            uidvalidity: self.uidvalidity,
+            last_uid: uid,
+            highest_modseq: None,
+        };
+        store
+            .store_messages(&[message], &state, "inbox", Utc::now())
+            .await
+            .expect("stored")[0]
+    }
+}
+
+async fn thread_of(store: &Store, id: i64) -> i64 {
+    store.message(id).await.unwrap().unwrap().thread_id
+}
+
+async fn open() -> (tempfile::TempDir, Store, Folder) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    (
+        dir,
+        store,
+        Folder {
+            uidvalidity: 7,
+            next_uid: 1,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_child_arriving_before_its_parent_joins_the_same_thread() {
+    let (_dir, store, mut inbox) = open().await;
+    let grandchild = inbox
+        .store(&store, mail(Some("c@x"), &["b@x"], &["a@x", "b@x"]))
+        .await;
+    let unrelated = inbox.store(&store, mail(Some("z@x"), &[], &[])).await;
+    let root = inbox.store(&store, mail(Some("a@x"), &[], &[])).await;
+    let child = inbox
+        .store(&store, mail(Some("b@x"), &["a@x"], &["a@x"]))
+        .await;
+    let thread = thread_of(&store, root).await;
+    assert_eq!(thread_of(&store, child).await, thread);
+    assert_eq!(thread_of(&store, grandchild).await, thread);
+    assert_ne!(thread_of(&store, unrelated).await, thread);
+}
+
+#[tokio::test]
+async fn two_threads_joined_by_a_later_message_are_merged() {
+    let (_dir, store, mut inbox) = open().await;
+    // Two halves that only a third message (naming both) shows to be one thread.
+    let left = inbox.store(&store, mail(Some("l@x"), &[], &[])).await;
+    let right = inbox.store(&store, mail(Some("r@x"), &[], &[])).await;
+    assert_ne!(
+        thread_of(&store, left).await,
+        thread_of(&store, right).await
+    );
+    let bridge = inbox
+        .store(&store, mail(Some("m@x"), &["r@x"], &["l@x", "r@x"]))
+        .await;
+    let thread = thread_of(&store, bridge).await;
+    assert_eq!(thread_of(&store, left).await, thread);
+    assert_eq!(thread_of(&store, right).await, thread);
+    assert_eq!(store.thread_messages(thread).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn reference_loops_and_self_references_terminate() {
+    let (_dir, store, mut inbox) = open().await;
+    let a = inbox
+        .store(&store, mail(Some("a@x"), &["b@x"], &["b@x", "a@x"]))
+        .await;
+    let b = inbox
+        .store(&store, mail(Some("b@x"), &["a@x"], &["a@x", "b@x"]))
+        .await;
+    assert_eq!(thread_of(&store, a).await, thread_of(&store, b).await);
+}
+
+#[tokio::test]
+async fn messages_without_message_id_still_thread() {
+    let (_dir, store, mut inbox) = open().await;
+    let root = inbox.store(&store, mail(Some("a@x"), &[], &[])).await;
+    let orphan = inbox.store(&store, mail(None, &[], &[])).await;
+    let other_orphan = inbox.store(&store, mail(None, &[], &[])).await;
+    let reply = inbox.store(&store, mail(None, &["a@x"], &[])).await;
+    assert_eq!(
+        thread_of(&store, reply).await,
+        thread_of(&store, root).await
+    );
+    assert_ne!(
+        thread_of(&store, orphan).await,
+        thread_of(&store, root).await
+    );
+    assert_ne!(
+        thread_of(&store, orphan).await,
+        thread_of(&store, other_orphan).await,
+        "two messages without ids are not one thread"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_message_id_is_stored_once_per_uid() {
+    let (_dir, store, mut inbox) = open().await;
+    let first = inbox.store(&store, mail(Some("dup@x"), &[], &[])).await;
+    let second = inbox.store(&store, mail(Some("dup@x"), &[], &[])).await;
+    assert_ne!(first, second, "two copies on the server are two rows");
+    assert_eq!(
+        thread_of(&store, first).await,
+        thread_of(&store, second).await
+    );
+    // The same UID fetched again (a crash before the sync state was saved) adds nothing.
+    inbox.next_uid -= 1;
+    let again = inbox.store(&store, mail(Some("dup@x"), &[], &[])).await;
+    assert_eq!(again, second);
+    assert_eq!(store.message_count().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_new_uidvalidity_reuses_the_row_of_the_same_message() {
+    let (_dir, store, mut inbox) = open().await;
+    let before = inbox.store(&store, mail(Some("a@x"), &[], &[])).await;
+    let mut rebuilt = Folder {
+        uidvalidity: 8,
+        next_uid: 1,
+    };
+    let after = rebuilt.store(&store, mail(Some("a@x"), &[], &[])).await;
+    assert_eq!(before, after);
+    assert_eq!(store.message_count().await.unwrap(), 1);
+}
+
+fn conversation(thread_id: i64, touched_day: u32) -> Conversation {
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, touched_day, 9, 0, 0)
+        .unwrap();
+    Conversation {
+        id: 0,
+        thread_id,
+        subject: format!("thread {thread_id}"),
+        prospects: vec!["ingrid@fjordkraft.no".into()],
+        state: State::Waiting,
+        step: 0,
+        first_touch_at: at,
+        last_touch_at: at,
+        last_touch_message: None,
+        last_inbound_at: None,
+        replied_after_step: None,
+        next_due: None,
+        not_before: None,
+        snoozed_until: None,
+        stop_reason: None,
+        language: None,
+    }
+}
+
+#[tokio::test]
+async fn merging_threads_with_two_conversations_keeps_the_latest_and_stops_the_other() {
+    let (_dir, store, mut inbox) = open().await;
+    let left = inbox.store(&store, mail(Some("l@x"), &[], &[])).await;
+    let right = inbox.store(&store, mail(Some("r@x"), &[], &[])).await;
+    let (left_thread, right_thread) = (
+        thread_of(&store, left).await,
+        thread_of(&store, right).await,
+    );
+    let at = Utc::now();
+    let ids = store
+        .commit_effects(
+            None,
+            &[
+                Effect::Track(conversation(left_thread, 10), event(at, "tracked", "left")),
+                Effect::Track(
+                    conversation(right_thread, 12),
+                    event(at, "tracked", "right"),
+                ),
+            ],
+            at,
+        )
+        .await
+        .unwrap();
+    inbox
+        .store(&store, mail(Some("m@x"), &[], &["l@x", "r@x"]))
+        .await;
+    let merged = thread_of(&store, left).await;
+    let goes_on = store
+        .conversation_for_thread(merged)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(goes_on.id, ids[1], "the conversation touched last goes on");
+    assert_eq!(goes_on.state, State::Waiting);
+    let stopped = store.conversation(ids[0]).await.unwrap().unwrap();
+    assert_eq!(stopped.state, State::Stopped);
+    assert!(stopped.stop_reason.unwrap().contains("merged"));
+    store.integrity_check().await.unwrap();
+}
