@@ -85,6 +85,7 @@ CREATE TABLE conversations (
     replied_after_step INTEGER,
     next_due           TEXT,
     not_before         TEXT,                 -- an out-of-office return date moves the due time
+    wait_from          TEXT,                 -- a dismissed draft skipped: the next wait counts from here
     snoozed_until      TEXT,
     stop_reason        TEXT,
     language           TEXT,

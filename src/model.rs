@@ -107,6 +107,8 @@ pub struct Conversation {
     pub next_due: Option<DateTime<Utc>>,
     /// An out-of-office return date: nothing is due before the business day after it.
     pub not_before: Option<NaiveDate>,
+    /// After a skipped (dismissed) draft, the next wait counts from here.
+    pub wait_from: Option<DateTime<Utc>>,
     pub snoozed_until: Option<DateTime<Utc>>,
     pub stop_reason: Option<String>,
     pub language: Option<String>,

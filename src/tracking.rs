@@ -124,6 +124,7 @@ impl Policy<'_> {
             replied_after_step: None,
             next_due: None,
             not_before: None,
+            wait_from: None,
             snoozed_until: None,
             stop_reason: None,
             language: None,

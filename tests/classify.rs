@@ -115,6 +115,7 @@ fn conversations() -> Vec<(char, String, Conversation)> {
             replied_after_step: None,
             next_due: None,
             not_before: None,
+            wait_from: None,
             snoozed_until: None,
             stop_reason: None,
             language: None,

@@ -190,6 +190,7 @@ fn conversation(thread_id: i64, touched_day: u32) -> Conversation {
         replied_after_step: None,
         next_due: None,
         not_before: None,
+        wait_from: None,
         snoozed_until: None,
         stop_reason: None,
         language: None,

@@ -21,7 +21,7 @@ pub enum Effect {
 
 const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
     first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
-    next_due, not_before, snoozed_until, stop_reason, language";
+    next_due, not_before, wait_from, snoozed_until, stop_reason, language";
 
 impl Store {
     /// Applies `effects` and, if given, marks the message they came from as processed, all in
@@ -188,6 +188,7 @@ impl Store {
             not_before: row
                 .get::<Option<String>, _>("not_before")
                 .and_then(|d| d.parse::<NaiveDate>().ok()),
+            wait_from: time("wait_from")?,
             snoozed_until: time("snoozed_until")?,
             stop_reason: row.get("stop_reason"),
             language: row.get("language"),
@@ -203,8 +204,8 @@ async fn insert_conversation(
     sqlx::query_scalar(
         "INSERT INTO conversations (thread_id, subject, prospects, state, step, first_touch_at,
              last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due,
-             not_before, snoozed_until, stop_reason, language, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             not_before, wait_from, snoozed_until, stop_reason, language, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(c.thread_id)
     .bind(&c.subject)
@@ -218,6 +219,7 @@ async fn insert_conversation(
     .bind(c.replied_after_step.map(i64::from))
     .bind(c.next_due.map(|t| t.to_rfc3339()))
     .bind(c.not_before.map(|d| d.to_string()))
+    .bind(c.wait_from.map(|t| t.to_rfc3339()))
     .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
     .bind(&c.stop_reason)
     .bind(&c.language)
@@ -235,7 +237,7 @@ async fn update_conversation(
     sqlx::query(
         "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
              first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
-             replied_after_step = ?, next_due = ?, not_before = ?, snoozed_until = ?,
+             replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
              stop_reason = ?, language = ?, updated_at = ?
          WHERE id = ?",
     )
@@ -250,6 +252,7 @@ async fn update_conversation(
     .bind(c.replied_after_step.map(i64::from))
     .bind(c.next_due.map(|t| t.to_rfc3339()))
     .bind(c.not_before.map(|d| d.to_string()))
+    .bind(c.wait_from.map(|t| t.to_rfc3339()))
     .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
     .bind(&c.stop_reason)
     .bind(&c.language)

@@ -18,9 +18,11 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 
 mod conversations;
+mod drafts;
 mod messages;
 mod suppressions;
 pub use conversations::Effect;
+pub use drafts::{Draft, DraftState};
 pub use messages::{FolderState, NewMessage, StoredMessage};
 pub use suppressions::Suppression;
 

@@ -1,0 +1,212 @@
+//! Drafts nudge made, from the intent to APPEND to what became of them.
+//!
+//! Exactly once: a row in state `appending` is committed before the APPEND; after the APPEND
+//! the row becomes `pending` with the UID the server gave it. A pass that finds an
+//! `appending` row looks for its Message-ID in Drafts before appending again.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{parse_time, Store};
+use crate::error::Result;
+
+/// What became of a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftState {
+    /// Recorded, APPEND not confirmed yet.
+    Appending,
+    /// In Drafts, waiting for the seller.
+    Pending,
+    /// The seller edited it: the client replaced it with its own copy (tracked by UID).
+    Edited,
+    /// The seller sent it (or wrote their own touch instead).
+    Sent,
+    /// nudge took it back (a reply came, or the seller wrote by hand).
+    Withdrawn,
+    /// The seller deleted it without sending.
+    Dismissed,
+}
+
+impl DraftState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DraftState::Appending => "appending",
+            DraftState::Pending => "pending",
+            DraftState::Edited => "edited",
+            DraftState::Sent => "sent",
+            DraftState::Withdrawn => "withdrawn",
+            DraftState::Dismissed => "dismissed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<DraftState> {
+        [
+            DraftState::Appending,
+            DraftState::Pending,
+            DraftState::Edited,
+            DraftState::Sent,
+            DraftState::Withdrawn,
+            DraftState::Dismissed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Still waiting in Drafts for the seller (nudge's own copy or the seller's edit).
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            DraftState::Appending | DraftState::Pending | DraftState::Edited
+        )
+    }
+}
+
+/// One draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// The follow-up's step (1-based).
+    pub step: u32,
+    pub template: String,
+    pub variant: u32,
+    pub language: String,
+    /// The Message-ID nudge gave it, without brackets.
+    pub message_id: String,
+    pub folder: Option<String>,
+    pub uidvalidity: Option<u32>,
+    /// The UID in Drafts: nudge's copy, or the client's replacement when edited.
+    pub uid: Option<u32>,
+    pub state: DraftState,
+    pub created_at: DateTime<Utc>,
+}
+
+const DRAFT_COLUMNS: &str = "id, conversation_id, step, template, variant, language, message_id, \
+    folder, uidvalidity, uid, state, created_at";
+
+impl Store {
+    /// Records the intent to append a draft (state `appending`); returns its id.
+    pub async fn begin_draft(&self, draft: &Draft) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO drafts (conversation_id, step, template, variant, language, message_id,
+                 folder, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'appending', ?) RETURNING id",
+        )
+        .bind(draft.conversation_id)
+        .bind(i64::from(draft.step))
+        .bind(&draft.template)
+        .bind(i64::from(draft.variant))
+        .bind(&draft.language)
+        .bind(&draft.message_id)
+        .bind(&draft.folder)
+        .bind(draft.created_at.to_rfc3339())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))
+    }
+
+    /// Sets a draft's state and, when given, where it lives now.
+    pub async fn set_draft_state(
+        &self,
+        id: i64,
+        state: DraftState,
+        location: Option<(u32, u32)>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let resolved = (!state.is_waiting()).then(|| now.to_rfc3339());
+        sqlx::query(
+            "UPDATE drafts SET state = ?, resolved_at = coalesce(?, resolved_at),
+                 uidvalidity = coalesce(?, uidvalidity), uid = coalesce(?, uid)
+             WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(resolved)
+        .bind(location.map(|(v, _)| i64::from(v)))
+        .bind(location.map(|(_, u)| i64::from(u)))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// Drafts still waiting for the seller (appending, pending, edited), oldest first.
+    pub async fn waiting_drafts(&self) -> Result<Vec<Draft>> {
+        self.drafts_where("state IN ('appending', 'pending', 'edited')", None)
+            .await
+    }
+
+    /// The draft waiting in a conversation, if any.
+    pub async fn waiting_draft(&self, conversation_id: i64) -> Result<Option<Draft>> {
+        self.drafts_where(
+            "state IN ('appending', 'pending', 'edited') AND conversation_id = ?",
+            Some(conversation_id),
+        )
+        .await
+        .map(|mut d| d.pop())
+    }
+
+    /// Every draft of a conversation, oldest first.
+    pub async fn drafts_of(&self, conversation_id: i64) -> Result<Vec<Draft>> {
+        self.drafts_where("conversation_id = ?", Some(conversation_id))
+            .await
+    }
+
+    /// How many drafts were made at or after `since` (the daily limit).
+    pub async fn drafts_made_since(&self, since: DateTime<Utc>) -> Result<u32> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drafts WHERE created_at >= ?")
+            .bind(since.to_rfc3339())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(count as u32)
+    }
+
+    /// Variants of `template` already used for any conversation with `prospect`.
+    pub async fn used_variants(&self, prospect: &str, template: &str) -> Result<Vec<u32>> {
+        let pattern = format!("%\"{}\"%", prospect.replace('"', ""));
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT d.variant FROM drafts d JOIN conversations c ON c.id = d.conversation_id
+             WHERE d.template = ? AND c.prospects LIKE ?",
+        )
+        .bind(template)
+        .bind(pattern)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(rows.into_iter().map(|v| v as u32).collect())
+    }
+
+    async fn drafts_where(&self, condition: &str, value: Option<i64>) -> Result<Vec<Draft>> {
+        let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE {condition} ORDER BY id");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(value) = value {
+            query = query.bind(value);
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.get("state");
+                Ok(Draft {
+                    id: row.get("id"),
+                    conversation_id: row.get("conversation_id"),
+                    step: row.get::<i64, _>("step") as u32,
+                    template: row.get("template"),
+                    variant: row.get::<i64, _>("variant") as u32,
+                    language: row.get("language"),
+                    message_id: row.get("message_id"),
+                    folder: row.get("folder"),
+                    uidvalidity: row.get::<Option<i64>, _>("uidvalidity").map(|v| v as u32),
+                    uid: row.get::<Option<i64>, _>("uid").map(|v| v as u32),
+                    state: DraftState::parse(&state)
+                        .ok_or_else(|| self.error(format!("unknown draft state {state:?}")))?,
+                    created_at: parse_time(&row.get::<String, _>("created_at"))
+                        .map_err(|e| self.error(e))?,
+                })
+            })
+            .collect()
+    }
+}
