@@ -457,7 +457,7 @@ async fn effects_of(
                             "tracked",
                             format!("the seller wrote to {}", conversation.prospects.join(", ")),
                         );
-                        effects.push(Effect::Track(conversation, event));
+                        effects.push(Effect::Track(*conversation, event));
                     }
                     TouchOutcome::Ignore(reason) => {
                         debug!(subject = %message.subject, reason, "not tracked");

@@ -27,6 +27,7 @@ pub mod imap;
 pub mod logging;
 pub mod mail;
 pub mod model;
+pub mod schedule;
 pub mod store;
 pub mod tls;
 pub mod tracking;

@@ -46,7 +46,7 @@ pub enum TouchOutcome {
     /// Nothing to do, and why (for the debug log).
     Ignore(&'static str),
     /// Start following a new conversation.
-    Track(Conversation),
+    Track(Box<Conversation>),
 }
 
 impl Policy<'_> {
@@ -110,7 +110,7 @@ impl Policy<'_> {
         if self.tracking.mode == TrackMode::Flagged && !message.is_flagged() {
             return TouchOutcome::Ignore("not flagged (tracking mode flagged)");
         }
-        TouchOutcome::Track(Conversation {
+        TouchOutcome::Track(Box::new(Conversation {
             id: 0,
             thread_id: message.thread_id,
             subject: message.subject.clone(),
@@ -128,7 +128,7 @@ impl Policy<'_> {
             snoozed_until: None,
             stop_reason: None,
             language: None,
-        })
+        }))
     }
 
     /// The seller wrote again in a tracked conversation. Returns the updated conversation and

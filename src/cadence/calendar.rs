@@ -114,7 +114,7 @@ impl Calendar {
     /// [`SEARCH_LIMIT_DAYS`] and returns the last date looked at.
     pub fn first_business_day_on_or_after(&self, date: NaiveDate) -> NaiveDate {
         let mut date = date;
-        for _ in 0..SEARCH_LIMIT_DAYS {
+        for _ in 1..SEARCH_LIMIT_DAYS {
             if self.is_business_day(date) {
                 break;
             }
@@ -333,7 +333,9 @@ mod tests {
         assert!(!extra.is_business_day(date("2026-12-24")));
         // No country: Christmas Day itself is a working day here.
         assert_eq!(extra.add_business_days(wednesday, 1), date("2026-12-25"));
-        assert_eq!(extra.add_business_days(wednesday, 4), date("2027-01-01"));
+        assert_eq!(extra.add_business_days(wednesday, 4), date("2026-12-30"));
+        // 31 Dec is off by choice.
+        assert_eq!(extra.add_business_days(wednesday, 5), date("2027-01-01"));
 
         let with_norway = Calendar::new(
             Oslo,

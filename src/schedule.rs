@@ -1,0 +1,310 @@
+//! When each conversation's next follow-up (or letting go) is due, and which drafts a pass
+//! makes. Pure: conversations and an injected `now` in, a plan out.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::cadence::Calendar;
+use crate::config::CadenceConfig;
+use crate::model::{Conversation, State};
+
+/// What falls due for a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueKind {
+    /// A follow-up draft for this step (1-based) with this template.
+    FollowUp { step: u32, template: String },
+    /// No reply after the close-the-loop message: let go.
+    LetGo,
+}
+
+/// The next thing due for a conversation, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub at: DateTime<Utc>,
+    pub kind: DueKind,
+}
+
+/// What a pass should do now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Drafts to make, oldest due first: (conversation id, the due follow-up).
+    pub drafts: Vec<(i64, Due)>,
+    /// Conversations to let go.
+    pub let_go: Vec<i64>,
+    /// Drafts due but held back by the daily limit.
+    pub held_back: usize,
+    /// When the next thing falls due (for the daemon's timer).
+    pub next_wake: Option<DateTime<Utc>>,
+}
+
+/// The cadence rules over a business-day calendar.
+pub struct Cadence<'a> {
+    pub calendar: &'a Calendar,
+    pub config: &'a CadenceConfig,
+}
+
+impl Cadence<'_> {
+    /// The next thing due for a conversation; `None` when nothing is (a draft is waiting for
+    /// the seller, or the conversation has ended).
+    pub fn next(&self, c: &Conversation) -> Option<Due> {
+        let steps = &self.config.steps;
+        let base = c
+            .wait_from
+            .map_or(c.last_touch_at, |w| w.max(c.last_touch_at));
+        let draft_time = self.config.draft_time;
+        let (days, kind) = match c.state {
+            State::Waiting | State::Snoozed if (c.step as usize) < steps.len() => {
+                let step = &steps[c.step as usize];
+                (
+                    step.after_business_days,
+                    DueKind::FollowUp {
+                        step: c.step + 1,
+                        template: step.template.clone(),
+                    },
+                )
+            }
+            State::Waiting | State::Snoozed | State::Closing => {
+                (self.config.let_go_after_business_days, DueKind::LetGo)
+            }
+            _ => return None,
+        };
+        let mut at = self.calendar.due_after(base, days, draft_time);
+        if let Some(back) = c.not_before {
+            // An out-of-office: not before the first business day after the return date.
+            let resume = self.calendar.next_business_day_after(back);
+            at = at.max(self.calendar.at_local(resume, draft_time));
+        }
+        if let Some(until) = c.snoozed_until {
+            at = at.max(until);
+        }
+        Some(Due { at, kind })
+    }
+
+    /// What to do at `now`, given how many drafts were already made today.
+    pub fn plan(
+        &self,
+        conversations: &[Conversation],
+        now: DateTime<Utc>,
+        made_today: u32,
+    ) -> Plan {
+        let mut plan = Plan::default();
+        let mut due_drafts: Vec<(i64, Due)> = Vec::new();
+        for c in conversations {
+            let Some(due) = self.next(c) else {
+                continue;
+            };
+            if due.at > now {
+                plan.next_wake = Some(plan.next_wake.map_or(due.at, |w| w.min(due.at)));
+                continue;
+            }
+            match due.kind {
+                DueKind::LetGo => plan.let_go.push(c.id),
+                DueKind::FollowUp { .. } => due_drafts.push((c.id, due)),
+            }
+        }
+        // Oldest due first; ties by conversation age.
+        due_drafts.sort_by_key(|(id, due)| (due.at, *id));
+        let room = self.config.daily_limit.saturating_sub(made_today) as usize;
+        plan.held_back = due_drafts.len().saturating_sub(room);
+        if plan.held_back > 0 {
+            // The rest wait for tomorrow's draft time.
+            let tomorrow = self.calendar.local_date(now) + Duration::days(1);
+            let wake = self.calendar.at_local(tomorrow, self.config.draft_time);
+            plan.next_wake = Some(plan.next_wake.map_or(wake, |w| w.min(wake)));
+        }
+        due_drafts.truncate(room);
+        plan.drafts = due_drafts;
+        plan
+    }
+
+    /// The start of the seller's local day of `now`, for counting today's drafts.
+    pub fn start_of_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let today = self.calendar.local_date(now);
+        self.calendar.at_local(today, chrono::NaiveTime::MIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Country, OnDismiss, Step};
+    use chrono::{NaiveDate, NaiveTime, TimeZone, Weekday};
+
+    fn config(daily_limit: u32) -> CadenceConfig {
+        use Weekday::*;
+        CadenceConfig {
+            draft_time: NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            daily_limit,
+            holidays: vec![Country::NO],
+            extra_holidays: vec![],
+            away: vec![],
+            on_dismiss: OnDismiss::Stop,
+            steps: vec![
+                Step {
+                    after_business_days: 3,
+                    template: "followup-1".into(),
+                },
+                Step {
+                    after_business_days: 7,
+                    template: "followup-2".into(),
+                },
+                Step {
+                    after_business_days: 10,
+                    template: "close-the-loop".into(),
+                },
+            ],
+            let_go_after_business_days: 10,
+            workdays: vec![Mon, Tue, Wed, Thu, Fri],
+        }
+    }
+
+    fn calendar() -> Calendar {
+        use Weekday::*;
+        Calendar::new(
+            chrono_tz::Europe::Oslo,
+            vec![Mon, Tue, Wed, Thu, Fri],
+            vec![Country::NO],
+            vec![],
+            vec![],
+        )
+    }
+
+    fn oslo(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        chrono_tz::Europe::Oslo
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn conversation(id: i64, touch: DateTime<Utc>, state: State, step: u32) -> Conversation {
+        Conversation {
+            id,
+            thread_id: id,
+            subject: String::new(),
+            prospects: vec![],
+            state,
+            step,
+            first_touch_at: touch,
+            last_touch_at: touch,
+            last_touch_message: None,
+            last_inbound_at: None,
+            replied_after_step: None,
+            next_due: None,
+            not_before: None,
+            wait_from: None,
+            snoozed_until: None,
+            stop_reason: None,
+            language: None,
+        }
+    }
+
+    #[test]
+    fn steps_follow_the_cadence() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        // Opener Tuesday 10 Nov 2026 → follow-up 1 on Friday 13 Nov at 08:30.
+        let c = conversation(1, oslo(2026, 11, 10, 10, 15), State::Waiting, 0);
+        let due = cadence.next(&c).unwrap();
+        assert_eq!(due.at, oslo(2026, 11, 13, 8, 30));
+        assert_eq!(
+            due.kind,
+            DueKind::FollowUp {
+                step: 1,
+                template: "followup-1".into()
+            }
+        );
+        // Follow-up 1 sent Friday 13 Nov → follow-up 2 seven business days later: Tue 24 Nov.
+        let c = conversation(1, oslo(2026, 11, 13, 9, 0), State::Waiting, 1);
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 11, 24, 8, 30));
+        // Close-the-loop sent → let go ten business days later.
+        let c = conversation(1, oslo(2026, 11, 24, 9, 0), State::Closing, 3);
+        let due = cadence.next(&c).unwrap();
+        assert_eq!(due.kind, DueKind::LetGo);
+        assert_eq!(due.at, oslo(2026, 12, 8, 8, 30));
+        // Nothing is due while a draft waits, or after the end.
+        for state in [State::Drafted, State::Replied, State::LetGo, State::Stopped] {
+            assert!(cadence
+                .next(&conversation(1, oslo(2026, 11, 10, 10, 0), state, 0))
+                .is_none());
+        }
+    }
+
+    #[test]
+    fn an_out_of_office_moves_the_due_day() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let mut c = conversation(1, oslo(2026, 11, 10, 10, 15), State::Waiting, 0);
+        c.not_before = Some(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()); // a Friday
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 11, 30, 8, 30));
+        // A return date before the regular due day changes nothing.
+        c.not_before = Some(NaiveDate::from_ymd_opt(2026, 11, 11).unwrap());
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 11, 13, 8, 30));
+    }
+
+    #[test]
+    fn the_daily_limit_takes_the_oldest_due_first() {
+        let cal = calendar();
+        let cfg = config(2);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let conversations = vec![
+            conversation(1, oslo(2026, 11, 10, 12, 0), State::Waiting, 0),
+            conversation(2, oslo(2026, 11, 9, 12, 0), State::Waiting, 0),
+            conversation(3, oslo(2026, 11, 11, 12, 0), State::Waiting, 0),
+            conversation(4, oslo(2026, 11, 5, 12, 0), State::Waiting, 0),
+        ];
+        let now = oslo(2026, 11, 16, 8, 30);
+        let plan = cadence.plan(&conversations, now, 0);
+        let ids: Vec<i64> = plan.drafts.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![4, 2]);
+        assert_eq!(plan.held_back, 2);
+        assert_eq!(plan.next_wake, Some(oslo(2026, 11, 17, 8, 30)));
+        // One already made today leaves room for one more.
+        assert_eq!(cadence.plan(&conversations, now, 1).drafts.len(), 1);
+    }
+
+    #[test]
+    fn not_due_before_draft_time_on_the_due_day() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let c = vec![conversation(
+            1,
+            oslo(2026, 11, 10, 10, 15),
+            State::Waiting,
+            0,
+        )];
+        assert!(
+            cadence
+                .plan(&c, oslo(2026, 11, 12, 23, 0), 0)
+                .drafts
+                .is_empty(),
+            "the day before"
+        );
+        assert!(cadence
+            .plan(&c, oslo(2026, 11, 13, 8, 29), 0)
+            .drafts
+            .is_empty());
+        assert_eq!(
+            cadence.plan(&c, oslo(2026, 11, 13, 8, 30), 0).drafts.len(),
+            1
+        );
+        assert_eq!(
+            cadence.plan(&c, oslo(2026, 11, 19, 15, 0), 0).drafts.len(),
+            1,
+            "overdue"
+        );
+    }
+}
