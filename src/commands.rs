@@ -114,9 +114,9 @@ impl fmt::Display for CheckReport {
 }
 
 /// Runs one pass (`nudge sync`).
-pub async fn sync(config: &Config, now: DateTime<Utc>) -> Result<PassReport> {
+pub async fn sync(config: &Config, now: DateTime<Utc>, dry_run: bool) -> Result<PassReport> {
     let store = Store::open(&config.store.path).await?;
-    let report = engine::run_pass(config, &store, now).await;
+    let report = engine::run_pass(config, &store, now, dry_run).await;
     store.close().await;
     report
 }

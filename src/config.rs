@@ -108,6 +108,9 @@ struct RawConfig {
     summary: RawSummary,
     #[serde(default)]
     store: RawStore,
+    /// Template language per address or domain: `"fjordkraft.no" = "nb"`.
+    #[serde(default)]
+    languages: std::collections::BTreeMap<String, Language>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,8 +186,9 @@ struct RawCadence {
     draft_time: NaiveTime,
     #[serde(default = "default_daily_limit")]
     daily_limit: u32,
+    /// Absent: the country of the seller's time zone.
     #[serde(default)]
-    holidays: Vec<Country>,
+    holidays: Option<Vec<Country>>,
     #[serde(default, deserialize_with = "de_dates")]
     extra_holidays: Vec<NaiveDate>,
     #[serde(default)]
@@ -204,7 +208,7 @@ impl Default for RawCadence {
         RawCadence {
             draft_time: default_draft_time(),
             daily_limit: default_daily_limit(),
-            holidays: Vec::new(),
+            holidays: None,
             extra_holidays: Vec::new(),
             away: Vec::new(),
             on_dismiss: default_on_dismiss(),
@@ -384,6 +388,8 @@ pub struct Config {
     pub cadence: CadenceConfig,
     pub summary: SummaryConfig,
     pub store: StoreConfig,
+    /// Template language per address or domain (lower-case), before detection.
+    pub languages: Vec<(String, Language)>,
 }
 
 /// Who the seller is.
@@ -743,7 +749,7 @@ impl Checker<'_> {
             }
         };
         let tracking = self.tracking(raw.tracking)?;
-        let cadence = self.cadence(raw.cadence)?;
+        let cadence = self.cadence(raw.cadence, account.timezone)?;
         let summary = SummaryConfig {
             enabled: raw.summary.enabled,
             to: match raw.summary.to {
@@ -762,8 +768,20 @@ impl Checker<'_> {
                 None => default_store_path(),
             },
         };
+        let mut languages = Vec::new();
+        for (key, language) in raw.languages {
+            let key = key.trim().trim_start_matches('@').to_ascii_lowercase();
+            if key.is_empty() || !key.contains('.') || key.contains(char::is_whitespace) {
+                return Err(self.error(
+                    "languages",
+                    format!("\"{key}\" is neither an address nor a domain"),
+                ));
+            }
+            languages.push((key, language));
+        }
         Ok(Config {
             path: self.path.map(Path::to_path_buf),
+            languages,
             account,
             imap,
             smtp,
@@ -1049,7 +1067,11 @@ impl Checker<'_> {
         })
     }
 
-    fn cadence(&self, raw: RawCadence) -> std::result::Result<CadenceConfig, ConfigError> {
+    fn cadence(
+        &self,
+        raw: RawCadence,
+        zone: Tz,
+    ) -> std::result::Result<CadenceConfig, ConfigError> {
         if raw.daily_limit == 0 {
             return Err(self.error(
                 "cadence.daily_limit",
@@ -1117,7 +1139,9 @@ impl Checker<'_> {
         Ok(CadenceConfig {
             draft_time: raw.draft_time,
             daily_limit: raw.daily_limit,
-            holidays: raw.holidays,
+            holidays: raw
+                .holidays
+                .unwrap_or_else(|| country_of_zone(zone).into_iter().collect()),
             extra_holidays: raw.extra_holidays,
             away,
             on_dismiss: raw.on_dismiss,
@@ -1134,6 +1158,49 @@ fn secret_key_leaf(source: &SecretSource) -> &'static str {
         SecretSource::Env { .. } => "password_env",
         SecretSource::Credential { .. } => "password_credential",
         SecretSource::Plain { .. } => "password",
+    }
+}
+
+/// The holiday calendar of a time zone's country, when nudge has one.
+pub fn country_of_zone(zone: Tz) -> Option<Country> {
+    let name = zone.name();
+    match name {
+        "Europe/Oslo" | "Arctic/Longyearbyen" => Some(Country::NO),
+        "Europe/Stockholm" => Some(Country::SE),
+        "Europe/Copenhagen" => Some(Country::DK),
+        "Europe/Helsinki" | "Europe/Mariehamn" => Some(Country::FI),
+        "Europe/Berlin" | "Europe/Busingen" => Some(Country::DE),
+        "Europe/London" => Some(Country::GB),
+        _ if name.starts_with("America/")
+            && [
+                "New_York",
+                "Chicago",
+                "Denver",
+                "Los_Angeles",
+                "Phoenix",
+                "Anchorage",
+                "Detroit",
+                "Boise",
+                "Juneau",
+                "Adak",
+                "Indiana/",
+                "Kentucky/",
+                "North_Dakota/",
+                "Menominee",
+                "Metlakatla",
+                "Nome",
+                "Sitka",
+                "Yakutat",
+            ]
+            .iter()
+            .any(|c| name["America/".len()..].starts_with(c)) =>
+        {
+            Some(Country::US)
+        }
+        "Pacific/Honolulu" | "US/Eastern" | "US/Central" | "US/Mountain" | "US/Pacific" => {
+            Some(Country::US)
+        }
+        _ => None,
     }
 }
 

@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::{debug, info};
 
-use crate::config::{Config, TrackMode};
+use crate::compose::templates::Templates;
+use crate::config::{config_dir, Config, TrackMode};
+use crate::drafting;
 use crate::error::Result;
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
@@ -39,12 +41,22 @@ pub struct PassReport {
     pub body_fetches: u64,
     /// What changed, one line each, in the seller's words.
     pub changes: Vec<String>,
+    /// Drafts made (or, in a dry run, that would be made).
+    pub drafts: Vec<String>,
+    /// When the next draft or let-go falls due.
+    pub next_wake: Option<DateTime<Utc>>,
 }
 
-/// Runs one pass against the server at time `now`.
-pub async fn run_pass(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<PassReport> {
+/// Runs one pass against the server at time `now`. A dry run changes nothing on the server.
+pub async fn run_pass(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<PassReport> {
+    let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
     let mut connection = Connection::open(&config.imap.server).await?;
-    let result = pass(&mut connection, config, store, now).await;
+    let result = pass(&mut connection, config, store, &templates, now, dry_run).await;
     connection.logout().await;
     result
 }
@@ -53,7 +65,9 @@ async fn pass(
     connection: &mut Connection,
     config: &Config,
     store: &Store,
+    templates: &Templates,
     now: DateTime<Utc>,
+    dry_run: bool,
 ) -> Result<PassReport> {
     let folders = connection.discover_folders(&config.imap).await?;
     let mut report = PassReport::default();
@@ -79,6 +93,13 @@ async fn pass(
     read_texts(connection, store, config, &folders, now).await?;
     let read = started.elapsed();
     report.changes = apply_messages(store, config, &folders, now).await?;
+    let settled = drafting::reconcile(connection, store, config, &folders, now, dry_run).await?;
+    report.changes.extend(settled);
+    let cadence =
+        drafting::act(connection, store, config, &folders, templates, now, dry_run).await?;
+    report.changes.extend(cadence.changes);
+    report.drafts = cadence.drafts;
+    report.next_wake = cadence.next_wake;
     debug!(
         sync_ms = synced.as_millis() as u64,
         texts_ms = (read - synced).as_millis() as u64,
@@ -369,8 +390,17 @@ async fn apply_messages(
     let mut changes = Vec::new();
     let mut without_effect: Vec<i64> = Vec::new();
     for message in store.unprocessed_messages().await? {
-        let effects =
-            effects_of(store, &policy, &index, &suppressed, folders, &message, now).await?;
+        let effects = effects_of(
+            store,
+            &policy,
+            config.cadence.steps.len() as u32,
+            &index,
+            &suppressed,
+            folders,
+            &message,
+            now,
+        )
+        .await?;
         if effects.is_empty() {
             without_effect.push(message.id);
             if without_effect.len() >= MARK_BATCH {
@@ -414,9 +444,11 @@ async fn apply_messages(
 }
 
 /// What one message does to the conversations.
+#[allow(clippy::too_many_arguments)]
 async fn effects_of(
     store: &Store,
     policy: &Policy<'_>,
+    config_steps: u32,
     index: &Index,
     suppressed: &HashSet<String>,
     folders: &Folders,
@@ -439,7 +471,8 @@ async fn effects_of(
         let prospects = policy.prospects(message, &is_suppressed);
         match index.of_thread(message.thread_id) {
             Some(conversation) => {
-                if let Some((next, event)) = policy.on_later_touch(conversation, message, prospects)
+                if let Some((next, event)) =
+                    policy.on_later_touch(conversation, message, prospects, config_steps)
                 {
                     effects.push(Effect::Update(next, event));
                 }

@@ -20,7 +20,9 @@
 
 pub mod cadence;
 pub mod commands;
+pub mod compose;
 pub mod config;
+pub mod drafting;
 pub mod engine;
 pub mod error;
 pub mod imap;

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         Command::Sync { dry_run, now } => runtime().block_on(async {
             let config = Config::load(&config_path)?;
             let now = now.unwrap_or_else(Utc::now);
-            let report = nudge::commands::sync(&config, now).await?;
+            let report = nudge::commands::sync(&config, now, dry_run).await?;
             print_sync(&report, now, &config, dry_run);
             Ok(())
         }),
@@ -135,6 +135,9 @@ fn print_sync(
     );
     for change in &report.changes {
         println!("  {change}");
+    }
+    for draft in &report.drafts {
+        println!("  {draft}");
     }
     if dry_run {
         println!("Dry run: nothing was changed on the server.");

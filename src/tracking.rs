@@ -131,13 +131,15 @@ impl Policy<'_> {
         }))
     }
 
-    /// The seller wrote again in a tracked conversation. Returns the updated conversation and
-    /// what happened, or `None` when the message is not newer than the last touch.
+    /// The seller wrote again in a tracked conversation. A touch that replaces a pending
+    /// draft counts as that step; one written by hand while no draft waits restarts the wait
+    /// for the current step. Returns `None` when the message is not newer than the last touch.
     pub fn on_later_touch(
         &self,
         conversation: &Conversation,
         message: &StoredMessage,
         prospects: Vec<String>,
+        steps_total: u32,
     ) -> Option<(Conversation, Event)> {
         if message.automated || message.date <= conversation.last_touch_at {
             return None;
@@ -145,13 +147,13 @@ impl Policy<'_> {
         let mut next = conversation.clone();
         next.last_touch_at = message.date;
         next.last_touch_message = Some(message.id);
+        next.wait_from = None;
         for p in prospects {
             if !next.prospects.contains(&p) {
                 next.prospects.push(p);
             }
         }
-        let detail;
-        match conversation.state {
+        let detail = match conversation.state {
             State::Replied | State::LetGo => {
                 // The conversation goes on and the seller is waiting once more.
                 next.state = State::Waiting;
@@ -159,15 +161,25 @@ impl Policy<'_> {
                 next.replied_after_step = None;
                 next.not_before = None;
                 next.next_due = None;
-                detail = format!(
+                format!(
                     "the seller wrote again after it was {}: following up from the start",
                     conversation.state
-                );
+                )
             }
-            _ => {
-                detail = "the seller wrote again".to_string();
+            State::Drafted => {
+                next.step = conversation.step + 1;
+                next.state = if next.step >= steps_total {
+                    State::Closing
+                } else {
+                    State::Waiting
+                };
+                format!("the seller sent follow-up {}", next.step)
             }
-        }
+            State::Waiting | State::Closing | State::Snoozed => {
+                "the seller wrote again by hand: the wait starts over".to_string()
+            }
+            _ => "the seller wrote again".to_string(),
+        };
         Some((next, event(message.date, "touch", detail)))
     }
 

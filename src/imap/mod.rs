@@ -2,6 +2,7 @@
 //! discovering folders. Only this module knows async-imap; every network await is bounded by
 //! the configured timeout.
 
+pub mod drafts;
 pub mod folders;
 pub mod stream;
 pub mod sync;

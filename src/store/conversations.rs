@@ -78,6 +78,17 @@ impl Store {
         Ok(created)
     }
 
+    /// Records when a conversation is due next (shown by `status`; no history entry).
+    pub async fn set_next_due(&self, id: i64, due: Option<DateTime<Utc>>) -> Result<()> {
+        sqlx::query("UPDATE conversations SET next_due = ? WHERE id = ?")
+            .bind(due.map(|t| t.to_rfc3339()))
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
     /// Marks messages whose effect (none) is applied.
     pub async fn mark_processed(&self, ids: &[i64]) -> Result<()> {
         if ids.is_empty() {

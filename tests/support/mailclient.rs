@@ -150,6 +150,37 @@ impl MailClient {
         .unwrap_or_else(|e| panic!("STORE {flag}: {e}"));
     }
 
+    /// Sends a draft the way a mail client does: a fresh Message-ID and Date, X- headers
+    /// dropped, the copy put in Sent, the draft removed from Drafts. Returns the new id.
+    pub async fn send_draft(
+        &mut self,
+        drafts: &str,
+        sent: &str,
+        draft: &FolderMessage,
+        date: &str,
+    ) -> String {
+        let new_id = format!("sent.{}@client.example", draft.uid);
+        let raw = rewrite_headers(&draft.text(), &new_id, Some(date), None);
+        self.append(sent, &raw, &["\\Seen"]).await;
+        self.delete(drafts, draft.uid).await;
+        new_id
+    }
+
+    /// Edits a draft the way Thunderbird does: saves a replacement with a new Message-ID and
+    /// the seller's changes, and deletes the old one.
+    pub async fn edit_draft(
+        &mut self,
+        drafts: &str,
+        draft: &FolderMessage,
+        addition: &str,
+    ) -> String {
+        let new_id = format!("edited.{}@client.example", draft.uid);
+        let raw = rewrite_headers(&draft.text(), &new_id, None, Some(addition));
+        self.append(drafts, &raw, &["\\Draft", "\\Seen"]).await;
+        self.delete(drafts, draft.uid).await;
+        new_id
+    }
+
     /// Deletes and recreates a folder: its UIDVALIDITY changes.
     pub async fn recreate(&mut self, folder: &str) {
         step("SELECT INBOX", self.session.select("INBOX"))
@@ -205,4 +236,46 @@ impl Message<'_> {
         out.push('\n');
         out
     }
+}
+
+/// A copy of a raw message with a new Message-ID, optionally a new Date and text added at the
+/// top of the body; `X-` headers are dropped, as clients do.
+pub fn rewrite_headers(
+    raw: &str,
+    message_id: &str,
+    date: Option<&str>,
+    addition: Option<&str>,
+) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in head.lines() {
+        let continuation = line.starts_with([' ', '\t']);
+        if continuation {
+            if !skipping {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        skipping =
+            name.starts_with("x-") || name == "message-id" || (date.is_some() && name == "date");
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("Message-ID: <{message_id}>\n"));
+    if let Some(date) = date {
+        out.push_str(&format!("Date: {date}\n"));
+    }
+    out.push('\n');
+    if let Some(addition) = addition {
+        out.push_str(addition);
+        out.push_str("\n\n");
+    }
+    out.push_str(body);
+    out
 }

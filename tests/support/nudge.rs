@@ -60,6 +60,24 @@ path = "{store}"
         run_nudge(&self.config, args)
     }
 
+    /// Runs `nudge --config … ARGS` with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(nudge_binary());
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("NUDGE_TEST_PASSWORD", PASSWORD)
+            .env(
+                "RUST_LOG",
+                std::env::var("NUDGE_TEST_LOG").unwrap_or_default(),
+            );
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().expect("nudge runs")
+    }
+
     /// Runs `nudge sync --now NOW` and panics with its output when it fails.
     pub fn sync(&self, now: &str) -> String {
         let output = self.run(&["sync", "--now", now]);

@@ -1,0 +1,191 @@
+//! Writing follow-ups: the template and its variant, the language, and the draft itself.
+
+pub mod draft;
+pub mod templates;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, Language};
+use crate::mail::address::{domain, is_freemail, organisation_domain};
+use crate::model::Conversation;
+use crate::store::StoredMessage;
+use templates::FollowUpContext;
+
+/// The template language for a conversation: a configured override for a prospect's address
+/// or domain, else the language of the seller's last message, else the account's language.
+pub fn choose_language(config: &Config, prospects: &[String], last_text: &str) -> Language {
+    for prospect in prospects {
+        let d = domain(prospect);
+        let org = organisation_domain(&d);
+        if let Some((_, language)) = config
+            .languages
+            .iter()
+            .find(|(key, _)| *key == *prospect || *key == d || *key == org)
+        {
+            return *language;
+        }
+    }
+    detect_language(last_text).unwrap_or(config.account.language)
+}
+
+/// The language of a text, among the shipped languages, when the detector is fairly sure.
+/// Norwegian and Danish are close; a few everyday words decide between them.
+pub fn detect_language(text: &str) -> Option<Language> {
+    use whatlang::Lang;
+    if text.split_whitespace().count() < 4 {
+        return None;
+    }
+    let detector =
+        whatlang::Detector::with_allowlist(vec![Lang::Eng, Lang::Nob, Lang::Swe, Lang::Dan]);
+    let info = detector.detect(text)?;
+    // Between Norwegian and Danish the detector is seldom sure; the word check decides.
+    let close_pair = matches!(info.lang(), Lang::Nob | Lang::Dan);
+    if !close_pair && info.confidence() < 0.3 {
+        return None;
+    }
+    match info.lang() {
+        Lang::Eng => Some(Language::En),
+        Lang::Swe => Some(Language::Sv),
+        Lang::Nob | Lang::Dan => Some(norwegian_or_danish(text)),
+        _ => None,
+    }
+}
+
+fn norwegian_or_danish(text: &str) -> Language {
+    const NB: [&str; 10] = [
+        "hei", "takk", "kanskje", "hva", "vennlig", "hilsen", "ikke", "dere", "noen", "også",
+    ];
+    const DA: [&str; 10] = [
+        "hej", "tak", "måske", "hvad", "venlig", "hilsen", "ikke", "jer", "nogle", "også",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .collect();
+    let score = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
+    if score(&DA) > score(&NB) {
+        Language::Da
+    } else {
+        Language::Nb
+    }
+}
+
+/// The variant for a template: the first one this prospect has not had yet, starting at a
+/// place that differs between conversations so drafts on the same day read differently.
+pub fn choose_variant(conversation_id: i64, count: usize, used: &[u32]) -> u32 {
+    let count = count.max(1) as u32;
+    let start = (conversation_id.unsigned_abs() % u64::from(count)) as u32;
+    (0..count)
+        .map(|i| (start + i) % count)
+        .find(|v| !used.contains(v))
+        .unwrap_or(start)
+}
+
+/// What the templates may say about this conversation.
+pub fn context(
+    config: &Config,
+    conversation: &Conversation,
+    last: &StoredMessage,
+    language: Language,
+    step: u32,
+    now: DateTime<Utc>,
+) -> FollowUpContext {
+    let greeted = draft::greeted(last, &conversation.prospects);
+    let prospect_name = greeted.and_then(|m| m.name.clone()).unwrap_or_default();
+    let prospect_first_name = first_name(&prospect_name);
+    let company = greeted
+        .map(|m| domain(&m.address))
+        .filter(|d| !d.is_empty() && !is_freemail(d))
+        .map(|d| company_from_domain(&organisation_domain(&d)))
+        .unwrap_or_default();
+    let seller_name = config.account.name.clone();
+    FollowUpContext {
+        prospect_first_name,
+        prospect_name,
+        prospect_company: company,
+        seller_first_name: first_name(&seller_name),
+        signature: signature(config, language),
+        seller_name,
+        subject: draft::strip_reply_prefixes(&conversation.subject),
+        first_touch_date: draft::long_date(
+            conversation.first_touch_at,
+            language,
+            config.account.timezone,
+        ),
+        days_waiting: (now - conversation.last_touch_at).num_days().max(0),
+        step,
+        steps_total: config.cadence.steps.len() as u32,
+    }
+}
+
+/// The closing and signature under a follow-up.
+pub fn signature(config: &Config, language: Language) -> String {
+    match &config.account.signature {
+        Some(signature) => signature.clone(),
+        None => format!("{}\n{}", draft::closing(language), config.account.name),
+    }
+}
+
+/// "Ingrid" of "Ingrid Berg"; "Berg, Ingrid" gives "Ingrid" too.
+fn first_name(name: &str) -> String {
+    let name = name.trim().trim_matches('"');
+    let first = match name.split_once(',') {
+        Some((_, given)) => given.split_whitespace().next(),
+        None => name.split_whitespace().next(),
+    };
+    first.unwrap_or("").to_string()
+}
+
+/// "Fjordkraft" from "fjordkraft.no", "Thamesbuild" from "thamesbuild.co.uk".
+fn company_from_domain(org: &str) -> String {
+    let label = org.split('.').next().unwrap_or("");
+    let mut chars = label.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_avoid_what_the_prospect_had() {
+        assert_eq!(choose_variant(4, 3, &[]), 1);
+        assert_eq!(choose_variant(4, 3, &[1]), 2);
+        assert_eq!(choose_variant(4, 3, &[1, 2]), 0);
+        assert_eq!(choose_variant(4, 3, &[0, 1, 2]), 1, "all used: start again");
+        assert_eq!(choose_variant(1, 0, &[]), 0);
+    }
+
+    #[test]
+    fn names_and_companies() {
+        assert_eq!(first_name("Ingrid Berg"), "Ingrid");
+        assert_eq!(first_name("Berg, Ingrid"), "Ingrid");
+        assert_eq!(first_name(""), "");
+        assert_eq!(company_from_domain("fjordkraft.no"), "Fjordkraft");
+        assert_eq!(company_from_domain("thamesbuild.co.uk"), "Thamesbuild");
+    }
+
+    #[test]
+    fn detects_the_shipped_languages() {
+        assert_eq!(
+            detect_language("Hei Ingrid, takk for en hyggelig prat i går. Her er tilbudet vi snakket om, jeg håper det passer for dere."),
+            Some(Language::Nb)
+        );
+        assert_eq!(
+            detect_language("Hej Anna, tack för ett trevligt samtal igår. Här kommer offerten som vi pratade om, jag hoppas att den passar er."),
+            Some(Language::Sv)
+        );
+        assert_eq!(
+            detect_language("Hej Mette, tak for en god snak i går. Her er tilbuddet, som vi talte om, og jeg håber, det passer jer."),
+            Some(Language::Da)
+        );
+        assert_eq!(detect_language("OK"), None, "too short to tell");
+        assert_eq!(
+            detect_language("Hi James, thanks for a great conversation yesterday. Here is the proposal we talked about, I hope it works for your team."),
+            Some(Language::En)
+        );
+    }
+}
