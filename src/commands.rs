@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -234,6 +234,263 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
             local(event.at),
             event.kind,
             event.detail
+        ));
+    }
+    Ok(out)
+}
+
+/// What the seller can do to one conversation from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Stop,
+    Resume,
+    Snooze(NaiveDate),
+}
+
+/// Parses UNTIL for `nudge snooze`: a date (2026-12-01) or a span from today (3d, 2w, 1m).
+pub fn parse_until(text: &str, today: NaiveDate) -> Result<NaiveDate> {
+    let bad = || {
+        Error::Data(format!(
+            "\"{text}\" is not a date or a span: write 2026-12-01, or 3d, 2w, 1m"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(date) = crate::config::parse_date(text) {
+        return Ok(date);
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    if n <= 0 || n > 730 {
+        return Err(bad());
+    }
+    let days = match unit {
+        "d" => n,
+        "w" => n * 7,
+        "m" => n * 30,
+        _ => return Err(bad()),
+    };
+    Ok(today + chrono::Duration::days(days))
+}
+
+/// Stops, resumes or snoozes a conversation. A waiting draft is withdrawn at the next pass.
+pub async fn control(
+    config: &Config,
+    id: i64,
+    control: Control,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let store = Store::open(&config.store.path).await?;
+    let result = control_in(&store, config, id, control, now).await;
+    store.close().await;
+    result
+}
+
+async fn control_in(
+    store: &Store,
+    config: &Config,
+    id: i64,
+    control: Control,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let conversation = store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| Error::Data(format!("no conversation #{id} (see `nudge status`)")))?;
+    let mut next = conversation.clone();
+    let calendar = crate::cadence::Calendar::from_config(config);
+    let steps = config.cadence.steps.len() as u32;
+    let (kind, detail) = match control {
+        Control::Stop => {
+            if matches!(conversation.state, State::Stopped) {
+                return Ok(format!("#{id} is stopped already."));
+            }
+            next.state = State::Stopped;
+            next.stop_reason = Some("stopped by the seller".into());
+            next.next_due = None;
+            ("stopped", "stopped by the seller (nudge stop)".to_string())
+        }
+        Control::Resume => {
+            match conversation.state {
+                State::Stopped | State::Snoozed | State::LetGo => {}
+                State::Bounced | State::OptedOut => {
+                    return Err(Error::Data(format!(
+                        "#{id} ended as {}: its address is suppressed; remove it with \
+                         `nudge suppress remove` first if that was a mistake",
+                        conversation.state
+                    )))
+                }
+                other => return Ok(format!("#{id} is {other}: nothing to resume.")),
+            }
+            next.state = if next.step >= steps {
+                State::Closing
+            } else {
+                State::Waiting
+            };
+            next.stop_reason = None;
+            next.snoozed_until = None;
+            // The wait for the next step starts again from now: no sudden overdue draft.
+            next.wait_from = Some(now);
+            (
+                "resumed",
+                "resumed by the seller (nudge resume)".to_string(),
+            )
+        }
+        Control::Snooze(until) => {
+            if !conversation.state.is_open() {
+                return Err(Error::Data(format!(
+                    "#{id} is {}: only open conversations can be snoozed",
+                    conversation.state
+                )));
+            }
+            let at = calendar.at_local(until, config.cadence.draft_time);
+            next.state = State::Snoozed;
+            next.snoozed_until = Some(at);
+            ("snoozed", format!("snoozed until {until} (nudge snooze)"))
+        }
+    };
+    store
+        .commit_effects(
+            None,
+            &[crate::store::Effect::Update(
+                next.clone(),
+                crate::tracking::event(now, kind, &detail),
+            )],
+            now,
+        )
+        .await?;
+    let draft_note = if store.waiting_draft(id).await?.is_some() && next.state != State::Drafted {
+        " Its waiting draft is withdrawn at the next pass."
+    } else {
+        ""
+    };
+    Ok(format!("#{id} {}: {detail}.{draft_note}", next.subject))
+}
+
+/// `nudge suppress add|remove|list`.
+pub async fn suppress(
+    config: &Config,
+    action: &str,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let store = Store::open(&config.store.path).await?;
+    let result = async {
+        match (action, address) {
+            ("list", _) => {
+                let list = store.suppressions().await?;
+                if list.is_empty() {
+                    return Ok("The suppression list is empty.".to_string());
+                }
+                let zone = config.account.timezone;
+                Ok(list
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{:<40} {:<10} {}",
+                            s.address,
+                            s.reason,
+                            s.added_at.with_timezone(&zone).format("%Y-%m-%d")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            ("add", Some(address)) => {
+                let address = address.trim().trim_start_matches('@').to_ascii_lowercase();
+                if address.is_empty()
+                    || !address.contains('.')
+                    || address.contains(char::is_whitespace)
+                {
+                    return Err(Error::Data(format!(
+                        "\"{address}\" is not an address or a domain"
+                    )));
+                }
+                if store.suppress(&address, "manual", now).await? {
+                    Ok(format!(
+                        "{address} is suppressed: nudge will not follow up with it."
+                    ))
+                } else {
+                    Ok(format!("{address} was suppressed already."))
+                }
+            }
+            ("remove", Some(address)) => {
+                if store.unsuppress(address).await? {
+                    Ok(format!("{} is no longer suppressed.", address.trim()))
+                } else {
+                    Err(Error::Data(format!(
+                        "{} is not on the suppression list",
+                        address.trim()
+                    )))
+                }
+            }
+            _ => Err(Error::Data(
+                "use: nudge suppress add|remove ADDRESS-OR-DOMAIN, or nudge suppress list".into(),
+            )),
+        }
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// `nudge templates list`.
+pub fn templates_list(config: &Config) -> Result<String> {
+    use crate::compose::templates::{Source, Templates};
+    let templates = Templates::load(
+        config
+            .path
+            .as_deref()
+            .map(crate::config::config_dir)
+            .as_deref(),
+    )?;
+    let mut out = format!(
+        "{:<4} {:<16} {:>8}  {}\n",
+        "LANG", "NAME", "VARIANTS", "SOURCE"
+    );
+    for t in templates.all() {
+        let source = match &t.source {
+            Source::Builtin => "built in".to_string(),
+            Source::File(path) => path.display().to_string(),
+        };
+        out.push_str(&format!(
+            "{:<4} {:<16} {:>8}  {source}\n",
+            t.language.code(),
+            t.name,
+            t.variants.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// `nudge templates preview NAME [--lang L]`: every variant with a sample conversation.
+pub fn templates_preview(
+    config: &Config,
+    name: &str,
+    language: Option<crate::config::Language>,
+) -> Result<String> {
+    use crate::compose::templates::{FollowUpContext, Templates};
+    let templates = Templates::load(
+        config
+            .path
+            .as_deref()
+            .map(crate::config::config_dir)
+            .as_deref(),
+    )?;
+    let language = language.unwrap_or(config.account.language);
+    let template = templates.get(language, name).ok_or_else(|| {
+        Error::Data(format!(
+            "no template \"{name}\" (see `nudge templates list`)"
+        ))
+    })?;
+    let context = FollowUpContext::sample(language);
+    let signature = crate::compose::signature(config, language);
+    let mut out = String::new();
+    for variant in 0..template.variants.len() as u32 {
+        let text = templates.render(language, name, variant, &context)?;
+        let words = format!("{text} {signature}").split_whitespace().count();
+        out.push_str(&format!(
+            "--- {name} ({}), variant {variant}, {words} words ---\n{text}\n\n{signature}\n\n",
+            language.code()
         ));
     }
     Ok(out)

@@ -296,6 +296,26 @@ pub async fn act(
         if store.waiting_draft(*id).await?.is_some() {
             continue;
         }
+        // Everyone on it was suppressed since (by hand, or a bounce elsewhere): stop instead.
+        let mut all_suppressed = true;
+        for prospect in &conversation.prospects {
+            all_suppressed &= store.is_suppressed(prospect).await?;
+        }
+        if all_suppressed {
+            let mut next = conversation.clone();
+            next.state = State::Stopped;
+            next.stop_reason = Some("suppressed".into());
+            let detail = "every prospect is on the suppression list: stopped".to_string();
+            report.changes.push(line(&next, &detail));
+            store
+                .commit_effects(
+                    None,
+                    &[Effect::Update(next, event(now, "stopped", detail))],
+                    now,
+                )
+                .await?;
+            continue;
+        }
         match make_draft(
             connection,
             store,

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use nudge::config::{default_config_path, Config};
+use nudge::commands::Control;
+use nudge::config::{default_config_path, Config, Language};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +54,69 @@ enum Command {
         /// The conversation's id (see `nudge status`)
         id: i64,
     },
+    /// Stop following up on a conversation (its waiting draft is withdrawn)
+    Stop {
+        id: i64,
+        /// Pretend it is this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Follow up on a stopped, snoozed or let-go conversation again
+    Resume {
+        id: i64,
+        /// Pretend it is this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Pause a conversation until a date (2026-12-01) or for a while (3d, 2w, 1m)
+    Snooze {
+        id: i64,
+        until: String,
+        /// Pretend it is this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Addresses and domains nudge never follows up with
+    Suppress {
+        #[command(subcommand)]
+        action: SuppressAction,
+    },
+    /// The follow-up templates
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuppressAction {
+    /// Never follow up with this address or domain
+    Add { address: String },
+    /// Take an address or domain off the list
+    Remove { address: String },
+    /// Show the list
+    List,
+}
+
+#[derive(Subcommand)]
+enum TemplatesAction {
+    /// Every template, with its variants and where it comes from
+    List,
+    /// Render every variant of a template with a sample conversation
+    Preview {
+        /// followup-1, followup-2, close-the-loop, or your own
+        name: String,
+        /// en, nb, sv or da [default: account.language]
+        #[arg(long, value_name = "L", value_parser = parse_language)]
+        lang: Option<Language>,
+    },
+}
+
+fn parse_language(text: &str) -> Result<Language, String> {
+    nudge::compose::templates::LANGUAGES
+        .into_iter()
+        .find(|l| l.code() == text)
+        .ok_or_else(|| format!("\"{text}\" is not one of en, nb, sv, da"))
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -104,6 +168,35 @@ fn main() -> ExitCode {
             print!("{}", nudge::commands::show(&config, id).await?);
             Ok(())
         }),
+        Command::Stop { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Stop)),
+        Command::Resume { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Resume)),
+        Command::Snooze { id, until, now } => control(&config_path, id, now, |config, now| {
+            let today = now.with_timezone(&config.account.timezone).date_naive();
+            nudge::commands::parse_until(&until, today).map(Control::Snooze)
+        }),
+        Command::Suppress { action } => runtime().block_on(async {
+            let config = Config::load(&config_path)?;
+            let (verb, address) = match &action {
+                SuppressAction::Add { address } => ("add", Some(address.as_str())),
+                SuppressAction::Remove { address } => ("remove", Some(address.as_str())),
+                SuppressAction::List => ("list", None),
+            };
+            println!(
+                "{}",
+                nudge::commands::suppress(&config, verb, address, Utc::now()).await?
+            );
+            Ok(())
+        }),
+        Command::Templates { action } => Config::load(&config_path).and_then(|config| {
+            let text = match action {
+                TemplatesAction::List => nudge::commands::templates_list(&config)?,
+                TemplatesAction::Preview { name, lang } => {
+                    nudge::commands::templates_preview(&config, &name, lang)?
+                }
+            };
+            print!("{text}");
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +205,25 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code() as u8)
         }
     }
+}
+
+/// Runs `stop`, `resume` or `snooze` on one conversation.
+fn control(
+    config_path: &std::path::Path,
+    id: i64,
+    now: Option<DateTime<Utc>>,
+    what: impl FnOnce(&Config, DateTime<Utc>) -> nudge::Result<Control>,
+) -> nudge::Result<()> {
+    runtime().block_on(async {
+        let config = Config::load(config_path)?;
+        let now = now.unwrap_or_else(Utc::now);
+        let control = what(&config, now)?;
+        println!(
+            "{}",
+            nudge::commands::control(&config, id, control, now).await?
+        );
+        Ok(())
+    })
 }
 
 fn print_sync(

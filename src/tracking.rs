@@ -297,6 +297,15 @@ pub fn on_inbound(
                 event(message.date, "reply", detail),
             )])
         }
+        "reply" if conversation.state == State::LetGo => {
+            next.state = State::Replied;
+            next.replied_after_step = Some(conversation.step);
+            let detail = format!("{who} replied {}; came back after close", link.describe());
+            Some(vec![Effect::Update(
+                next,
+                event(message.date, "reply", detail),
+            )])
+        }
         "reply" if conversation.state == State::Replied => Some(vec![Effect::Update(
             next,
             event(message.date, "reply", format!("{who} wrote again")),
