@@ -182,14 +182,7 @@ pub async fn reconcile(
             }
         };
         next.next_due = None;
-        changes.push(line(&next, &detail));
-        store
-            .commit_effects(
-                None,
-                &[Effect::Update(next, event(now, "dismissed", detail))],
-                now,
-            )
-            .await?;
+        save(store, next, "dismissed", detail, now, &mut changes).await?;
     }
     Ok(changes)
 }
@@ -210,6 +203,22 @@ async fn withdraw(connection: &mut Connection, folders: &Folders, d: &Draft) -> 
     {
         warn!("could not withdraw draft {}: {e}", d.message_id);
     }
+    Ok(())
+}
+
+/// Saves a conversation's new state with what happened, and reports it.
+async fn save(
+    store: &Store,
+    next: Conversation,
+    kind: &str,
+    detail: String,
+    now: DateTime<Utc>,
+    changes: &mut Vec<String>,
+) -> Result<()> {
+    changes.push(line(&next, &detail));
+    store
+        .commit_effects(None, &[Effect::Update(next, event(now, kind, detail))], now)
+        .await?;
     Ok(())
 }
 
@@ -276,14 +285,7 @@ pub async fn act(
         next.state = State::LetGo;
         next.next_due = None;
         let detail = "no reply after the close-the-loop message: let go".to_string();
-        report.changes.push(line(&next, &detail));
-        store
-            .commit_effects(
-                None,
-                &[Effect::Update(next, event(now, "let_go", detail))],
-                now,
-            )
-            .await?;
+        save(store, next, "let_go", detail, now, &mut report.changes).await?;
     }
 
     for (id, due) in &plan.drafts {
@@ -306,14 +308,7 @@ pub async fn act(
             next.state = State::Stopped;
             next.stop_reason = Some("suppressed".into());
             let detail = "every prospect is on the suppression list: stopped".to_string();
-            report.changes.push(line(&next, &detail));
-            store
-                .commit_effects(
-                    None,
-                    &[Effect::Update(next, event(now, "stopped", detail))],
-                    now,
-                )
-                .await?;
+            save(store, next, "stopped", detail, now, &mut report.changes).await?;
             continue;
         }
         match make_draft(

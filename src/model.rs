@@ -114,6 +114,37 @@ pub struct Conversation {
     pub language: Option<String>,
 }
 
+impl Conversation {
+    /// A conversation just tracked: the seller's touch at `touched_at` waits for an answer.
+    pub fn new(
+        thread_id: i64,
+        subject: &str,
+        prospects: Vec<String>,
+        touched_at: DateTime<Utc>,
+        touch_message: Option<i64>,
+    ) -> Conversation {
+        Conversation {
+            id: 0,
+            thread_id,
+            subject: subject.to_string(),
+            prospects,
+            state: State::Waiting,
+            step: 0,
+            first_touch_at: touched_at,
+            last_touch_at: touched_at,
+            last_touch_message: touch_message,
+            last_inbound_at: None,
+            replied_after_step: None,
+            next_due: None,
+            not_before: None,
+            wait_from: None,
+            snoozed_until: None,
+            stop_reason: None,
+            language: None,
+        }
+    }
+}
+
 /// One entry of a conversation's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {

@@ -178,22 +178,9 @@ mod tests {
     fn conversation(id: i64, touch: DateTime<Utc>, state: State, step: u32) -> Conversation {
         Conversation {
             id,
-            thread_id: id,
-            subject: String::new(),
-            prospects: vec![],
             state,
             step,
-            first_touch_at: touch,
-            last_touch_at: touch,
-            last_touch_message: None,
-            last_inbound_at: None,
-            replied_after_step: None,
-            next_due: None,
-            not_before: None,
-            wait_from: None,
-            snoozed_until: None,
-            stop_reason: None,
-            language: None,
+            ..Conversation::new(id, "", vec![], touch, None)
         }
     }
 

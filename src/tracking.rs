@@ -110,25 +110,13 @@ impl Policy<'_> {
         if self.tracking.mode == TrackMode::Flagged && !message.is_flagged() {
             return TouchOutcome::Ignore("not flagged (tracking mode flagged)");
         }
-        TouchOutcome::Track(Box::new(Conversation {
-            id: 0,
-            thread_id: message.thread_id,
-            subject: message.subject.clone(),
+        TouchOutcome::Track(Box::new(Conversation::new(
+            message.thread_id,
+            &message.subject,
             prospects,
-            state: State::Waiting,
-            step: 0,
-            first_touch_at: message.date,
-            last_touch_at: message.date,
-            last_touch_message: Some(message.id),
-            last_inbound_at: None,
-            replied_after_step: None,
-            next_due: None,
-            not_before: None,
-            wait_from: None,
-            snoozed_until: None,
-            stop_reason: None,
-            language: None,
-        }))
+            message.date,
+            Some(message.id),
+        )))
     }
 
     /// The seller wrote again in a tracked conversation. A touch that replaces a pending

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use nudge::config::{Account, Language, TrackMode, Tracking};
 use nudge::mail::classify::{classify, Class};
 use nudge::mail::parse::{parse, Mail};
-use nudge::model::{Conversation, State};
+use nudge::model::Conversation;
 use nudge::tracking::Policy;
 
 fn fixtures() -> PathBuf {
@@ -103,22 +103,7 @@ fn conversations() -> Vec<(char, String, Conversation)> {
     .map(|(i, (letter, id, prospect, opener))| {
         let conversation = Conversation {
             id: i as i64 + 1,
-            thread_id: i as i64 + 1,
-            subject: String::new(),
-            prospects: vec![prospect.to_string()],
-            state: State::Waiting,
-            step: 0,
-            first_touch_at: opener,
-            last_touch_at: opener,
-            last_touch_message: None,
-            last_inbound_at: None,
-            replied_after_step: None,
-            next_due: None,
-            not_before: None,
-            wait_from: None,
-            snoozed_until: None,
-            stop_reason: None,
-            language: None,
+            ..Conversation::new(i as i64 + 1, "", vec![prospect.to_string()], opener, None)
         };
         (letter, id.to_string(), conversation)
     })

@@ -176,25 +176,13 @@ fn conversation(thread_id: i64, touched_day: u32) -> Conversation {
     let at = Utc
         .with_ymd_and_hms(2026, 11, touched_day, 9, 0, 0)
         .unwrap();
-    Conversation {
-        id: 0,
+    Conversation::new(
         thread_id,
-        subject: format!("thread {thread_id}"),
-        prospects: vec!["ingrid@fjordkraft.no".into()],
-        state: State::Waiting,
-        step: 0,
-        first_touch_at: at,
-        last_touch_at: at,
-        last_touch_message: None,
-        last_inbound_at: None,
-        replied_after_step: None,
-        next_due: None,
-        not_before: None,
-        wait_from: None,
-        snoozed_until: None,
-        stop_reason: None,
-        language: None,
-    }
+        &format!("thread {thread_id}"),
+        vec!["ingrid@fjordkraft.no".into()],
+        at,
+        None,
+    )
 }
 
 #[tokio::test]
