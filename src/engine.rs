@@ -81,12 +81,7 @@ async fn pass(
         let count = sync_folder(connection, store, config, folder, role, now).await?;
         report.new_messages.push((role.to_string(), count));
         if role == "sent" && config.tracking.mode == TrackMode::Flagged {
-            // The seller may flag a message in Sent any time after sending it.
-            let status = connection.examine(&folder.raw_name).await?;
-            let flagged = connection.uid_search("FLAGGED").await?;
-            store
-                .mark_flagged(&folder.name, status.uidvalidity, &flagged)
-                .await?;
+            refresh_flags(connection, store, folder).await?;
         }
     }
     let synced = started.elapsed();
@@ -200,6 +195,28 @@ async fn sync_folder(
     }
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
+}
+
+/// The seller may flag a message in Sent any time after sending it. With CONDSTORE an
+/// unchanged HIGHESTMODSEQ says no flag changed since the last look, and the search is saved.
+async fn refresh_flags(connection: &mut Connection, store: &Store, folder: &Chosen) -> Result<()> {
+    let status = connection.examine(&folder.raw_name).await?;
+    let known = store.folder_state(&folder.name).await?;
+    let unchanged = status.highest_modseq.is_some()
+        && known.as_ref().is_some_and(|k| {
+            k.uidvalidity == status.uidvalidity && k.highest_modseq == status.highest_modseq
+        });
+    if unchanged {
+        return Ok(());
+    }
+    let flagged = connection.uid_search("FLAGGED").await?;
+    store
+        .mark_flagged(&folder.name, status.uidvalidity, &flagged)
+        .await?;
+    if let Some(modseq) = status.highest_modseq {
+        store.set_highest_modseq(&folder.name, modseq).await?;
+    }
+    Ok(())
 }
 
 /// List mail and nudge's own summary are never touches or replies; on the seller's own

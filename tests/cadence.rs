@@ -203,6 +203,36 @@ async fn sent_drafts_advance_the_cadence_to_close_the_loop_and_let_go() {
     w.nudge.sync("2026-12-29T09:00:00+01:00");
     assert_eq!(w.conversation()["state"], "let_go");
     assert!(w.drafts().await.is_empty());
+
+    // Ingrid answers in January after all: a reply that came back after close.
+    w.client
+        .append(
+            "INBOX",
+            &reply("Tue, 5 Jan 2027 10:00:00 +0100", OPENER_ID),
+            &[],
+        )
+        .await;
+    w.nudge.sync("2027-01-05T11:00:00+01:00");
+    let c = w.conversation();
+    assert_eq!(c["state"], "replied");
+    let show =
+        String::from_utf8_lossy(&w.nudge.run(&["show", &c["id"].to_string()]).stdout).into_owned();
+    assert!(show.contains("came back after close"), "{show}");
+}
+
+#[tokio::test]
+async fn a_language_set_for_the_domain_wins_over_detection() {
+    // The opener is in Norwegian, but Fjordkraft's people read Swedish here.
+    let mut w = World::new("[languages]\n\"fjordkraft.no\" = \"sv\"\n").await;
+    w.nudge.sync("2026-11-19T08:30:00+01:00");
+    let draft = w.drafts().await.remove(0);
+    let parsed = MessageParser::default().parse(&draft.raw).unwrap();
+    let body = parsed.body_text(0).unwrap();
+    assert!(body.contains("Vänliga hälsningar"), "{body}");
+    assert!(
+        body.contains("Den mån 16 nov. 2026 kl 10:00 skrev"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

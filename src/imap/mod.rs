@@ -114,14 +114,21 @@ impl Connection {
             Ok(caps.iter().map(capability_name).collect::<Vec<_>>())
         })
         .await?;
-        Ok(Connection {
+        let mut connection = Connection {
             session,
             timeout,
             capabilities,
             host: server.host.clone(),
             header_fetches: 0,
             body_fetches: 0,
-        })
+        };
+        if connection.has_capability("CONDSTORE") && connection.has_capability("ENABLE") {
+            // HIGHESTMODSEQ then comes with every EXAMINE: an optimisation, so a refusal is fine.
+            if let Err(e) = connection.raw_command("ENABLE CONDSTORE", |_| {}).await {
+                tracing::debug!("ENABLE CONDSTORE refused: {e}");
+            }
+        }
+        Ok(connection)
     }
 
     /// Capabilities the server announced after login, upper-case.

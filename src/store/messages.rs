@@ -241,6 +241,17 @@ impl Store {
         Ok(id)
     }
 
+    /// Records the folder's HIGHESTMODSEQ after its flags were looked at.
+    pub async fn set_highest_modseq(&self, folder: &str, modseq: u64) -> Result<()> {
+        sqlx::query("UPDATE folders SET highestmodseq = ? WHERE name = ?")
+            .bind(modseq as i64)
+            .bind(folder)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
     /// Marks the messages `uids` of a folder as flagged by the seller. Those that were not
     /// flagged before are applied again (tracking mode `flagged` starts following them).
     /// Returns how many became flagged.
