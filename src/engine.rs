@@ -56,12 +56,13 @@ pub async fn run_pass(
 ) -> Result<PassReport> {
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
     let mut connection = Connection::open(&config.imap.server).await?;
-    let result = pass(&mut connection, config, store, &templates, now, dry_run).await;
+    let result = pass_on(&mut connection, config, store, &templates, now, dry_run).await;
     connection.logout().await;
     result
 }
 
-async fn pass(
+/// One pass over an open connection (the daemon keeps its connection between passes).
+pub async fn pass_on(
     connection: &mut Connection,
     config: &Config,
     store: &Store,

@@ -22,6 +22,7 @@ pub mod cadence;
 pub mod commands;
 pub mod compose;
 pub mod config;
+pub mod daemon;
 pub mod drafting;
 pub mod engine;
 pub mod error;
@@ -31,6 +32,7 @@ pub mod mail;
 pub mod model;
 pub mod schedule;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 pub mod tracking;
 

@@ -34,6 +34,8 @@ enum Command {
     Init,
     /// Validate the config, connect, show capabilities and the folders nudge will use
     Check,
+    /// The daemon, in the foreground (systemd runs this)
+    Run,
     /// One full pass: sync the mailbox, update conversations, then exit
     Sync {
         /// Change nothing on the server; only report what would be done
@@ -139,6 +141,12 @@ fn main() -> ExitCode {
             let report = nudge::commands::check(&config).await?;
             println!("{report}");
             Ok(())
+        }),
+        Command::Run => runtime().block_on(async {
+            let config = Config::load(&config_path)?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(stop_on_signal(shutdown.clone()));
+            nudge::daemon::run(config, shutdown).await
         }),
         Command::Sync { dry_run, now } => runtime().block_on(async {
             let config = Config::load(&config_path)?;
@@ -254,6 +262,22 @@ fn print_sync(
     if dry_run {
         println!("Dry run: nothing was changed on the server.");
     }
+}
+
+/// Cancels `shutdown` at the first SIGTERM or SIGINT.
+async fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+    shutdown.cancel();
 }
 
 fn runtime() -> tokio::runtime::Runtime {

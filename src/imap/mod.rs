@@ -214,6 +214,11 @@ impl Connection {
         &mut self.session
     }
 
+    /// Gives up the wrapper for the raw session (the IDLE watcher needs to own it).
+    pub fn into_session(self) -> Session {
+        self.session
+    }
+
     /// The bound on every command.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -152,13 +152,16 @@ impl Store {
             .await
     }
 
-    /// How many drafts were made at or after `since` (the daily limit).
+    /// How many drafts were put into Drafts at or after `since` (the daily limit). Rows of
+    /// appends that never happened (a stop between recording and appending) do not count.
     pub async fn drafts_made_since(&self, since: DateTime<Utc>) -> Result<u32> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drafts WHERE created_at >= ?")
-            .bind(since.to_rfc3339())
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM drafts WHERE created_at >= ? AND uid IS NOT NULL",
+        )
+        .bind(since.to_rfc3339())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
         Ok(count as u32)
     }
 

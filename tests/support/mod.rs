@@ -15,6 +15,7 @@
 // Each test crate that says `mod support;` uses only part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod daemon;
 pub mod dovecot;
 pub mod mailclient;
 pub mod nudge;

@@ -1,0 +1,326 @@
+//! `nudge run`: the long-running service.
+//!
+//! One loop runs the same pass as `nudge sync` whenever something may have changed: INBOX
+//! changed (IDLE on a connection of its own, so a reply withdraws a waiting draft within
+//! seconds), a draft or let-go fell due, or a minute went by (Sent and Drafts are polled:
+//! a pass without changes fetches nothing). Errors decide by their kind: network errors
+//! reconnect with jittered exponential backoff, authentication errors retry slowly,
+//! configuration errors (a rejected certificate included) stop the daemon with the reason.
+//! Shutdown cancels a pass in flight: its store transactions roll back and the next start
+//! finishes the work, as after any crash.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
+
+use crate::compose::templates::Templates;
+use crate::config::{config_dir, Config};
+use crate::engine;
+use crate::error::{ErrorKind, Result};
+use crate::imap::Connection;
+use crate::store::Store;
+use crate::systemd::Notifier;
+
+/// Sent and Drafts are looked at this often even when nothing else happens.
+const POLL: Duration = Duration::from_secs(60);
+/// IDLE is re-issued this often: NAT boxes drop silent connections after 5–15 minutes.
+const IDLE_PERIOD: Duration = Duration::from_secs(5 * 60);
+/// DONE gets its own bound: a dead socket would hang it.
+const DONE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long shutdown waits for the watchers.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Exponential backoff with jitter.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    /// About 2 s doubling to 5 minutes: for network trouble.
+    pub fn network() -> Backoff {
+        Backoff {
+            first: Duration::from_secs(2),
+            max: Duration::from_secs(300),
+            failures: 0,
+        }
+    }
+
+    /// 30 s doubling to 30 minutes: a wrong password will not fix itself quickly, and
+    /// hammering a server with bad logins gets accounts locked.
+    pub fn authentication() -> Backoff {
+        Backoff {
+            first: Duration::from_secs(30),
+            max: Duration::from_secs(1800),
+            failures: 0,
+        }
+    }
+
+    /// The wait before the next attempt: the base doubled per failure, plus up to 25 % jitter.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self
+            .first
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(self.max);
+        self.failures += 1;
+        let jitter = base.mul_f64(fastrand::f64() * 0.25);
+        (base + jitter).min(self.max + self.max / 4)
+    }
+
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// Runs the daemon until `shutdown` is cancelled (SIGTERM, SIGINT) or a configuration error.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
+    let store = Store::open(&config.store.path).await?;
+    let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
+    let notifier = Notifier::from_env();
+    let wake = Arc::new(Notify::new());
+    // Whether the last pass reached the server: the watcher connects only then, so a wrong
+    // password or a dead server is tried by one loop, at one pace.
+    let (online_tx, online) = watch::channel(false);
+    let tracker = TaskTracker::new();
+    tracker.spawn(watch_inbox(
+        config.clone(),
+        wake.clone(),
+        online,
+        shutdown.clone(),
+    ));
+    if let Some(every) = notifier.watchdog_interval() {
+        let (notifier, shutdown) = (notifier.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            loop {
+                notifier.send("WATCHDOG=1");
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        });
+    }
+
+    let result = main_loop(
+        &config, &store, &templates, &notifier, &wake, &online_tx, &shutdown,
+    )
+    .await;
+    notifier.send("STOPPING=1");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        warn!("the INBOX watcher did not stop in time");
+    }
+    store.close().await;
+    info!("stopped");
+    result
+}
+
+async fn main_loop(
+    config: &Config,
+    store: &Store,
+    templates: &Templates,
+    notifier: &Notifier,
+    wake: &Notify,
+    online: &watch::Sender<bool>,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let mut connection: Option<Connection> = None;
+    let mut network = Backoff::network();
+    let mut authentication = Backoff::authentication();
+    let mut ready = false;
+    loop {
+        let pass = async {
+            if connection.is_none() {
+                connection = Some(Connection::open(&config.imap.server).await?);
+            }
+            let open = connection.as_mut().expect("connected above");
+            engine::pass_on(open, config, store, templates, Utc::now(), false).await
+        };
+        let outcome = tokio::select! {
+            outcome = pass => outcome,
+            _ = shutdown.cancelled() => break,
+        };
+        let wait = match outcome {
+            Ok(report) => {
+                online.send_replace(true);
+                network.reset();
+                authentication.reset();
+                if !ready {
+                    ready = true;
+                    notifier.send("READY=1");
+                    info!("ready: first pass done");
+                }
+                let (open, drafts) = summary_counts(store).await;
+                notifier.send(&format!(
+                    "STATUS=watching {open} conversations, {drafts} drafts waiting"
+                ));
+                let until_due = report
+                    .next_wake
+                    .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+                until_due.map_or(POLL, |d| d.min(POLL))
+            }
+            Err(e) => {
+                connection = None;
+                online.send_replace(false);
+                match e.kind() {
+                    ErrorKind::Configuration => {
+                        error!("{e}");
+                        notifier.send(&format!("STATUS=stopped: {e}"));
+                        return Err(e);
+                    }
+                    ErrorKind::Authentication => {
+                        let delay = authentication.next_delay();
+                        error!("{e}; trying again in {} s", delay.as_secs());
+                        notifier.send("STATUS=authentication failed; retrying slowly");
+                        delay
+                    }
+                    ErrorKind::Network => {
+                        let delay = network.next_delay();
+                        warn!("{e}; reconnecting in {} s", delay.as_secs());
+                        notifier.send("STATUS=server unreachable; reconnecting");
+                        delay
+                    }
+                    ErrorKind::Data => {
+                        warn!("{e}; trying again in a minute");
+                        POLL
+                    }
+                }
+            }
+        };
+        let in_backoff = network.failures > 0 || authentication.failures > 0;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            // A change in INBOX: act now, unless the server is being given time to recover.
+            _ = wake.notified(), if !in_backoff => debug!("woken by INBOX"),
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    if let Some(open) = connection {
+        let _ = tokio::time::timeout(Duration::from_secs(2), open.logout()).await;
+    }
+    Ok(())
+}
+
+async fn summary_counts(store: &Store) -> (usize, usize) {
+    let open = store
+        .open_conversations()
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0);
+    let drafts = store.waiting_drafts().await.map(|d| d.len()).unwrap_or(0);
+    (open, drafts)
+}
+
+/// Keeps an IDLE on INBOX and wakes the main loop whenever the server reports a change.
+async fn watch_inbox(
+    config: Config,
+    wake: Arc<Notify>,
+    mut online: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::network();
+    while !shutdown.is_cancelled() {
+        // Connect only while the main loop reaches the server.
+        tokio::select! {
+            result = online.wait_for(|up| *up) => if result.is_err() { break },
+            _ = shutdown.cancelled() => break,
+        }
+        match idle_session(&config, &wake, &shutdown).await {
+            Ok(()) => break,
+            Err(e) if e.kind() == ErrorKind::Configuration => {
+                // The main loop reports it and stops the daemon.
+                break;
+            }
+            Err(e) => {
+                let delay = backoff.next_delay();
+                debug!("INBOX watcher: {e}; again in {} s", delay.as_secs());
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        }
+    }
+}
+
+/// One IDLE connection, until it fails or shutdown. Returns `Ok` only on shutdown.
+async fn idle_session(config: &Config, wake: &Notify, shutdown: &CancellationToken) -> Result<()> {
+    let connection = Connection::open(&config.imap.server).await?;
+    if !connection.has_capability("IDLE") {
+        info!("the server has no IDLE: INBOX is polled every minute");
+        shutdown.cancelled().await;
+        return Ok(());
+    }
+    let timeout = connection.timeout();
+    let mut session = connection.into_session();
+    let failed = |what: &str, e: &dyn std::fmt::Display| crate::Error::Imap {
+        context: format!("IDLE watcher: {what}"),
+        reason: e.to_string(),
+    };
+    tokio::time::timeout(timeout, session.examine("INBOX"))
+        .await
+        .map_err(|_| failed("EXAMINE INBOX", &"timed out"))?
+        .map_err(|e| failed("EXAMINE INBOX", &e))?;
+    // Something may have arrived while we were away.
+    wake.notify_one();
+    loop {
+        while session.unsolicited_responses.try_recv().is_ok() {}
+        let mut idle = session.idle();
+        tokio::time::timeout(timeout, idle.init())
+            .await
+            .map_err(|_| failed("IDLE", &"timed out"))?
+            .map_err(|e| failed("IDLE", &e))?;
+        let (waiting, _interrupt) = idle.wait_with_timeout(IDLE_PERIOD);
+        let mut stop = false;
+        let changed = tokio::select! {
+            response = tokio::time::timeout(IDLE_PERIOD, waiting) => match response {
+                Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => true,
+                Ok(Ok(_)) | Err(_) => false,
+                Ok(Err(e)) => return Err(failed("waiting in IDLE", &e)),
+            },
+            _ = shutdown.cancelled() => { stop = true; false }
+        };
+        session = tokio::time::timeout(DONE_TIMEOUT, idle.done())
+            .await
+            .map_err(|_| failed("DONE", &"timed out"))?
+            .map_err(|e| failed("DONE", &e))?;
+        if stop {
+            let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
+            return Ok(());
+        }
+        if changed {
+            debug!("INBOX changed");
+            wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stays_bounded() {
+        let mut b = Backoff::network();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_secs(2) && first <= Duration::from_millis(2500));
+        let second = b.next_delay();
+        assert!(second >= Duration::from_secs(4) && second <= Duration::from_secs(5));
+        for _ in 0..30 {
+            let d = b.next_delay();
+            assert!(d <= Duration::from_secs(375), "{d:?}");
+        }
+        assert!(b.next_delay() >= Duration::from_secs(300));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(2500));
+        assert!(Backoff::authentication().next_delay() >= Duration::from_secs(30));
+    }
+}
