@@ -495,3 +495,91 @@ pub fn templates_preview(
     }
     Ok(out)
 }
+
+/// The user unit shipped in `systemd/nudge.service`.
+pub const SERVICE_UNIT: &str = include_str!("../systemd/nudge.service");
+
+/// Writes the user unit to `$XDG_CONFIG_HOME/systemd/user/nudge.service` with ExecStart set to
+/// `binary` (and `--config` when one was given). An existing, different unit is kept as
+/// `nudge.service.bak`. Returns the path written and what to run next.
+pub fn install_service(
+    binary: &Path,
+    config: Option<&Path>,
+) -> Result<(std::path::PathBuf, String)> {
+    let fail = |message: String| {
+        Error::Config(ConfigError {
+            path: None,
+            key: String::new(),
+            line: None,
+            message,
+        })
+    };
+    let binary = binary.canonicalize().map_err(|e| {
+        fail(format!(
+            "cannot find the nudge binary {}: {e}",
+            binary.display()
+        ))
+    })?;
+    let quote = |p: &Path| {
+        let text = p.display().to_string();
+        if text.contains([' ', '"', '\\']) {
+            format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+        } else {
+            text
+        }
+    };
+    let mut exec = format!("ExecStart={}", quote(&binary));
+    if let Some(config) = config {
+        let config = config
+            .canonicalize()
+            .unwrap_or_else(|_| config.to_path_buf());
+        exec.push_str(&format!(" --config {}", quote(&config)));
+    }
+    exec.push_str(" run");
+    let unit = SERVICE_UNIT
+        .lines()
+        .map(|line| {
+            if line.starts_with("ExecStart=") {
+                exec.as_str()
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".config")
+        })
+        .join("systemd/user");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join("nudge.service");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing != unit {
+            let backup = dir.join("nudge.service.bak");
+            std::fs::write(&backup, existing).map_err(|e| {
+                fail(format!(
+                    "cannot keep the old unit as {}: {e}",
+                    backup.display()
+                ))
+            })?;
+        }
+    }
+    std::fs::write(&path, &unit)
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    let next = "\
+Now run:
+  systemctl --user daemon-reload
+  systemctl --user enable --now nudge
+Watch it with:
+  systemctl --user status nudge
+  journalctl --user -u nudge -f
+To keep it running while you are logged out:
+  loginctl enable-linger $USER"
+        .to_string();
+    Ok((path, next))
+}

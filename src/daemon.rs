@@ -9,6 +9,7 @@
 //! Shutdown cancels a pass in flight: its store transactions roll back and the next start
 //! finishes the work, as after any crash.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ const IDLE_PERIOD: Duration = Duration::from_secs(5 * 60);
 const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long shutdown waits for the watchers.
 const DRAIN: Duration = Duration::from_secs(5);
+
+/// A pass running longer than this is hung: systemd's watchdog is no longer pinged.
+const PASS_HANG_SECONDS: i64 = 10 * 60;
 
 /// Exponential backoff with jitter.
 #[derive(Debug, Clone)]
@@ -95,11 +99,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
         online,
         shutdown.clone(),
     ));
+    // The watchdog is pinged unless a pass hangs: `pass_started` holds the start of the pass
+    // in flight (0 between passes), and a pass is bounded by its network timeouts.
+    let heartbeat = Arc::new(AtomicI64::new(0));
     if let Some(every) = notifier.watchdog_interval() {
-        let (notifier, shutdown) = (notifier.clone(), shutdown.clone());
+        let (notifier, shutdown, heartbeat) =
+            (notifier.clone(), shutdown.clone(), heartbeat.clone());
         tracker.spawn(async move {
             loop {
-                notifier.send("WATCHDOG=1");
+                let started = heartbeat.load(Ordering::Relaxed);
+                if started == 0 || Utc::now().timestamp() - started < PASS_HANG_SECONDS {
+                    notifier.send("WATCHDOG=1");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = shutdown.cancelled() => break,
@@ -109,7 +120,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     }
 
     let result = main_loop(
-        &config, &store, &templates, &notifier, &wake, &online_tx, &shutdown,
+        &config, &store, &templates, &notifier, &wake, &online_tx, &heartbeat, &shutdown,
     )
     .await;
     notifier.send("STOPPING=1");
@@ -123,6 +134,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn main_loop(
     config: &Config,
     store: &Store,
@@ -130,6 +142,7 @@ async fn main_loop(
     notifier: &Notifier,
     wake: &Notify,
     online: &watch::Sender<bool>,
+    heartbeat: &AtomicI64,
     shutdown: &CancellationToken,
 ) -> Result<()> {
     let mut connection: Option<Connection> = None;
@@ -137,6 +150,7 @@ async fn main_loop(
     let mut authentication = Backoff::authentication();
     let mut ready = false;
     loop {
+        heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
         let pass = async {
             if connection.is_none() {
                 connection = Some(Connection::open(&config.imap.server).await?);
@@ -148,6 +162,7 @@ async fn main_loop(
             outcome = pass => outcome,
             _ = shutdown.cancelled() => break,
         };
+        heartbeat.store(0, Ordering::Relaxed);
         let wait = match outcome {
             Ok(report) => {
                 online.send_replace(true);

@@ -78,6 +78,8 @@ enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
+    /// Write the systemd user unit and say how to enable it
+    InstallService,
     /// Addresses and domains nudge never follows up with
     Suppress {
         #[command(subcommand)]
@@ -182,6 +184,13 @@ fn main() -> ExitCode {
             let today = now.with_timezone(&config.account.timezone).date_naive();
             nudge::commands::parse_until(&until, today).map(Control::Snooze)
         }),
+        Command::InstallService => std::env::current_exe()
+            .map_err(|e| nudge::Error::Data(format!("cannot find this program's path: {e}")))
+            .and_then(|exe| nudge::commands::install_service(&exe, cli.config.as_deref()))
+            .map(|(path, next)| {
+                println!("Wrote {}.", path.display());
+                println!("{next}");
+            }),
         Command::Suppress { action } => runtime().block_on(async {
             let config = Config::load(&config_path)?;
             let (verb, address) = match &action {

@@ -292,3 +292,23 @@ fn a_rejected_certificate_stops_the_daemon_with_the_reason() {
     assert_eq!(status.and_then(|s| s.code()), Some(4), "{}", daemon.log());
     assert!(daemon.log().contains("certificate"), "{}", daemon.log());
 }
+
+#[test]
+fn commands_work_while_the_daemon_runs_and_it_picks_them_up() {
+    let (dovecot, nudge, daemon) = running_with_drafts(1);
+    let id = nudge.conversation("Tilbud 0").unwrap()["id"].to_string();
+    let stop = nudge.run(&["stop", &id]);
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    // The next pass (at most a minute away) withdraws the draft; no restart.
+    let took = wait_until(Duration::from_secs(90), || count(&dovecot, "Drafts") == 0);
+    assert!(
+        took.is_some(),
+        "the stop was not picked up:\n{}",
+        daemon.log()
+    );
+    assert_eq!(nudge.conversation("Tilbud 0").unwrap()["state"], "stopped");
+}
