@@ -13,6 +13,7 @@ use support::nudge::{Nudge, PASSWORD, SELLER};
 use support::{Dovecot, DovecotOptions};
 
 const NOW: &str = "2026-11-18T09:00:00+01:00";
+const DUE: &str = "2026-11-19T08:30:00+01:00";
 
 fn show(title: &str, nudge: &Nudge, args: &[&str]) -> bool {
     println!("\n$ nudge {}\n", args.join(" "));
@@ -46,9 +47,26 @@ fn main() -> ExitCode {
     println!("Seeded a sample mailbox: three openers in Sent, two answers in INBOX.");
 
     let nudge = Nudge::new(&dovecot, "");
-    let ok = show("check", &nudge, &["check"])
+    let mut ok = show("check", &nudge, &["check"])
         && show("sync", &nudge, &["sync", "--now", NOW])
         && show("status", &nudge, &["status"]);
+    if ok {
+        println!("\nThursday morning, three business days after the openers:");
+        ok = show("sync", &nudge, &["sync", "--now", DUE]);
+    }
+    if ok {
+        let drafts = runtime.block_on(async {
+            let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+            let drafts = client.messages("Drafts").await;
+            client.logout().await;
+            drafts
+        });
+        if let Some(draft) = drafts.first() {
+            println!("\nThe draft waiting in Drafts for Kari to review and send:\n");
+            print_draft(&draft.raw);
+        }
+        ok = show("status", &nudge, &["status"]);
+    }
     println!("\nThe demo's mail server stops now; nothing is left running.");
     drop(dovecot);
     if ok {
@@ -108,4 +126,34 @@ async fn seed(dovecot: &Dovecot) {
         client.append("INBOX", &answer.render(), &[]).await;
     }
     client.logout().await;
+}
+
+/// A draft as a mail client shows it: the headers that matter and the decoded text.
+fn print_draft(raw: &[u8]) {
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+        println!("{}", String::from_utf8_lossy(raw));
+        return;
+    };
+    let addresses = |a: Option<&mail_parser::Address<'_>>| {
+        a.map(|a| {
+            a.iter()
+                .map(|m| match (m.name(), m.address()) {
+                    (Some(n), Some(e)) => format!("{n} <{e}>"),
+                    (_, Some(e)) => e.to_string(),
+                    _ => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+    };
+    println!("From:        {}", addresses(message.from()));
+    println!("To:          {}", addresses(message.to()));
+    println!("Subject:     {}", message.subject().unwrap_or(""));
+    println!(
+        "In-Reply-To: <{}>",
+        message.in_reply_to().as_text().unwrap_or("")
+    );
+    println!();
+    println!("{}", message.body_text(0).unwrap_or_default().trim_end());
 }
