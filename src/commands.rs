@@ -583,3 +583,60 @@ To keep it running while you are logged out:
         .to_string();
     Ok((path, next))
 }
+
+/// `nudge summary --preview`: the text part, and the HTML written to a file next to the
+/// store. Covers the seven days before `now`.
+pub async fn summary_preview(
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<(String, std::path::PathBuf)> {
+    let store = Store::open(&config.store.path).await?;
+    let computed = crate::summary::compute(&store, config, now, now).await;
+    store.close().await;
+    let summary = computed?;
+    let language = config.account.language;
+    let (text, html) = crate::summary::render(&summary, language)?;
+    let dir = config
+        .store
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let path = dir.join(format!("summary-{}.html", summary.week_key));
+    std::fs::write(&path, html)
+        .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
+    let subject = crate::summary::subject(&summary, language);
+    Ok((format!("Subject: {subject}\n\n{text}"), path))
+}
+
+/// `nudge summary --send`: sends the summary of the seven days before `now` at once (and
+/// counts it as this week's).
+pub async fn summary_send(config: &Config, now: DateTime<Utc>) -> Result<String> {
+    let store = Store::open(&config.store.path).await?;
+    let result = async {
+        let calendar = crate::cadence::Calendar::from_config(config);
+        let week = crate::summary::week_key(calendar.local_date(now));
+        let mut connection = Connection::open(&config.imap.server).await?;
+        let folders = connection.discover_folders(&config.imap).await;
+        let sent = match folders {
+            Ok(folders) => {
+                crate::summary::send_now(
+                    &mut connection,
+                    &store,
+                    config,
+                    &folders.inbox.raw_name,
+                    now,
+                    now,
+                    &week,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        connection.logout().await;
+        sent
+    }
+    .await;
+    store.close().await;
+    result
+}

@@ -23,6 +23,7 @@ use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Conversation;
 use crate::store::{Effect, FolderState, NewMessage, Store, StoredMessage};
+use crate::summary;
 use crate::tracking::{on_inbound, Link, Policy, TouchOutcome};
 
 /// How many messages one FETCH asks for.
@@ -96,6 +97,19 @@ pub async fn pass_on(
     report.changes.extend(cadence.changes);
     report.drafts = cadence.drafts;
     report.next_wake = cadence.next_wake;
+    let (summary, summary_due) = summary::maybe_send(
+        connection,
+        store,
+        config,
+        &folders.inbox.raw_name,
+        now,
+        dry_run,
+    )
+    .await?;
+    report.changes.extend(summary);
+    if let Some(due) = summary_due {
+        report.next_wake = Some(report.next_wake.map_or(due, |w| w.min(due)));
+    }
     debug!(
         sync_ms = synced.as_millis() as u64,
         texts_ms = (read - synced).as_millis() as u64,

@@ -78,6 +78,19 @@ enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
+    /// The weekly summary: show it, or send it now
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["preview", "send"])))]
+    Summary {
+        /// Print the text part and write the HTML part to a file
+        #[arg(long)]
+        preview: bool,
+        /// Send it now (it counts as this week's)
+        #[arg(long)]
+        send: bool,
+        /// Pretend it is this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Write the systemd user unit and say how to enable it
     InstallService,
     /// Addresses and domains nudge never follows up with
@@ -183,6 +196,22 @@ fn main() -> ExitCode {
         Command::Snooze { id, until, now } => control(&config_path, id, now, |config, now| {
             let today = now.with_timezone(&config.account.timezone).date_naive();
             nudge::commands::parse_until(&until, today).map(Control::Snooze)
+        }),
+        Command::Summary {
+            preview,
+            send: _,
+            now,
+        } => runtime().block_on(async {
+            let config = Config::load(&config_path)?;
+            let now = now.unwrap_or_else(Utc::now);
+            if preview {
+                let (text, html) = nudge::commands::summary_preview(&config, now).await?;
+                println!("{text}");
+                println!("The HTML part is in {}", html.display());
+            } else {
+                println!("{}", nudge::commands::summary_send(&config, now).await?);
+            }
+            Ok(())
         }),
         Command::InstallService => std::env::current_exe()
             .map_err(|e| nudge::Error::Data(format!("cannot find this program's path: {e}")))

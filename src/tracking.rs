@@ -296,7 +296,7 @@ pub fn on_inbound(
         }
         "reply" if conversation.state == State::Replied => Some(vec![Effect::Update(
             next,
-            event(message.date, "reply", format!("{who} wrote again")),
+            event(message.date, "wrote_again", format!("{who} wrote again")),
         )]),
         _ => None,
     }

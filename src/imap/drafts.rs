@@ -11,11 +11,22 @@ use crate::error::{Error, Result};
 impl Connection {
     /// Appends a draft to `folder` with the flags `\Draft \Seen`.
     pub async fn append_draft(&mut self, folder: &str, raw: &[u8]) -> Result<()> {
+        self.append_message(folder, Some("(\\Draft \\Seen)"), raw)
+            .await
+    }
+
+    /// Appends a message to `folder` with `flags` (like `(\Seen)`), or none: unseen.
+    pub async fn append_message(
+        &mut self,
+        folder: &str,
+        flags: Option<&str>,
+        raw: &[u8],
+    ) -> Result<()> {
         let timeout = self.timeout;
         let session = &mut self.session;
         bounded(timeout, format!("APPEND {folder}"), async {
             session
-                .append(folder, Some("(\\Draft \\Seen)"), None, raw)
+                .append(folder, flags, None, raw)
                 .await
                 .map_err(|e| imap_error(&format!("APPEND {folder}"), e))
         })

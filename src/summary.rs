@@ -1,0 +1,593 @@
+//! The weekly summary (SPEC 8): the numbers of the seven days before it is due, rendered with
+//! Tera as plain text and HTML (auto-escaped), mailed to the seller, or appended to INBOX when
+//! there is no SMTP server configured.
+//!
+//! Once per ISO week, never in the week nudge first started. Order, for at most once: the
+//! week is recorded as `sending` before the mail goes out and `sent` after; a stop in between
+//! leaves `sending`, and that week's summary is not sent again (a lost summary is better
+//! than a duplicate flood after repeated crashes).
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::cadence::Calendar;
+use crate::compose::draft::strip_reply_prefixes;
+use crate::config::{Config, Language};
+use crate::error::{Error, Result};
+use crate::model::{Conversation, State};
+use crate::store::Store;
+
+/// Counts at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Numbers {
+    pub tracked: u32,
+    pub new_this_week: u32,
+    pub replies: u32,
+    pub drafts_waiting: u32,
+    pub let_go: u32,
+    pub bounced: u32,
+    pub opted_out: u32,
+    pub dismissed: u32,
+    pub came_back: u32,
+}
+
+/// The reply rate after one step of the cadence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rate {
+    pub step: u32,
+    pub is_close: bool,
+    pub reached: u32,
+    pub replied: u32,
+    pub percent: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingDraft {
+    pub subject: String,
+    pub prospect: String,
+    pub age_days: i64,
+    pub step: u32,
+    pub is_close: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replied {
+    pub subject: String,
+    pub prospect: String,
+    pub after_step: u32,
+    pub after_close: bool,
+    pub came_back: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LetGo {
+    pub subject: String,
+    pub prospect: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueNext {
+    pub subject: String,
+    pub prospect: String,
+    pub due: String,
+    pub step: u32,
+    pub is_close: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingOnYou {
+    pub subject: String,
+    pub prospect: String,
+    pub business_days: i64,
+}
+
+/// Everything the summary templates see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub seller_first_name: String,
+    pub week: u32,
+    /// "2026-W48", the store's key.
+    #[serde(skip)]
+    pub week_key: String,
+    pub period: String,
+    pub n: Numbers,
+    pub rates: Vec<Rate>,
+    pub drafts_waiting: Vec<WaitingDraft>,
+    pub replied: Vec<Replied>,
+    pub let_go: Vec<LetGo>,
+    pub due_next_week: Vec<DueNext>,
+    pub waiting_on_you: Vec<WaitingOnYou>,
+}
+
+/// When this week's summary is due (local weekday and time), as an instant.
+pub fn due_this_week(config: &Config, calendar: &Calendar, now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = calendar.local_date(now);
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let day = monday + Duration::days(i64::from(config.summary.weekday.num_days_from_monday()));
+    calendar.at_local(day, config.summary.time)
+}
+
+/// The ISO week key of a local date: "2026-W48".
+pub fn week_key(date: NaiveDate) -> String {
+    let week = date.iso_week();
+    format!("{}-W{:02}", week.year(), week.week())
+}
+
+fn prospect_of(c: &Conversation) -> String {
+    c.prospects.first().cloned().unwrap_or_default()
+}
+
+/// Computes the summary due at `due` (covering the seven days before it).
+pub async fn compute(
+    store: &Store,
+    config: &Config,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Summary> {
+    let calendar = Calendar::from_config(config);
+    let zone = config.account.timezone;
+    let language = config.account.language;
+    let from = due - Duration::days(7);
+    let conversations = store.conversations().await?;
+    let by_id = |id: i64| conversations.iter().find(|c| c.id == id);
+    let steps = config.cadence.steps.len() as u32;
+    let events = store.events_between(from, due).await?;
+    let mut n = Numbers::default();
+    let mut replied = Vec::new();
+    let mut let_go = Vec::new();
+    for (id, event) in &events {
+        let Some(c) = by_id(*id) else { continue };
+        match event.kind.as_str() {
+            "tracked" => n.new_this_week += 1,
+            "reply" => {
+                n.replies += 1;
+                let came_back = event.detail.contains("came back after close");
+                n.came_back += u32::from(came_back);
+                let after_step = c.replied_after_step.unwrap_or(c.step);
+                replied.push(Replied {
+                    subject: strip_reply_prefixes(&c.subject),
+                    prospect: prospect_of(c),
+                    after_step,
+                    after_close: after_step >= steps,
+                    came_back,
+                });
+            }
+            "let_go" => {
+                n.let_go += 1;
+                let_go.push(LetGo {
+                    subject: strip_reply_prefixes(&c.subject),
+                    prospect: prospect_of(c),
+                });
+            }
+            "bounce" => n.bounced += 1,
+            "opt_out" => n.opted_out += 1,
+            "dismissed" => n.dismissed += 1,
+            _ => {}
+        }
+    }
+    n.tracked = conversations.iter().filter(|c| c.state.is_open()).count() as u32;
+
+    let mut drafts_waiting = Vec::new();
+    for draft in store.waiting_drafts().await? {
+        let Some(c) = by_id(draft.conversation_id) else {
+            continue;
+        };
+        drafts_waiting.push(WaitingDraft {
+            subject: strip_reply_prefixes(&c.subject),
+            prospect: prospect_of(c),
+            age_days: (now - draft.created_at).num_days().max(0),
+            step: draft.step,
+            is_close: draft.step >= steps,
+        });
+    }
+    n.drafts_waiting = drafts_waiting.len() as u32;
+
+    // Reply rate by step, over every conversation nudge has followed.
+    let mut rates = Vec::new();
+    for step in 0..=steps {
+        let reached = conversations
+            .iter()
+            .filter(|c| c.replied_after_step.unwrap_or(c.step) >= step)
+            .count() as u32;
+        let answered = conversations
+            .iter()
+            .filter(|c| c.replied_after_step == Some(step))
+            .count() as u32;
+        rates.push(Rate {
+            step,
+            is_close: step == steps && step > 0,
+            reached,
+            replied: answered,
+            percent: (answered * 100).checked_div(reached).unwrap_or(0),
+        });
+    }
+
+    let week_end = now + Duration::days(7);
+    let mut due_next_week: Vec<(DateTime<Utc>, DueNext)> = conversations
+        .iter()
+        .filter(|c| matches!(c.state, State::Waiting | State::Snoozed))
+        .filter_map(|c| c.next_due.filter(|d| *d < week_end).map(|d| (d, c)))
+        .map(|(d, c)| {
+            let step = c.step + 1;
+            (
+                d,
+                DueNext {
+                    subject: strip_reply_prefixes(&c.subject),
+                    prospect: prospect_of(c),
+                    due: short_date(d.with_timezone(&zone).date_naive(), language),
+                    step,
+                    is_close: step >= steps,
+                },
+            )
+        })
+        .collect();
+    due_next_week.sort_by_key(|(d, _)| *d);
+
+    let today = calendar.local_date(now);
+    let waiting_on_you = conversations
+        .iter()
+        .filter(|c| c.state == State::Replied)
+        .filter_map(|c| {
+            let inbound = c.last_inbound_at.filter(|i| *i > c.last_touch_at)?;
+            let mut day = calendar.local_date(inbound);
+            let mut days = 0;
+            while day < today && days < 1000 {
+                day = calendar.next_business_day_after(day);
+                if day <= today {
+                    days += 1;
+                }
+            }
+            (days >= 2).then(|| WaitingOnYou {
+                subject: strip_reply_prefixes(&c.subject),
+                prospect: prospect_of(c),
+                business_days: days,
+            })
+        })
+        .collect();
+
+    let local_due = calendar.local_date(due);
+    let first_day = calendar.local_date(from);
+    let last_day = local_due - Duration::days(1);
+    Ok(Summary {
+        seller_first_name: config
+            .account
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        week: local_due.iso_week().week(),
+        week_key: week_key(local_due),
+        period: period(first_day, last_day, language),
+        n,
+        rates,
+        drafts_waiting,
+        replied,
+        let_go,
+        due_next_week: due_next_week.into_iter().map(|(_, d)| d).collect(),
+        waiting_on_you,
+    })
+}
+
+const MONTHS: [[&str; 12]; 4] = [
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ],
+    [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    [
+        "januar",
+        "februar",
+        "marts",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+];
+const WEEKDAYS: [[&str; 7]; 4] = [
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
+    ["mån", "tis", "ons", "tors", "fre", "lör", "sön"],
+    ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
+];
+
+fn index(language: Language) -> usize {
+    match language {
+        Language::En => 0,
+        Language::Nb => 1,
+        Language::Sv => 2,
+        Language::Da => 3,
+    }
+}
+
+/// "16–22 November 2026", "16.–22. november 2026", …
+fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
+    let i = index(language);
+    let dot = if matches!(language, Language::Nb | Language::Da) {
+        "."
+    } else {
+        ""
+    };
+    let month = |d: NaiveDate| MONTHS[i][d.month0() as usize];
+    if from.month() == to.month() {
+        format!(
+            "{}{dot}–{}{dot} {} {}",
+            from.day(),
+            to.day(),
+            month(to),
+            to.year()
+        )
+    } else {
+        format!(
+            "{}{dot} {} – {}{dot} {} {}",
+            from.day(),
+            month(from),
+            to.day(),
+            month(to),
+            to.year()
+        )
+    }
+}
+
+/// "Tue 24 Nov"-style dates for the due list.
+fn short_date(date: NaiveDate, language: Language) -> String {
+    let i = index(language);
+    let weekday = WEEKDAYS[i][date.weekday().num_days_from_monday() as usize];
+    let month: String = MONTHS[i][date.month0() as usize].chars().take(3).collect();
+    match language {
+        Language::En | Language::Sv => format!("{weekday} {} {month}", date.day()),
+        Language::Nb | Language::Da => format!("{weekday} {}. {month}", date.day()),
+    }
+}
+
+/// The subject line: the headline of the week.
+pub fn subject(summary: &Summary, language: Language) -> String {
+    let (r, d) = (summary.n.replies, summary.n.drafts_waiting);
+    match language {
+        Language::En => format!(
+            "Your week: {r} {}, {d} {} waiting",
+            plural(r, "reply", "replies"),
+            plural(d, "draft", "drafts")
+        ),
+        Language::Nb => format!(
+            "Uka di: {r} {}, {d} {} venter",
+            plural(r, "svar", "svar"),
+            plural(d, "utkast", "utkast")
+        ),
+        Language::Sv => format!(
+            "Din vecka: {r} {}, {d} {} väntar",
+            plural(r, "svar", "svar"),
+            plural(d, "utkast", "utkast")
+        ),
+        Language::Da => format!(
+            "Din uge: {r} {}, {d} {} venter",
+            plural(r, "svar", "svar"),
+            plural(d, "udkast", "udkast")
+        ),
+    }
+}
+
+fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+macro_rules! summary_templates {
+    ($($lang:literal),*) => {
+        &[$(($lang,
+            include_str!(concat!("../templates/", $lang, "/summary.txt.tera")),
+            include_str!(concat!("../templates/", $lang, "/summary.html.tera")))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str, &str)] = summary_templates!("en", "nb", "sv", "da");
+
+/// The text and HTML parts. HTML values are auto-escaped by Tera.
+pub fn render(summary: &Summary, language: Language) -> Result<(String, String)> {
+    // A language without its own summary gets the English one.
+    let (_, text, html) = TEMPLATES
+        .iter()
+        .find(|(code, _, _)| *code == language.code())
+        .or_else(|| TEMPLATES.first())
+        .ok_or_else(|| Error::Data(format!("no summary template for {}", language.code())))?;
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(vec![("summary.txt", *text), ("summary.html", *html)])
+        .map_err(|e| Error::Data(format!("summary templates: {e}")))?;
+    let context = tera::Context::from_serialize(summary)
+        .map_err(|e| Error::Data(format!("summary context: {e}")))?;
+    let render = |name: &str| {
+        tera.render(name, &context).map_err(|e| {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(inner) = source {
+                message.push_str(": ");
+                message.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            Error::Data(format!("rendering {name}: {message}"))
+        })
+    };
+    Ok((render("summary.txt")?, render("summary.html")?))
+}
+
+/// The summary as a mail: multipart/alternative, `Auto-Submitted: auto-generated` and
+/// `X-Nudge-Summary`, from the seller to the seller.
+pub fn message(
+    config: &Config,
+    summary: &Summary,
+    now: DateTime<Utc>,
+    message_id: &str,
+) -> Result<lettre::Message> {
+    use lettre::message::header::{HeaderName, HeaderValue};
+    use lettre::message::MultiPart;
+    let language = config.account.language;
+    let (text, html) = render(summary, language)?;
+    let from_address = config
+        .smtp
+        .as_ref()
+        .and_then(|s| s.from.clone())
+        .unwrap_or_else(|| config.account.email.clone());
+    let header = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    lettre::Message::builder()
+        .from(crate::smtp::mailbox(
+            Some(&config.account.name),
+            &from_address,
+        )?)
+        .to(crate::smtp::mailbox(
+            Some(&config.account.name),
+            &config.summary.to,
+        )?)
+        .subject(subject(summary, language))
+        .date(now.into())
+        .message_id(Some(format!("<{message_id}>")))
+        .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header("X-Nudge-Summary", summary.week_key.clone()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| Error::Data(format!("cannot build the summary: {e}")))
+}
+
+/// Sends this week's summary when it is due and was not sent yet. Returns what happened, and
+/// when the summary falls due if that is still ahead.
+pub async fn maybe_send(
+    connection: &mut crate::imap::Connection,
+    store: &Store,
+    config: &Config,
+    inbox: &str,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<(Option<String>, Option<DateTime<Utc>>)> {
+    if !config.summary.enabled {
+        return Ok((None, None));
+    }
+    let calendar = Calendar::from_config(config);
+    let due = due_this_week(config, &calendar, now);
+    if now < due {
+        return Ok((None, Some(due)));
+    }
+    let week = week_key(calendar.local_date(due));
+    // Never in the week nudge first started: there is nothing to tell yet.
+    let first = store
+        .meta("first_started_at")
+        .await?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| week_key(calendar.local_date(t.with_timezone(&Utc))));
+    if first.as_deref().is_none_or(|f| f == week) {
+        return Ok((None, None));
+    }
+    if store.summary_state(&week).await?.is_some() {
+        return Ok((None, None));
+    }
+    if dry_run {
+        return Ok((
+            Some(format!("would send the weekly summary for {week}")),
+            None,
+        ));
+    }
+    send_now(connection, store, config, inbox, due, now, &week)
+        .await
+        .map(|line| (Some(line), None))
+}
+
+/// Computes, records and delivers the summary due at `due` for `week`.
+pub async fn send_now(
+    connection: &mut crate::imap::Connection,
+    store: &Store,
+    config: &Config,
+    inbox: &str,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    week: &str,
+) -> Result<String> {
+    let message_id = crate::compose::draft::new_message_id(&config.account.email, now);
+    let summary = compute(store, config, due, now).await?;
+    let mail = message(config, &summary, now, &message_id)?;
+    if !store.begin_summary(week, &message_id, now).await? {
+        return Ok(format!("the summary for {week} was sent before"));
+    }
+    let line = match &config.smtp {
+        Some(smtp) => {
+            crate::smtp::send(smtp, mail).await?;
+            format!(
+                "sent the weekly summary for {week} to {}",
+                config.summary.to
+            )
+        }
+        None => {
+            connection
+                .append_message(inbox, None, &mail.formatted())
+                .await?;
+            format!("put the weekly summary for {week} in INBOX (no [smtp] configured)")
+        }
+    };
+    store.summary_sent(week, now).await?;
+    tracing::info!("{line}");
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_and_periods() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(week_key(d), "2026-W48");
+        assert_eq!(
+            week_key(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
+            "2026-W53"
+        );
+        let from = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(period(from, to, Language::En), "16–22 November 2026");
+        assert_eq!(period(from, to, Language::Nb), "16.–22. november 2026");
+        assert_eq!(short_date(from, Language::En), "Mon 16 Nov");
+    }
+}

@@ -1,0 +1,461 @@
+//! The weekly summary: its numbers over a scenario with known outcomes, escaping, and delivery
+//! over a real SMTP server (STARTTLS and implicit TLS) or into INBOX, once per week, to the
+//! seller only.
+
+mod support;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use mail_parser::{MessageParser, MimeHeaders};
+use nudge::config::Config;
+use nudge::model::{Conversation, State};
+use nudge::store::{Draft, DraftState, Effect, Store};
+use nudge::tracking::event;
+use support::mailclient::{MailClient, Message};
+use support::nudge::{Nudge, PASSWORD, SELLER};
+use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
+
+fn oslo(d: u32, h: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Oslo
+        .with_ymd_and_hms(2026, 11, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn config() -> Config {
+    let text = r#"
+[account]
+email = "kari@fjordsalg.no"
+name = "Kari Nordmann"
+own_domains = ["fjordsalg.no"]
+timezone = "Europe/Oslo"
+language = "en"
+
+[imap]
+host = "127.0.0.1"
+security = "plain"
+username = "kari"
+password_env = "X"
+"#;
+    Config::parse(text, None, true).unwrap()
+}
+
+/// A conversation in `state` after `step` follow-ups, with a history entry `kind` at `at`.
+#[allow(clippy::too_many_arguments)]
+async fn add(
+    store: &Store,
+    thread: i64,
+    prospect: &str,
+    subject: &str,
+    state: State,
+    step: u32,
+    replied_after: Option<u32>,
+    kind: &str,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> i64 {
+    // The threads table only needs a row to point at.
+    let conversation = Conversation {
+        state,
+        step,
+        replied_after_step: replied_after,
+        ..Conversation::new(thread, subject, vec![prospect.into()], oslo(2, 10), None)
+    };
+    let ids = store
+        .commit_effects(
+            None,
+            &[Effect::Track(
+                conversation,
+                event(oslo(2, 10), "tracked", "old"),
+            )],
+            at,
+        )
+        .await
+        .unwrap();
+    let mut saved = store.conversation(ids[0]).await.unwrap().unwrap();
+    saved.state = state;
+    store
+        .commit_effects(None, &[Effect::Update(saved, event(at, kind, detail))], at)
+        .await
+        .unwrap();
+    ids[0]
+}
+
+#[tokio::test]
+async fn every_number_of_a_known_week_appears_in_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    // Threads for the conversations to point at.
+    for thread in 1..=12 {
+        let message = nudge::store::NewMessage {
+            folder: "Sent".into(),
+            uidvalidity: 1,
+            uid: thread as u32,
+            mail: nudge::mail::parse::Mail {
+                message_id: Some(format!("t{thread}@x")),
+                ..Default::default()
+            },
+            gm_thrid: None,
+            internal_date: None,
+            flags: vec![],
+            from_seller: true,
+            automated: true,
+        };
+        let state = nudge::store::FolderState {
+            name: "Sent".into(),
+            uidvalidity: 1,
+            last_uid: thread as u32,
+            highest_modseq: None,
+        };
+        store
+            .store_messages(&[message], &state, "sent", oslo(2, 9))
+            .await
+            .unwrap();
+    }
+    let week = oslo(18, 12); // inside the week before Monday 23 November
+    add(
+        &store,
+        1,
+        "a@one.no",
+        "Opener answered",
+        State::Replied,
+        0,
+        Some(0),
+        "reply",
+        "replied",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        2,
+        "b@two.no",
+        "After follow-up 1",
+        State::Replied,
+        1,
+        Some(1),
+        "reply",
+        "replied",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        3,
+        "c@three.no",
+        "After follow-up 2",
+        State::Replied,
+        2,
+        Some(2),
+        "reply",
+        "replied",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        4,
+        "d@four.no",
+        "After the last one",
+        State::Replied,
+        3,
+        Some(3),
+        "reply",
+        "replied; came back after close",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        5,
+        "e@five.no",
+        "Let go",
+        State::LetGo,
+        3,
+        None,
+        "let_go",
+        "let go",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        6,
+        "f@six.no",
+        "Bounced",
+        State::Bounced,
+        0,
+        None,
+        "bounce",
+        "bounced",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        7,
+        "g@seven.no",
+        "Opted out",
+        State::OptedOut,
+        1,
+        None,
+        "opt_out",
+        "opted out",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        8,
+        "h@eight.no",
+        "Dismissed",
+        State::Stopped,
+        1,
+        None,
+        "dismissed",
+        "deleted",
+        week,
+    )
+    .await;
+    let drafted = add(
+        &store,
+        9,
+        "<script>alert(1)</script>@nine.no",
+        "Tilbud & <b>pris</b>",
+        State::Drafted,
+        1,
+        None,
+        "drafted",
+        "drafted",
+        week,
+    )
+    .await;
+    add(
+        &store,
+        10,
+        "j@ten.no",
+        "Still waiting",
+        State::Waiting,
+        0,
+        None,
+        "touch",
+        "wrote",
+        week,
+    )
+    .await;
+    store
+        .begin_draft(&Draft {
+            id: 0,
+            conversation_id: drafted,
+            step: 2,
+            template: "followup-2".into(),
+            variant: 0,
+            language: "en".into(),
+            message_id: "d@x".into(),
+            folder: Some("Drafts".into()),
+            uidvalidity: Some(1),
+            uid: Some(1),
+            state: DraftState::Pending,
+            created_at: oslo(19, 8),
+        })
+        .await
+        .unwrap();
+
+    let config = config();
+    let due = oslo(23, 7);
+    let summary = nudge::summary::compute(&store, &config, due, due)
+        .await
+        .unwrap();
+    let n = &summary.n;
+    assert_eq!(
+        (
+            n.tracked,
+            n.replies,
+            n.drafts_waiting,
+            n.let_go,
+            n.bounced,
+            n.opted_out,
+            n.dismissed,
+            n.came_back
+        ),
+        (2, 4, 1, 1, 1, 1, 1, 1)
+    );
+    let rates: Vec<(u32, u32, u32)> = summary
+        .rates
+        .iter()
+        .map(|r| (r.reached, r.replied, r.percent))
+        .collect();
+    // Reached: every conversation reached the opener; step k when it got k follow-ups.
+    assert_eq!(rates, vec![(10, 1, 10), (7, 1, 14), (3, 1, 33), (2, 1, 50)]);
+    assert_eq!(summary.week, 48);
+
+    let (text, html) = nudge::summary::render(&summary, config.account.language).unwrap();
+    for number in [
+        "Opener answered",
+        "After follow-up 1",
+        "After the last one",
+        "Let go",
+    ] {
+        assert!(text.contains(number), "text lacks {number}:\n{text}");
+    }
+    for (value, what) in [
+        (n.tracked, "tracked"),
+        (n.replies, "replies"),
+        (n.let_go, "let go"),
+    ] {
+        assert!(text.contains(&value.to_string()), "text lacks {what}");
+        assert!(html.contains(&value.to_string()), "html lacks {what}");
+    }
+    for percent in ["10%", "14%", "33%", "50%"] {
+        assert!(text.contains(percent), "text lacks {percent}:\n{text}");
+        assert!(
+            html.contains(&format!("width:{percent}"))
+                || html.contains(&format!("width: {percent}")),
+            "html bar {percent}"
+        );
+    }
+    assert!(html.contains("&lt;script&gt;"), "escaped prospect");
+    assert!(
+        html.contains("Tilbud &amp; &lt;b&gt;pris&lt;&#x2F;b&gt;")
+            || html.contains("Tilbud &amp; &lt;b&gt;pris&lt;/b&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "never raw");
+    assert!(!html.contains("src="), "no remote content");
+    assert_eq!(
+        nudge::summary::subject(&summary, config.account.language),
+        "Your week: 4 replies, 1 draft waiting"
+    );
+}
+
+fn opener(days_ago_from: DateTime<Utc>) -> String {
+    Message {
+        from: "Kari Nordmann <kari@fjordsalg.no>",
+        to: "Ingrid Berg <ingrid.berg@fjordkraft.no>",
+        subject: "Tilbud på rammeavtale",
+        message_id: "a1@fjordsalg.no",
+        in_reply_to: None,
+        date: &(days_ago_from - Duration::days(2)).to_rfc2822(),
+        body: "Hei Ingrid, her er tilbudet vi snakket om.",
+        extra: "",
+    }
+    .render()
+}
+
+async fn deliver_over(security: SmtpSecurity, smtp_security: &str) {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let smtp = SmtpServer::start(security, SELLER, PASSWORD, dovecot.ca());
+    let extra = format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"{smtp_security}\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n",
+        smtp.port(),
+        dovecot.ca().ca_path().display()
+    );
+    let nudge = Nudge::new(&dovecot, &extra);
+    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    client
+        .append("Sent", &opener(oslo(18, 9)), &["\\Seen"])
+        .await;
+    // First start in week 47: no summary that week, even on its due day.
+    nudge.sync("2026-11-18T09:00:00+01:00");
+    assert!(smtp.received().is_empty());
+    // Monday 23 November 07:30 is due.
+    nudge.sync("2026-11-23T07:00:00+01:00");
+    assert!(smtp.received().is_empty(), "not before its time");
+    let out = nudge.sync("2026-11-23T07:30:00+01:00");
+    assert!(
+        out.contains("sent the weekly summary for 2026-W48"),
+        "{out}"
+    );
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].rcpt_to,
+        vec![SELLER.to_string()],
+        "only ever to the seller"
+    );
+    let mail = MessageParser::default().parse(&received[0].data).unwrap();
+    assert_eq!(
+        mail.content_type()
+            .map(|c| (c.ctype().to_string(), c.subtype().map(str::to_string))),
+        Some(("multipart".into(), Some("alternative".into())))
+    );
+    assert_eq!(
+        mail.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
+    assert_eq!(
+        mail.header_raw("X-Nudge-Summary").map(str::trim),
+        Some("2026-W48")
+    );
+    assert!(mail.body_html(0).is_some() && mail.body_text(0).is_some());
+    // Later the same week: nothing more. The next week: the next one.
+    nudge.sync("2026-11-26T12:00:00+01:00");
+    assert_eq!(smtp.received().len(), 1);
+    // Gmail keeps a copy in Sent: it is never tracked.
+    client
+        .append(
+            "Sent",
+            &String::from_utf8_lossy(&received[0].data),
+            &["\\Seen"],
+        )
+        .await;
+    nudge.sync("2026-11-30T08:00:00+01:00");
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    assert!(received
+        .iter()
+        .all(|m| m.rcpt_to == vec![SELLER.to_string()]));
+    assert_eq!(
+        nudge.status().len(),
+        1,
+        "the summary's copy in Sent is not a conversation"
+    );
+}
+
+#[tokio::test]
+async fn the_summary_goes_out_over_starttls_with_auth() {
+    deliver_over(SmtpSecurity::StartTls, "starttls").await;
+}
+
+#[tokio::test]
+async fn the_summary_goes_out_over_implicit_tls() {
+    deliver_over(SmtpSecurity::ImplicitTls, "tls").await;
+}
+
+#[tokio::test]
+async fn without_smtp_the_summary_lands_unread_in_inbox() {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let nudge = Nudge::new(&dovecot, "");
+    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    client
+        .append("Sent", &opener(oslo(18, 9)), &["\\Seen"])
+        .await;
+    nudge.sync("2026-11-18T09:00:00+01:00");
+    nudge.sync("2026-11-23T08:00:00+01:00");
+    let inbox = client.messages("INBOX").await;
+    let summaries: Vec<_> = inbox
+        .iter()
+        .filter(|m| m.header("X-Nudge-Summary").is_some())
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    assert!(
+        !summaries[0].flags.iter().any(|f| f.contains("Seen")),
+        "unread"
+    );
+    nudge.sync("2026-11-23T09:00:00+01:00");
+    assert_eq!(
+        nudge.status().len(),
+        1,
+        "the summary in INBOX is not a reply or a conversation"
+    );
+    assert_ne!(nudge.conversation("Tilbud").unwrap()["state"], "replied");
+    let preview = nudge.run(&["summary", "--preview", "--now", "2026-11-23T09:00:00+01:00"]);
+    let text = String::from_utf8_lossy(&preview.stdout);
+    assert!(preview.status.success(), "{text}");
+    assert!(text.contains("The HTML part is in"), "{text}");
+}

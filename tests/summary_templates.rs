@@ -1,0 +1,490 @@
+//! The weekly summary templates (SPEC 8) in every shipped language, rendered the way
+//! `summary::render` does (HTML under a `.html` name, so Tera auto-escapes it; text under
+//! `.txt`, not escaped): a full week with hostile names, an empty week, and bars at 0 and 100.
+
+use serde_json::{json, Value};
+use tera::{Context, Tera};
+
+struct Language {
+    code: &'static str,
+    txt: &'static str,
+    html: &'static str,
+    /// As the Rust side localizes them.
+    period: &'static str,
+    due: [&'static str; 2],
+    /// Opener, follow-up 1, follow-up 2, close-the-loop.
+    steps: [&'static str; 4],
+    /// Text headings of the drafts, replied, let-go, due and waiting-on-you sections.
+    sections: [&'static str; 5],
+}
+
+macro_rules! templates {
+    ($code:literal) => {
+        (
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/templates/",
+                $code,
+                "/summary.txt.tera"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/templates/",
+                $code,
+                "/summary.html.tera"
+            )),
+        )
+    };
+}
+
+fn languages() -> [Language; 4] {
+    let (en_txt, en_html) = templates!("en");
+    let (nb_txt, nb_html) = templates!("nb");
+    let (sv_txt, sv_html) = templates!("sv");
+    let (da_txt, da_html) = templates!("da");
+    [
+        Language {
+            code: "en",
+            txt: en_txt,
+            html: en_html,
+            period: "16–22 November 2026",
+            due: ["Tue 24 Nov", "Thu 26 Nov"],
+            steps: ["Opener", "Follow-up 1", "Follow-up 2", "Close-the-loop"],
+            sections: [
+                "DRAFTS WAITING FOR YOU",
+                "WHO REPLIED",
+                "LET GO",
+                "COMING UP NEXT WEEK",
+                "WAITING ON YOU",
+            ],
+        },
+        Language {
+            code: "nb",
+            txt: nb_txt,
+            html: nb_html,
+            period: "16.–22. november 2026",
+            due: ["tir. 24. nov", "tor. 26. nov"],
+            steps: [
+                "Første e-post",
+                "Oppfølging 1",
+                "Oppfølging 2",
+                "Avslutning",
+            ],
+            sections: [
+                "UTKAST SOM VENTER PÅ DEG",
+                "HVEM SVARTE",
+                "AVSLUTTET UTEN SVAR",
+                "KOMMER NESTE UKE",
+                "DE VENTER PÅ SVAR FRA DEG",
+            ],
+        },
+        Language {
+            code: "sv",
+            txt: sv_txt,
+            html: sv_html,
+            period: "16–22 november 2026",
+            due: ["tis 24 nov", "tors 26 nov"],
+            steps: [
+                "Första mejlet",
+                "Uppföljning 1",
+                "Uppföljning 2",
+                "Avslutning",
+            ],
+            sections: [
+                "UTKAST SOM VÄNTAR PÅ DIG",
+                "VEM SVARADE",
+                "AVSLUTADE UTAN SVAR",
+                "KOMMER NÄSTA VECKA",
+                "DE VÄNTAR PÅ SVAR FRÅN DIG",
+            ],
+        },
+        Language {
+            code: "da",
+            txt: da_txt,
+            html: da_html,
+            period: "16.–22. november 2026",
+            due: ["tir. 24. nov", "tor. 26. nov"],
+            steps: ["Første mail", "Opfølgning 1", "Opfølgning 2", "Afslutning"],
+            sections: [
+                "UDKAST, DER VENTER PÅ DIG",
+                "HVEM SVAREDE",
+                "AFSLUTTET UDEN SVAR",
+                "KOMMER I NÆSTE UGE",
+                "DE VENTER PÅ SVAR FRA DIG",
+            ],
+        },
+    ]
+}
+
+const SCRIPT: &str = "<script>alert(1)</script>";
+const SUBJECT: &str = "Tilbud & <b>pris</b>";
+
+/// A realistic week: every section filled, a prospect and a subject that try to inject HTML.
+fn full_week(language: &Language) -> Value {
+    json!({
+        "seller_first_name": "Kari",
+        "week": 48,
+        "period": language.period,
+        "n": {
+            "tracked": 37, "new_this_week": 6, "replies": 5, "drafts_waiting": 3, "let_go": 2,
+            "bounced": 1, "opted_out": 1, "dismissed": 2, "came_back": 1
+        },
+        "rates": [
+            { "step": 0, "is_close": false, "reached": 52, "replied": 21, "percent": 40 },
+            { "step": 1, "is_close": false, "reached": 31, "replied": 8, "percent": 25 },
+            { "step": 2, "is_close": false, "reached": 23, "replied": 3, "percent": 13 },
+            { "step": 3, "is_close": true, "reached": 20, "replied": 1, "percent": 5 }
+        ],
+        "drafts_waiting": [
+            { "subject": SUBJECT, "prospect": "Ingrid Berg", "age_days": 4, "step": 2, "is_close": false },
+            { "subject": "Rammeavtale 2027", "prospect": "ola.hansen@fjordkraft.no", "age_days": 1, "step": 1, "is_close": false },
+            { "subject": "Serviceavtale Bergen", "prospect": "Lise Dahl", "age_days": 0, "step": 3, "is_close": true }
+        ],
+        "replied": [
+            { "subject": "Kontorrekvisita", "prospect": SCRIPT, "after_step": 0, "after_close": false, "came_back": false },
+            { "subject": "Lisenser", "prospect": "Per Olsen", "after_step": 1, "after_close": false, "came_back": false },
+            { "subject": "Messestand", "prospect": "Nina Lie", "after_step": 3, "after_close": true, "came_back": true }
+        ],
+        "let_go": [
+            { "subject": "Kaffemaskin", "prospect": "Jon Moe" },
+            { "subject": "Kurs i Excel", "prospect": "Anne Vik" }
+        ],
+        "due_next_week": [
+            { "subject": "Nye skjermer", "prospect": "Siri Nes", "due": language.due[0], "step": 2, "is_close": false },
+            { "subject": "Renhold", "prospect": "Kim Aas", "due": language.due[1], "step": 3, "is_close": true }
+        ],
+        "waiting_on_you": [
+            { "subject": "Prisliste", "prospect": "Tor Bakke", "business_days": 3 }
+        ]
+    })
+}
+
+/// Nothing happened: all zeros, every list empty, and no first name configured.
+fn empty_week(language: &Language) -> Value {
+    json!({
+        "seller_first_name": "",
+        "week": 48,
+        "period": language.period,
+        "n": {
+            "tracked": 0, "new_this_week": 0, "replies": 0, "drafts_waiting": 0, "let_go": 0,
+            "bounced": 0, "opted_out": 0, "dismissed": 0, "came_back": 0
+        },
+        "rates": [],
+        "drafts_waiting": [],
+        "replied": [],
+        "let_go": [],
+        "due_next_week": [],
+        "waiting_on_you": []
+    })
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+/// (text, html), rendered as `summary::render` does.
+fn render(language: &Language, context: &Value) -> (String, String) {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(vec![
+        ("summary.txt", language.txt),
+        ("summary.html", language.html),
+    ])
+    .unwrap_or_else(|e| panic!("{}: {}", language.code, error_chain(&e)));
+    let context = Context::from_value(context.clone()).unwrap();
+    let render = |name: &str| {
+        tera.render(name, &context)
+            .unwrap_or_else(|e| panic!("{} {name}: {}", language.code, error_chain(&e)))
+    };
+    (render("summary.txt"), render("summary.html"))
+}
+
+/// The 10-character text bar: rounded to the nearest tenth, at least one mark above 0%.
+fn text_bar(percent: u64) -> String {
+    let filled = if percent == 0 {
+        0
+    } else {
+        ((percent + 5) / 10).clamp(1, 10)
+    };
+    format!(
+        "{}{}",
+        "#".repeat(filled as usize),
+        "-".repeat(10 - filled as usize)
+    )
+}
+
+/// JSON pointers to every number of the context the seller should see. A close-the-loop step
+/// is shown by its name, not its number.
+fn number_paths(value: &Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Number(_) => out.push(path.to_string()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                number_paths(item, &format!("{path}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            let is = |key: &str| map.get(key).and_then(Value::as_bool).unwrap_or(false);
+            for (key, item) in map {
+                if (key == "step" && is("is_close")) || (key == "after_step" && is("after_close")) {
+                    continue;
+                }
+                number_paths(item, &format!("{path}/{key}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn assert_no_leftovers(code: &str, part: &str, rendered: &str) {
+    for marker in ["{{", "}}", "{%", "%}", "{#", "#}"] {
+        assert!(
+            !rendered.contains(marker),
+            "{code} {part}: template syntax {marker:?} left over:\n{rendered}"
+        );
+    }
+}
+
+/// Safe to open in any mail client: a whole document, nothing remote, nothing active.
+fn assert_self_contained_html(code: &str, html: &str) {
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{code}: a complete document"
+    );
+    assert!(
+        html.contains(&format!("<html lang=\"{code}\">")),
+        "{code}: lang"
+    );
+    assert!(html.contains("<meta charset=\"utf-8\">"), "{code}: charset");
+    assert!(html.trim_end().ends_with("</html>"), "{code}: closed");
+    assert!(html.contains("max-width:600px"), "{code}: about 600px wide");
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script",
+        "src=",
+        "http",
+        "url(",
+        "<img",
+        "<link",
+        "<style",
+        "class=",
+        "@import",
+        "javascript:",
+    ] {
+        assert!(
+            !lower.contains(banned),
+            "{code}: html contains {banned:?}:\n{html}"
+        );
+    }
+}
+
+fn assert_text_is_plain_and_narrow(code: &str, text: &str) {
+    assert!(
+        !text.contains("<td") && !text.contains("<br") && !text.contains("&nbsp;"),
+        "{code}: html in text"
+    );
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 78,
+            "{code}: line too long ({}): {line}",
+            line.chars().count()
+        );
+        assert_eq!(line, line.trim_end(), "{code}: trailing whitespace");
+    }
+    assert!(
+        !text.contains("\n\n\n"),
+        "{code}: runs of blank lines:\n{text}"
+    );
+}
+
+#[test]
+fn a_full_week_renders_escaped_complete_and_in_every_language() {
+    for language in languages() {
+        let code = language.code;
+        let context = full_week(&language);
+        let (text, html) = render(&language, &context);
+        assert_no_leftovers(code, "text", &text);
+        assert_no_leftovers(code, "html", &html);
+        assert_self_contained_html(code, &html);
+        assert_text_is_plain_and_narrow(code, &text);
+
+        // Every value is escaped in HTML; the text part carries it as written.
+        assert!(html.contains("&lt;script&gt;"), "{code}: escaped prospect");
+        assert!(
+            html.contains("Tilbud &amp; &lt;b&gt;pris"),
+            "{code}: escaped subject"
+        );
+        assert!(!html.contains("<b>pris"), "{code}: raw subject markup");
+        assert!(!html.contains("& <b>"), "{code}: raw ampersand");
+        assert!(
+            text.contains(SCRIPT) && text.contains(SUBJECT),
+            "{code}: text is not html-escaped"
+        );
+
+        // Every number of the context, in both parts.
+        let mut paths = Vec::new();
+        number_paths(&context, "", &mut paths);
+        for path in &paths {
+            let number = context.pointer(path).unwrap().to_string();
+            assert!(
+                text.contains(&number),
+                "{code}: text lacks {path} = {number}"
+            );
+            assert!(
+                html.contains(&number),
+                "{code}: html lacks {path} = {number}"
+            );
+        }
+
+        // The step names, in both parts.
+        for step in language.steps {
+            assert!(text.contains(step), "{code}: text lacks {step:?}");
+            assert!(html.contains(step), "{code}: html lacks {step:?}");
+        }
+        // Every section, in the order of SPEC 8.
+        let positions: Vec<usize> = language
+            .sections
+            .iter()
+            .map(|s| {
+                text.find(s)
+                    .unwrap_or_else(|| panic!("{code}: text lacks section {s:?}"))
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{code}: sections out of order"
+        );
+        assert!(html.contains("<th"), "{code}: the lists are tables");
+
+        // The bar chart: a coloured cell as wide as the percent next to the rest; in text, a
+        // 10-character bar and the percent.
+        for rate in context["rates"].as_array().unwrap() {
+            let percent = rate["percent"].as_u64().unwrap();
+            assert!(
+                html.contains(&format!("width:{percent}%")),
+                "{code}: bar {percent}%"
+            );
+            assert!(
+                html.contains(&format!("width:{}%", 100 - percent)),
+                "{code}: rest of bar {percent}%"
+            );
+            let line = format!("{} {percent:>3}%", text_bar(percent));
+            assert!(text.contains(&line), "{code}: text bar {line:?}:\n{text}");
+        }
+    }
+}
+
+/// Each number set, one at a time, to a value found nowhere else: it must show up in both
+/// parts, so no number is silently dropped by a template.
+#[test]
+fn every_number_reaches_both_parts() {
+    for language in languages() {
+        let code = language.code;
+        let context = full_week(&language);
+        let (plain_text, plain_html) = render(&language, &context);
+        let mut paths = Vec::new();
+        number_paths(&context, "", &mut paths);
+        assert!(paths.len() > 25, "{code}: the walk found the numbers");
+        for (i, path) in paths.iter().enumerate() {
+            let marker = 7100 + i as u64;
+            let shown = marker.to_string();
+            assert!(
+                !plain_text.contains(&shown) && !plain_html.contains(&shown),
+                "{code}: marker {shown} not unique"
+            );
+            let mut marked = context.clone();
+            *marked.pointer_mut(path).unwrap() = json!(marker);
+            let (text, html) = render(&language, &marked);
+            assert!(text.contains(&shown), "{code}: text does not show {path}");
+            assert!(html.contains(&shown), "{code}: html does not show {path}");
+        }
+    }
+}
+
+#[test]
+fn an_empty_week_has_no_empty_tables() {
+    for language in languages() {
+        let code = language.code;
+        let (text, html) = render(&language, &empty_week(&language));
+        assert_no_leftovers(code, "text", &text);
+        assert_no_leftovers(code, "html", &html);
+        assert_self_contained_html(code, &html);
+        assert_text_is_plain_and_narrow(code, &text);
+        for section in language.sections {
+            assert!(
+                !text.contains(section),
+                "{code}: empty section {section:?} in text:\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("\n  - "),
+            "{code}: list items in an empty week:\n{text}"
+        );
+        // The lists are the only data tables (all layout tables are role="presentation"),
+        // and the only ones with header cells.
+        assert!(
+            !html.contains("<th"),
+            "{code}: header cells in an empty week"
+        );
+        assert!(
+            !html.contains("<table width"),
+            "{code}: a list table in an empty week:\n{html}"
+        );
+        assert!(
+            !text.contains("####") && !html.contains("#2563eb"),
+            "{code}: bars without rates"
+        );
+        // The numbers at a glance are still there, as zeros; no stray space for the missing name.
+        assert!(
+            text.contains('0') && html.contains(">0<"),
+            "{code}: zeros at a glance"
+        );
+        let greeting = text.lines().next().unwrap();
+        assert!(
+            !greeting.contains(" ,") && !greeting.contains(" !"),
+            "{code}: greeting {greeting:?}"
+        );
+    }
+}
+
+#[test]
+fn bars_at_the_edges() {
+    for language in languages() {
+        let code = language.code;
+        let mut context = full_week(&language);
+        context["rates"] = json!([
+            { "step": 0, "is_close": false, "reached": 4, "replied": 0, "percent": 0 },
+            { "step": 1, "is_close": false, "reached": 4, "replied": 4, "percent": 100 },
+            { "step": 2, "is_close": false, "reached": 50, "replied": 2, "percent": 4 },
+            { "step": 3, "is_close": true, "reached": 0, "replied": 0, "percent": 0 }
+        ]);
+        let (text, html) = render(&language, &context);
+        assert!(
+            text.contains("----------   0%"),
+            "{code}: empty bar:\n{text}"
+        );
+        assert!(
+            text.contains("########## 100%"),
+            "{code}: full bar:\n{text}"
+        );
+        assert!(
+            text.contains("#---------   4%"),
+            "{code}: a small rate still shows:\n{text}"
+        );
+        // No zero-width cells: the coloured part is left out at 0%, the rest at 100%.
+        assert!(
+            !html.contains("width:0%") && !html.contains("width=\"0%\""),
+            "{code}: zero-width cell"
+        );
+        assert!(
+            html.contains("width:4%") && html.contains("width:96%"),
+            "{code}: 4% bar"
+        );
+    }
+}
