@@ -99,6 +99,115 @@ pub struct Summary {
     pub waiting_on_you: Vec<WaitingOnYou>,
 }
 
+impl Summary {
+    /// A realistic week, for previews, the README's picture and tests of the rendering.
+    pub fn sample() -> Summary {
+        let s = |t: &str| t.to_string();
+        Summary {
+            seller_first_name: s("Kari"),
+            week: 48,
+            week_key: s("2026-W48"),
+            period: s("16–22 November 2026"),
+            n: Numbers {
+                tracked: 23,
+                new_this_week: 6,
+                replies: 4,
+                drafts_waiting: 3,
+                let_go: 1,
+                bounced: 1,
+                opted_out: 0,
+                dismissed: 1,
+                came_back: 1,
+            },
+            rates: vec![
+                Rate {
+                    step: 0,
+                    is_close: false,
+                    reached: 52,
+                    replied: 11,
+                    percent: 21,
+                },
+                Rate {
+                    step: 1,
+                    is_close: false,
+                    reached: 31,
+                    replied: 9,
+                    percent: 29,
+                },
+                Rate {
+                    step: 2,
+                    is_close: false,
+                    reached: 17,
+                    replied: 3,
+                    percent: 18,
+                },
+                Rate {
+                    step: 3,
+                    is_close: true,
+                    reached: 9,
+                    replied: 4,
+                    percent: 44,
+                },
+            ],
+            drafts_waiting: vec![
+                WaitingDraft {
+                    subject: s("Tilbud på rammeavtale"),
+                    prospect: s("ingrid.berg@fjordkraft.no"),
+                    age_days: 2,
+                    step: 1,
+                    is_close: false,
+                },
+                WaitingDraft {
+                    subject: s("Offert på licenser"),
+                    prospect: s("anna.svensson@nordichandel.se"),
+                    age_days: 1,
+                    step: 2,
+                    is_close: false,
+                },
+                WaitingDraft {
+                    subject: s("Proposal for your site team"),
+                    prospect: s("james.wright@thamesbuild.co.uk"),
+                    age_days: 0,
+                    step: 3,
+                    is_close: true,
+                },
+            ],
+            replied: vec![
+                Replied {
+                    subject: s("Tilbud på flådestyring"),
+                    prospect: s("mette.jensen@dansktransport.dk"),
+                    after_step: 1,
+                    after_close: false,
+                    came_back: false,
+                },
+                Replied {
+                    subject: s("Angebot für Ihre Niederlassung"),
+                    prospect: s("k.weber@bergbau-gmbh.de"),
+                    after_step: 3,
+                    after_close: true,
+                    came_back: true,
+                },
+            ],
+            let_go: vec![LetGo {
+                subject: s("Demo av plattformen"),
+                prospect: s("ola.hansen@gmail.com"),
+            }],
+            due_next_week: vec![DueNext {
+                subject: s("Servicetilbud 2027"),
+                prospect: s("per@nordlys.no"),
+                due: s("Tue 24 Nov"),
+                step: 1,
+                is_close: false,
+            }],
+            waiting_on_you: vec![WaitingOnYou {
+                subject: s("Spørsmål om prisen"),
+                prospect: s("siri@havbruk.no"),
+                business_days: 3,
+            }],
+        }
+    }
+}
+
 /// When this week's summary is due (local weekday and time), as an instant.
 pub fn due_this_week(config: &Config, calendar: &Calendar, now: DateTime<Utc>) -> DateTime<Utc> {
     let today = calendar.local_date(now);
