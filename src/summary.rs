@@ -11,7 +11,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::cadence::Calendar;
-use crate::compose::draft::strip_reply_prefixes;
+use crate::compose::draft::{month_name, strip_reply_prefixes, weekday_name};
+use crate::compose::templates::tera_error_text;
 use crate::config::{Config, Language};
 use crate::error::{Error, Result};
 use crate::model::{Conversation, State};
@@ -378,89 +379,14 @@ pub async fn compute(
     })
 }
 
-const MONTHS: [[&str; 12]; 4] = [
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    [
-        "januar",
-        "februar",
-        "mars",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-    ],
-    [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    [
-        "januar",
-        "februar",
-        "marts",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-];
-const WEEKDAYS: [[&str; 7]; 4] = [
-    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-    ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
-    ["mån", "tis", "ons", "tors", "fre", "lör", "sön"],
-    ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
-];
-
-fn index(language: Language) -> usize {
-    match language {
-        Language::En => 0,
-        Language::Nb => 1,
-        Language::Sv => 2,
-        Language::Da => 3,
-    }
-}
-
 /// "16–22 November 2026", "16.–22. november 2026", …
 fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
-    let i = index(language);
     let dot = if matches!(language, Language::Nb | Language::Da) {
         "."
     } else {
         ""
     };
-    let month = |d: NaiveDate| MONTHS[i][d.month0() as usize];
+    let month = |d: NaiveDate| month_name(language, d.month0());
     if from.month() == to.month() {
         format!(
             "{}{dot}–{}{dot} {} {}",
@@ -483,9 +409,11 @@ fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
 
 /// "Tue 24 Nov"-style dates for the due list.
 fn short_date(date: NaiveDate, language: Language) -> String {
-    let i = index(language);
-    let weekday = WEEKDAYS[i][date.weekday().num_days_from_monday() as usize];
-    let month: String = MONTHS[i][date.month0() as usize].chars().take(3).collect();
+    let weekday = weekday_name(language, date.weekday());
+    let month: String = month_name(language, date.month0())
+        .chars()
+        .take(3)
+        .collect();
     match language {
         Language::En | Language::Sv => format!("{weekday} {} {month}", date.day()),
         Language::Nb | Language::Da => format!("{weekday} {}. {month}", date.day()),
@@ -551,16 +479,8 @@ pub fn render(summary: &Summary, language: Language) -> Result<(String, String)>
     let context = tera::Context::from_serialize(summary)
         .map_err(|e| Error::Data(format!("summary context: {e}")))?;
     let render = |name: &str| {
-        tera.render(name, &context).map_err(|e| {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(inner) = source {
-                message.push_str(": ");
-                message.push_str(&inner.to_string());
-                source = inner.source();
-            }
-            Error::Data(format!("rendering {name}: {message}"))
-        })
+        tera.render(name, &context)
+            .map_err(|e| Error::Data(format!("rendering {name}: {}", tera_error_text(&e))))
     };
     Ok((render("summary.txt")?, render("summary.html")?))
 }

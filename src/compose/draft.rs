@@ -242,6 +242,16 @@ const MONTHS_LONG: [[&str; 12]; 4] = [
     ],
 ];
 
+/// A weekday's short name ("Tue", "tir.").
+pub(crate) fn weekday_name(language: Language, weekday: chrono::Weekday) -> &'static str {
+    WEEKDAYS[index(language)][weekday.num_days_from_monday() as usize]
+}
+
+/// A month's full name ("November", "november"), from its 0-based number.
+pub(crate) fn month_name(language: Language, month0: u32) -> &'static str {
+    MONTHS_LONG[index(language)][month0 as usize % 12]
+}
+
 fn index(language: Language) -> usize {
     match language {
         Language::En => 0,

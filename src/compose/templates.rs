@@ -231,17 +231,19 @@ fn render_variant(
     let context = tera::Context::from_serialize(context).map_err(|e| e.to_string())?;
     tera::Tera::one_off(&template.variants[index], &context, false)
         .map(|text| text.trim().to_string())
-        .map_err(|e| {
-            // Tera hides the useful part in the error's source chain.
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(inner) = source {
-                message.push_str(": ");
-                message.push_str(&inner.to_string());
-                source = inner.source();
-            }
-            message
-        })
+        .map_err(|e| tera_error_text(&e))
+}
+
+/// A Tera error with its causes: Tera hides the useful part in the error's source chain.
+pub fn tera_error_text(error: &tera::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
 }
 
 fn template_error(path: &Path, reason: impl std::fmt::Display) -> Error {
