@@ -459,3 +459,35 @@ async fn without_smtp_the_summary_lands_unread_in_inbox() {
     assert!(preview.status.success(), "{text}");
     assert!(text.contains("The HTML part is in"), "{text}");
 }
+
+#[tokio::test]
+async fn summary_send_delivers_now_once_a_week() {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let nudge = Nudge::new(&dovecot, "");
+    let now = "2026-11-25T12:00:00+01:00";
+    let first = nudge.run(&["summary", "--send", "--now", now]);
+    let said = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        first.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(said.contains("2026-W48"), "{said}");
+    let again = nudge.run(&["summary", "--send", "--now", now]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("sent before"));
+    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let summaries = client
+        .messages("INBOX")
+        .await
+        .into_iter()
+        .filter(|m| m.header("X-Nudge-Summary").is_some())
+        .count();
+    assert_eq!(summaries, 1);
+    assert!(
+        !nudge.run(&["summary"]).status.success(),
+        "--preview or --send is required"
+    );
+}
