@@ -8,7 +8,7 @@ mod support;
 use mail_parser::MessageParser;
 use support::mailclient::{FolderMessage, MailClient, Message};
 use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
 
 const OPENER_ID: &str = "a1@fjordsalg.no";
 
@@ -53,6 +53,9 @@ fn reply(date: &str, parent: &str) -> String {
 struct World {
     /// Kept alive for the test's length.
     _dovecot: Dovecot,
+    /// A real SMTP server for the weekly summaries these weeks bring: it must only ever
+    /// receive mail addressed to the seller.
+    smtp: SmtpServer,
     nudge: Nudge,
     client: MailClient,
 }
@@ -60,11 +63,18 @@ struct World {
 impl World {
     async fn new(extra_config: &str) -> World {
         let dovecot = dovecot();
-        let nudge = Nudge::new(&dovecot, extra_config);
+        let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
+        let smtp_section = format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n\n",
+            smtp.port(),
+            dovecot.ca().ca_path().display()
+        );
+        let nudge = Nudge::new(&dovecot, &format!("{smtp_section}{extra_config}"));
         let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
         client.append("Sent", &opener(), &["\\Seen"]).await;
         World {
             _dovecot: dovecot,
+            smtp,
             nudge,
             client,
         }
@@ -78,6 +88,21 @@ impl World {
         self.nudge
             .conversation("Tilbud på rammeavtale")
             .expect("tracked")
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        for mail in self.smtp.received() {
+            assert_eq!(
+                mail.rcpt_to,
+                vec![SELLER.to_string()],
+                "nudge mailed someone else"
+            );
+        }
     }
 }
 
@@ -202,6 +227,9 @@ async fn sent_drafts_advance_the_cadence_to_close_the_loop_and_let_go() {
     assert_eq!(w.conversation()["state"], "closing");
     w.nudge.sync("2026-12-29T09:00:00+01:00");
     assert_eq!(w.conversation()["state"], "let_go");
+    // Passes ran in weeks 47 (the first: no summary), 49, 51 and 53: one summary in each of
+    // the last three, to the seller alone (checked on drop).
+    assert_eq!(w.smtp.received().len(), 3);
     assert!(w.drafts().await.is_empty());
 
     // Ingrid answers in January after all: a reply that came back after close.
