@@ -276,37 +276,47 @@ impl Store {
     }
 }
 
+type ConversationQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds a conversation's fields, from `subject` to `language`, in the order both
+/// statements below name them.
+fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> ConversationQuery<'q> {
+    query
+        .bind(&c.subject)
+        .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
+        .bind(c.state.as_str())
+        .bind(i64::from(c.step))
+        .bind(c.first_touch_at.to_rfc3339())
+        .bind(c.last_touch_message)
+        .bind(c.last_touch_at.to_rfc3339())
+        .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
+        .bind(c.replied_after_step.map(i64::from))
+        .bind(c.next_due.map(|t| t.to_rfc3339()))
+        .bind(c.not_before.map(|d| d.to_string()))
+        .bind(c.wait_from.map(|t| t.to_rfc3339()))
+        .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
+        .bind(&c.stop_reason)
+        .bind(&c.language)
+}
+
 async fn insert_conversation(
     tx: &mut Transaction<'_, Sqlite>,
     c: &Conversation,
     now: DateTime<Utc>,
 ) -> std::result::Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let query = sqlx::query(
         "INSERT INTO conversations (thread_id, subject, prospects, state, step, first_touch_at,
              last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due,
              not_before, wait_from, snoozed_until, stop_reason, language, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(c.thread_id)
-    .bind(&c.subject)
-    .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
-    .bind(c.state.as_str())
-    .bind(i64::from(c.step))
-    .bind(c.first_touch_at.to_rfc3339())
-    .bind(c.last_touch_message)
-    .bind(c.last_touch_at.to_rfc3339())
-    .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
-    .bind(c.replied_after_step.map(i64::from))
-    .bind(c.next_due.map(|t| t.to_rfc3339()))
-    .bind(c.not_before.map(|d| d.to_string()))
-    .bind(c.wait_from.map(|t| t.to_rfc3339()))
-    .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
-    .bind(&c.stop_reason)
-    .bind(&c.language)
-    .bind(now.to_rfc3339())
-    .bind(now.to_rfc3339())
-    .fetch_one(&mut **tx)
-    .await
+    .bind(c.thread_id);
+    let row = bind_fields(query, c)
+        .bind(now.to_rfc3339())
+        .bind(now.to_rfc3339())
+        .fetch_one(&mut **tx)
+        .await?;
+    row.try_get(0)
 }
 
 async fn update_conversation(
@@ -314,32 +324,18 @@ async fn update_conversation(
     c: &Conversation,
     now: DateTime<Utc>,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
              first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
              replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
              stop_reason = ?, language = ?, updated_at = ?
          WHERE id = ?",
-    )
-    .bind(&c.subject)
-    .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
-    .bind(c.state.as_str())
-    .bind(i64::from(c.step))
-    .bind(c.first_touch_at.to_rfc3339())
-    .bind(c.last_touch_message)
-    .bind(c.last_touch_at.to_rfc3339())
-    .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
-    .bind(c.replied_after_step.map(i64::from))
-    .bind(c.next_due.map(|t| t.to_rfc3339()))
-    .bind(c.not_before.map(|d| d.to_string()))
-    .bind(c.wait_from.map(|t| t.to_rfc3339()))
-    .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
-    .bind(&c.stop_reason)
-    .bind(&c.language)
-    .bind(now.to_rfc3339())
-    .bind(c.id)
-    .execute(&mut **tx)
-    .await?;
+    );
+    bind_fields(query, c)
+        .bind(now.to_rfc3339())
+        .bind(c.id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
