@@ -7,17 +7,10 @@ mod support;
 
 use mail_parser::MessageParser;
 use support::mailclient::{FolderMessage, MailClient, Message};
-use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
+use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::{Dovecot, SmtpSecurity, SmtpServer};
 
 const OPENER_ID: &str = "a1@fjordsalg.no";
-
-fn dovecot() -> Dovecot {
-    Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    })
-}
 
 /// Kari's opener to Ingrid, in Norwegian, Monday 16 November 2026 at 10:00 Oslo time.
 fn opener() -> String {
@@ -62,7 +55,7 @@ struct World {
 
 impl World {
     async fn new(extra_config: &str) -> World {
-        let dovecot = dovecot();
+        let dovecot = seller_dovecot();
         let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
         let smtp_section = format!(
             "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n\n",

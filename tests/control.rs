@@ -4,8 +4,8 @@
 mod support;
 
 use support::mailclient::{MailClient, Message};
-use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::nudge::{seller_world, Nudge};
+use support::Dovecot;
 
 fn opener(to: &str, subject: &str, id: &str) -> String {
     Message {
@@ -22,12 +22,7 @@ fn opener(to: &str, subject: &str, id: &str) -> String {
 }
 
 async fn setup(extra: &str) -> (Dovecot, Nudge, MailClient) {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
-    let nudge = Nudge::new(&dovecot, extra);
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (dovecot, nudge, mut client) = seller_world(extra).await;
     client
         .append(
             "Sent",

@@ -12,18 +12,11 @@ use std::time::Duration;
 use chrono::{Duration as Days, Utc};
 use support::daemon::{wait_until, Daemon};
 use support::mailclient::Message;
-use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::Dovecot;
 
 /// Holidays off and a long lookback, so "two weeks ago" is always due whatever today is.
 const CONFIG: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\n";
-
-fn dovecot() -> Dovecot {
-    Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    })
-}
 
 fn rfc2822(days_ago: i64) -> String {
     (Utc::now() - Days::days(days_ago)).to_rfc2822()
@@ -91,7 +84,7 @@ fn count(dovecot: &Dovecot, folder: &str) -> usize {
 
 /// A daemon with `n` overdue conversations, each with its draft made.
 fn running_with_drafts(n: usize) -> (Dovecot, Nudge, Daemon) {
-    let dovecot = dovecot();
+    let dovecot = seller_dovecot();
     for i in 0..n {
         save(&dovecot, "Sent", &opener(i));
     }
@@ -137,7 +130,7 @@ fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
 
 #[test]
 fn ready_and_status_reach_the_notify_socket() {
-    let dovecot = dovecot();
+    let dovecot = seller_dovecot();
     save(&dovecot, "Sent", &opener(0));
     let nudge = Nudge::new(&dovecot, CONFIG);
     let socket_path = nudge.dir.path().join("notify.sock");
@@ -191,7 +184,7 @@ fn an_outage_of_the_server_is_survived_and_caught_up() {
 #[test]
 fn kills_in_the_middle_of_passes_never_duplicate_or_lose_anything() {
     const CONVERSATIONS: usize = 25;
-    let dovecot = dovecot();
+    let dovecot = seller_dovecot();
     for i in 0..CONVERSATIONS {
         save(&dovecot, "Sent", &opener(i));
     }
@@ -235,7 +228,7 @@ fn kills_in_the_middle_of_passes_never_duplicate_or_lose_anything() {
 
 #[test]
 fn a_wrong_password_keeps_the_daemon_up_and_retrying_slowly() {
-    let dovecot = dovecot();
+    let dovecot = seller_dovecot();
     let nudge = Nudge::new(&dovecot, CONFIG);
     let mut daemon = Daemon::start(&nudge, "wrong-password", &[]);
     std::thread::sleep(Duration::from_secs(60));
@@ -278,7 +271,7 @@ fn an_idle_daemon_uses_almost_no_cpu() {
 
 #[test]
 fn a_rejected_certificate_stops_the_daemon_with_the_reason() {
-    let dovecot = dovecot();
+    let dovecot = seller_dovecot();
     let nudge = Nudge::new(&dovecot, CONFIG);
     // Trust another CA than the server's.
     let other = support::TestCa::new(&nudge.dir.path().join("other-ca"));

@@ -3,20 +3,13 @@
 
 mod support;
 
-use support::mailclient::{MailClient, Message};
-use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::mailclient::Message;
+use support::nudge::{seller_world, Nudge};
+use support::Dovecot;
 
 const OPENER_DATE: &str = "Mon, 16 Nov 2026 10:00:00 +0100";
 const FIRST_PASS: &str = "2026-11-16T12:00:00+01:00";
 const SECOND_PASS: &str = "2026-11-18T09:00:00+01:00";
-
-fn dovecot() -> Dovecot {
-    Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    })
-}
 
 fn opener<'a>(to: &'a str, subject: &'a str, id: &'a str) -> Message<'a> {
     Message {
@@ -53,9 +46,7 @@ fn inbound<'a>(
 /// The opener to Ingrid in Sent, a first pass, then `answer` in INBOX and a second pass.
 /// Returns the conversation's status element after the second pass.
 async fn after_answer(answer: Message<'_>) -> (serde_json::Value, Nudge, Dovecot) {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (dovecot, nudge, mut client) = seller_world("").await;
     client
         .append(
             "Sent",
@@ -130,9 +121,7 @@ async fn a_colleague_at_the_prospects_company_counts() {
 
 #[tokio::test]
 async fn another_gmail_user_is_not_the_prospect() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     client
         .append(
             "Sent",
@@ -220,9 +209,7 @@ Subject: Tilbud på rammeavtale\n\
 Message-ID: <a1@fjordsalg.no>\n\
 \n\
 --b1--\n";
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     client
         .append(
             "Sent",
@@ -303,9 +290,7 @@ async fn a_reply_that_only_quotes_unsubscribe_is_a_reply() {
 
 #[tokio::test]
 async fn the_sellers_own_mail_is_never_a_reply() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     client
         .append(
             "Sent",
@@ -345,9 +330,7 @@ async fn the_sellers_own_mail_is_never_a_reply() {
 
 #[tokio::test]
 async fn lists_robots_and_old_openers_are_not_tracked() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     // A mailing-list thread: the list's post in INBOX, the seller's answer in Sent.
     let list_post = Message {
         extra:
@@ -430,9 +413,7 @@ async fn lists_robots_and_old_openers_are_not_tracked() {
 
 #[tokio::test]
 async fn a_changed_uidvalidity_causes_no_duplicates() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     let opener = opener(
         "Ingrid Berg <ingrid.berg@fjordkraft.no>",
         "Tilbud på rammeavtale",
@@ -467,9 +448,7 @@ async fn a_changed_uidvalidity_causes_no_duplicates() {
 
 #[tokio::test]
 async fn a_second_sync_without_changes_fetches_no_headers() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("").await;
     for i in 0..60 {
         let id = format!("m{i}@example.net");
         let subject = format!("Nyhetsbrev {i}");
@@ -502,9 +481,7 @@ async fn a_second_sync_without_changes_fetches_no_headers() {
 
 #[tokio::test]
 async fn flagged_mode_tracks_only_what_the_seller_flagged_in_sent() {
-    let dovecot = dovecot();
-    let nudge = Nudge::new(&dovecot, "[tracking]\nmode = \"flagged\"\n");
-    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    let (_dovecot, nudge, mut client) = seller_world("[tracking]\nmode = \"flagged\"\n").await;
     client
         .append(
             "Sent",

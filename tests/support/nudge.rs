@@ -3,11 +3,28 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::Dovecot;
+use super::mailclient::MailClient;
+use super::{Dovecot, DovecotOptions};
 
 /// The seller every scenario uses.
 pub const SELLER: &str = "kari@fjordsalg.no";
 pub const PASSWORD: &str = "secret-pass";
+
+/// A Dovecot with the seller's account.
+pub fn seller_dovecot() -> Dovecot {
+    Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    })
+}
+
+/// The seller's Dovecot, nudge configured for it with `extra`, and the seller's mail client.
+pub async fn seller_world(extra: &str) -> (Dovecot, Nudge, MailClient) {
+    let dovecot = seller_dovecot();
+    let nudge = Nudge::new(&dovecot, extra);
+    let client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    (dovecot, nudge, client)
+}
 
 /// A config file and a store in a temp dir, pointing at `dovecot` over TLS.
 pub struct Nudge {
