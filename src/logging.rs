@@ -1,5 +1,8 @@
 //! Logging through tracing. Under systemd (`JOURNAL_STREAM` set) lines carry no timestamp and
-//! no colour, since the journal adds its own; `RUST_LOG` chooses what is shown.
+//! no colour, since the journal adds its own; elsewhere colour only on a terminal, so that a
+//! log piped to a file or another program stays plain text. `RUST_LOG` chooses what is shown.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -18,7 +21,9 @@ pub fn init(verbose: bool) {
     let result = if under_journal() {
         builder.without_time().with_ansi(false).try_init()
     } else {
-        builder.try_init()
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
     let _ = result;
 }
