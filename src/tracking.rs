@@ -161,7 +161,11 @@ impl Policy<'_> {
                 } else {
                     State::Waiting
                 };
-                format!("the seller sent follow-up {}", next.step)
+                if next.step >= steps_total {
+                    "the seller sent the close-the-loop message".to_string()
+                } else {
+                    format!("the seller sent follow-up {}", next.step)
+                }
             }
             State::Waiting | State::Closing | State::Snoozed => {
                 "the seller wrote again by hand: the wait starts over".to_string()
