@@ -181,6 +181,21 @@ impl MailClient {
         new_id
     }
 
+    /// Replaces a draft's text the way a client saves an edited draft: a replacement with a new
+    /// Message-ID and the new text (decoded, re-encoded as the client likes), the old one deleted.
+    pub async fn save_edited_draft(
+        &mut self,
+        drafts: &str,
+        draft: &FolderMessage,
+        text: &str,
+    ) -> String {
+        let new_id = format!("edited.{}@client.example", draft.uid);
+        let raw = with_new_text(&draft.text(), &new_id, text);
+        self.append(drafts, &raw, &["\\Draft", "\\Seen"]).await;
+        self.delete(drafts, draft.uid).await;
+        new_id
+    }
+
     /// Deletes and recreates a folder: its UIDVALIDITY changes.
     pub async fn recreate(&mut self, folder: &str) {
         step("SELECT INBOX", self.session.select("INBOX"))
@@ -248,25 +263,9 @@ pub fn rewrite_headers(
 ) -> String {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in head.lines() {
-        let continuation = line.starts_with([' ', '\t']);
-        if continuation {
-            if !skipping {
-                out.push_str(line);
-                out.push('\n');
-            }
-            continue;
-        }
-        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-        skipping =
-            name.starts_with("x-") || name == "message-id" || (date.is_some() && name == "date");
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
+    let mut out = headers_without(head, |name| {
+        name.starts_with("x-") || name == "message-id" || (date.is_some() && name == "date")
+    });
     out.push_str(&format!("Message-ID: <{message_id}>\n"));
     if let Some(date) = date {
         out.push_str(&format!("Date: {date}\n"));
@@ -277,5 +276,42 @@ pub fn rewrite_headers(
         out.push_str("\n\n");
     }
     out.push_str(body);
+    out
+}
+
+/// A message with the same headers but a new Message-ID and a new plain-text body, the way a
+/// client saves a draft the user edited: its own encoding, `X-` headers dropped.
+pub fn with_new_text(raw: &str, message_id: &str, text: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let head = raw
+        .split_once("\n\n")
+        .map_or(raw.as_str(), |(head, _)| head);
+    let mut out = headers_without(head, |name| {
+        name.starts_with("x-")
+            || name.starts_with("content-")
+            || name == "mime-version"
+            || name == "message-id"
+    });
+    out.push_str(&format!(
+        "Message-ID: <{message_id}>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n{text}\n"
+    ));
+    out
+}
+
+/// The header lines of `head` (LF line ends) without the fields whose lowercased name
+/// `drop` selects, continuation lines going with their field.
+fn headers_without(head: &str, drop: impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in head.lines() {
+        if !line.starts_with([' ', '\t']) {
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            skipping = drop(&name);
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out
 }
