@@ -5,7 +5,8 @@
 //! table and the last weekly summary.
 //!
 //! Usage: `NUDGE_BIN=target/release/nudge target/release/examples/demo [OUT_DIR]`
-//! (the summary's HTML is written to OUT_DIR, default `target/demo`).
+//! (the summary's HTML is written to OUT_DIR, default `target/demo`), or
+//! `target/release/examples/demo --write-mailbox DIR` to write the sample as `.eml` files.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -26,12 +27,20 @@ use support::nudge::{PASSWORD, SELLER};
 use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
 
 fn main() -> ExitCode {
-    if std::env::var_os("NUDGE_BIN").is_none() {
+    if std::env::var_os("NUDGE_BIN").is_none()
+        && std::env::args().nth(1).as_deref() != Some("--write-mailbox")
+    {
         eprintln!("demo: set NUDGE_BIN to the nudge binary (scripts/demo does)");
         return ExitCode::from(2);
     }
-    let out_dir = std::env::args_os()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, dir] = args.as_slice() {
+        if flag == "--write-mailbox" {
+            return write_mailbox(Path::new(dir));
+        }
+    }
+    let out_dir = args
+        .first()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/demo"));
     let started = Instant::now();
@@ -131,6 +140,35 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Writes the sample as `.eml` files: DIR/INBOX and DIR/Sent hold the mailbox nudge first
+/// meets, DIR/later what arrives or is written over the weeks, numbered in order.
+fn write_mailbox(dir: &Path) -> ExitCode {
+    let sample = sample::generate();
+    let later = sample.timeline.iter().filter_map(|e| match &e.action {
+        sample::Action::Arrives(raw) => Some(("later", "INBOX", raw)),
+        sample::Action::Writes(raw) => Some(("later", "Sent", raw)),
+        _ => None,
+    });
+    let files = sample
+        .mailbox
+        .iter()
+        .map(|m| (m.folder.name(), m.folder.name(), &m.raw))
+        .chain(later);
+    for (n, (sub, folder, raw)) in files.enumerate() {
+        let path = dir
+            .join(sub)
+            .join(format!("{:02}-{}.eml", n + 1, folder.to_lowercase()));
+        let written = std::fs::create_dir_all(dir.join(sub))
+            .and_then(|()| std::fs::write(&path, support::mailclient::crlf(raw)));
+        if let Err(e) = written {
+            eprintln!("demo: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("Wrote the sample mailbox to {}", dir.display());
+    ExitCode::SUCCESS
 }
 
 /// The sample in a few lines: who is in it and what each conversation shows.

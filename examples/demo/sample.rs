@@ -254,7 +254,7 @@ impl Mail {
         match &self.content_type {
             Some(content_type) => out.push_str(&format!("Content-Type: {content_type}\n\n")),
             None => out.push_str(
-                "Content-Type: text/plain; charset=UTF-8; format=flowed\nContent-Transfer-Encoding: 8bit\n\n",
+                "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n",
             ),
         }
         out.push_str(&self.body);
