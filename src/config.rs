@@ -753,7 +753,20 @@ impl Checker<'_> {
         let summary = SummaryConfig {
             enabled: raw.summary.enabled,
             to: match raw.summary.to {
-                Some(to) => self.address("summary.to", &to)?,
+                Some(to) => {
+                    let to = self.address("summary.to", &to)?;
+                    // The summary names prospects and what they wrote: it is for the seller.
+                    if !account.is_seller(&to) {
+                        return Err(self.error(
+                            "summary.to",
+                            format!(
+                                "the summary goes to the seller only: {to} is neither \
+                                 account.email nor one of account.aliases"
+                            ),
+                        ));
+                    }
+                    to.to_ascii_lowercase()
+                }
                 None => account.email.clone(),
             },
             weekday: raw.summary.weekday,

@@ -132,6 +132,16 @@ fn line_of(text: &str, needle: &str) -> usize {
 /// Each bad file: the substitution, the key the error must name, and the text whose line the
 /// error must point at.
 #[test]
+fn the_summary_may_go_to_an_alias_of_the_seller() {
+    let text = spec_with(
+        "to = \"kari@fjordsalg.no\"",
+        "to = \"Kari.Nordmann@fjordsalg.no\"",
+    );
+    let config = Config::parse(&text, None, false).expect("an alias is the seller too");
+    assert_eq!(config.summary.to, "kari.nordmann@fjordsalg.no");
+}
+
+#[test]
 fn bad_configs_name_the_key_and_the_line() {
     let cases: Vec<(&str, &str, &str, &str)> = vec![
         // (replace, with, key, line of)
@@ -142,6 +152,12 @@ fn bad_configs_name_the_key_and_the_line() {
             "emial",
         ),
         ("[summary]", "[sumary]", "sumary", "[sumary]"),
+        (
+            "to = \"kari@fjordsalg.no\"",
+            "to = \"ingrid.berg@fjordkraft.no\"",
+            "summary.to",
+            "ingrid.berg@fjordkraft.no",
+        ),
         (
             "port = 993",
             "port = \"993\"",
