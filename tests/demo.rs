@@ -41,6 +41,21 @@ async fn world() -> World {
     }
 }
 
+/// Plays the sample up to `until`; what it came to, and the story told.
+async fn play_until(
+    w: &mut World,
+    until: chrono::DateTime<chrono::Utc>,
+) -> (story::Ending, String) {
+    let mut lines = Vec::new();
+    let mut keep = |line: &str| lines.push(line.to_string());
+    let mut told = story::Story::new(&w.sample, &mut keep);
+    let ending = story::play(&w.nudge, &mut w.client, &w.sample, until, &mut told)
+        .await
+        .unwrap_or_else(|e| panic!("the demo's story fails: {e}"));
+    drop(told);
+    (ending, lines.join("\n"))
+}
+
 #[test]
 fn the_sample_covers_what_the_demo_promises() {
     let sample = sample::generate();
@@ -132,20 +147,7 @@ fn the_sample_covers_what_the_demo_promises() {
 #[tokio::test]
 async fn at_the_first_pass_each_sample_conversation_is_read_as_it_says() {
     let mut w = world().await;
-    let mut lines = Vec::new();
-    let mut keep = |line: &str| lines.push(line.to_string());
-    let mut told = story::Story::new(&w.sample, &mut keep);
-    let ending = story::play(
-        &w.nudge,
-        &mut w.client,
-        &w.sample,
-        sample::first_start(),
-        &mut told,
-    )
-    .await
-    .expect("the first pass runs");
-    drop(told);
-    let story = lines.join("\n");
+    let (ending, story) = play_until(&mut w, sample::first_start()).await;
 
     let mut drafted = 0;
     for case in &w.sample.cases {
@@ -194,20 +196,7 @@ async fn at_the_first_pass_each_sample_conversation_is_read_as_it_says() {
 #[tokio::test]
 async fn the_six_weeks_of_the_demo_end_as_the_sample_says() {
     let mut w = world().await;
-    let mut lines = Vec::new();
-    let mut keep = |line: &str| lines.push(line.to_string());
-    let mut told = story::Story::new(&w.sample, &mut keep);
-    let ending = story::play(
-        &w.nudge,
-        &mut w.client,
-        &w.sample,
-        sample::last_pass(),
-        &mut told,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the demo's weeks fail: {e}"));
-    drop(told);
-    let story = lines.join("\n");
+    let (ending, story) = play_until(&mut w, sample::last_pass()).await;
 
     for case in &w.sample.cases {
         let state = story::status_of(&ending.status, case).and_then(|s| s["state"].as_str());
