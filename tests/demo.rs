@@ -225,6 +225,21 @@ async fn the_six_weeks_of_the_demo_end_as_the_sample_says() {
     ] {
         assert!(story.contains(line), "no {line:?} in\n{story}");
     }
+    // The excerpt README.md shows is what the demo tells.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let excerpt = readme
+        .split_once("It tells the story as it goes:\n\n```\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("README shows an excerpt of the story");
+    assert!(excerpt.lines().count() >= 3, "{excerpt}");
+    for line in excerpt.lines() {
+        assert!(
+            story.lines().any(|l| l == line),
+            "README's story line {line:?} is not in\n{story}"
+        );
+    }
     // Kari's edit survived into what she sent.
     let sent = w.client.messages("Sent").await;
     assert!(
