@@ -259,5 +259,18 @@ async fn the_six_weeks_of_the_demo_end_as_the_sample_says() {
             "nudge mailed someone else"
         );
     }
+    // The first summary is what reminds Kari that Sara waits on her, as the story says.
+    let first = MessageParser::default()
+        .parse(&summaries[0].data)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .expect("the first summary has a text part");
+    let waiting_on_you = first
+        .split_once("DE VENTER PÅ SVAR FRA DEG")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no waiting-on-you list in\n{first}"));
+    assert!(
+        waiting_on_you.contains("sara.holm@osloeiendom.no"),
+        "{first}"
+    );
     w.client.logout().await;
 }
