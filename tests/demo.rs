@@ -52,7 +52,6 @@ async fn play_until(
     let ending = story::play(&w.nudge, &mut w.client, &w.sample, until, &mut told)
         .await
         .unwrap_or_else(|e| panic!("the demo's story fails: {e}"));
-    drop(told);
     (ending, lines.join("\n"))
 }
 
@@ -130,6 +129,16 @@ fn the_sample_covers_what_the_demo_promises() {
             .unwrap_or_else(|| panic!("no Message-ID:\n{raw}"));
         assert!(ids.insert(id.to_string()), "Message-ID {id} twice");
         assert!(parsed.date().is_some(), "no Date:\n{raw}");
+        let head = raw.split("\n\n").next().unwrap_or(raw);
+        for line in raw.lines() {
+            assert!(line.len() <= 998, "a line over RFC 5322's limit:\n{line}");
+        }
+        for word in head.split_whitespace().filter(|w| w.starts_with("=?")) {
+            assert!(
+                word.len() <= 75,
+                "an encoded word over 75 characters: {word}"
+            );
+        }
         assert!(parsed.from().is_some() && parsed.to().is_some(), "{raw}");
         assert!(
             parsed.body_text(0).is_some_and(|t| !t.trim().is_empty()),
@@ -206,16 +215,38 @@ async fn the_six_weeks_of_the_demo_end_as_the_sample_says() {
             case.prospect.name, case.about
         );
     }
-    // Every draft nudge made speaks its prospect's language.
-    for case in &w.sample.cases {
-        let needle = format!("to {} ({}) in ", case.prospect.name, case.prospect.company);
-        for line in story.lines().filter(|l| l.contains(&needle)) {
-            assert!(
-                line.ends_with(&format!("in {}", case.prospect.lang.name())),
-                "{line}"
-            );
-        }
+    // Every draft nudge made speaks its prospect's language (a story line tells one pass for
+    // one conversation, so it names at most one draft).
+    let mut drafts_told = 0;
+    for line in story.lines().filter(|l| l.contains("drafted ")) {
+        let case = w
+            .sample
+            .cases
+            .iter()
+            .find(|c| {
+                line.contains(&format!(
+                    "to {} ({}) in ",
+                    c.prospect.name, c.prospect.company
+                ))
+            })
+            .unwrap_or_else(|| panic!("a draft to nobody in the sample: {line}"));
+        assert!(
+            line.ends_with(&format!("in {}", case.prospect.lang.name())),
+            "{line}"
+        );
+        drafts_told += 1;
     }
+    // At least one for each draft Kari sends or deletes.
+    let acted_on = w
+        .sample
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.action, sample::Action::Sends(_) | sample::Action::Deletes))
+        .count();
+    assert!(
+        drafts_told >= acted_on && acted_on >= 15,
+        "{drafts_told} drafts told, {acted_on} acted on, in\n{story}"
+    );
     for line in [
         "drafted follow-up 1 to Ingrid Berg (Fjordkraft AS) in Norwegian",
         "Ingrid Berg (Fjordkraft AS) replied in the thread — draft withdrawn",

@@ -320,7 +320,7 @@ impl Placeholders {
                 if let Some(value) = self.value(arg) {
                     return Ok(value);
                 }
-                let looks_like_placeholder = arg.chars().any(|c| c.is_ascii_uppercase())
+                let looks_like_placeholder = arg.starts_with(|c: char| c.is_ascii_uppercase())
                     && arg
                         .chars()
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_".contains(c));

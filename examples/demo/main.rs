@@ -23,31 +23,26 @@ use std::time::Instant;
 
 use mail_parser::MessageParser;
 use support::mailclient::MailClient;
-use support::nudge::{PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
+use support::nudge::{seller_dovecot, PASSWORD, SELLER};
+use support::{SmtpSecurity, SmtpServer};
 
 fn main() -> ExitCode {
-    if std::env::var_os("NUDGE_BIN").is_none()
-        && std::env::args().nth(1).as_deref() != Some("--write-mailbox")
-    {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out_dir = match args.as_slice() {
+        [flag, dir] if flag == "--write-mailbox" => return write_mailbox(Path::new(dir)),
+        [] => PathBuf::from("target/demo"),
+        [dir] if !dir.starts_with('-') => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: demo [OUT_DIR] | demo --write-mailbox DIR");
+            return ExitCode::from(2);
+        }
+    };
+    if std::env::var_os("NUDGE_BIN").is_none() {
         eprintln!("demo: set NUDGE_BIN to the nudge binary (scripts/demo does)");
         return ExitCode::from(2);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, dir] = args.as_slice() {
-        if flag == "--write-mailbox" {
-            return write_mailbox(Path::new(dir));
-        }
-    }
-    let out_dir = args
-        .first()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/demo"));
     let started = Instant::now();
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
+    let dovecot = seller_dovecot();
     let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
     println!(
         "A throwaway mail server on loopback: Dovecot (IMAPS 127.0.0.1:{}) and an SMTP server \

@@ -154,8 +154,9 @@ pub enum Action {
     Arrives(String),
     /// Kari writes a message by hand; her client puts the copy in Sent.
     Writes(String),
-    /// Kari sends nudge's draft to this prospect as it is.
-    Sends,
+    /// Kari sends nudge's draft to this prospect as it is; her client gives the sent copy
+    /// this Message-ID.
+    Sends(String),
     /// Kari adds a line to the draft and saves it (her client makes a replacement draft).
     Edits(&'static str),
     /// Kari deletes the draft without sending it.
@@ -220,6 +221,8 @@ struct Mail {
     content_type: Option<String>,
     /// The author's name and address, for quoting.
     author: (String, String),
+    /// The language it is written in.
+    lang: Lang,
 }
 
 impl Mail {
@@ -264,29 +267,33 @@ impl Mail {
         out
     }
 
-    /// The attribution line and `> ` lines a client puts under a reply.
-    fn quoted(&self, lang: Lang) -> String {
-        let at = self.date.with_timezone(&SELLER_ZONE);
+    /// The attribution line and `> ` lines the replier's client puts under a reply, in the
+    /// replier's language and clock.
+    fn quoted(&self, lang: Lang, zone: Tz) -> String {
+        let at = self.date.with_timezone(&zone);
         let (name, email) = &self.author;
-        let month = [
-            "jan.", "feb.", "mar.", "apr.", "mai", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.",
-            "des.",
-        ][at.month0() as usize];
+        let month = at.month0() as usize;
         let line = match lang {
             Lang::Nb => format!(
-                "{} {} {} kl. {} skrev {name} <{email}>:",
-                at.format("%-d."),
-                month,
-                at.format("%Y"),
+                "{}. {} {} kl. {} skrev {name} <{email}>:",
+                at.day(),
+                MONTHS_NB[month],
+                at.year(),
                 at.format("%H:%M")
             ),
             Lang::Sv => format!(
-                "Den {} skrev {name} <{email}>:",
-                at.format("%-d %b %Y kl. %H:%M")
+                "Den {} {} {} kl. {} skrev {name} <{email}>:",
+                at.day(),
+                MONTHS_SV[month],
+                at.year(),
+                at.format("%H:%M")
             ),
             Lang::Da => format!(
-                "Den {} skrev {name} <{email}>:",
-                at.format("%-d. %b %Y kl. %H.%M")
+                "Den {}. {} {} kl. {} skrev {name} <{email}>:",
+                at.day(),
+                MONTHS_DA[month],
+                at.year(),
+                at.format("%H.%M")
             ),
             Lang::En => format!(
                 "On {}, {name} <{email}> wrote:",
@@ -307,6 +314,16 @@ impl Mail {
     }
 }
 
+const MONTHS_NB: [&str; 12] = [
+    "jan.", "feb.", "mar.", "apr.", "mai", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "des.",
+];
+const MONTHS_SV: [&str; 12] = [
+    "jan.", "feb.", "mars", "apr.", "maj", "juni", "juli", "aug.", "sep.", "okt.", "nov.", "dec.",
+];
+const MONTHS_DA: [&str; 12] = [
+    "jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.",
+];
+
 /// RFC 2047 for a display name with non-ASCII letters ("Søren Kjær <…>").
 fn encode_phrase(mailbox: &str) -> String {
     match mailbox.rsplit_once(" <") {
@@ -315,16 +332,33 @@ fn encode_phrase(mailbox: &str) -> String {
     }
 }
 
-/// RFC 2047 B-encoding of a header text that is not plain ASCII.
+/// RFC 2047 B-encoding of a header text that is not plain ASCII: encoded words of at most 45
+/// bytes of text (60 characters encoded, well under the limit of 75), folded onto lines of
+/// their own.
 fn encode_words(text: &str) -> String {
+    use base64::Engine;
     if text.is_ascii() {
         return text.to_string();
     }
-    use base64::Engine;
-    format!(
-        "=?UTF-8?B?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
-    )
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w.as_bytes())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n ")
 }
 
 /// Builds the sample's messages with ids in the style of each sender's mail system.
@@ -369,16 +403,49 @@ impl Writer {
             message_id: self.id(from, at),
             references: Vec::new(),
             body,
-            extra: client_headers(from),
+            extra: client_headers(from, lang),
             content_type: None,
             author: (from.name.to_string(), from.email.to_string()),
+            lang,
+        }
+    }
+
+    /// Kari's follow-up under `parent` as her client sends it from nudge's draft: the id it
+    /// will carry in Sent, and the thread headers. Its text is nudge's, so it is left empty
+    /// here; answers to it quote nothing.
+    fn followup(&mut self, parent: &Mail, at: DateTime<Utc>) -> Mail {
+        let mut references = parent.references.clone();
+        references.push(parent.message_id.clone());
+        let thread = parent
+            .subject
+            .split_once(": ")
+            .filter(|(prefix, _)| ["re", "sv"].contains(&prefix.to_ascii_lowercase().as_str()))
+            .map_or(parent.subject.as_str(), |(_, rest)| rest);
+        Mail {
+            from: KARI.mailbox(),
+            to: if parent.author.1 == KARI.email {
+                parent.to.clone()
+            } else {
+                vec![format!("{} <{}>", parent.author.0, parent.author.1)]
+            },
+            subject: format!("Re: {thread}"),
+            date: at,
+            zone: SELLER_ZONE,
+            message_id: self.id(&KARI, at),
+            references,
+            body: String::new(),
+            extra: client_headers(&KARI, parent.lang),
+            content_type: None,
+            author: (KARI.name.to_string(), KARI.email.to_string()),
+            lang: parent.lang,
         }
     }
 
     /// An answer to `parent` from `from` (to the parent's author), quoting it.
     fn reply(&mut self, parent: &Mail, from: &Person, at: DateTime<Utc>, text: &str) -> Mail {
-        let lang = from.lang;
         let own = from.email == KARI.email;
+        // Kari writes in the thread's language; prospects in their own.
+        let lang = if own { parent.lang } else { from.lang };
         let text = if own {
             format!("{text}\n\n{}", signature(lang))
         } else {
@@ -409,20 +476,31 @@ impl Writer {
             zone: from.zone,
             message_id: self.id(from, at),
             references,
-            body: format!("{text}\n\n{}", parent.quoted(lang)),
-            extra: client_headers(from),
+            body: if parent.body.is_empty() {
+                format!("{text}\n")
+            } else {
+                format!("{text}\n\n{}", parent.quoted(lang, from.zone))
+            },
+            extra: client_headers(from, lang),
             content_type: None,
             author: (from.name.to_string(), from.email.to_string()),
+            lang,
         }
     }
 }
 
-/// What each side's mail client adds: Kari uses Thunderbird; the prospects Outlook or Gmail.
-fn client_headers(who: &Person) -> Vec<String> {
+/// What each side's mail client adds: Kari uses Thunderbird; the prospects Outlook or Apple Mail.
+fn client_headers(who: &Person, lang: Lang) -> Vec<String> {
     if who.email == KARI.email {
+        let tag = match lang {
+            Lang::Nb => "nb-NO",
+            Lang::Sv => "sv-SE",
+            Lang::Da => "da-DK",
+            Lang::En => "en-GB",
+        };
         return vec![
             "User-Agent: Mozilla Thunderbird".to_string(),
-            "Content-Language: nb-NO".to_string(),
+            format!("Content-Language: {tag}"),
         ];
     }
     if who.email.ends_with(".co.uk") || who.email.ends_with(".dk") {
@@ -678,22 +756,25 @@ pub fn generate() -> Sample {
         "every follow-up sent, no answer: let go",
         (AtStart::Drafted, Some("let_go")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 9, 9, 40));
     at(
-        oslo(2026, 11, 9, 9, 40),
+        latest.date,
         ANNA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Anna as it is",
     );
+    let latest = w.followup(&latest, oslo(2026, 11, 18, 10, 5));
     at(
-        oslo(2026, 11, 18, 10, 5),
+        latest.date,
         ANNA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the second follow-up to Anna",
     );
+    let latest = w.followup(&latest, oslo(2026, 12, 2, 9, 15));
     at(
-        oslo(2026, 12, 2, 9, 15),
+        latest.date,
         ANNA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the close-the-loop to Anna",
     );
 
@@ -713,22 +794,21 @@ pub fn generate() -> Sample {
         Action::Edits("PS: I am in London on 24 November, if a coffee near the site suits you."),
         "Kari adds a line to the draft to James and saves it",
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 12, 8, 50));
     at(
-        oslo(2026, 11, 12, 8, 50),
+        latest.date,
         JAMES,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends her edited follow-up to James",
     );
+    let latest = w.followup(&latest, oslo(2026, 11, 23, 9, 0));
     at(
-        oslo(2026, 11, 23, 9, 0),
+        latest.date,
         JAMES,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the second follow-up to James",
     );
-    let reply = Mail {
-        subject: format!("RE: {subject}"),
-        ..w.reply(&opener, &JAMES, local(London, 2026, 11, 24, 16, 40), "Hi Kari,\n\nSorry for the silence, the tender took all our time. We would like to go ahead with the delivery slots and the reporting, but not the crane schedule. Could you send a revised figure?\n\nBest,\nJames")
-    };
+    let reply = w.reply(&latest, &JAMES, local(London, 2026, 11, 24, 16, 40), "Hi Kari,\n\nSorry for the silence, the tender took all our time. We would like to go ahead with the delivery slots and the reporting, but not the crane schedule. Could you send a revised figure?\n\nBest,\nJames");
     at(
         reply.date,
         JAMES,
@@ -758,9 +838,19 @@ pub fn generate() -> Sample {
     let opener = w.opener(&KARI, &[&OLA], subject, oslo(2026, 11, 3, 9, 30), "Hei Ola,\n\nHer er forslaget til serviceavtale for de tolv varmepumpene på anleggene deres i Sogn, med to faste kontroller i året og døgnvakt i fyringssesongen.\n\nPrisene gjelder fra januar.", Lang::Nb);
     seed(Folder::Sent, &opener);
     let mut ooo = w.reply(&opener, &OLA, oslo(2026, 11, 3, 9, 31), "Takk for e-posten din. Jeg er på ferie og er tilbake mandag 16. november. Haster det, kan du ringe sentralbordet på 55 00 00 00.\n\nOla Hansen");
-    ooo.subject = format!("Fravær: {subject}");
-    ooo.extra.push("Auto-Submitted: auto-replied".to_string());
-    ooo.extra.push("X-Autoreply: yes".to_string());
+    // The server answers, not Ola's client: no quote, its own headers, Outlook's subject.
+    ooo.subject = format!("Automatisk svar: {subject}");
+    ooo.body = ooo
+        .body
+        .split("\n\n")
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n\n")
+        + "\n";
+    ooo.extra = vec![
+        "Auto-Submitted: auto-replied".to_string(),
+        "X-Autoreply: yes".to_string(),
+    ];
     seed(Folder::Inbox, &ooo);
     case(
         subject,
@@ -768,13 +858,14 @@ pub fn generate() -> Sample {
         "out of office until 16 November: the follow-up waits",
         (AtStart::Waiting, Some("replied")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 17, 9, 30));
     at(
-        oslo(2026, 11, 17, 9, 30),
+        latest.date,
         OLA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Ola",
     );
-    let reply = w.reply(&opener, &OLA, oslo(2026, 11, 19, 10, 0), "Hei Kari,\n\nTakk for at du purret, jeg var borte en uke og innboksen er lang. Vi vil gjerne ha avtalen, men med kontroller i mars og september. Kan du sende en oppdatert versjon?\n\nHilsen Ola");
+    let reply = w.reply(&latest, &OLA, oslo(2026, 11, 19, 10, 0), "Hei Kari,\n\nTakk for at du purret, jeg var borte en uke og innboksen er lang. Vi vil gjerne ha avtalen, men med kontroller i mars og september. Kan du sende en oppdatert versjon?\n\nHilsen Ola");
     at(
         reply.date,
         OLA,
@@ -792,10 +883,11 @@ pub fn generate() -> Sample {
         "a colleague at his company answers instead",
         (AtStart::Drafted, Some("replied")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 9, 10, 15));
     at(
-        oslo(2026, 11, 9, 10, 15),
+        latest.date,
         ERIK,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Erik",
     );
     let colleague = w.opener(&SILJE, &[&KARI], "Pilot på flåtestyring", oslo(2026, 11, 12, 11, 20), "Hei Kari,\n\nErik er i permisjon ut året, og jeg har overtatt saken om flåtestyring. Vi er interessert i piloten. Har du tid til et kort møte neste uke?\n\nVennlig hilsen\nSilje Moe\nBergen Shipping AS", Lang::Nb);
@@ -831,13 +923,14 @@ pub fn generate() -> Sample {
         "asks not to be contacted again",
         (AtStart::Drafted, Some("opted_out")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 9, 10, 30));
     at(
-        oslo(2026, 11, 9, 10, 30),
+        latest.date,
         LARS_P,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Lars Poulsen",
     );
-    let optout = w.reply(&opener, &LARS_P, local(Copenhagen, 2026, 11, 19, 8, 10), "Hej Kari,\n\nVi har valgt en anden leverandør. Afmeld mig venligst, og kontakt os ikke igen om dette.\n\nLars");
+    let optout = w.reply(&latest, &LARS_P, local(Copenhagen, 2026, 11, 19, 8, 10), "Hej Kari,\n\nVi har valgt en anden leverandør. Afmeld mig venligst, og kontakt os ikke igen om dette.\n\nLars");
     at(
         optout.date,
         LARS_P,
@@ -866,7 +959,11 @@ pub fn generate() -> Sample {
 
     // 10. A noreply sender: Kari answers a tender portal's notice.
     let subject = "Ny kunngjøring: Rammeavtale varmepumper, Bergen kommune";
-    let notice = w.opener(&TENDERS, &[&KARI], subject, oslo(2026, 11, 6, 6, 0), "En ny kunngjøring passer din profil:\n\nRammeavtale for service på varmepumper, Bergen kommune.\nTilbudsfrist: 8. desember 2026.\n\nDenne e-posten kan ikke besvares.", Lang::Nb);
+    let mut notice = w.opener(&TENDERS, &[&KARI], subject, oslo(2026, 11, 6, 6, 0), "En ny kunngjøring passer din profil:\n\nRammeavtale for service på varmepumper, Bergen kommune.\nTilbudsfrist: 8. desember 2026.\n\nDenne e-posten kan ikke besvares.", Lang::Nb);
+    notice.extra = vec![
+        "Auto-Submitted: auto-generated".to_string(),
+        "List-Unsubscribe: <https://anbudsportalen.no/varsler/avmeld>".to_string(),
+    ];
     seed(Folder::Inbox, &notice);
     let answer = w.reply(
         &notice,
@@ -892,10 +989,11 @@ pub fn generate() -> Sample {
         "his client breaks the thread: still his reply",
         (AtStart::Waiting, Some("replied")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 10, 9, 0));
     at(
-        oslo(2026, 11, 10, 9, 0),
+        latest.date,
         LARS_N,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Lars Nilsson",
     );
     let broken = w.opener(&LARS_N, &[&KARI], "Fråga om leveranstid", local(Stockholm, 2026, 11, 16, 13, 30), "Hej Kari,\n\nTack för påminnelsen. Vilken leveranstid har ni på truckarna om vi beställer före jul?\n\nMed vänlig hälsning\nLars Nilsson\nGöteborg Logistik AB", Lang::Sv);
@@ -934,10 +1032,11 @@ pub fn generate() -> Sample {
         Action::Writes(by_hand.render()),
         "Kari writes to Nils by hand instead of sending the draft",
     );
+    let latest = w.followup(&by_hand, oslo(2026, 11, 20, 9, 25));
     at(
-        oslo(2026, 11, 20, 9, 25),
+        latest.date,
         NILS,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the second follow-up to Nils",
     );
 
@@ -956,19 +1055,21 @@ pub fn generate() -> Sample {
         Action::Writes(opener.render()),
         "Kari writes to Karin Lindqvist for the first time",
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 20, 9, 10));
     at(
-        oslo(2026, 11, 20, 9, 10),
+        latest.date,
         KARIN,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Karin",
     );
+    let latest = w.followup(&latest, oslo(2026, 12, 1, 9, 5));
     at(
-        oslo(2026, 12, 1, 9, 5),
+        latest.date,
         KARIN,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the second follow-up to Karin",
     );
-    let reply = w.reply(&opener, &KARIN, local(Stockholm, 2026, 12, 16, 15, 20), "Hej Kari,\n\nFörlåt dröjsmålet, vi har haft fullt upp med öppningen. Vi vill gärna gå vidare med två ljusscener. Kan du komma förbi i januari?\n\nKarin");
+    let reply = w.reply(&latest, &KARIN, local(Stockholm, 2026, 12, 16, 15, 20), "Hej Kari,\n\nFörlåt dröjsmålet, vi har haft fullt upp med öppningen. Vi vill gärna gå vidare med två ljusscener. Kan du komma förbi i januari?\n\nKarin");
     at(
         reply.date,
         KARIN,
@@ -986,25 +1087,28 @@ pub fn generate() -> Sample {
         "answers after the close-the-loop",
         (AtStart::Drafted, Some("replied")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 9, 10, 45));
     at(
-        oslo(2026, 11, 9, 10, 45),
+        latest.date,
         EMMA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Emma",
     );
+    let latest = w.followup(&latest, oslo(2026, 11, 18, 10, 20));
     at(
-        oslo(2026, 11, 18, 10, 20),
+        latest.date,
         EMMA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the second follow-up to Emma",
     );
+    let latest = w.followup(&latest, oslo(2026, 12, 2, 9, 30));
     at(
-        oslo(2026, 12, 2, 9, 30),
+        latest.date,
         EMMA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the close-the-loop to Emma",
     );
-    let reply = w.reply(&opener, &EMMA, local(London, 2026, 12, 15, 11, 45), "Hi Kari,\n\nThank you for your patience, and for keeping the door open. Our budget for next year was approved last week. Could we talk in the first week of January?\n\nEmma");
+    let reply = w.reply(&latest, &EMMA, local(London, 2026, 12, 15, 11, 45), "Hi Kari,\n\nThank you for your patience, and for keeping the door open. Our budget for next year was approved last week. Could we talk in the first week of January?\n\nEmma");
     at(
         reply.date,
         EMMA,
@@ -1022,13 +1126,14 @@ pub fn generate() -> Sample {
         "answers the first follow-up",
         (AtStart::Drafted, Some("replied")),
     );
+    let latest = w.followup(&opener, oslo(2026, 11, 9, 11, 20));
     at(
-        oslo(2026, 11, 9, 11, 20),
+        latest.date,
         HENRIK,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Henrik",
     );
-    let reply = w.reply(&opener, &HENRIK, local(Copenhagen, 2026, 11, 12, 13, 10), "Hej Kari,\n\nTak for påmindelsen. Vi vil gerne se en demo af løsningen. Passer det i uge 48?\n\nMvh Henrik");
+    let reply = w.reply(&latest, &HENRIK, local(Copenhagen, 2026, 11, 12, 13, 10), "Hej Kari,\n\nTak for påmindelsen. Vi vil gerne se en demo af løsningen. Passer det i uge 48?\n\nMvh Henrik");
     at(
         reply.date,
         HENRIK,
@@ -1073,13 +1178,14 @@ pub fn generate() -> Sample {
         Action::Writes(late.render()),
         "Kari answers Sara, whom her summary says is waiting on her",
     );
+    let latest = w.followup(&late, oslo(2026, 11, 19, 9, 15));
     at(
-        oslo(2026, 11, 19, 9, 15),
+        latest.date,
         SARA,
-        Action::Sends,
+        Action::Sends(latest.message_id.clone()),
         "Kari sends the follow-up to Sara",
     );
-    let yes = w.reply(&late, &SARA, oslo(2026, 11, 24, 10, 30), "Hei Kari,\n\nStyret sa ja til de tre første byggene. Kan du sende en avtale vi kan signere?\n\nSara");
+    let yes = w.reply(&latest, &SARA, oslo(2026, 11, 24, 10, 30), "Hei Kari,\n\nStyret sa ja til de tre første byggene. Kan du sende en avtale vi kan signere?\n\nSara");
     at(
         yes.date,
         SARA,
@@ -1144,11 +1250,15 @@ impl Mail {
             message_id: w.id(&daemon, at),
             references: Vec::new(),
             body,
-            extra: vec!["Auto-Submitted: auto-replied".to_string()],
+            extra: vec![
+                "Return-Path: <>".to_string(),
+                "Auto-Submitted: auto-replied".to_string(),
+            ],
             content_type: Some(format!(
                 "multipart/report; report-type=delivery-status; boundary=\"{boundary}\""
             )),
             author: (daemon.name.to_string(), daemon.email.to_string()),
+            lang: Lang::En,
         }
     }
 }

@@ -55,8 +55,6 @@ pub struct Story<'a> {
     out: &'a mut dyn FnMut(&str),
     /// Which week the last line was in, for a heading at each new week.
     week: Option<u32>,
-    /// Every line told, for the test to read.
-    pub lines: Vec<String>,
 }
 
 impl<'a> Story<'a> {
@@ -65,7 +63,6 @@ impl<'a> Story<'a> {
             sample,
             out,
             week: None,
-            lines: Vec::new(),
         }
     }
 
@@ -86,18 +83,21 @@ impl<'a> Story<'a> {
         }
         let line = format!("{:<17} {text}", when(at));
         (self.out)(&line);
-        self.lines.push(line);
     }
 
-    /// The case a nudge report line is about ("#4 Subject: what").
-    fn case_of(&self, line: &str) -> Option<(&'a Case, String)> {
+    /// The index of the case a nudge report line is about ("#4 Subject: what"), and the what.
+    fn case_of(&self, line: &str) -> Option<(usize, String)> {
         let rest = line.strip_prefix('#')?;
         let (_, rest) = rest.split_once(' ')?;
-        self.sample.cases.iter().find_map(|case| {
-            rest.strip_prefix(case.subject)
-                .and_then(|r| r.strip_prefix(": "))
-                .map(|what| (case, what.to_string()))
-        })
+        self.sample
+            .cases
+            .iter()
+            .enumerate()
+            .find_map(|(index, case)| {
+                rest.strip_prefix(case.subject)
+                    .and_then(|r| r.strip_prefix(": "))
+                    .map(|what| (index, what.to_string()))
+            })
     }
 
     /// Tells what one `nudge sync` reported, a line per conversation.
@@ -106,18 +106,10 @@ impl<'a> Story<'a> {
         let mut other = Vec::new();
         for line in output.lines().filter_map(|l| l.strip_prefix("  ")) {
             match self.case_of(line) {
-                Some((case, what)) => {
-                    let index = self
-                        .sample
-                        .cases
-                        .iter()
-                        .position(|c| std::ptr::eq(c, case))
-                        .unwrap_or(0);
-                    by_case
-                        .entry(index)
-                        .or_default()
-                        .push(in_sellers_words(&what, case));
-                }
+                Some((index, what)) => by_case
+                    .entry(index)
+                    .or_default()
+                    .push(in_sellers_words(&what, &self.sample.cases[index])),
                 None => other.push(line.replace("the seller", "Kari")),
             }
         }
@@ -234,14 +226,16 @@ async fn act(client: &mut MailClient, event: &Event) -> Result<(), String> {
     match &event.action {
         Action::Arrives(raw) => client.append("INBOX", raw, &[]).await,
         Action::Writes(raw) => client.append("Sent", raw, &["\\Seen"]).await,
-        Action::Sends => {
+        Action::Sends(message_id) => {
             let draft = draft_to(client, &event.prospect, event.at).await?;
             let date = event
                 .at
                 .with_timezone(&SELLER_ZONE)
                 .format("%a, %d %b %Y %H:%M:%S %z")
                 .to_string();
-            client.send_draft("Drafts", "Sent", &draft, &date).await;
+            client
+                .send_draft_as("Drafts", "Sent", &draft, &date, message_id)
+                .await;
         }
         Action::Edits(addition) => {
             let draft = draft_to(client, &event.prospect, event.at).await?;

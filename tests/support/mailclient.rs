@@ -160,10 +160,22 @@ impl MailClient {
         date: &str,
     ) -> String {
         let new_id = format!("sent.{}@client.example", draft.uid);
-        let raw = rewrite_headers(&draft.text(), &new_id, Some(date), None);
+        self.send_draft_as(drafts, sent, draft, date, &new_id).await;
+        new_id
+    }
+
+    /// [`MailClient::send_draft`], with the Message-ID the client gives the sent copy.
+    pub async fn send_draft_as(
+        &mut self,
+        drafts: &str,
+        sent: &str,
+        draft: &FolderMessage,
+        date: &str,
+        message_id: &str,
+    ) {
+        let raw = rewrite_headers(&draft.text(), message_id, Some(date), None);
         self.append(sent, &raw, &["\\Seen"]).await;
         self.delete(drafts, draft.uid).await;
-        new_id
     }
 
     /// Edits a draft the way Thunderbird does: saves a replacement with a new Message-ID and
