@@ -7,7 +7,7 @@ mod support;
 
 use mail_parser::MessageParser;
 use support::mailclient::{FolderMessage, MailClient, Message};
-use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::nudge::{seller_dovecot, smtp_section, Nudge, PASSWORD, SELLER};
 use support::{Dovecot, SmtpSecurity, SmtpServer};
 
 const OPENER_ID: &str = "a1@fjordsalg.no";
@@ -57,11 +57,7 @@ impl World {
     async fn new(extra_config: &str) -> World {
         let dovecot = seller_dovecot();
         let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
-        let smtp_section = format!(
-            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n\n",
-            smtp.port(),
-            dovecot.ca().ca_path().display()
-        );
+        let smtp_section = smtp_section(&dovecot, &smtp);
         let nudge = Nudge::new(&dovecot, &format!("{smtp_section}{extra_config}"));
         let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
         client.append("Sent", &opener(), &["\\Seen"]).await;

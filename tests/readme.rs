@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nudge::config::Config;
 use support::mailclient::Message;
-use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::nudge::{seller_dovecot, smtp_section, Nudge, PASSWORD, SELLER};
 use support::{SmtpSecurity, SmtpServer};
 
 /// A README line, numbered as an editor shows it.
@@ -397,11 +397,7 @@ impl World {
     async fn new() -> World {
         let dovecot = seller_dovecot();
         let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
-        let smtp_section = format!(
-            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n",
-            smtp.port(),
-            dovecot.ca().ca_path().display()
-        );
+        let smtp_section = smtp_section(&dovecot, &smtp);
         let nudge = Nudge::new(&dovecot, &smtp_section);
         let mut client = support::mailclient::MailClient::connect(&dovecot, SELLER, PASSWORD).await;
         // Sent an hour ago: the real `nudge sync` (no --now) tracks it.

@@ -10,21 +10,13 @@ use mail_parser::MessageParser;
 
 use crate::sample::{self, Action, Case, Event, Person, Sample, SELLER_ZONE};
 use crate::support::mailclient::{FolderMessage, MailClient};
-use crate::support::nudge::{Nudge, SELLER};
+use crate::support::nudge::{smtp_section, Nudge};
 use crate::support::{Dovecot, SmtpServer};
 
 /// nudge configured for the seller's Dovecot (see [`Nudge::new`]) with `[smtp]` pointing at the
 /// demo's SMTP server, so that the weekly summaries really go out.
 pub fn nudge(dovecot: &Dovecot, smtp: &SmtpServer) -> Nudge {
-    Nudge::new(
-        dovecot,
-        &format!(
-            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\n\
-             password_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n",
-            smtp.port(),
-            dovecot.ca().ca_path().display()
-        ),
-    )
+    Nudge::new(dovecot, &smtp_section(dovecot, smtp))
 }
 
 /// Puts the starting mailbox in place, as Kari's mail server holds it.

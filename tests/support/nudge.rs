@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::mailclient::MailClient;
-use super::{Dovecot, DovecotOptions};
+use super::{Dovecot, DovecotOptions, SmtpServer};
 
 /// The seller every scenario uses.
 pub const SELLER: &str = "kari@fjordsalg.no";
@@ -24,6 +24,16 @@ pub async fn seller_world(extra: &str) -> (Dovecot, Nudge, MailClient) {
     let nudge = Nudge::new(&dovecot, extra);
     let client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
     (dovecot, nudge, client)
+}
+
+/// An `[smtp]` section for the seller's account on `smtp` (STARTTLS, the seller's password
+/// from the environment, the CA of `dovecot`'s run), ending in a blank line.
+pub fn smtp_section(dovecot: &Dovecot, smtp: &SmtpServer) -> String {
+    format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n\n",
+        smtp.port(),
+        dovecot.ca().ca_path().display()
+    )
 }
 
 /// A config file and a store in a temp dir, pointing at `dovecot` over TLS.
