@@ -70,8 +70,8 @@ fn main() -> ExitCode {
         story::seed(&mut client, &sample).await;
         println!(
             "\nnudge runs from {} to {}, once every weekday morning and a minute after \
-             everything that happens.\nKari is the seller; what she does in her mail client is \
-             marked with →, what nudge does follows it.",
+             everything that happens.\nWhen Kari does something in her mail client, the line \
+             marked → below it is what nudge made of it.",
             story::when(sample::first_start()),
             story::when(sample::last_pass()),
         );
