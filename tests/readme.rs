@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nudge::config::Config;
 use support::mailclient::Message;
-use support::nudge::{seller_dovecot, smtp_section, Nudge, PASSWORD, SELLER};
+use support::nudge::{nudge_command, seller_dovecot, smtp_section, Nudge, PASSWORD, SELLER};
 use support::{SmtpSecurity, SmtpServer};
 
 /// A README line, numbered as an editor shows it.
@@ -357,19 +357,15 @@ fn long_flags(args: &[String]) -> BTreeSet<String> {
 }
 
 fn nudge(config: Option<&Path>, args: &[String]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nudge"));
-    if let Some(config) = config {
-        command.arg("--config").arg(config);
-    }
+    let mut command = nudge_command(config);
+    command.args(args);
     command
-        .args(args)
-        .env_remove("NUDGE_CONFIG")
-        .env("NUDGE_TEST_PASSWORD", PASSWORD)
-        .env(
-            "RUST_LOG",
-            std::env::var("NUDGE_TEST_LOG").unwrap_or_default(),
-        );
-    command
+}
+
+/// Whether the line gives its own `--config`.
+fn names_a_config(args: &[String]) -> bool {
+    args.iter()
+        .any(|a| a == "--config" || a.starts_with("--config="))
 }
 
 fn output_text(output: &Output) -> String {
@@ -443,10 +439,7 @@ impl World {
     /// `nudge ARGS --help` as the README line has it: it must succeed, be the help of the
     /// command the line names, and show each of the line's flags.
     fn check_help(&self, shown: &Shown, args: &[String]) -> Result<(), String> {
-        let config = (!args
-            .iter()
-            .any(|a| a == "--config" || a.starts_with("--config=")))
-        .then_some(self.nudge.config.as_path());
+        let config = (!names_a_config(args)).then_some(self.nudge.config.as_path());
         let help_args = match subcommand(args) {
             Some(_) => [args, &["--help".to_string()]].concat(),
             // `nudge --version` and the like: their flags are in the top-level help.
@@ -496,9 +489,7 @@ impl World {
             }
             return Ok(true);
         };
-        let has_config = args
-            .iter()
-            .any(|a| a == "--config" || a.starts_with("--config="));
+        let has_config = names_a_config(args);
         let config = (!has_config).then_some(self.nudge.config.as_path());
         let run = |config: Option<&Path>, args: &[String], extra_env: &[(&str, &Path)]| {
             let mut command = nudge(config, args);

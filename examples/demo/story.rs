@@ -96,7 +96,16 @@ impl<'a> Story<'a> {
     fn tell_pass(&mut self, at: DateTime<Utc>, output: &str, indent: bool) {
         let mut by_case: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut other = Vec::new();
-        for line in output.lines().filter_map(|l| l.strip_prefix("  ")) {
+        // A pass prints "Pass at …", "New messages: …", then one indented line per change;
+        // anything else is a log line on stderr (a warning) and is told as it is.
+        for line in output.lines() {
+            if line.trim().is_empty()
+                || line.starts_with("Pass at ")
+                || line.starts_with("New messages: ")
+            {
+                continue;
+            }
+            let line = line.strip_prefix("  ").unwrap_or(line);
             match self.case_of(line) {
                 Some((index, what)) => by_case
                     .entry(index)
@@ -194,23 +203,10 @@ pub async fn play(
     Ok(Ending { status, drafts })
 }
 
-/// One `nudge sync --now AT`; its report, or what went wrong.
+/// One `nudge sync --now AT`; its report (warnings too: they matter to the seller), or what
+/// went wrong.
 fn pass(nudge: &Nudge, at: DateTime<Utc>) -> Result<String, String> {
-    let now = at.with_timezone(&SELLER_ZONE).to_rfc3339();
-    let output = nudge.run(&["sync", "--now", &now]);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return Err(format!(
-            "nudge sync --now {now} failed:\n{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    // Warnings matter to the seller too: they join the story.
-    let mut report = stdout;
-    for line in String::from_utf8_lossy(&output.stderr).lines() {
-        report.push_str(&format!("  {}\n", line.trim()));
-    }
-    Ok(report)
+    nudge.try_sync(&at.with_timezone(&SELLER_ZONE).to_rfc3339())
 }
 
 /// Does what the event says, as a mail client or mail server would.

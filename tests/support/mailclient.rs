@@ -173,24 +173,25 @@ impl MailClient {
         date: &str,
         message_id: &str,
     ) {
-        let raw = rewrite_headers(&draft.text(), message_id, Some(date), None);
+        let raw = rewrite_headers(&draft.text(), message_id, Some(date));
         self.append(sent, &raw, &["\\Seen"]).await;
         self.delete(drafts, draft.uid).await;
     }
 
-    /// Edits a draft the way Thunderbird does: saves a replacement with a new Message-ID and
-    /// the seller's changes, and deletes the old one.
+    /// Edits a draft the way Thunderbird does: `addition` written at the top of its text, saved
+    /// as a replacement with a new Message-ID, the old one deleted.
     pub async fn edit_draft(
         &mut self,
         drafts: &str,
         draft: &FolderMessage,
         addition: &str,
     ) -> String {
-        let new_id = format!("edited.{}@client.example", draft.uid);
-        let raw = rewrite_headers(&draft.text(), &new_id, None, Some(addition));
-        self.append(drafts, &raw, &["\\Draft", "\\Seen"]).await;
-        self.delete(drafts, draft.uid).await;
-        new_id
+        let text = mail_parser::MessageParser::default()
+            .parse(&draft.raw)
+            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+            .unwrap_or_default();
+        self.save_edited_draft(drafts, draft, &format!("{addition}\n\n{text}"))
+            .await
     }
 
     /// Replaces a draft's text the way a client saves an edited draft: a replacement with a new
@@ -265,14 +266,9 @@ impl Message<'_> {
     }
 }
 
-/// A copy of a raw message with a new Message-ID, optionally a new Date and text added at the
-/// top of the body; `X-` headers are dropped, as clients do.
-pub fn rewrite_headers(
-    raw: &str,
-    message_id: &str,
-    date: Option<&str>,
-    addition: Option<&str>,
-) -> String {
+/// A copy of a raw message with a new Message-ID and optionally a new Date; `X-` headers are
+/// dropped, as clients do.
+pub fn rewrite_headers(raw: &str, message_id: &str, date: Option<&str>) -> String {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
     let mut out = headers_without(head, |name| {
@@ -283,10 +279,6 @@ pub fn rewrite_headers(
         out.push_str(&format!("Date: {date}\n"));
     }
     out.push('\n');
-    if let Some(addition) = addition {
-        out.push_str(addition);
-        out.push_str("\n\n");
-    }
     out.push_str(body);
     out
 }

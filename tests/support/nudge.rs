@@ -89,16 +89,8 @@ path = "{store}"
 
     /// Runs `nudge --config … ARGS` with extra environment variables.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(nudge_binary());
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("NUDGE_TEST_PASSWORD", PASSWORD)
-            .env(
-                "RUST_LOG",
-                std::env::var("NUDGE_TEST_LOG").unwrap_or_default(),
-            );
+        let mut command = nudge_command(Some(&self.config));
+        command.args(args);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -107,17 +99,22 @@ path = "{store}"
 
     /// Runs `nudge sync --now NOW` and panics with its output when it fails.
     pub fn sync(&self, now: &str) -> String {
+        self.try_sync(now).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs `nudge sync --now NOW`: its stdout and stderr, or what went wrong.
+    pub fn try_sync(&self, now: &str) -> Result<String, String> {
         let output = self.run(&["sync", "--now", now]);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(
-            output.status.success(),
-            "nudge sync --now {now} failed:\n{text}"
-        );
-        text
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(format!("nudge sync --now {now} failed:\n{text}"))
+        }
     }
 
     /// `nudge status --json`, parsed.
@@ -149,15 +146,25 @@ pub fn nudge_binary() -> PathBuf {
 
 /// Runs the binary with the test password in its environment.
 pub fn run_nudge(config: &Path, args: &[&str]) -> Output {
-    Command::new(nudge_binary())
-        .arg("--config")
-        .arg(config)
+    nudge_command(Some(config))
         .args(args)
+        .output()
+        .expect("nudge runs")
+}
+
+/// The binary, with `--config CONFIG` when given, the test password in its environment, the
+/// log level of `NUDGE_TEST_LOG`, and no `NUDGE_CONFIG` from the caller's environment.
+pub fn nudge_command(config: Option<&Path>) -> Command {
+    let mut command = Command::new(nudge_binary());
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    command
+        .env_remove("NUDGE_CONFIG")
         .env("NUDGE_TEST_PASSWORD", PASSWORD)
         .env(
             "RUST_LOG",
             std::env::var("NUDGE_TEST_LOG").unwrap_or_default(),
-        )
-        .output()
-        .expect("nudge runs")
+        );
+    command
 }
