@@ -149,7 +149,7 @@ fn the_sample_covers_what_the_demo_promises() {
     assert!(sample
         .mailbox
         .iter()
-        .any(|m| m.raw.contains("Auto-Submitted: auto-replied")
+        .any(|m| m.raw.contains("X-Auto-Response-Suppress: All")
             && m.raw.contains("tilbake mandag 16. november")));
 }
 

@@ -201,7 +201,11 @@ fn show_summary(smtp: &SmtpServer, out_dir: &Path) -> bool {
         mail.rcpt_to.join(", ")
     );
     println!("Subject: {}\n", message.subject().unwrap_or(""));
-    println!("{}", message.body_text(0).unwrap_or_default().trim_end());
+    let text = message
+        .body_text(0)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    println!("{}", text.trim_end());
     let html = message.body_html(0).unwrap_or_default();
     let path = out_dir.join("summary.html");
     if let Err(e) =
@@ -245,5 +249,9 @@ fn print_draft(raw: &[u8]) {
         message.in_reply_to().as_text().unwrap_or("")
     );
     println!();
-    println!("{}", message.body_text(0).unwrap_or_default().trim_end());
+    let text = message
+        .body_text(0)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    println!("{}", text.trim_end());
 }

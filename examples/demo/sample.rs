@@ -28,6 +28,22 @@ pub struct Person {
     pub zone: Tz,
     /// The language they (and Kari, to them) write in.
     pub lang: Lang,
+    /// The mail client (or server) that writes their mail.
+    pub client: Client,
+}
+
+/// What writes a person's mail: each leaves its own headers, Message-IDs, reply prefixes and
+/// way of quoting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Thunderbird,
+    /// Outlook on Microsoft 365: localized "SV:"/"RE:", the original below a header block.
+    Outlook,
+    AppleMail,
+    /// Gmail on the web (Google Workspace).
+    Gmail,
+    /// A program, not a person: notices, delivery reports.
+    Server,
 }
 
 impl Person {
@@ -54,15 +70,6 @@ impl Lang {
             Lang::En => "English",
         }
     }
-
-    /// The reply prefix this language's mail clients put on a subject.
-    fn reply_prefix(self) -> &'static str {
-        match self {
-            Lang::Nb | Lang::Sv => "SV: ",
-            Lang::Da => "Sv: ",
-            Lang::En => "RE: ",
-        }
-    }
 }
 
 pub const KARI: Person = Person {
@@ -71,6 +78,7 @@ pub const KARI: Person = Person {
     company: "Fjordsalg AS",
     zone: SELLER_ZONE,
     lang: Lang::Nb,
+    client: Client::Thunderbird,
 };
 
 const SIGNATURE_NB: &str =
@@ -223,6 +231,8 @@ struct Mail {
     author: (String, String),
     /// The language it is written in.
     lang: Lang,
+    /// What wrote it.
+    client: Client,
 }
 
 impl Mail {
@@ -254,25 +264,110 @@ impl Mail {
             out.push('\n');
         }
         out.push_str("MIME-Version: 1.0\n");
-        match &self.content_type {
-            Some(content_type) => out.push_str(&format!("Content-Type: {content_type}\n\n")),
-            None => out.push_str(
-                "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n",
-            ),
-        }
-        out.push_str(&self.body);
-        if !self.body.ends_with('\n') {
+        let body = match (&self.content_type, self.client) {
+            (Some(content_type), _) => {
+                out.push_str(&format!("Content-Type: {content_type}\n\n"));
+                self.body.clone()
+            }
+            // Thunderbird wraps at 72 columns and marks the soft breaks (RFC 3676).
+            (None, Client::Thunderbird) => {
+                out.push_str("Content-Type: text/plain; charset=UTF-8; format=flowed\nContent-Transfer-Encoding: 8bit\n\n");
+                flowed(&self.body)
+            }
+            (None, _) => {
+                out.push_str(
+                    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n",
+                );
+                self.body.clone()
+            }
+        };
+        out.push_str(&body);
+        if !body.ends_with('\n') {
             out.push('\n');
         }
         out
     }
 
-    /// The attribution line and `> ` lines the replier's client puts under a reply, in the
-    /// replier's language and clock.
-    fn quoted(&self, lang: Lang, zone: Tz) -> String {
+    /// The message as it lands in Kari's INBOX: her mail server adds Return-Path,
+    /// Delivered-To and a Received line on top.
+    fn delivered(&self) -> String {
+        let (_, sender) = &self.author;
+        let domain = sender.rsplit('@').next().unwrap_or("example.com");
+        let arrived = (self.date + chrono::Duration::seconds(3))
+            .with_timezone(&SELLER_ZONE)
+            .format("%a, %-d %b %Y %H:%M:%S %z (%Z)");
+        let queue_id = format!(
+            "4Q{:X}",
+            fnv(&[self.message_id.as_bytes()]) & 0xff_ffff_ffff
+        );
+        let mut out = String::new();
+        if !self.extra.iter().any(|h| h.starts_with("Return-Path:")) {
+            out.push_str(&format!("Return-Path: <{sender}>\n"));
+        }
+        out.push_str("Delivered-To: kari@fjordsalg.no\n");
+        if domain == "fjordsalg.no" || domain == "mx.fjordsalg.no" {
+            out.push_str(&format!(
+                "Received: by mx.fjordsalg.no (Postfix)\n\tid {queue_id}; {arrived}\n"
+            ));
+        } else {
+            let host = match self.client {
+                Client::Outlook => format!(
+                    "mail-{}.outbound.protection.outlook.com",
+                    &format!("{:x}", fnv(&[domain.as_bytes()]))[..8]
+                ),
+                Client::Gmail => "mail-sor-f41.google.com".to_string(),
+                _ => format!("smtp.{domain}"),
+            };
+            let octet = fnv(&[host.as_bytes()]) % 250 + 2;
+            out.push_str(&format!(
+                "Received: from {host} ({host} [192.0.2.{octet}])\n\tby mx.fjordsalg.no (Postfix) with ESMTPS id {queue_id}\n\tfor <kari@fjordsalg.no>; {arrived}\n"
+            ));
+        }
+        out.push_str(&self.render());
+        out
+    }
+
+    /// What the replier's client puts under a reply: Outlook a header block above the original
+    /// text, the others an attribution line above `> ` lines — in the replier's language and
+    /// clock.
+    fn quoted(&self, lang: Lang, zone: Tz, client: Client) -> String {
         let at = self.date.with_timezone(&zone);
         let (name, email) = &self.author;
         let month = at.month0() as usize;
+        let weekday = at.weekday().num_days_from_monday() as usize;
+        if client == Client::Outlook {
+            let to = self.to.join("; ");
+            let subject = &self.subject;
+            let block = match lang {
+                Lang::Nb => format!(
+                    "Fra: {name} <{email}>\nSendt: {} {}. {} {} {}\nTil: {to}\nEmne: {subject}",
+                    WEEKDAYS_NB[weekday],
+                    at.day(),
+                    MONTHS_LONG_NB[month],
+                    at.year(),
+                    at.format("%H:%M")
+                ),
+                Lang::Sv => {
+                    format!(
+                    "Från: {name} <{email}>\nSkickat: den {} {} {} {}\nTill: {to}\nÄmne: {subject}",
+                    at.day(), MONTHS_LONG_SV[month], at.year(), at.format("%H:%M")
+                )
+                }
+                Lang::Da => format!(
+                    "Fra: {name} <{email}>\nSendt: {} den {}. {} {} {}\nTil: {to}\nEmne: {subject}",
+                    WEEKDAYS_DA[weekday],
+                    at.day(),
+                    MONTHS_LONG_DA[month],
+                    at.year(),
+                    at.format("%H.%M")
+                ),
+                Lang::En => format!(
+                    "From: {name} <{email}>\nSent: {}\nTo: {to}\nSubject: {subject}",
+                    at.format("%A, %-d %B %Y %H:%M")
+                ),
+            };
+            return format!("________________________________\n{block}\n\n{}", self.body);
+        }
         let line = match lang {
             Lang::Nb => format!(
                 "{}. {} {} kl. {} skrev {name} <{email}>:",
@@ -314,6 +409,54 @@ impl Mail {
     }
 }
 
+const WEEKDAYS_NB: [&str; 7] = [
+    "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag",
+];
+const WEEKDAYS_DA: [&str; 7] = [
+    "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag",
+];
+const MONTHS_LONG_NB: [&str; 12] = [
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+];
+const MONTHS_LONG_SV: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const MONTHS_LONG_DA: [&str; 12] = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
 const MONTHS_NB: [&str; 12] = [
     "jan.", "feb.", "mar.", "apr.", "mai", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "des.",
 ];
@@ -361,6 +504,56 @@ fn encode_words(text: &str) -> String {
         .join("\n ")
 }
 
+/// FNV-1a over some byte strings: a stable, seedless hash for made-up ids.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(b"\0") {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// Text wrapped at 72 columns with RFC 3676 soft breaks (a trailing space), quotes left alone.
+fn flowed(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('>') || line.chars().count() <= 72 {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut current = String::new();
+        for word in line.split(' ') {
+            if !current.is_empty() && current.chars().count() + word.chars().count() > 72 {
+                out.push_str(&current);
+                out.push('\n');
+                current.clear();
+            }
+            current.push_str(word);
+            current.push(' ');
+        }
+        out.push_str(current.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A subject without the reply prefixes clients add ("Re: ", "SV: ", "AW: "…).
+fn thread_subject(subject: &str) -> &str {
+    let mut rest = subject.trim();
+    while let Some((prefix, tail)) = rest.split_once(':') {
+        if ["re", "sv", "aw", "vs", "antw"].contains(&prefix.trim().to_ascii_lowercase().as_str()) {
+            rest = tail.trim_start();
+        } else {
+            break;
+        }
+    }
+    rest
+}
+
 /// Builds the sample's messages with ids in the style of each sender's mail system.
 struct Writer {
     counter: u32,
@@ -369,14 +562,67 @@ struct Writer {
 impl Writer {
     fn id(&mut self, who: &Person, at: DateTime<Utc>) -> String {
         self.counter += 1;
+        let counter = self.counter.to_le_bytes();
+        let stamp = at.timestamp().to_le_bytes();
+        let a = fnv(&[who.email.as_bytes(), &counter, &stamp]);
+        let b = fnv(&[&stamp, &counter, who.email.as_bytes()]);
         let domain = who.email.split('@').nth(1).unwrap_or("example.com");
-        format!(
-            "{}.{:04x}{:02}@{}",
-            at.format("%Y%m%d%H%M%S"),
-            0x2f1b_u32.wrapping_mul(self.counter) & 0xffff,
-            self.counter,
-            domain
-        )
+        let uuid = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        );
+        match who.client {
+            Client::Thunderbird => format!("{uuid}@{domain}"),
+            Client::AppleMail => format!("{}@{domain}", uuid.to_uppercase()),
+            Client::Outlook => {
+                let server = format!("DB9PR10MB{:04}", a % 10_000);
+                format!("{server}{:016X}@{server}.EURPRD10.PROD.OUTLOOK.COM", b)
+            }
+            Client::Gmail => format!("CAO{:016x}{:016x}@mail.gmail.com", a, b),
+            Client::Server => format!("{}.{:x}@{domain}", at.format("%Y%m%d%H%M%S"), a & 0xff_ffff),
+        }
+    }
+
+    /// A message from `from` to `to`, in `lang`, under `parent`'s thread when given.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        from: &Person,
+        to: Vec<String>,
+        subject: String,
+        at: DateTime<Utc>,
+        body: String,
+        lang: Lang,
+        references: Vec<String>,
+    ) -> Mail {
+        let message_id = self.id(from, at);
+        let thread_root = references.first().unwrap_or(&message_id).clone();
+        let extra = client_headers(
+            from,
+            lang,
+            thread_subject(&subject),
+            &thread_root,
+            references.len(),
+        );
+        Mail {
+            from: from.mailbox(),
+            to,
+            subject,
+            date: at,
+            zone: from.zone,
+            message_id,
+            references,
+            body,
+            extra,
+            content_type: None,
+            author: (from.name.to_string(), from.email.to_string()),
+            lang,
+            client: from.client,
+        }
     }
 
     /// A first message from `from` to `to`.
@@ -394,20 +640,8 @@ impl Writer {
         } else {
             format!("{text}\n")
         };
-        Mail {
-            from: from.mailbox(),
-            to: to.iter().map(|p| p.mailbox()).collect(),
-            subject: subject.to_string(),
-            date: at,
-            zone: from.zone,
-            message_id: self.id(from, at),
-            references: Vec::new(),
-            body,
-            extra: client_headers(from, lang),
-            content_type: None,
-            author: (from.name.to_string(), from.email.to_string()),
-            lang,
-        }
+        let to = to.iter().map(|p| p.mailbox()).collect();
+        self.write(from, to, subject.to_string(), at, body, lang, Vec::new())
     }
 
     /// Kari's follow-up under `parent` as her client sends it from nudge's draft: the id it
@@ -416,32 +650,21 @@ impl Writer {
     fn followup(&mut self, parent: &Mail, at: DateTime<Utc>) -> Mail {
         let mut references = parent.references.clone();
         references.push(parent.message_id.clone());
-        let thread = parent
-            .subject
-            .split_once(": ")
-            .filter(|(prefix, _)| ["re", "sv"].contains(&prefix.to_ascii_lowercase().as_str()))
-            .map_or(parent.subject.as_str(), |(_, rest)| rest);
-        Mail {
-            from: KARI.mailbox(),
-            to: if parent.author.1 == KARI.email {
-                parent.to.clone()
-            } else {
-                vec![format!("{} <{}>", parent.author.0, parent.author.1)]
-            },
-            subject: format!("Re: {thread}"),
-            date: at,
-            zone: SELLER_ZONE,
-            message_id: self.id(&KARI, at),
+        let subject = format!("Re: {}", thread_subject(&parent.subject));
+        let to = recipients_of_reply(parent, &KARI);
+        self.write(
+            &KARI,
+            to,
+            subject,
+            at,
+            String::new(),
+            parent.lang,
             references,
-            body: String::new(),
-            extra: client_headers(&KARI, parent.lang),
-            content_type: None,
-            author: (KARI.name.to_string(), KARI.email.to_string()),
-            lang: parent.lang,
-        }
+        )
     }
 
-    /// An answer to `parent` from `from` (to the parent's author), quoting it.
+    /// An answer to `parent` from `from` (to the parent's author), quoting it the way the
+    /// answerer's client does.
     fn reply(&mut self, parent: &Mail, from: &Person, at: DateTime<Utc>, text: &str) -> Mail {
         let own = from.email == KARI.email;
         // Kari writes in the thread's language; prospects in their own.
@@ -453,63 +676,85 @@ impl Writer {
         };
         let mut references = parent.references.clone();
         references.push(parent.message_id.clone());
-        let subject = if parent.subject.to_ascii_lowercase().starts_with("re:")
-            || parent.subject.starts_with("SV:")
-            || parent.subject.starts_with("Sv:")
-        {
-            parent.subject.clone()
-        } else if own {
-            format!("Re: {}", parent.subject)
+        let subject = format!(
+            "{}{}",
+            reply_prefix(from.client, lang),
+            thread_subject(&parent.subject)
+        );
+        let body = if parent.body.is_empty() {
+            format!("{text}\n")
         } else {
-            format!("{}{}", lang.reply_prefix(), parent.subject)
+            format!("{text}\n\n{}", parent.quoted(lang, from.zone, from.client))
         };
-        Mail {
-            from: from.mailbox(),
-            // Writing again under one's own message goes to the same people.
-            to: if parent.author.1 == from.email {
-                parent.to.clone()
-            } else {
-                vec![format!("{} <{}>", parent.author.0, parent.author.1)]
-            },
-            subject,
-            date: at,
-            zone: from.zone,
-            message_id: self.id(from, at),
-            references,
-            body: if parent.body.is_empty() {
-                format!("{text}\n")
-            } else {
-                format!("{text}\n\n{}", parent.quoted(lang, from.zone))
-            },
-            extra: client_headers(from, lang),
-            content_type: None,
-            author: (from.name.to_string(), from.email.to_string()),
-            lang,
-        }
+        let to = recipients_of_reply(parent, from);
+        self.write(from, to, subject, at, body, lang, references)
     }
 }
 
-/// What each side's mail client adds: Kari uses Thunderbird; the prospects Outlook or Apple Mail.
-fn client_headers(who: &Person, lang: Lang) -> Vec<String> {
-    if who.email == KARI.email {
-        let tag = match lang {
-            Lang::Nb => "nb-NO",
-            Lang::Sv => "sv-SE",
-            Lang::Da => "da-DK",
-            Lang::En => "en-GB",
-        };
-        return vec![
+/// Who an answer to `parent` goes to: its author, or — writing again under one's own
+/// message — the same people as before.
+fn recipients_of_reply(parent: &Mail, from: &Person) -> Vec<String> {
+    if parent.author.1 == from.email {
+        parent.to.clone()
+    } else {
+        vec![format!("{} <{}>", parent.author.0, parent.author.1)]
+    }
+}
+
+/// The prefix a client puts on a reply's subject: Outlook translates it, the others do not.
+fn reply_prefix(client: Client, lang: Lang) -> &'static str {
+    match (client, lang) {
+        (Client::Outlook, Lang::En) => "RE: ",
+        (Client::Outlook, _) => "SV: ",
+        _ => "Re: ",
+    }
+}
+
+/// The headers each client adds: Thunderbird its User-Agent and language; Outlook its thread
+/// topic and index (22 bytes for a new thread, 5 more per reply); Apple Mail its X-Mailer.
+fn client_headers(
+    who: &Person,
+    lang: Lang,
+    topic: &str,
+    thread_root: &str,
+    depth: usize,
+) -> Vec<String> {
+    use base64::Engine;
+    let tag = match lang {
+        Lang::Nb => "nb-NO",
+        Lang::Sv => "sv-SE",
+        Lang::Da => "da-DK",
+        Lang::En => "en-GB",
+    };
+    match who.client {
+        Client::Thunderbird => vec![
             "User-Agent: Mozilla Thunderbird".to_string(),
             format!("Content-Language: {tag}"),
-        ];
-    }
-    if who.email.ends_with(".co.uk") || who.email.ends_with(".dk") {
-        vec![
-            "X-Mailer: Microsoft Outlook 16.0".to_string(),
-            "Thread-Index: AdrXk2c1Zq0bQ2nVR0yq8l1xkA==".to_string(),
-        ]
-    } else {
-        vec!["X-Mailer: Apple Mail (2.3776)".to_string()]
+        ],
+        Client::Outlook => {
+            let mut index = Vec::new();
+            for part in 0..3u8 {
+                index.extend(fnv(&[thread_root.as_bytes(), &[part]]).to_be_bytes());
+            }
+            index.truncate(22);
+            for level in 0..depth {
+                index.extend(
+                    &fnv(&[thread_root.as_bytes(), &level.to_le_bytes()]).to_be_bytes()[..5],
+                );
+            }
+            vec![
+                format!("Thread-Topic: {}", encode_words(topic)),
+                format!(
+                    "Thread-Index: {}",
+                    base64::engine::general_purpose::STANDARD.encode(&index)
+                ),
+                "X-MS-Has-Attach: ".to_string(),
+                "X-MS-TNEF-Correlator: ".to_string(),
+                format!("Content-Language: {tag}"),
+            ]
+        }
+        Client::AppleMail => vec!["X-Mailer: Apple Mail (2.3776.700.51)".to_string()],
+        Client::Gmail | Client::Server => Vec::new(),
     }
 }
 
@@ -518,7 +763,7 @@ const fn prospect(
     email: &'static str,
     company: &'static str,
     zone: Tz,
-    lang: Lang,
+    (lang, client): (Lang, Client),
 ) -> Person {
     Person {
         name,
@@ -526,6 +771,7 @@ const fn prospect(
         company,
         zone,
         lang,
+        client,
     }
 }
 
@@ -536,49 +782,49 @@ pub const INGRID: Person = prospect(
     "ingrid.berg@fjordkraft.no",
     "Fjordkraft AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Outlook),
 );
 pub const ANNA: Person = prospect(
     "Anna Svensson",
     "anna.svensson@nordiskhandel.se",
     "Nordisk Handel AB",
     Stockholm,
-    Lang::Sv,
+    (Lang::Sv, Client::Outlook),
 );
 pub const JAMES: Person = prospect(
     "James Wright",
     "james.wright@thamesbuild.co.uk",
     "Thames Build Ltd",
     London,
-    Lang::En,
+    (Lang::En, Client::Outlook),
 );
 pub const METTE: Person = prospect(
     "Mette Larsen",
     "mette.larsen@kbhbyg.dk",
     "Københavns Byg ApS",
     Copenhagen,
-    Lang::Da,
+    (Lang::Da, Client::Outlook),
 );
 pub const OLA: Person = prospect(
     "Ola Hansen",
     "ola.hansen@vestlandenergi.no",
     "Vestland Energi AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Outlook),
 );
 pub const ERIK: Person = prospect(
     "Erik Lund",
     "erik.lund@bergenshipping.no",
     "Bergen Shipping AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Outlook),
 );
 pub const SILJE: Person = prospect(
     "Silje Moe",
     "silje.moe@bergenshipping.no",
     "Bergen Shipping AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Outlook),
 );
 /// Kari mistyped his address: "johan.ekk".
 pub const JOHAN: Person = prospect(
@@ -586,98 +832,98 @@ pub const JOHAN: Person = prospect(
     "johan.ekk@uppsaladata.se",
     "Uppsala Data AB",
     Stockholm,
-    Lang::Sv,
+    (Lang::Sv, Client::Outlook),
 );
 pub const LARS_P: Person = prospect(
     "Lars Poulsen",
     "lars.poulsen@fynstrae.dk",
     "Fyns Træ A/S",
     Copenhagen,
-    Lang::Da,
+    (Lang::Da, Client::Outlook),
 );
 pub const LIST: Person = prospect(
     "Salgsforum Vest",
     "salgsforum@lists.salgsforum.no",
     "Salgsforum Vest",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Server),
 );
 pub const TROND: Person = prospect(
     "Trond Aas",
     "trond.aas@vestbygg.no",
     "Vestbygg AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Gmail),
 );
 pub const TENDERS: Person = prospect(
     "Anbudsportalen",
     "noreply@anbudsportalen.no",
     "Anbudsportalen",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Server),
 );
 pub const LARS_N: Person = prospect(
     "Lars Nilsson",
     "lars.nilsson@gbglogistik.se",
     "Göteborg Logistik AB",
     Stockholm,
-    Lang::Sv,
+    (Lang::Sv, Client::Gmail),
 );
 pub const SOPHIE: Person = prospect(
     "Sophie Turner",
     "sophie.turner@leedspackaging.co.uk",
     "Leeds Packaging Ltd",
     London,
-    Lang::En,
+    (Lang::En, Client::Outlook),
 );
 pub const NILS: Person = prospect(
     "Nils Johansen",
     "nils.johansen@tromsosjomat.no",
     "Tromsø Sjømat AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::AppleMail),
 );
 pub const KARIN: Person = prospect(
     "Karin Lindqvist",
     "karin.lindqvist@malmodesign.se",
     "Malmö Design AB",
     Stockholm,
-    Lang::Sv,
+    (Lang::Sv, Client::AppleMail),
 );
 pub const EMMA: Person = prospect(
     "Emma Clarke",
     "emma.clarke@harbourfoods.co.uk",
     "Harbour Foods Ltd",
     London,
-    Lang::En,
+    (Lang::En, Client::Outlook),
 );
 pub const HENRIK: Person = prospect(
     "Henrik Dahl",
     "henrik.dahl@aalborgenergi.dk",
     "Aalborg Energi A/S",
     Copenhagen,
-    Lang::Da,
+    (Lang::Da, Client::Outlook),
 );
 pub const PER: Person = prospect(
     "Per Kristiansen",
     "per.kristiansen@fjordsalg.no",
     "Fjordsalg AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::Thunderbird),
 );
 pub const SARA: Person = prospect(
     "Sara Holm",
     "sara.holm@osloeiendom.no",
     "Oslo Eiendom AS",
     Oslo,
-    Lang::Nb,
+    (Lang::Nb, Client::AppleMail),
 );
 pub const OLIVER: Person = prospect(
     "Oliver Bennett",
     "oliver.bennett@bristolcold.co.uk",
     "Bristol Cold Storage Ltd",
     London,
-    Lang::En,
+    (Lang::En, Client::Gmail),
 );
 
 /// The whole sample: the starting mailbox, the timeline, and what each conversation shows.
@@ -689,7 +935,10 @@ pub fn generate() -> Sample {
     let mut seed = |folder: Folder, mail: &Mail| {
         mailbox.push(Seeded {
             folder,
-            raw: mail.render(),
+            raw: match folder {
+                Folder::Inbox => mail.delivered(),
+                Folder::Sent => mail.render(),
+            },
         })
     };
     let mut at = |when: DateTime<Utc>, who: Person, action: Action, note: &str| {
@@ -728,7 +977,7 @@ pub fn generate() -> Sample {
     at(
         answer.date,
         INGRID,
-        Action::Arrives(answer.render()),
+        Action::Arrives(answer.delivered()),
         "Ingrid answers",
     );
     let kari = w.reply(&answer, &KARI, oslo(2026, 11, 16, 15, 0), "Hei Ingrid,\n\nBeklager at svaret tok noen dager. I helgene gjelder åtte timers oppmøte; fire timer kan legges til for 900 kroner i måneden. Si gjerne fra om du vil at jeg setter det inn i avtalen.");
@@ -742,7 +991,7 @@ pub fn generate() -> Sample {
     at(
         done.date,
         INGRID,
-        Action::Arrives(done.render()),
+        Action::Arrives(done.delivered()),
         "Ingrid confirms",
     );
 
@@ -812,7 +1061,7 @@ pub fn generate() -> Sample {
     at(
         reply.date,
         JAMES,
-        Action::Arrives(reply.render()),
+        Action::Arrives(reply.delivered()),
         "James answers",
     );
 
@@ -838,7 +1087,7 @@ pub fn generate() -> Sample {
     let opener = w.opener(&KARI, &[&OLA], subject, oslo(2026, 11, 3, 9, 30), "Hei Ola,\n\nHer er forslaget til serviceavtale for de tolv varmepumpene på anleggene deres i Sogn, med to faste kontroller i året og døgnvakt i fyringssesongen.\n\nPrisene gjelder fra januar.", Lang::Nb);
     seed(Folder::Sent, &opener);
     let mut ooo = w.reply(&opener, &OLA, oslo(2026, 11, 3, 9, 31), "Takk for e-posten din. Jeg er på ferie og er tilbake mandag 16. november. Haster det, kan du ringe sentralbordet på 55 00 00 00.\n\nOla Hansen");
-    // The server answers, not Ola's client: no quote, its own headers, Outlook's subject.
+    // Exchange answers for Ola: no quote, Outlook's Norwegian subject, its out-of-office pair.
     ooo.subject = format!("Automatisk svar: {subject}");
     ooo.body = ooo
         .body
@@ -847,10 +1096,11 @@ pub fn generate() -> Sample {
         .collect::<Vec<_>>()
         .join("\n\n")
         + "\n";
-    ooo.extra = vec![
-        "Auto-Submitted: auto-replied".to_string(),
-        "X-Autoreply: yes".to_string(),
-    ];
+    ooo.extra.extend([
+        "Auto-Submitted: auto-generated".to_string(),
+        "X-Auto-Response-Suppress: All".to_string(),
+        format!("X-MS-Exchange-Inbox-Rules-Loop: {}", OLA.email),
+    ]);
     seed(Folder::Inbox, &ooo);
     case(
         subject,
@@ -869,7 +1119,7 @@ pub fn generate() -> Sample {
     at(
         reply.date,
         OLA,
-        Action::Arrives(reply.render()),
+        Action::Arrives(reply.delivered()),
         "Ola answers",
     );
 
@@ -894,7 +1144,7 @@ pub fn generate() -> Sample {
     at(
         colleague.date,
         SILJE,
-        Action::Arrives(colleague.render()),
+        Action::Arrives(colleague.delivered()),
         "Silje Moe, Erik's colleague, writes",
     );
 
@@ -934,7 +1184,7 @@ pub fn generate() -> Sample {
     at(
         optout.date,
         LARS_P,
-        Action::Arrives(optout.render()),
+        Action::Arrives(optout.delivered()),
         "Lars Poulsen writes back",
     );
 
@@ -1000,7 +1250,7 @@ pub fn generate() -> Sample {
     at(
         broken.date,
         LARS_N,
-        Action::Arrives(broken.render()),
+        Action::Arrives(broken.delivered()),
         "Lars Nilsson writes a new mail, outside the thread",
     );
 
@@ -1073,7 +1323,7 @@ pub fn generate() -> Sample {
     at(
         reply.date,
         KARIN,
-        Action::Arrives(reply.render()),
+        Action::Arrives(reply.delivered()),
         "Karin answers",
     );
 
@@ -1112,7 +1362,7 @@ pub fn generate() -> Sample {
     at(
         reply.date,
         EMMA,
-        Action::Arrives(reply.render()),
+        Action::Arrives(reply.delivered()),
         "Emma answers",
     );
 
@@ -1137,7 +1387,7 @@ pub fn generate() -> Sample {
     at(
         reply.date,
         HENRIK,
-        Action::Arrives(reply.render()),
+        Action::Arrives(reply.delivered()),
         "Henrik answers",
     );
 
@@ -1189,7 +1439,7 @@ pub fn generate() -> Sample {
     at(
         yes.date,
         SARA,
-        Action::Arrives(yes.render()),
+        Action::Arrives(yes.delivered()),
         "Sara answers",
     );
 
@@ -1227,13 +1477,18 @@ impl Mail {
             company: "Fjordsalg AS",
             zone: SELLER_ZONE,
             lang: Lang::En,
+            client: Client::Server,
         };
         let recipient = self.to.first().cloned().unwrap_or_default();
         let address = recipient
             .rsplit_once('<')
             .map(|(_, a)| a.trim_end_matches('>').to_string())
             .unwrap_or(recipient);
-        let boundary = "B2F1A7C0.1762077660/mx.fjordsalg.no";
+        let boundary = format!(
+            "{:X}.{}/mx.fjordsalg.no",
+            fnv(&[self.message_id.as_bytes()]) >> 32,
+            at.timestamp()
+        );
         let original = self.render();
         let original_headers = original.split("\n\n").next().unwrap_or("");
         let arrival = self.date.with_timezone(&SELLER_ZONE);
@@ -1259,6 +1514,7 @@ impl Mail {
             )),
             author: (daemon.name.to_string(), daemon.email.to_string()),
             lang: Lang::En,
+            client: Client::Server,
         }
     }
 }
