@@ -201,11 +201,7 @@ fn show_summary(smtp: &SmtpServer, out_dir: &Path) -> bool {
         mail.rcpt_to.join(", ")
     );
     println!("Subject: {}\n", message.subject().unwrap_or(""));
-    let text = message
-        .body_text(0)
-        .unwrap_or_default()
-        .replace("\r\n", "\n");
-    println!("{}", text.trim_end());
+    println!("{}", plain_text(&message));
     let html = message.body_html(0).unwrap_or_default();
     let path = out_dir.join("summary.html");
     if let Err(e) =
@@ -249,9 +245,14 @@ fn print_draft(raw: &[u8]) {
         message.in_reply_to().as_text().unwrap_or("")
     );
     println!();
+    println!("{}", plain_text(&message));
+}
+
+/// A message's text part as a terminal shows it best: LF line ends, no trailing blank lines.
+fn plain_text(message: &mail_parser::Message<'_>) -> String {
     let text = message
         .body_text(0)
         .unwrap_or_default()
         .replace("\r\n", "\n");
-    println!("{}", text.trim_end());
+    text.trim_end().to_string()
 }
