@@ -110,17 +110,17 @@ fn the_sample_covers_what_the_demo_promises() {
     assert!(ages.iter().any(|&a| a > 14), "one older than the lookback");
 
     // Every generated message parses, with the headers a mail client relies on.
-    let raws =
-        sample
-            .mailbox
-            .iter()
-            .map(|m| m.raw.as_str())
-            .chain(sample.timeline.iter().filter_map(|e| match &e.action {
-                sample::Action::Arrives(raw) | sample::Action::Writes(raw) => Some(raw.as_str()),
-                _ => None,
-            }));
+    let raws: Vec<&str> = sample
+        .mailbox
+        .iter()
+        .map(|m| m.raw.as_str())
+        .chain(sample.timeline.iter().filter_map(|e| match &e.action {
+            sample::Action::Arrives(raw) | sample::Action::Writes(raw) => Some(raw.as_str()),
+            _ => None,
+        }))
+        .collect();
     let mut ids = BTreeSet::new();
-    for raw in raws {
+    for &raw in &raws {
         let parsed = MessageParser::default()
             .parse(raw.as_bytes())
             .unwrap_or_else(|| panic!("does not parse:\n{raw}"));
@@ -145,6 +145,12 @@ fn the_sample_covers_what_the_demo_promises() {
             "{raw}"
         );
     }
+    // Outlook's mail comes as text and HTML, the HTML with Outlook's own reply markers.
+    assert!(
+        raws.iter()
+            .any(|raw| raw.contains("multipart/alternative") && raw.contains("divRplyFwdMsg")),
+        "no Outlook reply with its HTML part"
+    );
     // The out-of-office names its return date in Norwegian.
     assert!(sample
         .mailbox

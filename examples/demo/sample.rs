@@ -274,6 +274,18 @@ impl Mail {
                 out.push_str("Content-Type: text/plain; charset=UTF-8; format=flowed\nContent-Transfer-Encoding: 8bit\n\n");
                 flowed(&self.body)
             }
+            // Outlook sends the text twice: plain, and as HTML with its own reply markers.
+            (None, Client::Outlook) => {
+                let boundary = format!("_000_{:X}_", fnv(&[self.message_id.as_bytes()]));
+                out.push_str(&format!(
+                    "Content-Type: multipart/alternative; boundary=\"{boundary}\"\n\n"
+                ));
+                format!(
+                    "--{boundary}\nContent-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: 8bit\n\n{}\n--{boundary}\nContent-Type: text/html; charset=\"utf-8\"\nContent-Transfer-Encoding: 8bit\n\n{}\n--{boundary}--\n",
+                    self.body.trim_end(),
+                    outlook_html(&self.body)
+                )
+            }
             (None, _) => {
                 out.push_str(
                     "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n",
@@ -502,6 +514,51 @@ fn encode_words(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n ")
+}
+
+/// The HTML part Outlook writes for a plain text: a `<div>` a line, and under a reply the
+/// original below its `divRplyFwdMsg` header block.
+fn outlook_html(body: &str) -> String {
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    fn lines(text: &str) -> String {
+        text.trim()
+            .lines()
+            .map(|l| {
+                if l.trim().is_empty() {
+                    "<div><br></div>".to_string()
+                } else {
+                    format!("<div>{}</div>", escape(l))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+    const BAR: &str = "________________________________";
+    let (new, quoted) = body.split_once(BAR).unwrap_or((body, ""));
+    let mut html = format!(
+        "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n</head>\n<body dir=\"ltr\">\n<div style=\"font-family: Aptos, Calibri, sans-serif; font-size: 12pt;\">\n{}\n</div>\n",
+        lines(new)
+    );
+    if let Some((block, original)) = quoted.trim_start().split_once("\n\n") {
+        let block = block
+            .lines()
+            .map(|l| match l.split_once(": ") {
+                Some((name, value)) => format!("<b>{}:</b> {}", escape(name), escape(value)),
+                None => escape(l),
+            })
+            .collect::<Vec<_>>()
+            .join("<br>\n");
+        html.push_str(&format!(
+            "<div id=\"appendonsend\"></div>\n<hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\n<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\">{block}</font>\n<div>&nbsp;</div>\n</div>\n{}\n",
+            lines(original)
+        ));
+    }
+    html.push_str("</body>\n</html>");
+    html
 }
 
 /// FNV-1a over some byte strings: a stable, seedless hash for made-up ids.
