@@ -94,21 +94,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let astray: Vec<String> = sample
-        .cases
-        .iter()
-        .filter_map(|case| {
-            let state = story::status_of(&ending.status, case).and_then(|s| s["state"].as_str());
-            (state != case.at_end).then(|| {
-                format!(
-                    "{} ended {} where the sample expects {}",
-                    case.prospect.name,
-                    state.unwrap_or("untracked"),
-                    case.at_end.unwrap_or("untracked")
-                )
-            })
-        })
-        .collect();
+    let astray = story::astray(&sample, &ending);
     if !astray.is_empty() {
         eprintln!("\ndemo: {}", astray.join("; "));
         return ExitCode::FAILURE;

@@ -292,3 +292,23 @@ pub fn status_of<'s>(
             .is_some_and(|p| p.iter().any(|a| a == case.prospect.email))
     })
 }
+
+/// Each conversation that did not end as the sample says, described; empty when all did.
+pub fn astray(sample: &Sample, ending: &Ending) -> Vec<String> {
+    sample
+        .cases
+        .iter()
+        .filter_map(|case| {
+            let state = status_of(&ending.status, case).and_then(|s| s["state"].as_str());
+            (state != case.at_end).then(|| {
+                format!(
+                    "{} ({}) ended {} where the sample expects {}",
+                    case.prospect.name,
+                    case.about,
+                    state.unwrap_or("untracked"),
+                    case.at_end.unwrap_or("untracked")
+                )
+            })
+        })
+        .collect()
+}
