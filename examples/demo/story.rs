@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use mail_parser::MessageParser;
 
 use crate::sample::{self, Action, Case, Event, Person, Sample, SELLER_ZONE};
 use crate::support::mailclient::{FolderMessage, MailClient};
@@ -227,9 +226,8 @@ async fn act(client: &mut MailClient, event: &Event) -> Result<(), String> {
         }
         Action::Edits(addition) => {
             let draft = draft_to(client, &event.prospect, event.at).await?;
-            let text = MessageParser::default()
-                .parse(&draft.raw)
-                .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+            let text = draft
+                .body_text()
                 .ok_or_else(|| format!("the draft to {} has no text", event.prospect.name))?;
             client
                 .save_edited_draft("Drafts", &draft, &with_postscript(&text, addition))

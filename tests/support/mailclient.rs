@@ -35,6 +35,13 @@ impl FolderMessage {
         String::from_utf8_lossy(&self.raw).into_owned()
     }
 
+    /// The decoded text part, as a mail client shows it (None when there is none).
+    pub fn body_text(&self) -> Option<String> {
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+    }
+
     /// The value of a header (first occurrence, unfolded), if present.
     pub fn header(&self, name: &str) -> Option<String> {
         let text = self.text();
@@ -186,10 +193,7 @@ impl MailClient {
         draft: &FolderMessage,
         addition: &str,
     ) -> String {
-        let text = mail_parser::MessageParser::default()
-            .parse(&draft.raw)
-            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-            .unwrap_or_default();
+        let text = draft.body_text().unwrap_or_default();
         self.save_edited_draft(drafts, draft, &format!("{addition}\n\n{text}"))
             .await
     }
