@@ -84,7 +84,7 @@ path = "{store}"
 
     /// Runs `nudge --config … ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
-        run_nudge(&self.config, args)
+        self.run_with_env(args, &[])
     }
 
     /// Runs `nudge --config … ARGS` with extra environment variables.
@@ -142,14 +142,6 @@ pub fn nudge_binary() -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| option_env!("CARGO_BIN_EXE_nudge").map(PathBuf::from))
         .expect("NUDGE_BIN is set, or this is built as a test")
-}
-
-/// Runs the binary with the test password in its environment.
-pub fn run_nudge(config: &Path, args: &[&str]) -> Output {
-    nudge_command(Some(config))
-        .args(args)
-        .output()
-        .expect("nudge runs")
 }
 
 /// The binary, with `--config CONFIG` when given, the test password in its environment, the
