@@ -16,6 +16,7 @@ use crate::error::{ConfigError, Error, Result};
 use crate::imap::folders::Folders;
 use crate::imap::Connection;
 use crate::model::State;
+use crate::rules::machine::{self, Transition};
 use crate::store::Store;
 
 /// Writes the commented starting config to `path`; never overwrites an existing file.
@@ -296,18 +297,17 @@ async fn control_in(
         .conversation(id)
         .await?
         .ok_or_else(|| Error::Data(format!("no conversation #{id} (see `nudge status`)")))?;
-    let mut next = conversation.clone();
     let calendar = crate::cadence::Calendar::from_config(config);
-    let steps = config.cadence.steps.len() as u32;
-    let (kind, detail) = match control {
+    let steps_total = config.cadence.steps.len() as u32;
+    let transition = match control {
         Control::Stop => {
             if matches!(conversation.state, State::Stopped) {
                 return Ok(format!("#{id} is stopped already."));
             }
-            next.state = State::Stopped;
-            next.stop_reason = Some("stopped by the seller".into());
-            next.next_due = None;
-            ("stopped", "stopped by the seller (nudge stop)".to_string())
+            Transition::Stop {
+                reason: "stopped by the seller".into(),
+                detail: "stopped by the seller (nudge stop)".into(),
+            }
         }
         Control::Resume => {
             match conversation.state {
@@ -321,19 +321,7 @@ async fn control_in(
                 }
                 other => return Ok(format!("#{id} is {other}: nothing to resume.")),
             }
-            next.state = if next.step >= steps {
-                State::Closing
-            } else {
-                State::Waiting
-            };
-            next.stop_reason = None;
-            next.snoozed_until = None;
-            // The wait for the next step starts again from now: no sudden overdue draft.
-            next.wait_from = Some(now);
-            (
-                "resumed",
-                "resumed by the seller (nudge resume)".to_string(),
-            )
+            Transition::Resume { steps_total, now }
         }
         Control::Snooze(until) => {
             if !conversation.state.is_open() {
@@ -342,21 +330,16 @@ async fn control_in(
                     conversation.state
                 )));
             }
-            let at = calendar.at_local(until, config.cadence.draft_time);
-            next.state = State::Snoozed;
-            next.snoozed_until = Some(at);
-            ("snoozed", format!("snoozed until {until} (nudge snooze)"))
+            Transition::Snooze {
+                until: calendar.at_local(until, config.cadence.draft_time),
+                label: until.to_string(),
+            }
         }
     };
+    let outcome = machine::apply(&conversation, transition);
+    let (next, detail) = (outcome.next.clone(), outcome.detail.clone());
     store
-        .commit_effects(
-            None,
-            &[crate::store::Effect::Update(
-                next.clone(),
-                crate::tracking::event(now, kind, &detail),
-            )],
-            now,
-        )
+        .commit_effects(None, &[outcome.into_effect(now)], now)
         .await?;
     let draft_note = if store.waiting_draft(id).await?.is_some() && next.state != State::Drafted {
         " Its waiting draft is withdrawn at the next pass."

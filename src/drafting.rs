@@ -11,17 +11,16 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::cadence::Calendar;
-use crate::compose::templates::Templates;
 use crate::compose::{self, draft};
-use crate::config::{Config, OnDismiss};
+use crate::engine::Pass;
 use crate::error::Result;
 use crate::imap::folders::Folders;
 use crate::imap::Connection;
-use crate::model::{Conversation, State};
+use crate::model::Conversation;
+use crate::rules::machine::{self, Transition};
+use crate::rules::recipients;
 use crate::schedule::{Cadence, DueKind};
-use crate::store::{Draft, DraftState, Effect, Store};
-use crate::tracking::event;
+use crate::store::{Draft, DraftState, Store};
 
 /// What the cadence did in a pass, one line each, and the drafts a dry run would make.
 #[derive(Debug, Default, Clone)]
@@ -47,14 +46,10 @@ fn line(c: &Conversation, what: impl std::fmt::Display) -> String {
 }
 
 /// Settles the drafts that wait in Drafts against what the seller did.
-pub async fn reconcile(
-    connection: &mut Connection,
-    store: &Store,
-    config: &Config,
-    folders: &Folders,
-    now: DateTime<Utc>,
-    dry_run: bool,
-) -> Result<Vec<String>> {
+pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Vec<String>> {
+    let (store, config, now, dry_run) = (pass.store, pass.config, pass.now, pass.dry_run);
+    let folders = &pass.folders;
+    let connection = &mut *pass.connection;
     let waiting = store.waiting_drafts().await?;
     let mut changes = Vec::new();
     if waiting.is_empty() {
@@ -114,7 +109,7 @@ pub async fn reconcile(
             }
             continue;
         }
-        if conversation.state != State::Drafted {
+        if conversation.state != crate::model::State::Drafted {
             // A reply, a bounce, an opt-out, or the seller stopped it.
             if present && d.state == DraftState::Pending {
                 if !dry_run {
@@ -160,29 +155,13 @@ pub async fn reconcile(
         store
             .set_draft_state(d.id, DraftState::Dismissed, None, now)
             .await?;
-        let mut next = conversation.clone();
-        let detail = match config.cadence.on_dismiss {
-            OnDismiss::Stop => {
-                next.state = State::Stopped;
-                next.stop_reason = Some("dismissed".into());
-                format!("the seller deleted follow-up {}: stopped", d.step)
-            }
-            OnDismiss::Skip => {
-                next.step = d.step;
-                next.state = if next.step >= steps_total {
-                    State::Closing
-                } else {
-                    State::Waiting
-                };
-                next.wait_from = Some(now);
-                format!(
-                    "the seller deleted follow-up {}: skipped to the next step",
-                    d.step
-                )
-            }
+        let transition = Transition::Dismissed {
+            step: d.step,
+            on_dismiss: config.cadence.on_dismiss,
+            steps_total,
+            now,
         };
-        next.next_due = None;
-        save(store, next, "dismissed", detail, now, &mut changes).await?;
+        save(store, &conversation, transition, now, &mut changes).await?;
     }
     Ok(changes)
 }
@@ -206,18 +185,18 @@ async fn withdraw(connection: &mut Connection, folders: &Folders, d: &Draft) -> 
     Ok(())
 }
 
-/// Saves a conversation's new state with what happened, and reports it.
+/// Applies a transition to a conversation, saves it with what happened, and reports it.
 async fn save(
     store: &Store,
-    next: Conversation,
-    kind: &str,
-    detail: String,
+    conversation: &Conversation,
+    transition: Transition<'_>,
     now: DateTime<Utc>,
     changes: &mut Vec<String>,
 ) -> Result<()> {
-    changes.push(line(&next, &detail));
+    let outcome = machine::apply(conversation, transition);
+    changes.push(line(&outcome.next, &outcome.detail));
     store
-        .commit_effects(None, &[Effect::Update(next, event(now, kind, detail))], now)
+        .commit_effects(None, &[outcome.into_effect(now)], now)
         .await?;
     Ok(())
 }
@@ -228,39 +207,31 @@ async fn mark_drafted(
     d: &Draft,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if !conversation.state.is_open() || conversation.state == State::Drafted {
+    let outcome = machine::apply(
+        conversation,
+        Transition::Drafted {
+            step: d.step,
+            description: format!(
+                "drafted follow-up {} ({}, {}, variant {})",
+                d.step, d.template, d.language, d.variant
+            ),
+            language: d.language.clone(),
+        },
+    );
+    if outcome.note_only {
         return Ok(());
     }
-    let mut next = conversation.clone();
-    next.state = State::Drafted;
-    next.next_due = None;
-    next.language = Some(d.language.clone());
-    let detail = format!(
-        "drafted follow-up {} ({}, {}, variant {})",
-        d.step, d.template, d.language, d.variant
-    );
     store
-        .commit_effects(
-            None,
-            &[Effect::Update(next, event(now, "drafted", detail))],
-            now,
-        )
+        .commit_effects(None, &[outcome.into_effect(now)], now)
         .await?;
     Ok(())
 }
 
 /// Lets go of conversations whose grace ran out, makes the drafts that are due, and records
 /// every open conversation's next due time.
-pub async fn act(
-    connection: &mut Connection,
-    store: &Store,
-    config: &Config,
-    folders: &Folders,
-    templates: &Templates,
-    now: DateTime<Utc>,
-    dry_run: bool,
-) -> Result<CadenceReport> {
-    let calendar = Calendar::from_config(config);
+pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
+    let (store, config, now) = (pass.store, pass.config, pass.now);
+    let calendar = pass.calendar.clone();
     let cadence = Cadence {
         calendar: &calendar,
         config: &config.cadence,
@@ -281,11 +252,14 @@ pub async fn act(
         let Some(conversation) = by_id(*id) else {
             continue;
         };
-        let mut next = conversation.clone();
-        next.state = State::LetGo;
-        next.next_due = None;
-        let detail = "no reply after the close-the-loop message: let go".to_string();
-        save(store, next, "let_go", detail, now, &mut report.changes).await?;
+        save(
+            store,
+            conversation,
+            Transition::LetGo,
+            now,
+            &mut report.changes,
+        )
+        .await?;
     }
 
     for (id, due) in &plan.drafts {
@@ -298,34 +272,18 @@ pub async fn act(
         if store.waiting_draft(*id).await?.is_some() {
             continue;
         }
-        // Everyone on it was suppressed since (by hand, or a bounce elsewhere): stop instead.
-        let mut all_suppressed = true;
-        for prospect in &conversation.prospects {
-            all_suppressed &= store.is_suppressed(prospect).await?;
-        }
-        if all_suppressed {
-            let mut next = conversation.clone();
-            next.state = State::Stopped;
-            next.stop_reason = Some("suppressed".into());
-            let detail = "every prospect is on the suppression list: stopped".to_string();
-            save(store, next, "stopped", detail, now, &mut report.changes).await?;
-            continue;
-        }
-        match make_draft(
-            connection,
-            store,
-            config,
-            folders,
-            templates,
-            conversation,
-            *step,
-            template,
-            now,
-            dry_run,
-        )
-        .await
-        {
-            Ok(description) => report.drafts.push(description),
+        match make_draft(pass, conversation, *step, template).await {
+            Ok(Some(description)) => report.drafts.push(description),
+            Ok(None) => {
+                // Nobody left to write to: suppressed since, robots, or ignored.
+                let transition = Transition::Stop {
+                    reason: "nobody to follow up".into(),
+                    detail:
+                        "no prospect is left to follow up (suppressed, robots or ignored): stopped"
+                            .into(),
+                };
+                save(store, conversation, transition, now, &mut report.changes).await?;
+            }
             // One conversation's trouble (a bad address, a broken template) must not stop the rest.
             Err(e) if e.kind() == crate::ErrorKind::Data => {
                 warn!("#{}: no draft made: {e}", conversation.id);
@@ -355,33 +313,45 @@ pub async fn act(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Makes the draft of `step` for a conversation; `None` when nobody is left to address it to.
 async fn make_draft(
-    connection: &mut Connection,
-    store: &Store,
-    config: &Config,
-    folders: &Folders,
-    templates: &Templates,
+    pass: &mut Pass<'_>,
     conversation: &Conversation,
     step: u32,
     template: &str,
-    now: DateTime<Utc>,
-    dry_run: bool,
-) -> Result<String> {
+) -> Result<Option<String>> {
+    let (store, config, now, dry_run) = (pass.store, pass.config, pass.now, pass.dry_run);
+    let templates = pass.templates;
     let last = match conversation.last_touch_message {
         Some(id) => store.message(id).await?,
         None => None,
     }
     .ok_or_else(|| crate::Error::Data("the last touch is not in the store".into()))?;
+    let suppressed: HashSet<String> = store
+        .suppressions()
+        .await?
+        .into_iter()
+        .map(|s| s.address)
+        .collect();
+    let Some(recipients) = recipients::for_draft(&pass.rules(), &last, &suppressed) else {
+        return Ok(None);
+    };
     let language = compose::choose_language(config, &conversation.prospects, &last.snippet);
-    let first_prospect = conversation.prospects.first().cloned().unwrap_or_default();
+    let first_prospect = recipients.greeted.address.clone();
     let used = store.used_variants(&first_prospect, template).await?;
     let count = templates
         .get(language, template)
         .map(|t| t.variants.len())
         .unwrap_or(1);
     let variant = compose::choose_variant(conversation.id, count, &used);
-    let context = compose::context(config, conversation, &last, language, step, now);
+    let context = compose::context(
+        config,
+        conversation,
+        &recipients.greeted,
+        language,
+        step,
+        now,
+    );
     let text = templates.render(language, template, variant, &context)?;
     let from_address = if config.account.is_seller(&last.from_addr) {
         last.from_addr.clone()
@@ -389,20 +359,19 @@ async fn make_draft(
         config.account.email.clone()
     };
     let message_id = draft::new_message_id(&from_address, now);
-    let mut seller_addresses = vec![config.account.email.clone()];
-    seller_addresses.extend(config.account.aliases.iter().cloned());
     let signature = compose::signature(config, language);
     let raw = draft::compose(&draft::DraftParts {
         last_touch: &last,
+        recipients: &recipients,
         from_address: &from_address,
-        from_name: last.from_name.as_deref().unwrap_or(&config.account.name),
+        // Never a name taken from mail.
+        from_name: &config.account.name,
         text: &text,
         signature: &signature,
         language,
         zone: config.account.timezone,
         now,
         message_id: &message_id,
-        seller_addresses: &seller_addresses,
     })?;
     let to = context.prospect_name.clone();
     let who = if to.is_empty() {
@@ -423,7 +392,7 @@ async fn make_draft(
         language_name(language),
     );
     if dry_run {
-        return Ok(description);
+        return Ok(Some(description));
     }
     let record = Draft {
         id: 0,
@@ -433,19 +402,19 @@ async fn make_draft(
         variant,
         language: language.code().to_string(),
         message_id: message_id.clone(),
-        folder: Some(folders.drafts.name.clone()),
+        folder: Some(pass.folders.drafts.name.clone()),
         uidvalidity: None,
         uid: None,
         state: DraftState::Appending,
         created_at: now,
     };
     let draft_id = store.begin_draft(&record).await?;
-    connection
-        .append_draft(&folders.drafts.raw_name, &raw)
-        .await?;
+    let drafts_folder = pass.folders.drafts.raw_name.clone();
+    pass.connection.append_draft(&drafts_folder, &raw).await?;
     fault_point("after-append");
-    let (validity, uids) = connection
-        .find_message_id(&folders.drafts.raw_name, &message_id)
+    let (validity, uids) = pass
+        .connection
+        .find_message_id(&drafts_folder, &message_id)
         .await?;
     let location = uids.last().map(|&uid| (validity, uid));
     store
@@ -462,7 +431,7 @@ async fn make_draft(
     )
     .await?;
     info!("{description}");
-    Ok(description)
+    Ok(Some(description))
 }
 
 /// The language's name in English, for reports.

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use tracing::{debug, info};
 
+use crate::cadence::Calendar;
 use crate::compose::templates::Templates;
 use crate::config::{config_dir, Config, TrackMode};
 use crate::drafting;
@@ -17,14 +18,14 @@ use crate::error::Result;
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
-use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::{classify, may_be_bounce};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
-use crate::model::Conversation;
-use crate::store::{Effect, FolderState, NewMessage, Store, StoredMessage};
+use crate::model::{MessageClass, Origin};
+use crate::rules::link::Index;
+use crate::rules::{Effect, Role, Rules};
+use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
-use crate::tracking::{on_inbound, Link, Policy, TouchOutcome};
 
 /// How many messages one FETCH asks for.
 const BATCH: usize = 500;
@@ -46,6 +47,41 @@ pub struct PassReport {
     pub drafts: Vec<String>,
     /// When the next draft or let-go falls due.
     pub next_wake: Option<DateTime<Utc>>,
+}
+
+/// Everything one pass works with: the session, the record, the settings and the moment.
+pub struct Pass<'a> {
+    /// The IMAP session the pass reads and writes through.
+    pub connection: &'a mut Connection,
+    /// The record of truth.
+    pub store: &'a Store,
+    pub config: &'a Config,
+    /// INBOX, Sent, Drafts and Trash, as discovered at the start of the pass.
+    pub folders: Folders,
+    /// The follow-up templates (built in, or the seller's own).
+    pub templates: &'a Templates,
+    /// Business days in the seller's time zone, holidays and away days.
+    pub calendar: Calendar,
+    /// The time the pass acts at (`--now` in tests and demos).
+    pub now: DateTime<Utc>,
+    /// Change nothing on the server; report what would be done.
+    pub dry_run: bool,
+}
+
+impl Pass<'_> {
+    /// The rules over this pass's configuration.
+    pub fn rules(&self) -> Rules<'_> {
+        rules_of(self.config)
+    }
+}
+
+/// The rules over a configuration.
+pub fn rules_of(config: &Config) -> Rules<'_> {
+    Rules {
+        account: &config.account,
+        tracking: &config.tracking,
+        steps_total: config.cadence.steps.len() as u32,
+    }
 }
 
 /// Runs one pass against the server at time `now`. A dry run changes nothing on the server.
@@ -72,40 +108,44 @@ pub async fn pass_on(
     dry_run: bool,
 ) -> Result<PassReport> {
     let folders = connection.discover_folders(&config.imap).await?;
-    let mut report = PassReport::default();
-    let started = std::time::Instant::now();
-    // Sent first: the seller's messages make the inbound ones worth reading.
-    for (role, folder) in [
-        ("sent", &folders.sent),
-        ("inbox", &folders.inbox),
-        ("drafts", &folders.drafts),
-    ] {
-        let count = sync_folder(connection, store, config, folder, role, now).await?;
-        report.new_messages.push((role.to_string(), count));
-        if role == "sent" && config.tracking.mode == TrackMode::Flagged {
-            refresh_flags(connection, store, folder).await?;
-        }
-    }
-    let synced = started.elapsed();
-    read_texts(connection, store, config, &folders, now).await?;
-    let read = started.elapsed();
-    report.changes = apply_messages(store, config, &folders, now).await?;
-    let settled = drafting::reconcile(connection, store, config, &folders, now, dry_run).await?;
-    report.changes.extend(settled);
-    let cadence =
-        drafting::act(connection, store, config, &folders, templates, now, dry_run).await?;
-    report.changes.extend(cadence.changes);
-    report.drafts = cadence.drafts;
-    report.next_wake = cadence.next_wake;
-    let (summary, summary_due) = summary::maybe_send(
+    let mut pass = Pass {
         connection,
         store,
         config,
-        &folders.inbox.raw_name,
+        folders,
+        templates,
+        calendar: Calendar::from_config(config),
         now,
         dry_run,
-    )
-    .await?;
+    };
+    let mut report = PassReport::default();
+    let started = std::time::Instant::now();
+    // Sent first: the seller's messages make the inbound ones worth reading.
+    let roles = [
+        (Origin::Sent, pass.folders.sent.clone()),
+        (Origin::Inbox, pass.folders.inbox.clone()),
+        (Origin::Drafts, pass.folders.drafts.clone()),
+    ];
+    for (origin, folder) in roles {
+        let count = sync_folder(&mut pass, &folder, origin).await?;
+        report.new_messages.push((origin.name().to_string(), count));
+        if origin == Origin::Sent && config.tracking.mode == TrackMode::Flagged {
+            refresh_flags(pass.connection, store, &folder).await?;
+        }
+    }
+    let synced = started.elapsed();
+    read_texts(&mut pass).await?;
+    let read = started.elapsed();
+    report.changes = apply_messages(&pass).await?;
+    let settled = drafting::reconcile(&mut pass).await?;
+    report.changes.extend(settled);
+    let cadence = drafting::act(&mut pass).await?;
+    report.changes.extend(cadence.changes);
+    report.drafts = cadence.drafts;
+    report.next_wake = cadence.next_wake;
+    let inbox = pass.folders.inbox.raw_name.clone();
+    let (summary, summary_due) =
+        summary::maybe_send(pass.connection, store, config, &inbox, now, dry_run).await?;
     report.changes.extend(summary);
     if let Some(due) = summary_due {
         report.next_wake = Some(report.next_wake.map_or(due, |w| w.min(due)));
@@ -119,20 +159,15 @@ pub async fn pass_on(
     store
         .meta_set_once("first_started_at", &now.to_rfc3339())
         .await?;
-    report.header_fetches = connection.header_fetches();
-    report.body_fetches = connection.body_fetches();
+    report.header_fetches = pass.connection.header_fetches();
+    report.body_fetches = pass.connection.body_fetches();
     Ok(report)
 }
 
 /// Stores the headers of the folder's new messages; returns how many were new.
-async fn sync_folder(
-    connection: &mut Connection,
-    store: &Store,
-    config: &Config,
-    folder: &Chosen,
-    role: &str,
-    now: DateTime<Utc>,
-) -> Result<usize> {
+async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Result<usize> {
+    let (store, config, now) = (pass.store, pass.config, pass.now);
+    let connection = &mut *pass.connection;
     let status = connection.examine(&folder.raw_name).await?;
     let known = store.folder_state(&folder.name).await?;
     let uids = match &known {
@@ -176,8 +211,14 @@ async fn sync_folder(
                 .as_ref()
                 .is_some_and(|f| config.account.is_seller(&f.address));
             let automated = is_automated(&mail, from_seller);
+            // What the headers say, kept if the text is never read (an out-of-office deleted
+            // quickly is still an out-of-office). The seller's own sent mail has no class.
+            let class = (origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
+                .then(|| classify(&mail, now.date_naive()).class());
             messages.push(NewMessage {
                 folder: folder.name.clone(),
+                origin,
+                class,
                 uidvalidity: status.uidvalidity,
                 uid: item.uid,
                 mail,
@@ -195,7 +236,9 @@ async fn sync_folder(
             last_uid,
             highest_modseq: status.highest_modseq,
         };
-        store.store_messages(&messages, &state, role, now).await?;
+        store
+            .store_messages(&messages, &state, origin.name(), now)
+            .await?;
         stored += messages.len();
     }
     if uids.is_empty() {
@@ -206,7 +249,9 @@ async fn sync_folder(
             last_uid: last_uid.max(status.uid_next.unwrap_or(1).saturating_sub(1)),
             highest_modseq: status.highest_modseq,
         };
-        store.store_messages(&[], &state, role, now).await?;
+        store
+            .store_messages(&[], &state, origin.name(), now)
+            .await?;
     }
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
@@ -245,24 +290,18 @@ fn is_automated(mail: &Mail, from_seller: bool) -> bool {
 
 /// Fetches and classifies the text of unprocessed messages that matter: inbound mail that may
 /// concern the seller, and the seller's own messages (quoted in drafts).
-async fn read_texts(
-    connection: &mut Connection,
-    store: &Store,
-    config: &Config,
-    folders: &Folders,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
+    let (store, config, now) = (pass.store, pass.config, pass.now);
+    let folders = &pass.folders;
+    let connection = &mut *pass.connection;
     let pending = store.unprocessed_messages().await?;
     let mut wanted: HashMap<String, Vec<&StoredMessage>> = HashMap::new();
-    for message in pending
-        .iter()
-        .filter(|m| m.class.is_none() && m.snippet.is_empty())
-    {
-        if message.folder == folders.drafts.name {
-            continue;
-        }
-        let needed = if message.from_seller {
-            !message.automated
+    for message in pending.iter().filter(|m| !m.has_body) {
+        let needed = if message.origin == Origin::Drafts {
+            false
+        } else if message.from_seller {
+            // Only the seller's sent mail is quoted; a seller's address elsewhere is a claim.
+            message.origin == Origin::Sent && !message.automated
         } else {
             !message.automated
                 && (may_be_bounce(&message.from_addr, &message.subject)
@@ -291,32 +330,18 @@ async fn read_texts(
         uids.sort_unstable();
         let current = store.folder_state(&folder).await?;
         let same_validity = current.is_some_and(|s| s.uidvalidity == status.uidvalidity);
-        let mut seen = HashSet::new();
         if same_validity {
             for batch in uids.chunks(BATCH) {
                 for item in connection.fetch_messages(&uid_set(batch)).await? {
                     let Some(message) = by_uid.get(&item.uid) else {
                         continue;
                     };
-                    seen.insert(item.uid);
                     let mail = parse(&item.data).unwrap_or_default();
                     record_text(store, message, &mail, now).await?;
                 }
             }
         }
-        // Gone from the server (or the folder was rebuilt): judge from the headers alone.
-        for message in messages.iter().filter(|m| !seen.contains(&m.uid)) {
-            let mail = Mail {
-                subject: message.subject.clone(),
-                from: Some(crate::mail::parse::Mailbox {
-                    address: message.from_addr.clone(),
-                    name: message.from_name.clone(),
-                }),
-                date: Some(message.date),
-                ..Mail::default()
-            };
-            record_text(store, message, &mail, now).await?;
-        }
+        // Gone from the server (or the folder was rebuilt): what the headers said stands.
     }
     Ok(())
 }
@@ -334,81 +359,14 @@ async fn record_text(
         .await
 }
 
-/// The conversations in memory, indexed the ways inbound mail finds them.
-#[derive(Default)]
-struct Index {
-    conversations: HashMap<i64, Conversation>,
-    by_thread: HashMap<i64, i64>,
-    by_address: HashMap<String, Vec<i64>>,
-    /// Organisation domain → conversations (never free-mail domains).
-    by_organisation: HashMap<String, Vec<i64>>,
-}
-
-impl Index {
-    fn insert(&mut self, conversation: Conversation) {
-        let id = conversation.id;
-        self.by_thread.insert(conversation.thread_id, id);
-        for prospect in &conversation.prospects {
-            add_once(self.by_address.entry(prospect.clone()).or_default(), id);
-            let d = domain(prospect);
-            if !is_freemail(&d) {
-                add_once(
-                    self.by_organisation
-                        .entry(organisation_domain(&d))
-                        .or_default(),
-                    id,
-                );
-            }
-        }
-        self.conversations.insert(id, conversation);
-    }
-
-    fn of_thread(&self, thread_id: i64) -> Option<&Conversation> {
-        self.by_thread
-            .get(&thread_id)
-            .and_then(|id| self.conversations.get(id))
-    }
-
-    /// Conversations an inbound message from `from` may concern outside its thread.
-    fn by_sender(&self, from: &str, same_domain: bool) -> Vec<i64> {
-        let mut ids = self.by_address.get(from).cloned().unwrap_or_default();
-        let d = domain(from);
-        if same_domain && !is_freemail(&d) {
-            for &id in self
-                .by_organisation
-                .get(&organisation_domain(&d))
-                .into_iter()
-                .flatten()
-            {
-                add_once(&mut ids, id);
-            }
-        }
-        ids.sort_unstable();
-        ids
-    }
-}
-
-fn add_once(ids: &mut Vec<i64>, id: i64) {
-    if !ids.contains(&id) {
-        ids.push(id);
-    }
-}
-
 /// Messages without effect are marked processed in groups of this size.
 const MARK_BATCH: usize = 500;
 
-/// Applies every unprocessed message to the conversations, oldest first. Returns one line per
-/// change.
-async fn apply_messages(
-    store: &Store,
-    config: &Config,
-    folders: &Folders,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    let policy = Policy {
-        account: &config.account,
-        tracking: &config.tracking,
-    };
+/// Applies every unprocessed message to the conversations, in the order the server received
+/// them. Returns one line per change.
+async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
+    let store = pass.store;
+    let rules = pass.rules();
     let mut suppressed: HashSet<String> = store
         .suppressions()
         .await?
@@ -422,17 +380,7 @@ async fn apply_messages(
     let mut changes = Vec::new();
     let mut without_effect: Vec<i64> = Vec::new();
     for message in store.unprocessed_messages().await? {
-        let effects = effects_of(
-            store,
-            &policy,
-            config.cadence.steps.len() as u32,
-            &index,
-            &suppressed,
-            folders,
-            &message,
-            now,
-        )
-        .await?;
+        let effects = effects_of(store, &rules, &index, &suppressed, &message, pass.now).await?;
         if effects.is_empty() {
             without_effect.push(message.id);
             if without_effect.len() >= MARK_BATCH {
@@ -442,7 +390,7 @@ async fn apply_messages(
             continue;
         }
         let created = store
-            .commit_effects(Some(message.id), &effects, now)
+            .commit_effects(Some(message.id), &effects, pass.now)
             .await?;
         let mut created = created.into_iter();
         for effect in effects {
@@ -462,6 +410,10 @@ async fn apply_messages(
                     ));
                     index.insert(conversation);
                 }
+                Effect::Note(id, event) => {
+                    let subject = index.get(id).map(|c| c.subject.as_str()).unwrap_or("");
+                    changes.push(format!("#{id} {subject}: {}", event.detail));
+                }
                 Effect::Suppress { address, .. } => {
                     suppressed.insert(address.to_ascii_lowercase());
                 }
@@ -475,93 +427,68 @@ async fn apply_messages(
     Ok(changes)
 }
 
-/// What one message does to the conversations.
-#[allow(clippy::too_many_arguments)]
+/// What one message does to the conversations: the rules decide, the store supplies the
+/// facts they need (the thread's other messages, a returned message's thread, last touches).
 async fn effects_of(
     store: &Store,
-    policy: &Policy<'_>,
-    config_steps: u32,
+    rules: &Rules<'_>,
     index: &Index,
     suppressed: &HashSet<String>,
-    folders: &Folders,
     message: &StoredMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    let mut effects = Vec::new();
-    if message.folder == folders.drafts.name
-        || folders
-            .trash
-            .as_ref()
-            .is_some_and(|t| t.name == message.folder)
-    {
-        // Drafts are the cadence's business; Trash holds nothing new.
-        return Ok(effects);
-    }
-    if message.from_seller {
-        let is_suppressed =
-            |address: &str| suppressed.contains(address) || suppressed.contains(&domain(address));
-        let prospects = policy.prospects(message, &is_suppressed);
-        match index.of_thread(message.thread_id) {
-            Some(conversation) => {
-                if let Some((next, event)) =
-                    policy.on_later_touch(conversation, message, prospects, config_steps)
-                {
-                    effects.push(Effect::Update(next, event));
-                }
-            }
-            None => {
-                let thread_automated = store
+    match rules.role(message) {
+        Role::Ignore(reason) => {
+            debug!(subject = %message.subject, reason, "no effect");
+            Ok(Vec::new())
+        }
+        Role::Touch(prospects) => {
+            let conversation = index.of_thread(message.thread_id);
+            let thread_automated = conversation.is_none()
+                && store
                     .thread_messages(message.thread_id)
                     .await?
                     .iter()
                     .any(|m| !m.from_seller && m.automated);
-                match policy.on_new_touch(message, prospects, thread_automated, now) {
-                    TouchOutcome::Track(conversation) => {
-                        let event = crate::tracking::event(
-                            message.date,
-                            "tracked",
-                            format!("the seller wrote to {}", conversation.prospects.join(", ")),
-                        );
-                        effects.push(Effect::Track(*conversation, event));
-                    }
-                    TouchOutcome::Ignore(reason) => {
-                        debug!(subject = %message.subject, reason, "not tracked");
-                    }
+            match rules.on_touch(
+                conversation,
+                message,
+                prospects,
+                thread_automated,
+                suppressed,
+                now,
+            ) {
+                Ok(effect) => Ok(vec![effect]),
+                Err(reason) => {
+                    debug!(subject = %message.subject, reason, "not a touch that counts");
+                    Ok(Vec::new())
                 }
             }
         }
-        return Ok(effects);
-    }
-    // Colleagues never answer for a prospect, but the seller's own mail system reports bounces.
-    if policy.is_own_side(&message.from_addr) && message.class.as_deref() != Some("bounce") {
-        return Ok(effects);
-    }
-    let mut linked: Vec<(i64, Link)> = Vec::new();
-    if let Some(c) = index.of_thread(message.thread_id) {
-        linked.push((c.id, Link::Thread));
-    }
-    if let Some(returned) = &message.bounced_message_id {
-        if let Some(thread) = store.thread_of(returned).await? {
-            if let Some(c) = index.of_thread(thread) {
-                add_link(&mut linked, c.id, Link::Returned);
+        Role::Inbound(class) => {
+            let returned_thread = match (&message.bounced_message_id, class) {
+                (Some(returned), MessageClass::Bounce) => store.thread_of(returned).await?,
+                _ => None,
+            };
+            let mut effects = Vec::new();
+            for (id, link) in index.concerned(rules, message, class, returned_thread) {
+                let Some(conversation) = index.get(id) else {
+                    continue;
+                };
+                let last_touch = match conversation.last_touch_message {
+                    Some(touch) => store.message(touch).await?,
+                    None => None,
+                };
+                effects.extend(rules.on_inbound(
+                    conversation,
+                    message,
+                    class,
+                    link,
+                    last_touch.as_ref(),
+                    suppressed,
+                ));
             }
+            Ok(effects)
         }
-    }
-    for id in index.by_sender(&message.from_addr, policy.tracking.stop_on_same_domain) {
-        if let Some(link) = policy.link_by_sender(&index.conversations[&id], &message.from_addr) {
-            add_link(&mut linked, id, link);
-        }
-    }
-    for (id, link) in linked {
-        if let Some(found) = on_inbound(&index.conversations[&id], message, link) {
-            effects.extend(found);
-        }
-    }
-    Ok(effects)
-}
-
-fn add_link(linked: &mut Vec<(i64, Link)>, id: i64, link: Link) {
-    if !linked.iter().any(|(known, _)| *known == id) {
-        linked.push((id, link));
     }
 }

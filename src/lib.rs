@@ -13,6 +13,8 @@
 //! * [`config`] turns the TOML file into a validated [`config::Config`] (two stages).
 //! * [`imap`] connects (TLS, STARTTLS, XOAUTH2) and discovers folders; only it knows async-imap.
 //! * [`store`] is the SQLite record of truth; only it knows sqlx.
+//! * [`rules`] is the pure core: what a message is to nudge, which conversations it
+//!   concerns, the one state machine of a conversation, and who a draft is addressed to.
 //! * [`commands`] holds what the command line runs; `main.rs` only parses and prints.
 //!
 //! nudge never sends mail to a prospect: the seller approves every follow-up by sending the
@@ -30,12 +32,12 @@ pub mod imap;
 pub mod logging;
 pub mod mail;
 pub mod model;
+pub mod rules;
 pub mod schedule;
 pub mod smtp;
 pub mod store;
 pub mod summary;
 pub mod systemd;
 pub mod tls;
-pub mod tracking;
 
 pub use error::{Error, ErrorKind, Result};

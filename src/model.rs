@@ -6,6 +6,9 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::mail::parse::Mailbox;
+pub use crate::rules::{EventKind, MessageClass, Origin};
+
 /// Where a conversation stands (SPEC 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +115,10 @@ pub struct Conversation {
     pub snoozed_until: Option<DateTime<Utc>>,
     pub stop_reason: Option<String>,
     pub language: Option<String>,
+    /// The Message-ID of the reply (in the thread) that ended the wait: only a touch that
+    /// answers it starts the cadence again.
+    #[serde(skip)]
+    pub last_reply_message_id: Option<String>,
 }
 
 impl Conversation {
@@ -141,16 +148,84 @@ impl Conversation {
             snoozed_until: None,
             stop_reason: None,
             language: None,
+            last_reply_message_id: None,
         }
     }
 }
 
 /// One entry of a conversation's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub at: DateTime<Utc>,
-    /// What happened: `tracked`, `touch`, `reply`, `auto_reply`, `bounce`, `opt_out`, …
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// Details in plain words.
     pub detail: String,
+    /// The cadence step it belongs to (a reply: the step after which it came), when known.
+    pub step: Option<u32>,
+}
+
+/// A message as nudge stored it: header facts, what its text says, and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    pub id: i64,
+    pub folder: String,
+    /// The role of its folder: only Sent holds the seller's touches.
+    pub origin: Origin,
+    pub uid: u32,
+    pub thread_id: i64,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from_addr: String,
+    pub from_name: Option<String>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    /// The Date header, else the INTERNALDATE.
+    pub date: DateTime<Utc>,
+    /// When the seller's server had it: the later of INTERNALDATE and Date.
+    pub arrived: DateTime<Utc>,
+    pub flags: Vec<String>,
+    /// The From line names a seller identity (a claim: only Sent makes it the seller's).
+    pub from_seller: bool,
+    /// List mail, Auto-Submitted, or nudge's own summary: never a touch or a reply.
+    pub automated: bool,
+    /// What the message is, from its headers at sync time and its text once read.
+    pub class: Option<MessageClass>,
+    pub return_date: Option<NaiveDate>,
+    pub bounced_message_id: Option<String>,
+    pub bounced_recipient: Option<String>,
+    /// The start of its new text.
+    pub snippet: String,
+    /// Its text was read (not only its headers).
+    pub has_body: bool,
+}
+
+impl Message {
+    /// To and Cc.
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        self.to.iter().chain(self.cc.iter())
+    }
+
+    pub fn is_flagged(&self) -> bool {
+        self.flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case("\\Flagged"))
+    }
+
+    /// True when its In-Reply-To or References name `message_id`.
+    pub fn names(&self, message_id: &str) -> bool {
+        self.in_reply_to
+            .iter()
+            .chain(self.references.iter())
+            .any(|id| id == message_id)
+    }
+
+    /// The sender's name, else address, for the history.
+    pub fn who(&self) -> String {
+        self.from_name
+            .clone()
+            .unwrap_or_else(|| self.from_addr.clone())
+    }
 }

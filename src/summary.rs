@@ -7,6 +7,8 @@
 //! leaves `sending`, and that week's summary is not sent again (a lost summary is better
 //! than a duplicate flood after repeated crashes).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -15,7 +17,7 @@ use crate::compose::draft::{month_name, strip_reply_prefixes, weekday_name};
 use crate::compose::templates::tera_error_text;
 use crate::config::{Config, Language};
 use crate::error::{Error, Result};
-use crate::model::{Conversation, State};
+use crate::model::{Conversation, EventKind, State};
 use crate::store::Store;
 
 /// Counts at a glance.
@@ -247,13 +249,15 @@ pub async fn compute(
     let mut let_go = Vec::new();
     for (id, event) in &events {
         let Some(c) = by_id(*id) else { continue };
-        match event.kind.as_str() {
-            "tracked" => n.new_this_week += 1,
-            "reply" => {
+        match event.kind {
+            EventKind::Tracked => n.new_this_week += 1,
+            EventKind::Reply => {
                 n.replies += 1;
                 let came_back = event.detail.contains("came back after close");
                 n.came_back += u32::from(came_back);
-                let after_step = c.replied_after_step.unwrap_or(c.step);
+                // The step the reply came after, as recorded then: the seller may have
+                // answered since and the conversation started over.
+                let after_step = event.step.or(c.replied_after_step).unwrap_or(c.step);
                 replied.push(Replied {
                     subject: strip_reply_prefixes(&c.subject),
                     prospect: prospect_of(c),
@@ -262,16 +266,16 @@ pub async fn compute(
                     came_back,
                 });
             }
-            "let_go" => {
+            EventKind::LetGo => {
                 n.let_go += 1;
                 let_go.push(LetGo {
                     subject: strip_reply_prefixes(&c.subject),
                     prospect: prospect_of(c),
                 });
             }
-            "bounce" => n.bounced += 1,
-            "opt_out" => n.opted_out += 1,
-            "dismissed" => n.dismissed += 1,
+            EventKind::Bounce => n.bounced += 1,
+            EventKind::OptOut => n.opted_out += 1,
+            EventKind::Dismissed => n.dismissed += 1,
             _ => {}
         }
     }
@@ -292,17 +296,30 @@ pub async fn compute(
     }
     n.drafts_waiting = drafts_waiting.len() as u32;
 
-    // Reply rate by step, over every conversation nudge has followed.
+    // Reply rate by step, over every conversation nudge has followed. The history keeps the
+    // step of each touch and reply, so a conversation that started over still counts.
+    let epoch = DateTime::<Utc>::from_timestamp(0, 0).unwrap_or(from);
+    let history = store.events_between(epoch, due).await?;
+    let mut reached: HashMap<i64, u32> = conversations
+        .iter()
+        .map(|c| (c.id, c.replied_after_step.unwrap_or(c.step)))
+        .collect();
+    let mut answered: HashSet<(i64, u32)> = conversations
+        .iter()
+        .filter_map(|c| c.replied_after_step.map(|s| (c.id, s)))
+        .collect();
+    for (id, event) in &history {
+        let Some(step) = event.step else { continue };
+        let max = reached.entry(*id).or_insert(step);
+        *max = (*max).max(step);
+        if event.kind == EventKind::Reply {
+            answered.insert((*id, step));
+        }
+    }
     let mut rates = Vec::new();
     for step in 0..=steps {
-        let reached = conversations
-            .iter()
-            .filter(|c| c.replied_after_step.unwrap_or(c.step) >= step)
-            .count() as u32;
-        let answered = conversations
-            .iter()
-            .filter(|c| c.replied_after_step == Some(step))
-            .count() as u32;
+        let reached = reached.values().filter(|&&s| s >= step).count() as u32;
+        let answered = answered.iter().filter(|(_, s)| *s == step).count() as u32;
         rates.push(Rate {
             step,
             is_close: step == steps && step > 0,
@@ -336,7 +353,7 @@ pub async fn compute(
     let today = calendar.local_date(now);
     let waiting_on_you = conversations
         .iter()
-        .filter(|c| c.state == State::Replied)
+        .filter(|c| matches!(c.state, State::Replied | State::Stopped))
         .filter_map(|c| {
             let inbound = c.last_inbound_at.filter(|i| *i > c.last_touch_at)?;
             let mut day = calendar.local_date(inbound);

@@ -2,14 +2,16 @@
 //! both LF and CRLF line endings, and checked against `expected.tsv` (class, return date,
 //! which conversation it affects, the returned Message-ID of a bounce).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use nudge::config::{Account, Language, TrackMode, Tracking};
 use nudge::mail::classify::{classify, Class};
 use nudge::mail::parse::{parse, Mail};
-use nudge::model::Conversation;
-use nudge::tracking::Policy;
+use nudge::model::{Conversation, Message, Origin};
+use nudge::rules::link::Index;
+use nudge::rules::{Role, Rules};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
@@ -110,37 +112,74 @@ fn conversations() -> Vec<(char, String, Conversation)> {
     .collect()
 }
 
-/// Which conversation the message affects: in the thread, a bounce of its opener, or from its
-/// prospect or the prospect's organisation, dated after the opener — never automated mail, and
-/// never the seller's side (but for bounces from the seller's own mail system).
-fn affected(mail: &Mail, class: &Class, policy: &Policy<'_>) -> Option<char> {
-    if matches!(class, Class::Automated) {
-        return None;
+/// Which conversation the message affects, decided by nudge's own rules: the message becomes
+/// an inbound message in INBOX, its thread is the conversation whose opener it names (as the
+/// store's threading would find), and [`Index::concerned`] and [`Rules::on_inbound`] decide.
+fn affected(mail: &Mail, class: &Class, rules: &Rules<'_>, received: NaiveDate) -> Option<char> {
+    let all = conversations();
+    let mut index = Index::default();
+    for (_, _, c) in &all {
+        index.insert(c.clone());
     }
-    let from = mail
-        .from
-        .as_ref()
-        .map(|f| f.address.clone())
-        .unwrap_or_default();
-    if policy.is_own_side(&from) && !matches!(class, Class::Bounce { .. }) {
-        return None;
-    }
+    let thread_of = |id: &str| {
+        all.iter()
+            .find(|(_, opener, _)| opener == id)
+            .map(|(_, _, c)| c.thread_id)
+    };
     let ids = mail.thread_ids();
-    let returned = match class {
+    let thread_id = ids.iter().find_map(|id| thread_of(id)).unwrap_or(1000);
+    let (returned, failed, return_date) = match class {
         Class::Bounce {
             returned_message_id,
-            ..
-        } => returned_message_id.clone(),
-        _ => None,
+            recipient,
+        } => (returned_message_id.clone(), recipient.clone(), None),
+        Class::AutoReply { return_date } => (None, None, *return_date),
+        _ => (None, None, None),
     };
-    let all = conversations();
-    all.iter()
-        .find(|(_, opener, _)| ids.contains(opener) || returned.as_deref() == Some(opener))
-        .or_else(|| {
-            all.iter()
-                .find(|(_, _, c)| policy.link_by_sender(c, &from).is_some())
+    let from = mail.from.clone();
+    let arrived = mail
+        .date
+        .unwrap_or_else(|| received.and_hms_opt(12, 0, 0).unwrap().and_utc());
+    let message = Message {
+        id: 999,
+        origin: Origin::Inbox,
+        thread_id,
+        message_id: mail.message_id.clone(),
+        in_reply_to: mail.in_reply_to.clone(),
+        references: mail.references.clone(),
+        from_addr: from.as_ref().map(|f| f.address.clone()).unwrap_or_default(),
+        from_name: from.and_then(|f| f.name),
+        to: mail.to.clone(),
+        cc: mail.cc.clone(),
+        subject: mail.subject.clone(),
+        date: arrived,
+        arrived,
+        from_seller: mail
+            .from
+            .as_ref()
+            .is_some_and(|f| rules.account.is_seller(&f.address)),
+        class: Some(class.class()),
+        return_date,
+        bounced_message_id: returned.clone(),
+        bounced_recipient: failed,
+        has_body: true,
+        ..Message::default()
+    };
+    let Role::Inbound(class) = rules.role(&message) else {
+        return None;
+    };
+    let returned_thread = returned.as_deref().and_then(thread_of);
+    let suppressed = HashSet::new();
+    index
+        .concerned(rules, &message, class, returned_thread)
+        .into_iter()
+        .find(|(id, link)| {
+            let c = index.get(*id).expect("indexed");
+            !rules
+                .on_inbound(c, &message, class, *link, None, &suppressed)
+                .is_empty()
         })
-        .filter(|(_, _, c)| mail.date.is_none_or(|d| d > c.last_touch_at))
+        .and_then(|(id, _)| all.iter().find(|(_, _, c)| c.id == id))
         .map(|(letter, _, _)| *letter)
 }
 
@@ -196,9 +235,10 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
         stop_on_same_domain: true,
         ignore: vec![],
     };
-    let policy = Policy {
+    let rules = Rules {
         account: &account,
         tracking: &tracking,
+        steps_total: 3,
     };
     let received = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
     let mut failures = Vec::new();
@@ -212,8 +252,12 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
             };
             let class = classify(&mail, received);
             let mut wrong = Vec::new();
-            if class.name() != case.class {
-                wrong.push(format!("class {} (expected {})", class.name(), case.class));
+            if class.class().name() != case.class {
+                wrong.push(format!(
+                    "class {} (expected {})",
+                    class.class().name(),
+                    case.class
+                ));
             }
             let return_date = match &class {
                 Class::AutoReply { return_date } => *return_date,
@@ -237,7 +281,7 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
                     ));
                 }
             }
-            let affects = affected(&mail, &class, &policy);
+            let affects = affected(&mail, &class, &rules, received);
             if affects != case.counts_for {
                 wrong.push(format!(
                     "affects {affects:?} (expected {:?})",

@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use nudge::config::Config;
 use nudge::model::{Conversation, State};
+use nudge::rules::{event, EventKind};
 use nudge::store::{Draft, DraftState, Effect, Store};
-use nudge::tracking::event;
 use support::mailclient::{MailClient, Message};
 use support::nudge::{Nudge, PASSWORD, SELLER};
 use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
@@ -49,7 +49,7 @@ async fn add(
     state: State,
     step: u32,
     replied_after: Option<u32>,
-    kind: &str,
+    kind: EventKind,
     detail: &str,
     at: DateTime<Utc>,
 ) -> i64 {
@@ -65,7 +65,7 @@ async fn add(
             None,
             &[Effect::Track(
                 conversation,
-                event(oslo(2, 10), "tracked", "old"),
+                event(oslo(2, 10), EventKind::Tracked, "old"),
             )],
             at,
         )
@@ -99,6 +99,8 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
             flags: vec![],
             from_seller: true,
             automated: true,
+            origin: nudge::model::Origin::Sent,
+            class: None,
         };
         let state = nudge::store::FolderState {
             name: "Sent".into(),
@@ -120,7 +122,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Replied,
         0,
         Some(0),
-        "reply",
+        EventKind::Reply,
         "replied",
         week,
     )
@@ -133,7 +135,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Replied,
         1,
         Some(1),
-        "reply",
+        EventKind::Reply,
         "replied",
         week,
     )
@@ -146,7 +148,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Replied,
         2,
         Some(2),
-        "reply",
+        EventKind::Reply,
         "replied",
         week,
     )
@@ -159,7 +161,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Replied,
         3,
         Some(3),
-        "reply",
+        EventKind::Reply,
         "replied; came back after close",
         week,
     )
@@ -172,7 +174,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::LetGo,
         3,
         None,
-        "let_go",
+        EventKind::LetGo,
         "let go",
         week,
     )
@@ -185,7 +187,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Bounced,
         0,
         None,
-        "bounce",
+        EventKind::Bounce,
         "bounced",
         week,
     )
@@ -198,7 +200,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::OptedOut,
         1,
         None,
-        "opt_out",
+        EventKind::OptOut,
         "opted out",
         week,
     )
@@ -211,7 +213,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Stopped,
         1,
         None,
-        "dismissed",
+        EventKind::Dismissed,
         "deleted",
         week,
     )
@@ -224,7 +226,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Drafted,
         1,
         None,
-        "drafted",
+        EventKind::Drafted,
         "drafted",
         week,
     )
@@ -237,7 +239,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
         State::Waiting,
         0,
         None,
-        "touch",
+        EventKind::Touch,
         "wrote",
         week,
     )

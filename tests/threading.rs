@@ -4,8 +4,8 @@
 use chrono::{TimeZone, Utc};
 use nudge::mail::parse::{Mail, Mailbox};
 use nudge::model::{Conversation, State};
+use nudge::rules::{event, EventKind};
 use nudge::store::{Effect, FolderState, NewMessage, Store};
-use nudge::tracking::event;
 
 fn mail(id: Option<&str>, in_reply_to: &[&str], references: &[&str]) -> Mail {
     Mail {
@@ -41,6 +41,8 @@ impl Folder {
             flags: vec![],
             from_seller: false,
             automated: false,
+            origin: nudge::model::Origin::Inbox,
+            class: None,
         };
         let state = FolderState {
             name: "INBOX".into(),
@@ -199,10 +201,13 @@ async fn merging_threads_with_two_conversations_keeps_the_latest_and_stops_the_o
         .commit_effects(
             None,
             &[
-                Effect::Track(conversation(left_thread, 10), event(at, "tracked", "left")),
+                Effect::Track(
+                    conversation(left_thread, 10),
+                    event(at, EventKind::Tracked, "left"),
+                ),
                 Effect::Track(
                     conversation(right_thread, 12),
-                    event(at, "tracked", "right"),
+                    event(at, EventKind::Tracked, "right"),
                 ),
             ],
             at,

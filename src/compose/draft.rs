@@ -10,14 +10,17 @@ use lettre::Message;
 
 use crate::config::Language;
 use crate::error::{Error, Result};
-use crate::mail::parse::{one_line, Mailbox};
+use crate::mail::parse::one_line;
+use crate::rules::recipients::Recipients;
 use crate::store::StoredMessage;
 
 /// Everything a draft is made of.
 #[derive(Debug, Clone)]
 pub struct DraftParts<'a> {
-    /// The seller's last message in the thread: the draft answers it.
+    /// The seller's last message in the thread (from Sent): the draft answers it.
     pub last_touch: &'a StoredMessage,
+    /// Who the draft is addressed to (see [`crate::rules::recipients`]).
+    pub recipients: &'a Recipients,
     /// The seller identity that wrote it, and the seller's name.
     pub from_address: &'a str,
     pub from_name: &'a str,
@@ -30,8 +33,6 @@ pub struct DraftParts<'a> {
     pub now: DateTime<Utc>,
     /// The Message-ID for the draft, without brackets.
     pub message_id: &'a str,
-    /// The seller's addresses, left out of To and Cc.
-    pub seller_addresses: &'a [String],
 }
 
 /// A fresh Message-ID at the seller's domain.
@@ -92,30 +93,16 @@ fn mailbox(address: &str, name: Option<&str>) -> Result<LettreMailbox> {
 /// The raw draft (RFC 5322 bytes, CRLF) ready for IMAP APPEND.
 pub fn compose(parts: &DraftParts<'_>) -> Result<Vec<u8>> {
     let last = parts.last_touch;
-    let is_seller = |a: &str| {
-        parts
-            .seller_addresses
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(a))
-    };
     let mut builder = Message::builder()
         .from(mailbox(parts.from_address, Some(parts.from_name))?)
         .subject(reply_subject(&last.subject))
         .date(parts.now.into())
         .message_id(Some(format!("<{}>", parts.message_id)));
-    let mut recipients = 0;
-    for m in last.to.iter().filter(|m| !is_seller(&m.address)) {
+    for m in &parts.recipients.to {
         builder = builder.to(mailbox(&m.address, m.name.as_deref())?);
-        recipients += 1;
     }
-    for m in last.cc.iter().filter(|m| !is_seller(&m.address)) {
+    for m in &parts.recipients.cc {
         builder = builder.cc(mailbox(&m.address, m.name.as_deref())?);
-        recipients += 1;
-    }
-    if recipients == 0 {
-        return Err(Error::Data(
-            "the last touch has no recipient to follow up".into(),
-        ));
     }
     if let Some(parent) = &last.message_id {
         builder = builder.in_reply_to(format!("<{parent}>"));
@@ -294,13 +281,6 @@ pub fn closing(language: Language) -> &'static str {
         Language::Sv => "Vänliga hälsningar",
         Language::Da => "Venlig hilsen",
     }
-}
-
-/// The person a draft greets: the first recipient of the last touch that is a prospect.
-pub fn greeted<'a>(last: &'a StoredMessage, prospects: &[String]) -> Option<&'a Mailbox> {
-    last.recipients()
-        .find(|m| prospects.contains(&m.address))
-        .or_else(|| last.to.first())
 }
 
 #[cfg(test)]

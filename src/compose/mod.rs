@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Language};
 use crate::mail::address::{domain, is_freemail, organisation_domain};
+use crate::mail::parse::Mailbox;
 use crate::model::Conversation;
-use crate::store::StoredMessage;
 use templates::FollowUpContext;
 
 /// The template language for a conversation: a configured override for a prospect's address
@@ -85,16 +85,14 @@ pub fn choose_variant(conversation_id: i64, count: usize, used: &[u32]) -> u32 {
 pub fn context(
     config: &Config,
     conversation: &Conversation,
-    last: &StoredMessage,
+    greeted: &Mailbox,
     language: Language,
     step: u32,
     now: DateTime<Utc>,
 ) -> FollowUpContext {
-    let greeted = draft::greeted(last, &conversation.prospects);
-    let prospect_name = greeted.and_then(|m| m.name.clone()).unwrap_or_default();
+    let prospect_name = greeted.name.clone().unwrap_or_default();
     let prospect_first_name = first_name(&prospect_name);
-    let company = greeted
-        .map(|m| domain(&m.address))
+    let company = Some(domain(&greeted.address))
         .filter(|d| !d.is_empty() && !is_freemail(d))
         .map(|d| company_from_domain(&organisation_domain(&d)))
         .unwrap_or_default();

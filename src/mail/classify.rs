@@ -29,15 +29,26 @@ pub enum Class {
     Automated,
 }
 
+/// What an inbound message is, without the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageClass {
+    Bounce,
+    AutoReply,
+    OptOut,
+    Reply,
+    Automated,
+}
+
 impl Class {
-    /// The name stored and shown: `bounce`, `auto_reply`, `opt_out`, `reply`, `automated`.
-    pub fn name(&self) -> &'static str {
+    /// The class without its details.
+    pub fn class(&self) -> MessageClass {
         match self {
-            Class::Bounce { .. } => "bounce",
-            Class::AutoReply { .. } => "auto_reply",
-            Class::OptOut => "opt_out",
-            Class::Reply => "reply",
-            Class::Automated => "automated",
+            Class::Bounce { .. } => MessageClass::Bounce,
+            Class::AutoReply { .. } => MessageClass::AutoReply,
+            Class::OptOut => MessageClass::OptOut,
+            Class::Reply => MessageClass::Reply,
+            Class::Automated => MessageClass::Automated,
         }
     }
 }

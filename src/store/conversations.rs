@@ -6,22 +6,12 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{parse_time, Store};
 use crate::error::Result;
-use crate::model::{Conversation, Event};
-
-/// A change decided by the engine, written together with others in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Start following a conversation (its `id` is ignored and assigned by the store).
-    Track(Conversation, Event),
-    /// Save a conversation's new fields, with what happened.
-    Update(Conversation, Event),
-    /// Put an address on the suppression list.
-    Suppress { address: String, reason: String },
-}
+use crate::model::{Conversation, Event, EventKind};
+use crate::rules::Effect;
 
 const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
     first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
-    next_due, not_before, wait_from, snoozed_until, stop_reason, language";
+    next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id";
 
 impl Store {
     /// Applies `effects` and, if given, marks the message they came from as processed, all in
@@ -50,6 +40,11 @@ impl Store {
                         .await
                         .map_err(|e| self.error(e))?;
                     insert_event(&mut tx, conversation.id, event)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                }
+                Effect::Note(id, event) => {
+                    insert_event(&mut tx, *id, event)
                         .await
                         .map_err(|e| self.error(e))?;
                 }
@@ -160,8 +155,8 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(i64, Event)>> {
-        let rows: Vec<(Option<i64>, String, String, String)> = sqlx::query_as(
-            "SELECT conversation_id, at, kind, detail FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
+        let rows: Vec<(Option<i64>, String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT conversation_id, at, kind, detail, step FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
         )
         .bind(from.to_rfc3339())
         .bind(to.to_rfc3339())
@@ -169,16 +164,9 @@ impl Store {
         .await
         .map_err(|e| self.error(e))?;
         rows.into_iter()
-            .filter_map(|(id, at, kind, detail)| id.map(|id| (id, at, kind, detail)))
-            .map(|(id, at, kind, detail)| {
-                Ok((
-                    id,
-                    Event {
-                        at: parse_time(&at).map_err(|e| self.error(e))?,
-                        kind,
-                        detail,
-                    },
-                ))
+            .filter_map(|(id, at, kind, detail, step)| id.map(|id| (id, at, kind, detail, step)))
+            .map(|(id, at, kind, detail, step)| {
+                Ok((id, self.event_from_row(&at, &kind, detail, step)?))
             })
             .collect()
     }
@@ -225,22 +213,31 @@ impl Store {
 
     /// A conversation's history, oldest first.
     pub async fn events(&self, conversation_id: i64) -> Result<Vec<Event>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT at, kind, detail FROM events WHERE conversation_id = ? ORDER BY id",
+        let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT at, kind, detail, step FROM events WHERE conversation_id = ? ORDER BY id",
         )
         .bind(conversation_id)
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
         rows.into_iter()
-            .map(|(at, kind, detail)| {
-                Ok(Event {
-                    at: parse_time(&at).map_err(|e| self.error(e))?,
-                    kind,
-                    detail,
-                })
-            })
+            .map(|(at, kind, detail, step)| self.event_from_row(&at, &kind, detail, step))
             .collect()
+    }
+
+    fn event_from_row(
+        &self,
+        at: &str,
+        kind: &str,
+        detail: String,
+        step: Option<i64>,
+    ) -> Result<Event> {
+        Ok(Event {
+            at: parse_time(at).map_err(|e| self.error(e))?,
+            kind: EventKind::from_name(kind),
+            detail,
+            step: step.and_then(|s| u32::try_from(s).ok()),
+        })
     }
 
     fn conversation_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> {
@@ -272,13 +269,14 @@ impl Store {
             snoozed_until: time("snoozed_until")?,
             stop_reason: row.get("stop_reason"),
             language: row.get("language"),
+            last_reply_message_id: row.get("last_reply_message_id"),
         })
     }
 }
 
 type ConversationQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
-/// Binds a conversation's fields, from `subject` to `language`, in the order both
+/// Binds a conversation's fields, from `subject` to `last_reply_message_id`, in the order both
 /// statements below name them.
 fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> ConversationQuery<'q> {
     query
@@ -297,6 +295,7 @@ fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> Convers
         .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
         .bind(&c.stop_reason)
         .bind(&c.language)
+        .bind(&c.last_reply_message_id)
 }
 
 async fn insert_conversation(
@@ -307,8 +306,9 @@ async fn insert_conversation(
     let query = sqlx::query(
         "INSERT INTO conversations (thread_id, subject, prospects, state, step, first_touch_at,
              last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due,
-             not_before, wait_from, snoozed_until, stop_reason, language, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id,
+             created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(c.thread_id);
     let row = bind_fields(query, c)
@@ -328,7 +328,7 @@ async fn update_conversation(
         "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
              first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
              replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
-             stop_reason = ?, language = ?, updated_at = ?
+             stop_reason = ?, language = ?, last_reply_message_id = ?, updated_at = ?
          WHERE id = ?",
     );
     bind_fields(query, c)
@@ -344,12 +344,15 @@ async fn insert_event(
     conversation_id: i64,
     event: &Event,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, ?, ?)")
-        .bind(conversation_id)
-        .bind(event.at.to_rfc3339())
-        .bind(&event.kind)
-        .bind(&event.detail)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(conversation_id)
+    .bind(event.at.to_rfc3339())
+    .bind(event.kind.name())
+    .bind(&event.detail)
+    .bind(event.step.map(i64::from))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Messages, threads, contacts and per-folder sync state.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 // Dynamic SQL here is built from constant column lists and '?' placeholders only.
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Class;
 use crate::mail::parse::{Mail, Mailbox};
+use crate::model::{Message as StoredMessage, MessageClass, Origin};
 
 /// Where the sync of one folder stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct FolderState {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub folder: String,
+    /// The role of the folder (only Sent holds the seller's touches).
+    pub origin: Origin,
     pub uidvalidity: u32,
     pub uid: u32,
     pub mail: Mail,
@@ -34,49 +37,15 @@ pub struct NewMessage {
     pub from_seller: bool,
     /// List mail, Auto-Submitted, or nudge's own summary: never a touch or a reply.
     pub automated: bool,
-}
-
-/// A stored message, as the engine reads it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredMessage {
-    pub id: i64,
-    pub folder: String,
-    pub uid: u32,
-    pub thread_id: i64,
-    pub message_id: Option<String>,
-    pub in_reply_to: Vec<String>,
-    pub references: Vec<String>,
-    pub from_addr: String,
-    pub from_name: Option<String>,
-    pub to: Vec<Mailbox>,
-    pub cc: Vec<Mailbox>,
-    pub subject: String,
-    pub date: DateTime<Utc>,
-    pub flags: Vec<String>,
-    pub from_seller: bool,
-    pub automated: bool,
-    pub class: Option<String>,
-    pub return_date: Option<NaiveDate>,
-    pub bounced_message_id: Option<String>,
-    pub bounced_recipient: Option<String>,
-    pub snippet: String,
-}
-
-impl StoredMessage {
-    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
-        self.to.iter().chain(self.cc.iter())
-    }
-
-    pub fn is_flagged(&self) -> bool {
-        self.flags
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case("\\Flagged"))
-    }
+    /// What the headers alone say the message is (inbound mail): kept when its text can
+    /// never be read, refined when it is.
+    pub class: Option<MessageClass>,
 }
 
 const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
-    from_addr, from_name, to_addrs, cc_addrs, subject, date, flags, from_seller, automated, \
-    class, return_date, bounced_message_id, bounced_recipient, snippet";
+    from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags, from_seller, \
+    automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
+    (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
 
 fn split_ids(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
@@ -192,17 +161,16 @@ impl Store {
         }
         let thread_id = thread_for(tx, &thread_keys, now).await?;
 
-        let date = mail
-            .date
-            .or(message.internal_date)
-            .unwrap_or(now)
-            .to_rfc3339();
+        let date = mail.date.or(message.internal_date).unwrap_or(now);
+        // Clocks lie: a slow clock dates a message before it could have been written.
+        let arrived = message.internal_date.map_or(date, |i| i.max(date));
+        let date = date.to_rfc3339();
         let from = mail.from.as_ref();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (folder, uidvalidity, uid, thread_id, message_id, in_reply_to,
-                 refs, from_addr, from_name, to_addrs, cc_addrs, subject, date, flags,
-                 from_seller, automated, seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 refs, from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags,
+                 from_seller, automated, class, seen_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&message.folder)
         .bind(i64::from(message.uidvalidity))
@@ -217,14 +185,17 @@ impl Store {
         .bind(serde_json::to_string(&mail.cc).unwrap_or_else(|_| "[]".into()))
         .bind(&mail.subject)
         .bind(&date)
+        .bind(arrived.to_rfc3339())
         .bind(&flags)
         .bind(message.from_seller)
         .bind(message.automated)
+        .bind(message.class.map(MessageClass::name))
         .bind(now.to_rfc3339())
         .fetch_one(&mut **tx)
         .await?;
 
-        if message.from_seller && !message.automated {
+        // Only the seller's own sent mail says whom the seller writes to.
+        if message.origin == Origin::Sent && message.from_seller && !message.automated {
             for recipient in mail.recipients() {
                 let org = organisation_domain(&domain(&recipient.address));
                 sqlx::query(
@@ -301,7 +272,7 @@ impl Store {
                     } => (None, returned_message_id.clone(), recipient.clone()),
                     _ => (None, None, None),
                 };
-                (Some(class.name()), date, bid, bto)
+                (Some(class.class().name()), date, bid, bto)
             }
         };
         sqlx::query(
@@ -353,7 +324,8 @@ impl Store {
     /// Messages whose effect on conversations is not applied yet, oldest first.
     pub async fn unprocessed_messages(&self) -> Result<Vec<StoredMessage>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE processed = 0 ORDER BY date, id"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE processed = 0
+             ORDER BY coalesce(arrived, date), id"
         )))
         .fetch_all(self.pool())
         .await
@@ -404,9 +376,15 @@ impl Store {
 
     fn message_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<StoredMessage> {
         let json = |text: String| serde_json::from_str::<Vec<Mailbox>>(&text).unwrap_or_default();
+        let date = parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?;
+        let arrived = match row.get::<Option<String>, _>("arrived") {
+            Some(text) => parse_time(&text).map_err(|e| self.error(e))?,
+            None => date,
+        };
         Ok(StoredMessage {
             id: row.get("id"),
             folder: row.get("folder"),
+            origin: Origin::from_role(row.get::<Option<String>, _>("role").as_deref()),
             uid: row.get::<i64, _>("uid") as u32,
             thread_id: row.get("thread_id"),
             message_id: row.get("message_id"),
@@ -417,7 +395,8 @@ impl Store {
             to: json(row.get("to_addrs")),
             cc: json(row.get("cc_addrs")),
             subject: row.get("subject"),
-            date: parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?,
+            date,
+            arrived,
             flags: row
                 .get::<String, _>("flags")
                 .split_whitespace()
@@ -425,13 +404,17 @@ impl Store {
                 .collect(),
             from_seller: row.get("from_seller"),
             automated: row.get("automated"),
-            class: row.get("class"),
+            class: row
+                .get::<Option<String>, _>("class")
+                .as_deref()
+                .and_then(MessageClass::from_name),
             return_date: row
                 .get::<Option<String>, _>("return_date")
                 .and_then(|d| d.parse().ok()),
             bounced_message_id: row.get("bounced_message_id"),
             bounced_recipient: row.get("bounced_recipient"),
             snippet: row.get("snippet"),
+            has_body: row.get("has_body"),
         })
     }
 }
@@ -535,10 +518,11 @@ async fn merge_threads(
             .execute(&mut **tx)
             .await?;
             sqlx::query(
-                "INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, 'merged', ?)",
+                "INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, ?, ?)",
             )
             .bind(older)
             .bind(&now)
+            .bind(crate::model::EventKind::Merged.name())
             .bind(format!("the thread turned out to be conversation {keep}'s"))
             .execute(&mut **tx)
             .await?;

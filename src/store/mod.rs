@@ -19,11 +19,15 @@ use crate::error::{Error, Result};
 
 mod conversations;
 mod drafts;
+mod mapping;
 mod messages;
 mod suppressions;
-pub use conversations::Effect;
+pub use crate::rules::Effect;
 pub use drafts::{Draft, DraftState};
-pub use messages::{FolderState, NewMessage, StoredMessage};
+pub use messages::{FolderState, NewMessage};
+
+/// A stored message, as the engine reads it back.
+pub type StoredMessage = crate::model::Message;
 pub use suppressions::Suppression;
 
 /// How long a writer waits for another (the CLI beside the daemon) before giving up.

@@ -1,0 +1,124 @@
+//! Which conversations an inbound message concerns, and how (SPEC 4).
+
+use std::collections::HashMap;
+
+use super::{MessageClass, Rules};
+use crate::mail::address::{domain, is_freemail, organisation_domain};
+use crate::model::{Conversation, Message};
+
+/// How an inbound message is tied to a conversation, in order of strength.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// In the thread, by In-Reply-To / References / X-GM-THRID.
+    Thread,
+    /// A bounce whose returned message belongs to the conversation.
+    Returned,
+    /// From a prospect's address, in another thread (the client broke the thread).
+    SameAddress,
+    /// From the prospect's organisation (`stop_on_same_domain`).
+    SameOrganisation,
+}
+
+impl Link {
+    /// In the seller's words, for the history.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Link::Thread => "in the thread",
+            Link::Returned => "returning the seller's message",
+            Link::SameAddress => "from the prospect, outside the thread",
+            Link::SameOrganisation => "from the prospect's organisation",
+        }
+    }
+}
+
+/// The conversations in memory, indexed the ways inbound mail finds them.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    conversations: HashMap<i64, Conversation>,
+    by_thread: HashMap<i64, i64>,
+    by_address: HashMap<String, Vec<i64>>,
+    /// Organisation domain → conversations (never free-mail domains).
+    by_organisation: HashMap<String, Vec<i64>>,
+}
+
+impl Index {
+    /// Adds a conversation, or replaces it with its newer self.
+    pub fn insert(&mut self, conversation: Conversation) {
+        let id = conversation.id;
+        self.by_thread.insert(conversation.thread_id, id);
+        for prospect in &conversation.prospects {
+            add_once(self.by_address.entry(prospect.clone()).or_default(), id);
+            let d = domain(prospect);
+            if !d.is_empty() && !is_freemail(&d) {
+                add_once(
+                    self.by_organisation
+                        .entry(organisation_domain(&d))
+                        .or_default(),
+                    id,
+                );
+            }
+        }
+        self.conversations.insert(id, conversation);
+    }
+
+    pub fn get(&self, id: i64) -> Option<&Conversation> {
+        self.conversations.get(&id)
+    }
+
+    /// The conversation of a thread, if nudge follows it.
+    pub fn of_thread(&self, thread_id: i64) -> Option<&Conversation> {
+        self.by_thread
+            .get(&thread_id)
+            .and_then(|id| self.conversations.get(id))
+    }
+
+    /// The conversations an inbound message of `class` concerns, each once with its strongest
+    /// link. `returned_thread` is the thread of the message a bounce returns, when known. A
+    /// bounce links only through the message it returns, never by address or organisation.
+    pub fn concerned(
+        &self,
+        rules: &Rules<'_>,
+        message: &Message,
+        class: MessageClass,
+        returned_thread: Option<i64>,
+    ) -> Vec<(i64, Link)> {
+        let mut linked: Vec<(i64, Link)> = Vec::new();
+        let mut add = |id: i64, link: Link| {
+            if !linked.iter().any(|(known, _)| *known == id) {
+                linked.push((id, link));
+            }
+        };
+        if let Some(c) = self.of_thread(message.thread_id) {
+            add(c.id, Link::Thread);
+        }
+        if let Some(c) = returned_thread.and_then(|t| self.of_thread(t)) {
+            add(c.id, Link::Returned);
+        }
+        if class == MessageClass::Bounce {
+            return linked;
+        }
+        let from = message.from_addr.to_ascii_lowercase();
+        for &id in self.by_address.get(&from).into_iter().flatten() {
+            add(id, Link::SameAddress);
+        }
+        let d = domain(&from);
+        if rules.tracking.stop_on_same_domain && !d.is_empty() && !is_freemail(&d) {
+            let mut ids: Vec<i64> = self
+                .by_organisation
+                .get(&organisation_domain(&d))
+                .cloned()
+                .unwrap_or_default();
+            ids.sort_unstable();
+            for id in ids {
+                add(id, Link::SameOrganisation);
+            }
+        }
+        linked
+    }
+}
+
+fn add_once(ids: &mut Vec<i64>, id: i64) {
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
+}

@@ -1,0 +1,359 @@
+//! The conversation's rules, in one place and without I/O (SPEC 2–7).
+//!
+//! Sync, the daemon and the command line all decide through this module:
+//! - [`Rules::role`] says what a stored message is to nudge: the seller's touch (only a message
+//!   in the Sent folder, from a seller identity, to at least one prospect), an inbound message
+//!   worth deciding on, or nothing;
+//! - [`link::Index`] finds the conversations an inbound message concerns, and how;
+//! - [`Rules::on_touch`] and [`Rules::on_inbound`] turn a message into [`Effect`]s;
+//! - [`machine`] is the one state machine every change of a conversation goes through;
+//! - [`recipients`] decides who a draft is addressed to.
+//!
+//! The store maps rows to these types and back; the engine gathers facts and writes effects.
+
+pub mod link;
+pub mod machine;
+pub mod recipients;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Account, TrackMode, Tracking};
+use crate::mail::address::{domain, is_robot, matches_pattern};
+pub use crate::mail::classify::MessageClass;
+use crate::model::{Conversation, Event, Message};
+pub use link::Link;
+use machine::Transition;
+
+/// What happened to a conversation, as its history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// nudge started following the conversation.
+    Tracked,
+    /// The seller wrote in it (a touch).
+    Touch,
+    /// The prospect answered.
+    Reply,
+    /// The prospect wrote again after answering.
+    WroteAgain,
+    /// An out-of-office or other autoresponder.
+    AutoReply,
+    /// A delivery failure.
+    Bounce,
+    /// The prospect asked not to be contacted.
+    OptOut,
+    /// nudge put a follow-up into Drafts.
+    Drafted,
+    /// The seller deleted nudge's draft.
+    Dismissed,
+    /// No answer after the close-the-loop message.
+    LetGo,
+    /// Stopped: by the seller, or because nobody is left to follow up.
+    Stopped,
+    Resumed,
+    Snoozed,
+    /// Two threads turned out to be one.
+    Merged,
+    /// Something worth keeping in the history that changes nothing.
+    Noted,
+}
+
+/// The folder a message was found in, by its role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    Inbox,
+    Sent,
+    Drafts,
+    Trash,
+    /// Any other folder (or one whose role is not known).
+    #[default]
+    Other,
+}
+
+/// A change decided by the rules, written together with others in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start following a conversation (its `id` is ignored and assigned by the store).
+    Track(Conversation, Event),
+    /// Save a conversation's new fields, with what happened.
+    Update(Conversation, Event),
+    /// Record what happened without changing the conversation.
+    Note(i64, Event),
+    /// Put an address on the suppression list.
+    Suppress { address: String, reason: String },
+}
+
+/// What a stored message is to nudge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The seller wrote to these prospects (external, not robots, not ignored).
+    Touch(Vec<String>),
+    /// Mail from someone else that may move a conversation.
+    Inbound(MessageClass),
+    /// Nothing to decide, and why (for the debug log).
+    Ignore(&'static str),
+}
+
+/// The seller's identity, tracking settings and cadence length: everything the rules read
+/// from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub account: &'a Account,
+    pub tracking: &'a Tracking,
+    /// How many follow-ups the cadence has (the last is close-the-loop).
+    pub steps_total: u32,
+}
+
+/// Addresses and domains on the suppression list.
+pub trait Suppressed {
+    fn is_suppressed(&self, address: &str) -> bool;
+}
+
+impl Suppressed for std::collections::HashSet<String> {
+    fn is_suppressed(&self, address: &str) -> bool {
+        let address = address.to_ascii_lowercase();
+        self.contains(&address) || self.contains(&domain(&address))
+    }
+}
+
+impl<F: Fn(&str) -> bool> Suppressed for F {
+    fn is_suppressed(&self, address: &str) -> bool {
+        self(address)
+    }
+}
+
+/// An event at `at`.
+pub fn event(at: DateTime<Utc>, kind: EventKind, detail: impl Into<String>) -> Event {
+    Event {
+        at,
+        kind,
+        detail: detail.into(),
+        step: None,
+    }
+}
+
+impl Rules<'_> {
+    /// True for the seller's own addresses and colleagues in the seller's domains.
+    pub fn is_own_side(&self, address: &str) -> bool {
+        let address = address.to_ascii_lowercase();
+        if self.account.is_seller(&address) {
+            return true;
+        }
+        let d = domain(&address);
+        self.account
+            .own_domains
+            .iter()
+            .any(|own| d == *own || d.ends_with(&format!(".{own}")))
+    }
+
+    /// True for an address nudge may follow up with: external, not a robot, not ignored.
+    /// (The suppression list is asked separately: it changes while nudge runs.)
+    pub fn is_prospect(&self, address: &str) -> bool {
+        !address.is_empty()
+            && !self.is_own_side(address)
+            && !is_robot(address)
+            && !self
+                .tracking
+                .ignore
+                .iter()
+                .any(|p| matches_pattern(p, address))
+    }
+
+    /// The prospects among a message's To and Cc, in order, each once.
+    pub fn prospects(&self, message: &Message) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for recipient in message.recipients() {
+            let a = recipient.address.to_ascii_lowercase();
+            if self.is_prospect(&a) && !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    /// What a stored message is to nudge (SPEC 2, 4). Only the Sent folder holds the seller's
+    /// touches: anyone can write a seller's address into a From line.
+    pub fn role(&self, message: &Message) -> Role {
+        match message.origin {
+            Origin::Drafts => return Role::Ignore("drafts are the cadence's business"),
+            Origin::Trash | Origin::Other => return Role::Ignore("not in INBOX or Sent"),
+            Origin::Inbox | Origin::Sent => {}
+        }
+        if message.from_seller {
+            if message.origin != Origin::Sent {
+                return Role::Ignore("claims a seller identity outside the Sent folder");
+            }
+            if message.automated {
+                return Role::Ignore("automated message (Auto-Submitted or summary)");
+            }
+            let prospects = self.prospects(message);
+            if prospects.is_empty() {
+                return Role::Ignore("to colleagues only: not a touch");
+            }
+            return Role::Touch(prospects);
+        }
+        if message.origin == Origin::Sent {
+            return Role::Ignore("in Sent but not from a seller identity");
+        }
+        let Some(class) = message.class else {
+            return Role::Ignore("not classified");
+        };
+        // Colleagues never answer for a prospect, but the seller's own mail system reports
+        // bounces.
+        if self.is_own_side(&message.from_addr) && class != MessageClass::Bounce {
+            return Role::Ignore("from the seller's side");
+        }
+        Role::Inbound(class)
+    }
+
+    /// What a touch does: starts following a conversation, or moves the one of its thread.
+    /// `thread_automated` tells whether the thread holds list or automated inbound mail.
+    pub fn on_touch(
+        &self,
+        conversation: Option<&Conversation>,
+        message: &Message,
+        prospects: Vec<String>,
+        thread_automated: bool,
+        suppressed: &dyn Suppressed,
+        now: DateTime<Utc>,
+    ) -> Result<Effect, &'static str> {
+        let prospects: Vec<String> = prospects
+            .into_iter()
+            .filter(|p| !suppressed.is_suppressed(p))
+            .collect();
+        let Some(conversation) = conversation else {
+            if prospects.is_empty() {
+                return Err("every prospect is suppressed");
+            }
+            if thread_automated {
+                return Err("mailing list or automated thread");
+            }
+            if message.date < now - chrono::Duration::days(i64::from(self.tracking.lookback_days)) {
+                return Err("older than lookback_days");
+            }
+            if self.tracking.mode == TrackMode::Flagged && !message.is_flagged() {
+                return Err("not flagged (tracking mode flagged)");
+            }
+            let c = Conversation::new(
+                message.thread_id,
+                &message.subject,
+                prospects,
+                message.date,
+                Some(message.id),
+            );
+            let mut e = event(
+                message.date,
+                EventKind::Tracked,
+                format!("the seller wrote to {}", c.prospects.join(", ")),
+            );
+            e.step = Some(0);
+            return Ok(Effect::Track(c, e));
+        };
+        if Some(message.id) == conversation.last_touch_message
+            || message.date <= conversation.last_touch_at
+        {
+            return Err("not newer than the last touch");
+        }
+        let outcome = machine::apply(
+            conversation,
+            Transition::Touch {
+                message,
+                prospects,
+                steps_total: self.steps_total,
+            },
+        );
+        Ok(outcome.into_effect(message.date))
+    }
+
+    /// What an inbound message does to a conversation it is linked to (SPEC 4). `last_touch` is
+    /// the seller's latest message of the conversation, when the store still has it.
+    pub fn on_inbound(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+        class: MessageClass,
+        link: Link,
+        last_touch: Option<&Message>,
+        suppressed: &dyn Suppressed,
+    ) -> Vec<Effect> {
+        let at = message.arrived;
+        match class {
+            MessageClass::Automated => Vec::new(),
+            // A bounce links only through the message it returns, and it is honoured
+            // whenever it comes: the address failed.
+            MessageClass::Bounce => {
+                if !matches!(link, Link::Thread | Link::Returned) {
+                    return Vec::new();
+                }
+                machine::bounce(conversation, message, suppressed)
+            }
+            // Consent is the prospect's: honoured in every state, whenever it comes.
+            MessageClass::OptOut => {
+                let outcome = machine::apply(
+                    conversation,
+                    Transition::OptOut {
+                        who: message.who(),
+                        link,
+                    },
+                );
+                vec![
+                    outcome.into_effect(at),
+                    Effect::Suppress {
+                        address: message.from_addr.clone(),
+                        reason: "opted_out".into(),
+                    },
+                ]
+            }
+            MessageClass::AutoReply | MessageClass::Reply => {
+                if !is_after_last_touch(conversation, message, link, last_touch) {
+                    return Vec::new();
+                }
+                let transition = if class == MessageClass::AutoReply {
+                    if !conversation.state.is_open() {
+                        return Vec::new();
+                    }
+                    Transition::AutoReply {
+                        who: message.who(),
+                        return_date: message.return_date,
+                    }
+                } else {
+                    Transition::Reply {
+                        who: message.who(),
+                        link,
+                        message_id: message.message_id.clone().filter(|_| link == Link::Thread),
+                        at,
+                    }
+                };
+                vec![machine::apply(conversation, transition).into_effect(at)]
+            }
+        }
+    }
+}
+
+/// True when an inbound message came after the seller's last touch (SPEC 4). Clocks lie, so
+/// the Date header alone never decides: a message that names the last touch is after it; one
+/// the last touch answered is before it; otherwise the time the server received it decides,
+/// and a message in the thread that the last touch did not answer (it crossed the seller's
+/// follow-up in flight) still counts.
+pub fn is_after_last_touch(
+    conversation: &Conversation,
+    message: &Message,
+    link: Link,
+    last_touch: Option<&Message>,
+) -> bool {
+    if let Some(touch) = last_touch {
+        if let Some(touch_id) = &touch.message_id {
+            if message.names(touch_id) {
+                return true;
+            }
+        }
+        if let Some(own) = &message.message_id {
+            if touch.names(own) {
+                return false;
+            }
+        }
+    }
+    if message.arrived > conversation.last_touch_at {
+        return true;
+    }
+    link == Link::Thread && message.arrived > conversation.first_touch_at
+}
