@@ -73,18 +73,51 @@ impl MailClient {
         }
     }
 
-    /// APPENDs a raw message (CRLF line endings are ensured) with flags like `\Seen`.
+    /// APPENDs a raw message (CRLF line endings are ensured) with flags like `\Seen`. The
+    /// message's own Date header becomes its INTERNALDATE, as when a server delivers it at once
+    /// (Dovecot keeps the current time instead of one in the future).
     pub async fn append(&mut self, folder: &str, raw: &str, flags: &[&str]) {
+        let internal_date = internal_date_of(raw);
+        self.append_with(folder, raw, flags, internal_date.as_deref())
+            .await;
+    }
+
+    /// [`MailClient::append`] with an INTERNALDATE of its own, such as
+    /// `"18-Nov-2026 11:00:00 +0100"`: the time the server says it received the message,
+    /// whatever its Date header claims.
+    pub async fn append_at(
+        &mut self,
+        folder: &str,
+        raw: &str,
+        flags: &[&str],
+        internal_date: &str,
+    ) {
+        self.append_with(folder, raw, flags, Some(internal_date))
+            .await;
+    }
+
+    async fn append_with(
+        &mut self,
+        folder: &str,
+        raw: &str,
+        flags: &[&str],
+        internal_date: Option<&str>,
+    ) {
         let raw = crlf(raw);
         let flags = if flags.is_empty() {
             None
         } else {
             Some(format!("({})", flags.join(" ")))
         };
+        let internal_date = internal_date.map(|d| format!("\"{}\"", d.trim_matches('"')));
         step(
             "APPEND",
-            self.session
-                .append(folder, flags.as_deref(), None, raw.as_bytes()),
+            self.session.append(
+                folder,
+                flags.as_deref(),
+                internal_date.as_deref(),
+                raw.as_bytes(),
+            ),
         )
         .await
         .unwrap_or_else(|e| panic!("APPEND to {folder}: {e}"));
@@ -229,6 +262,31 @@ impl MailClient {
     pub async fn logout(mut self) {
         let _ = step("LOGOUT", self.session.logout()).await;
     }
+}
+
+/// A message's Date header as an IMAP INTERNALDATE (`"17-Nov-2026 14:30:00 +0100"`, without
+/// the quotes); None when it has no Date header that parses.
+pub fn internal_date_of(raw: &str) -> Option<String> {
+    let raw = raw.replace("\r\n", "\n");
+    let head = raw.split("\n\n").next().unwrap_or(&raw);
+    let mut date: Option<String> = None;
+    for line in head.lines() {
+        if let Some(value) = date.as_mut() {
+            if line.starts_with([' ', '\t']) {
+                value.push(' ');
+                value.push_str(line.trim());
+                continue;
+            }
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("date") {
+                date = Some(value.trim().to_string());
+            }
+        }
+    }
+    let parsed = chrono::DateTime::parse_from_rfc2822(&date?).ok()?;
+    Some(parsed.format("%d-%b-%Y %H:%M:%S %z").to_string())
 }
 
 /// Line endings as on the wire.
