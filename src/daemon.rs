@@ -23,6 +23,7 @@ use crate::compose::templates::Templates;
 use crate::config::{config_dir, Config};
 use crate::engine;
 use crate::error::{ErrorKind, Result};
+use crate::imap::idle::{IdleInbox, Woken};
 use crate::imap::Connection;
 use crate::store::Store;
 use crate::systemd::Notifier;
@@ -31,8 +32,6 @@ use crate::systemd::Notifier;
 const POLL: Duration = Duration::from_secs(60);
 /// IDLE is re-issued this often: NAT boxes drop silent connections after 5–15 minutes.
 const IDLE_PERIOD: Duration = Duration::from_secs(5 * 60);
-/// DONE gets its own bound: a dead socket would hang it.
-const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long shutdown waits for the watchers.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -274,46 +273,22 @@ async fn idle_session(config: &Config, wake: &Notify, shutdown: &CancellationTok
         shutdown.cancelled().await;
         return Ok(());
     }
-    let timeout = connection.timeout();
-    let mut session = connection.into_session();
-    let failed = |what: &str, e: &dyn std::fmt::Display| crate::Error::Imap {
-        context: format!("IDLE watcher: {what}"),
-        reason: e.to_string(),
-    };
-    tokio::time::timeout(timeout, session.examine("INBOX"))
-        .await
-        .map_err(|_| failed("EXAMINE INBOX", &"timed out"))?
-        .map_err(|e| failed("EXAMINE INBOX", &e))?;
+    let mut inbox = IdleInbox::examine(connection).await?;
     // Something may have arrived while we were away.
     wake.notify_one();
     loop {
-        while session.unsolicited_responses.try_recv().is_ok() {}
-        let mut idle = session.idle();
-        tokio::time::timeout(timeout, idle.init())
-            .await
-            .map_err(|_| failed("IDLE", &"timed out"))?
-            .map_err(|e| failed("IDLE", &e))?;
-        let (waiting, _interrupt) = idle.wait_with_timeout(IDLE_PERIOD);
-        let mut stop = false;
-        let changed = tokio::select! {
-            response = tokio::time::timeout(IDLE_PERIOD, waiting) => match response {
-                Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => true,
-                Ok(Ok(_)) | Err(_) => false,
-                Ok(Err(e)) => return Err(failed("waiting in IDLE", &e)),
-            },
-            _ = shutdown.cancelled() => { stop = true; false }
-        };
-        session = tokio::time::timeout(DONE_TIMEOUT, idle.done())
-            .await
-            .map_err(|_| failed("DONE", &"timed out"))?
-            .map_err(|e| failed("DONE", &e))?;
-        if stop {
-            let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
-            return Ok(());
-        }
-        if changed {
-            debug!("INBOX changed");
-            wake.notify_one();
+        let (waited, woken) = inbox.wait(IDLE_PERIOD, shutdown).await?;
+        inbox = waited;
+        match woken {
+            Woken::Changed => {
+                debug!("INBOX changed");
+                wake.notify_one();
+            }
+            Woken::Timeout => {}
+            Woken::Shutdown => {
+                inbox.logout().await;
+                return Ok(());
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod drafts;
 pub mod folders;
+pub mod idle;
 pub mod stream;
 pub mod sync;
 pub mod utf7;

@@ -1,0 +1,279 @@
+//! Configuration, loaded in two stages: the TOML text is read into raw serde structs that reject
+//! unknown keys, then checked into a [`Config`] whose values are all valid. Every error names
+//! the key (`cadence.draft_time`) and, where it can be found, the line.
+//!
+//! Secrets never need to be in the file: see [`SecretSource`].
+//!
+//! One file per concern: `raw` (the serde structs and parsing), `checks` (raw → [`Config`]),
+//! `secrets` (fetching passwords and tokens), `paths` (XDG paths, the system's time zone).
+
+mod checks;
+mod paths;
+mod raw;
+mod secrets;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::error::{ConfigError, Error, Result};
+use checks::Checker;
+use raw::parse_raw;
+
+pub use checks::{country_of_zone, is_loopback};
+pub use paths::{config_dir, default_config_path, default_store_path, system_timezone};
+pub use raw::{locate_key, parse_date, parse_time};
+pub use secrets::run_secret_command;
+
+/// The commented starting file that `nudge init` writes. It loads as it is.
+pub const INIT_TEMPLATE: &str = include_str!("init.toml");
+
+/// Public-holiday calendars nudge knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum Country {
+    NO,
+    SE,
+    DK,
+    FI,
+    DE,
+    GB,
+    US,
+}
+
+/// Languages with shipped templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    En,
+    Nb,
+    Sv,
+    Da,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Nb => "nb",
+            Language::Sv => "sv",
+            Language::Da => "da",
+        }
+    }
+}
+
+/// How the connection to a server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// A plain connection upgraded with STARTTLS before logging in.
+    Starttls,
+    /// No encryption at all: only allowed to a loopback address.
+    Plain,
+}
+
+/// Which conversations are tracked (SPEC 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackMode {
+    /// Every qualifying conversation with an external prospect.
+    External,
+    /// Only conversations whose touch the seller flagged in Sent.
+    Flagged,
+}
+
+/// What a deleted draft means (SPEC 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDismiss {
+    /// Stop following up on the conversation.
+    Stop,
+    /// Skip to the next step of the cadence.
+    Skip,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stage 2: the validated configuration the rest of nudge uses.
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from (for messages, and for resolving relative paths).
+    pub path: Option<PathBuf>,
+    pub account: Account,
+    pub imap: ImapConfig,
+    /// `None` when the summary is to be appended to INBOX instead of mailed.
+    pub smtp: Option<SmtpConfig>,
+    pub tracking: Tracking,
+    pub cadence: CadenceConfig,
+    pub summary: SummaryConfig,
+    pub store: StoreConfig,
+    /// Template language per address or domain (lower-case), before detection.
+    pub languages: Vec<(String, Language)>,
+}
+
+/// Who the seller is.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The account address, lower-cased.
+    pub email: String,
+    /// Display name, used in From and in templates.
+    pub name: String,
+    /// Other addresses of the seller, lower-cased; mail from them is the seller's.
+    pub aliases: Vec<String>,
+    /// The seller's organisation's domains, lower-cased: colleagues, never prospects.
+    pub own_domains: Vec<String>,
+    /// Business days and draft times are computed in this zone.
+    pub timezone: Tz,
+    /// Template language when detection is unsure.
+    pub language: Language,
+    /// Text put under each draft; defaults to the seller's name.
+    pub signature: Option<String>,
+}
+
+impl Account {
+    /// True when `address` is the account address or one of its aliases.
+    pub fn is_seller(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        address == self.email || self.aliases.contains(&address)
+    }
+}
+
+/// How nudge proves who it is to a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// LOGIN / AUTH PLAIN with a password from this source.
+    Password(SecretSource),
+    /// SASL XOAUTH2 with an access token printed by this command.
+    XOAuth2 { token_command: String },
+}
+
+/// Where a password comes from. Each variant keeps the config key it came from for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Run through `sh -c`; the first line of its output is the secret.
+    Command { key: String, command: String },
+    /// An environment variable of the daemon.
+    Env { key: String, variable: String },
+    /// A systemd credential: the file `$CREDENTIALS_DIRECTORY/<name>`.
+    Credential { key: String, name: String },
+    /// Written in the config file (accepted only when the file is private).
+    Plain { key: String, password: String },
+}
+
+/// Settings shared by the IMAP and SMTP connections.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub auth: Auth,
+    /// Extra CA certificate(s) to trust besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Bound on every network await.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub server: ServerConfig,
+    /// Folder names that override discovery.
+    pub sent_folder: Option<String>,
+    pub drafts_folder: Option<String>,
+    pub trash_folder: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub server: ServerConfig,
+    /// The summary's From; defaults to the account address.
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    pub mode: TrackMode,
+    /// At first start, touches older than this are not tracked.
+    pub lookback_days: u32,
+    pub stop_on_same_domain: bool,
+    /// Address patterns (`*` and `?`) that are never prospects, lower-cased.
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CadenceConfig {
+    pub draft_time: NaiveTime,
+    pub daily_limit: u32,
+    pub holidays: Vec<Country>,
+    pub extra_holidays: Vec<NaiveDate>,
+    pub away: Vec<Away>,
+    pub on_dismiss: OnDismiss,
+    pub steps: Vec<Step>,
+    pub let_go_after_business_days: u32,
+    pub workdays: Vec<Weekday>,
+}
+
+/// A period the seller is away: no drafts are due in it (both ends included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Away {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// One follow-up of the cadence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub after_business_days: u32,
+    pub template: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SummaryConfig {
+    pub enabled: bool,
+    pub to: String,
+    pub weekday: Weekday,
+    pub time: NaiveTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: Some(path.to_path_buf()),
+            key: String::new(),
+            line: None,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        let private = file_is_private(path);
+        Config::parse(&text, Some(path), private)
+    }
+
+    /// Validates configuration text. `file_private` tells whether the file it came from is
+    /// unreadable by group and others (a plaintext password is refused otherwise).
+    pub fn parse(text: &str, path: Option<&Path>, file_private: bool) -> Result<Config> {
+        let raw = parse_raw(text).map_err(|mut e| {
+            e.path = path.map(Path::to_path_buf);
+            e
+        })?;
+        let checker = Checker { text, path };
+        checker.validate(raw, file_private).map_err(Error::from)
+    }
+}
+
+/// True when the file's permission bits give group and others no read access.
+pub fn file_is_private(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o044 == 0)
+        .unwrap_or(false)
+}
