@@ -111,28 +111,31 @@ pub fn is_freemail(domain: &str) -> bool {
         && (!tld.contains('.') || (tld.starts_with("co.") && tld.matches('.').count() == 1))
 }
 
-/// Second-level suffixes under which organisations register one level deeper.
-const TWO_LEVEL_SUFFIXES: &[&str] = &[
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "com.au", "net.au",
-    "org.au", "co.nz", "co.za", "co.jp", "com.br", "com.cn", "co.in", "com.mx", "com.tr",
-    "priv.no", "co.at", "or.at",
+/// Suffixes under which every name is a separate organisation's mail tenant, beside the
+/// Public Suffix List: `contoso.onmicrosoft.com` and `fabrikam.onmicrosoft.com` are two
+/// customers of one mail host, not one organisation.
+/// Each suffix with the one its tenants are known by (`contoso.mail.onmicrosoft.com` is
+/// Contoso's routing domain beside `contoso.onmicrosoft.com`); longer suffixes first.
+const TENANT_SUFFIXES: &[(&str, &str)] = &[
+    ("mail.onmicrosoft.com", "onmicrosoft.com"),
+    ("onmicrosoft.com", "onmicrosoft.com"),
 ];
 
-/// The organisation's domain: `sales.fjordkraft.no` → `fjordkraft.no`,
-/// `mail.thamesbuild.co.uk` → `thamesbuild.co.uk`.
+/// The organisation's domain, the registrable domain by the Public Suffix List:
+/// `sales.fjordkraft.no` → `fjordkraft.no`, `mail.thamesbuild.co.uk` → `thamesbuild.co.uk`,
+/// `bergen.kommune.no` stays itself (and is not `voss.kommune.no`).
 pub fn organisation_domain(domain: &str) -> String {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() <= 2 {
-        return domain;
+    for (suffix, known_as) in TENANT_SUFFIXES {
+        if let Some(rest) = domain.strip_suffix(&format!(".{suffix}")) {
+            let tenant = rest.rsplit('.').next().unwrap_or(rest);
+            return format!("{tenant}.{known_as}");
+        }
     }
-    let last_two = labels[labels.len() - 2..].join(".");
-    let keep = if TWO_LEVEL_SUFFIXES.contains(&last_two.as_str()) {
-        3
-    } else {
-        2
-    };
-    labels[labels.len().saturating_sub(keep)..].join(".")
+    match psl::domain_str(&domain) {
+        Some(registrable) => registrable.to_string(),
+        None => domain,
+    }
 }
 
 /// True when two addresses belong to the same organisation (never for free-mail domains).
@@ -239,6 +242,28 @@ mod tests {
             "kari.hansen@gmail.com"
         ));
         assert!(!same_organisation("a@", "b@x.no"));
+        assert!(!same_organisation(
+            "anne@bergen.kommune.no",
+            "ole@voss.kommune.no"
+        ));
+        assert!(same_organisation(
+            "anne@bergen.kommune.no",
+            "per@skole.bergen.kommune.no"
+        ));
+        assert!(!same_organisation(
+            "a@contoso.onmicrosoft.com",
+            "b@fabrikam.onmicrosoft.com"
+        ));
+        assert!(same_organisation(
+            "a@contoso.onmicrosoft.com",
+            "b@contoso.mail.onmicrosoft.com"
+        ));
+        assert_eq!(
+            organisation_domain("bergen.kommune.no"),
+            "bergen.kommune.no"
+        );
+        assert_eq!(organisation_domain("sales.fjordkraft.no"), "fjordkraft.no");
+        assert_eq!(organisation_domain("x.y.example.com.au"), "example.com.au");
     }
 
     #[test]
