@@ -442,8 +442,8 @@ pub fn subject(summary: &Summary, language: Language) -> String {
     let (r, d) = (summary.n.replies, summary.n.drafts_waiting);
     match language {
         Language::En => format!(
-            "Your week: {r} {}, {d} {} waiting",
-            plural(r, "reply", "replies"),
+            "Your week: {r} repl{}, {d} {} waiting",
+            plural(r, "y", "ies"),
             plural(d, "draft", "drafts")
         ),
         Language::Nb => format!(

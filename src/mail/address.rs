@@ -4,50 +4,47 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-/// Local parts (before '@') of role and robot addresses that are never prospects.
-const ROBOT_LOCAL_PARTS: &[&str] = &[
-    "noreply",
-    "no-reply",
-    "no_reply",
-    "donotreply",
-    "do-not-reply",
-    "do_not_reply",
-    "mailer-daemon",
-    "mailerdaemon",
-    "postmaster",
-    "notifications",
-    "notification",
-    "notify",
-    "alerts",
-    "alert",
-    "bounce",
-    "bounces",
-    "newsletter",
-    "nyhetsbrev",
-    "nyhedsbrev",
-    "automated",
-    "auto-confirm",
-    "daemon",
-    "robot",
-    "ikke-svar",
-    "ikkesvar",
-    "svarainte",
-    "info-noreply",
-];
+/// Role and robot addresses that are never prospects, by local part (before '@'): whole
+/// names, and `prefix*` / `*suffix` patterns (see `robots.txt`).
+struct Robots {
+    exact: HashSet<String>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+fn robots() -> &'static Robots {
+    static LIST: OnceLock<Robots> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut list = Robots {
+            exact: HashSet::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+        };
+        for entry in include_str!("robots.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            if let Some(prefix) = entry.strip_suffix('*') {
+                list.prefixes.push(prefix.to_string());
+            } else if let Some(suffix) = entry.strip_prefix('*') {
+                list.suffixes.push(suffix.to_string());
+            } else {
+                list.exact.insert(entry.to_string());
+            }
+        }
+        list
+    })
+}
 
 /// True for addresses that no person reads: noreply@, mailer-daemon@, notifications@, …
 pub fn is_robot(address: &str) -> bool {
     let local = local_part(address);
     let base = local.split(['+']).next().unwrap_or(&local).to_string();
-    ROBOT_LOCAL_PARTS.contains(&base.as_str())
-        || base.starts_with("noreply")
-        || base.starts_with("no-reply")
-        || base.starts_with("donotreply")
-        || base.starts_with("do-not-reply")
-        || base.starts_with("microsoftexchange")
-        || base.ends_with("-noreply")
-        || base.ends_with("-no-reply")
-        || base.ends_with(".noreply")
+    let list = robots();
+    list.exact.contains(&base)
+        || list.prefixes.iter().any(|p| base.starts_with(p.as_str()))
+        || list.suffixes.iter().any(|s| base.ends_with(s.as_str()))
 }
 
 /// The part before '@', lower-case.

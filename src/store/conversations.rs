@@ -155,7 +155,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(i64, Event)>> {
-        let rows: Vec<(Option<i64>, String, String, String, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT conversation_id, at, kind, detail, step FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
         )
         .bind(from.to_rfc3339())
@@ -273,6 +273,9 @@ impl Store {
         })
     }
 }
+
+/// An event as read: conversation, time, kind, detail, step.
+type EventRow = (Option<i64>, String, String, String, Option<i64>);
 
 type ConversationQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
