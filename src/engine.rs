@@ -21,9 +21,9 @@ use crate::imap::Connection;
 use crate::mail::classify::{classify, may_be_bounce};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
-use crate::model::{MessageClass, Origin};
+use crate::model::Origin;
 use crate::rules::link::Index;
-use crate::rules::{Effect, Role, Rules};
+use crate::rules::{Decision, Effect, Facts, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
 
@@ -427,8 +427,9 @@ async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     Ok(changes)
 }
 
-/// What one message does to the conversations: the rules decide, the store supplies the
-/// facts they need (the thread's other messages, a returned message's thread, last touches).
+/// What one message does to the conversations: the store gathers the facts the rules ask
+/// for (the thread's other messages, a returned message's thread, last touches), then the
+/// rules decide.
 async fn effects_of(
     store: &Store,
     rules: &Rules<'_>,
@@ -437,58 +438,33 @@ async fn effects_of(
     message: &StoredMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    match rules.role(message) {
-        Role::Ignore(reason) => {
+    let needed = rules.facts_needed(index, message);
+    let mut facts = Facts {
+        thread_automated: needed.thread_automated
+            && store
+                .thread_messages(message.thread_id)
+                .await?
+                .iter()
+                .any(|m| !m.from_seller && m.automated),
+        returned_thread: match &needed.returned_message_id {
+            Some(returned) => store.thread_of(returned).await?,
+            None => None,
+        },
+        ..Facts::default()
+    };
+    for id in rules.touches_needed(index, message, &facts) {
+        let touch = index.get(id).and_then(|c| c.last_touch_message);
+        if let Some(touch) = touch {
+            if let Some(found) = store.message(touch).await? {
+                facts.last_touches.insert(id, found);
+            }
+        }
+    }
+    match rules.decide(index, message, &facts, suppressed, now) {
+        Decision::Effects(effects) => Ok(effects),
+        Decision::Nothing(reason) => {
             debug!(subject = %message.subject, reason, "no effect");
             Ok(Vec::new())
-        }
-        Role::Touch(prospects) => {
-            let conversation = index.of_thread(message.thread_id);
-            let thread_automated = conversation.is_none()
-                && store
-                    .thread_messages(message.thread_id)
-                    .await?
-                    .iter()
-                    .any(|m| !m.from_seller && m.automated);
-            match rules.on_touch(
-                conversation,
-                message,
-                prospects,
-                thread_automated,
-                suppressed,
-                now,
-            ) {
-                Ok(effect) => Ok(vec![effect]),
-                Err(reason) => {
-                    debug!(subject = %message.subject, reason, "not a touch that counts");
-                    Ok(Vec::new())
-                }
-            }
-        }
-        Role::Inbound(class) => {
-            let returned_thread = match (&message.bounced_message_id, class) {
-                (Some(returned), MessageClass::Bounce) => store.thread_of(returned).await?,
-                _ => None,
-            };
-            let mut effects = Vec::new();
-            for (id, link) in index.concerned(rules, message, class, returned_thread) {
-                let Some(conversation) = index.get(id) else {
-                    continue;
-                };
-                let last_touch = match conversation.last_touch_message {
-                    Some(touch) => store.message(touch).await?,
-                    None => None,
-                };
-                effects.extend(rules.on_inbound(
-                    conversation,
-                    message,
-                    class,
-                    link,
-                    last_touch.as_ref(),
-                    suppressed,
-                ));
-            }
-            Ok(effects)
         }
     }
 }

@@ -11,7 +11,7 @@ use nudge::mail::classify::{classify, Class};
 use nudge::mail::parse::{parse, Mail};
 use nudge::model::{Conversation, Message, Origin};
 use nudge::rules::link::Index;
-use nudge::rules::{Role, Rules};
+use nudge::rules::{Effect, Facts, Rules};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
@@ -165,21 +165,21 @@ fn affected(mail: &Mail, class: &Class, rules: &Rules<'_>, received: NaiveDate) 
         has_body: true,
         ..Message::default()
     };
-    let Role::Inbound(class) = rules.role(&message) else {
-        return None;
+    let facts = Facts {
+        returned_thread: returned.as_deref().and_then(thread_of),
+        ..Facts::default()
     };
-    let returned_thread = returned.as_deref().and_then(thread_of);
-    let suppressed = HashSet::new();
-    index
-        .concerned(rules, &message, class, returned_thread)
-        .into_iter()
-        .find(|(id, link)| {
-            let c = index.get(*id).expect("indexed");
-            !rules
-                .on_inbound(c, &message, class, *link, None, &suppressed)
-                .is_empty()
+    let effects = rules
+        .decide(&index, &message, &facts, &HashSet::new(), arrived)
+        .effects();
+    effects
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::Update(c, _) => Some(c.id),
+            Effect::Note(id, _) => Some(*id),
+            _ => None,
         })
-        .and_then(|(id, _)| all.iter().find(|(_, _, c)| c.id == id))
+        .and_then(|id| all.iter().find(|(_, _, c)| c.id == id))
         .map(|(letter, _, _)| *letter)
 }
 

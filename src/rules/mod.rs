@@ -93,6 +93,25 @@ pub enum Role {
     Ignore(&'static str),
 }
 
+/// The outcome of [`Rules::decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Write these effects (with the message marked processed).
+    Effects(Vec<Effect>),
+    /// Nothing changes, and why (for the debug log).
+    Nothing(&'static str),
+}
+
+impl Decision {
+    /// The effects to write (none for [`Decision::Nothing`]).
+    pub fn effects(self) -> Vec<Effect> {
+        match self {
+            Decision::Effects(effects) => effects,
+            Decision::Nothing(_) => Vec::new(),
+        }
+    }
+}
+
 /// The seller's identity, tracking settings and cadence length: everything the rules read
 /// from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +138,27 @@ impl<F: Fn(&str) -> bool> Suppressed for F {
     fn is_suppressed(&self, address: &str) -> bool {
         self(address)
     }
+}
+
+/// What the store knows that a decision needs besides the message: gathered by the engine
+/// (see [`Rules::facts_needed`]), so that the decision itself stays pure.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The message's thread holds list or automated inbound mail.
+    pub thread_automated: bool,
+    /// The thread of the message a bounce returns, when it was ever seen.
+    pub returned_thread: Option<i64>,
+    /// The last touch of each concerned conversation, by conversation id.
+    pub last_touches: std::collections::HashMap<i64, Message>,
+}
+
+/// Which facts a decision on a message needs from the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needed {
+    /// Look whether the thread holds automated mail.
+    pub thread_automated: bool,
+    /// Find the thread of this returned Message-ID.
+    pub returned_message_id: Option<String>,
 }
 
 /// An event at `at`.
@@ -203,6 +243,84 @@ impl Rules<'_> {
             return Role::Ignore("from the seller's side");
         }
         Role::Inbound(class)
+    }
+
+    /// What the store must tell before [`Rules::decide`] can decide on `message`.
+    pub fn facts_needed(&self, index: &link::Index, message: &Message) -> Needed {
+        match self.role(message) {
+            Role::Touch(_) => Needed {
+                thread_automated: index.of_thread(message.thread_id).is_none(),
+                returned_message_id: None,
+            },
+            Role::Inbound(MessageClass::Bounce) => Needed {
+                thread_automated: false,
+                returned_message_id: message.bounced_message_id.clone(),
+            },
+            _ => Needed::default(),
+        }
+    }
+
+    /// The conversations (by id) whose last touch a decision on `message` reads.
+    pub fn touches_needed(
+        &self,
+        index: &link::Index,
+        message: &Message,
+        facts: &Facts,
+    ) -> Vec<i64> {
+        match self.role(message) {
+            Role::Inbound(class) => index
+                .concerned(self, message, class, facts.returned_thread)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What one message does to the conversations: the one decision sync, the daemon and the
+    /// fixture corpus share. Pure: the index, the facts and the suppression list are given.
+    pub fn decide(
+        &self,
+        index: &link::Index,
+        message: &Message,
+        facts: &Facts,
+        suppressed: &dyn Suppressed,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        match self.role(message) {
+            Role::Ignore(reason) => Decision::Nothing(reason),
+            Role::Touch(prospects) => match self.on_touch(
+                index.of_thread(message.thread_id),
+                message,
+                prospects,
+                facts.thread_automated,
+                suppressed,
+                now,
+            ) {
+                Ok(effect) => Decision::Effects(vec![effect]),
+                Err(reason) => Decision::Nothing(reason),
+            },
+            Role::Inbound(class) => {
+                let mut effects = Vec::new();
+                for (id, link) in index.concerned(self, message, class, facts.returned_thread) {
+                    if let Some(conversation) = index.get(id) {
+                        effects.extend(self.on_inbound(
+                            conversation,
+                            message,
+                            class,
+                            link,
+                            facts.last_touches.get(&id),
+                            suppressed,
+                        ));
+                    }
+                }
+                if effects.is_empty() {
+                    Decision::Nothing("concerns no conversation it can change")
+                } else {
+                    Decision::Effects(effects)
+                }
+            }
+        }
     }
 
     /// What a touch does: starts following a conversation, or moves the one of its thread.
