@@ -1,0 +1,395 @@
+//! Property tests of the conversation's rules over generated mailboxes: whatever strangers,
+//! colleagues and clocks put into INBOX and Sent, the invariants of SPEC 2–7 hold.
+//!
+//! The case count and seed are fixed so a run is repeatable; set `NUDGE_PROPTEST_SEED` to try
+//! another seed. A failure prints the seed and the smallest failing mailbox.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use nudge::config::{Account, Language, TrackMode, Tracking};
+use nudge::mail::parse::Mailbox;
+use nudge::model::{Conversation, Message, MessageClass, Origin, State};
+use nudge::rules::link::Index;
+use nudge::rules::{recipients, Effect, Facts, Rules};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
+
+const SELLER: &str = "kari@fjordsalg.no";
+const CASES: u32 = 400;
+
+/// People who write and are written to: prospects at a few organisations, free mail, the
+/// seller and a colleague, robots, and an address the seller ignores.
+const PEOPLE: &[&str] = &[
+    "ingrid.berg@fjordkraft.no",
+    "per.olsen@fjordkraft.no",
+    "anne@bergen.kommune.no",
+    "ole@voss.kommune.no",
+    "ola.hansen@gmail.com",
+    "kari@fjordsalg.no",
+    "kari.nordmann@fjordsalg.no",
+    "lars@fjordsalg.no",
+    "noreply@fjordkraft.no",
+    "someone@newsletter.example.com",
+    "attacker@evil.example",
+];
+
+fn account() -> Account {
+    Account {
+        email: SELLER.into(),
+        name: "Kari Nordmann".into(),
+        aliases: vec!["kari.nordmann@fjordsalg.no".into()],
+        own_domains: vec!["fjordsalg.no".into()],
+        timezone: chrono_tz::Europe::Oslo,
+        language: Language::Nb,
+        signature: None,
+    }
+}
+
+fn tracking() -> Tracking {
+    Tracking {
+        mode: TrackMode::External,
+        lookback_days: 14,
+        stop_on_same_domain: true,
+        ignore: vec!["*@newsletter.example.com".into()],
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap()
+}
+
+fn mailboxes(indices: &[usize]) -> Vec<Mailbox> {
+    indices
+        .iter()
+        .map(|&i| Mailbox {
+            address: PEOPLE[i % PEOPLE.len()].to_string(),
+            name: None,
+        })
+        .collect()
+}
+
+/// A generated message, before it is numbered and threaded.
+#[derive(Debug, Clone)]
+struct Draw {
+    origin: Origin,
+    from: usize,
+    to: Vec<usize>,
+    cc: Vec<usize>,
+    class: MessageClass,
+    /// Minutes after the start; the Date header may lie by `skew` minutes.
+    minutes: i64,
+    skew: i64,
+    /// In the conversation's thread (else a thread of its own).
+    in_thread: bool,
+    /// Names the latest message of the seller's in the thread.
+    names_last: bool,
+    /// A bounce's failed recipient.
+    failed: Option<usize>,
+}
+
+fn draw() -> impl Strategy<Value = Draw> {
+    (
+        prop_oneof![
+            4 => Just(Origin::Inbox),
+            4 => Just(Origin::Sent),
+            1 => Just(Origin::Drafts),
+            1 => Just(Origin::Other)
+        ],
+        0..PEOPLE.len(),
+        prop::collection::vec(0..PEOPLE.len(), 0..3),
+        prop::collection::vec(0..PEOPLE.len(), 0..3),
+        prop_oneof![
+            Just(MessageClass::Reply),
+            Just(MessageClass::AutoReply),
+            Just(MessageClass::OptOut),
+            Just(MessageClass::Bounce),
+            Just(MessageClass::Automated)
+        ],
+        0i64..20_000,
+        -3000i64..3000,
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(0..PEOPLE.len()),
+    )
+        .prop_map(
+            |(origin, from, to, cc, class, minutes, skew, in_thread, names_last, failed)| Draw {
+                origin,
+                from,
+                to,
+                cc,
+                class,
+                minutes,
+                skew,
+                in_thread,
+                names_last,
+                failed,
+            },
+        )
+}
+
+/// The opener (a touch from Sent to `to`) and the generated messages, numbered and threaded.
+fn mailbox(to: &[usize], draws: &[Draw]) -> Vec<Message> {
+    let opener = Message {
+        id: 1,
+        folder: "Sent".into(),
+        origin: Origin::Sent,
+        thread_id: 1,
+        message_id: Some("m1@fjordsalg.no".into()),
+        from_addr: SELLER.into(),
+        from_seller: true,
+        to: mailboxes(to),
+        subject: "Tilbud".into(),
+        date: start(),
+        arrived: start(),
+        has_body: true,
+        ..Message::default()
+    };
+    let mut out = vec![opener];
+    let mut sorted = draws.to_vec();
+    sorted.sort_by_key(|d| d.minutes);
+    for (i, d) in sorted.iter().enumerate() {
+        let id = i as i64 + 2;
+        let from = PEOPLE[d.from % PEOPLE.len()].to_string();
+        let from_seller = account().is_seller(&from);
+        let arrived = start() + Duration::minutes(d.minutes + 1);
+        let last_seller = out
+            .iter()
+            .rev()
+            .find(|m| m.origin == Origin::Sent && m.thread_id == 1)
+            .and_then(|m| m.message_id.clone());
+        let in_reply_to = match (d.in_thread, d.names_last) {
+            (true, true) => last_seller.into_iter().collect(),
+            (true, false) => vec!["m1@fjordsalg.no".to_string()],
+            _ => vec![],
+        };
+        out.push(Message {
+            id,
+            folder: "X".into(),
+            origin: d.origin,
+            thread_id: if d.in_thread { 1 } else { id },
+            message_id: Some(format!("m{id}@x")),
+            in_reply_to: in_reply_to.clone(),
+            references: in_reply_to,
+            from_addr: from,
+            from_seller,
+            to: mailboxes(&d.to),
+            cc: mailboxes(&d.cc),
+            subject: "Re: Tilbud".into(),
+            date: arrived + Duration::minutes(d.skew),
+            arrived,
+            class: (!(from_seller && d.origin == Origin::Sent)).then_some(d.class),
+            bounced_message_id: (d.class == MessageClass::Bounce && d.in_thread)
+                .then(|| "m1@fjordsalg.no".to_string()),
+            bounced_recipient: d.failed.map(|f| PEOPLE[f % PEOPLE.len()].to_string()),
+            has_body: true,
+            ..Message::default()
+        });
+    }
+    out
+}
+
+/// Runs a mailbox through the rules as a pass does: in arrival order, each message decided
+/// with the conversations and suppressions as they stand. Returns every conversation after
+/// each message, with the message that led to it.
+fn play(rules: &Rules<'_>, messages: &[Message]) -> Vec<(Message, Vec<Effect>, Index)> {
+    let mut index = Index::default();
+    let mut suppressed: HashSet<String> = HashSet::new();
+    let mut next_id = 1;
+    let mut trace = Vec::new();
+    let mut ordered = messages.to_vec();
+    ordered.sort_by_key(|m| (m.arrived, m.id));
+    for message in &ordered {
+        let mut facts = Facts::default();
+        for id in rules.touches_needed(&index, message, &facts) {
+            let touch = index.get(id).and_then(|c| c.last_touch_message);
+            if let Some(found) = messages.iter().find(|m| Some(m.id) == touch) {
+                facts.last_touches.insert(id, found.clone());
+            }
+        }
+        if message.class == Some(MessageClass::Bounce) {
+            facts.returned_thread = message.bounced_message_id.as_ref().map(|_| 1);
+        }
+        let effects = rules
+            .decide(&index, message, &facts, &suppressed, start())
+            .effects();
+        for effect in &effects {
+            match effect {
+                Effect::Track(c, _) => {
+                    let mut c = c.clone();
+                    c.id = next_id;
+                    next_id += 1;
+                    index.insert(c);
+                }
+                Effect::Update(c, _) => index.insert(c.clone()),
+                Effect::Note(..) => {}
+                Effect::Suppress { address, .. } => {
+                    suppressed.insert(address.clone());
+                }
+            }
+        }
+        trace.push((message.clone(), effects, index.clone()));
+    }
+    trace
+}
+
+fn conversations(index: &Index) -> Vec<Conversation> {
+    (1..10).filter_map(|id| index.get(id).cloned()).collect()
+}
+
+fn run(name: &str, test: impl Fn(Vec<usize>, Vec<Draw>) -> Result<(), TestCaseError>) {
+    let seed: u64 = std::env::var("NUDGE_PROPTEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x6e75_6467_6521);
+    let config = ProptestConfig {
+        cases: CASES,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let strategy = (
+        prop::collection::vec(0..PEOPLE.len(), 1..4),
+        prop::collection::vec(draw(), 0..12),
+    );
+    if let Err(e) = runner.run(&strategy, |(to, draws)| test(to, draws)) {
+        panic!("{name} failed with NUDGE_PROPTEST_SEED={seed}: {e}");
+    }
+}
+
+#[test]
+fn a_drafts_recipients_are_prospects_of_a_sent_touch_minus_the_suppression_list() {
+    let (account, tracking) = (account(), tracking());
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+    };
+    run("draft recipients", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        let trace = play(&rules, &messages);
+        let suppressed: HashSet<String> = trace
+            .iter()
+            .flat_map(|(_, effects, _)| effects)
+            .filter_map(|e| match e {
+                Effect::Suppress { address, .. } => Some(address.clone()),
+                _ => None,
+            })
+            .collect();
+        let index = trace.last().map(|(_, _, i)| i.clone()).unwrap_or_default();
+        for c in conversations(&index) {
+            let Some(touch) = messages.iter().find(|m| Some(m.id) == c.last_touch_message) else {
+                continue;
+            };
+            prop_assert_eq!(touch.origin, Origin::Sent, "the last touch is from Sent");
+            prop_assert!(touch.from_seller);
+            if let Some(r) = recipients::for_draft(&rules, touch, &suppressed) {
+                let prospects = rules.prospects(touch);
+                for m in r.all() {
+                    prop_assert!(
+                        touch.recipients().any(|t| t.address == m.address),
+                        "{} is not a recipient of the touch",
+                        m.address
+                    );
+                    prop_assert!(
+                        !suppressed.contains(&m.address),
+                        "{} is suppressed",
+                        m.address
+                    );
+                    prop_assert!(!account.is_seller(&m.address));
+                    if !rules.is_own_side(&m.address) {
+                        prop_assert!(
+                            prospects.contains(&m.address),
+                            "{} is no prospect",
+                            m.address
+                        );
+                    }
+                }
+                prop_assert!(r.to.contains(&r.greeted), "the greeted prospect is in To");
+                prop_assert!(prospects.contains(&r.greeted.address));
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn no_draft_after_a_reply_opt_out_or_bounce_of_its_prospect() {
+    let (account, tracking) = (account(), tracking());
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+    };
+    run("no draft after an answer", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        for (message, effects, index) in play(&rules, &messages) {
+            for effect in &effects {
+                let Effect::Update(c, _) = effect else {
+                    continue;
+                };
+                let after = index.get(c.id).expect("indexed");
+                match message.class {
+                    Some(MessageClass::Reply) | Some(MessageClass::OptOut)
+                        if message.origin == Origin::Inbox =>
+                    {
+                        prop_assert!(
+                            !after.state.is_open(),
+                            "{:?} left the conversation {}",
+                            message.class,
+                            after.state
+                        );
+                    }
+                    Some(MessageClass::Bounce) if message.origin == Origin::Inbox => {
+                        // Only a bounce that ends its last prospect changes the state.
+                        prop_assert!(matches!(after.state, State::Bounced | State::OptedOut));
+                    }
+                    _ => {}
+                }
+                prop_assert!(
+                    after.state.is_open() || after.next_due.is_none(),
+                    "an ended conversation has no due time"
+                );
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
+    let (account, tracking) = (account(), tracking());
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+    };
+    run("provenance", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        let mut before: Vec<Conversation> = Vec::new();
+        for (message, effects, index) in play(&rules, &messages) {
+            let now = conversations(&index);
+            let from_sent_touch = message.origin == Origin::Sent
+                && message.from_seller
+                && !rules.prospects(&message).is_empty();
+            if !from_sent_touch {
+                prop_assert!(
+                    !effects.iter().any(|e| matches!(e, Effect::Track(..))),
+                    "only a Sent touch starts a conversation"
+                );
+                for (old, new) in before.iter().zip(now.iter()) {
+                    prop_assert_eq!(&old.prospects, &new.prospects);
+                    prop_assert_eq!(old.last_touch_message, new.last_touch_message);
+                    prop_assert_eq!(old.last_touch_at, new.last_touch_at);
+                    if message.origin == Origin::Sent {
+                        // To colleagues only: the schedule does not move.
+                        prop_assert_eq!(old, new);
+                    }
+                }
+            }
+            before = now;
+        }
+        Ok(())
+    });
+}
