@@ -118,9 +118,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
         });
     }
 
-    let result = main_loop(
-        &config, &store, &templates, &notifier, &wake, &online_tx, &heartbeat, &shutdown,
-    )
+    let result = main_loop(&Service {
+        config: &config,
+        store: &store,
+        templates: &templates,
+        notifier: &notifier,
+        wake: &wake,
+        online: &online_tx,
+        heartbeat: &heartbeat,
+        shutdown: &shutdown,
+    })
     .await;
     notifier.send("STOPPING=1");
     shutdown.cancel();
@@ -133,17 +140,35 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn main_loop(
-    config: &Config,
-    store: &Store,
-    templates: &Templates,
-    notifier: &Notifier,
-    wake: &Notify,
-    online: &watch::Sender<bool>,
-    heartbeat: &AtomicI64,
-    shutdown: &CancellationToken,
-) -> Result<()> {
+/// What the main loop works with.
+struct Service<'a> {
+    config: &'a Config,
+    /// The record of truth, shared with the command line.
+    store: &'a Store,
+    templates: &'a Templates,
+    /// Tells systemd READY, STATUS and STOPPING.
+    notifier: &'a Notifier,
+    /// Woken by the INBOX watcher when the server reports a change.
+    wake: &'a Notify,
+    /// Tells the INBOX watcher whether the server was reachable at the last pass.
+    online: &'a watch::Sender<bool>,
+    /// When the pass in flight started (0 between passes), for the watchdog.
+    heartbeat: &'a AtomicI64,
+    /// SIGTERM / SIGINT.
+    shutdown: &'a CancellationToken,
+}
+
+async fn main_loop(service: &Service<'_>) -> Result<()> {
+    let Service {
+        config,
+        store,
+        templates,
+        notifier,
+        wake,
+        online,
+        heartbeat,
+        shutdown,
+    } = *service;
     let mut connection: Option<Connection> = None;
     let mut network = Backoff::network();
     let mut authentication = Backoff::authentication();
