@@ -475,3 +475,6 @@ pub fn is_after_last_touch(
     }
     link == Link::Thread && message.arrived > conversation.first_touch_at
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,426 @@
+//! The rules one defect at a time, without I/O. Each test names the rule it pins.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::link::Index;
+use super::recipients::for_draft;
+use super::*;
+use crate::config::{Account, Language, TrackMode, Tracking};
+use crate::mail::parse::Mailbox;
+use crate::model::{Conversation, Message, State};
+
+const SELLER: &str = "kari@fjordsalg.no";
+const INGRID: &str = "ingrid.berg@fjordkraft.no";
+const PER: &str = "per.olsen@fjordkraft.no";
+
+fn account() -> Account {
+    Account {
+        email: SELLER.into(),
+        name: "Kari Nordmann".into(),
+        aliases: vec![],
+        own_domains: vec!["fjordsalg.no".into()],
+        timezone: chrono_tz::Europe::Oslo,
+        language: Language::Nb,
+        signature: None,
+    }
+}
+
+fn tracking() -> Tracking {
+    Tracking {
+        mode: TrackMode::External,
+        lookback_days: 14,
+        stop_on_same_domain: true,
+        ignore: vec!["*@newsletter.example.com".into()],
+    }
+}
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn person(address: &str) -> Mailbox {
+    Mailbox {
+        address: address.into(),
+        name: None,
+    }
+}
+
+/// The seller's opener in Sent (id 1, thread 1) to `to`.
+fn opener(to: &[&str]) -> Message {
+    Message {
+        id: 1,
+        origin: Origin::Sent,
+        thread_id: 1,
+        message_id: Some("a1@fjordsalg.no".into()),
+        from_addr: SELLER.into(),
+        from_seller: true,
+        to: to.iter().map(|a| person(a)).collect(),
+        date: at(16, 9),
+        arrived: at(16, 9),
+        ..Message::default()
+    }
+}
+
+/// An inbound message (id 2) of `class` from `from`, in the opener's thread.
+fn inbound(from: &str, class: MessageClass, arrived: DateTime<Utc>) -> Message {
+    Message {
+        id: 2,
+        origin: Origin::Inbox,
+        thread_id: 1,
+        message_id: Some("r1@fjordkraft.no".into()),
+        in_reply_to: vec!["a1@fjordsalg.no".into()],
+        from_addr: from.into(),
+        to: vec![person(SELLER)],
+        date: arrived,
+        arrived,
+        class: Some(class),
+        ..Message::default()
+    }
+}
+
+fn conversation(prospects: &[&str], state: State) -> Conversation {
+    Conversation {
+        id: 7,
+        state,
+        ..Conversation::new(
+            1,
+            "Tilbud",
+            prospects.iter().map(|p| p.to_string()).collect(),
+            at(16, 9),
+            Some(1),
+        )
+    }
+}
+
+fn with<T>(test: impl FnOnce(&Rules<'_>) -> T) -> T {
+    let (account, tracking) = (account(), tracking());
+    test(&Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+    })
+}
+
+fn none() -> HashSet<String> {
+    HashSet::new()
+}
+
+fn updated(effects: &[Effect]) -> Option<&Conversation> {
+    effects.iter().find_map(|e| match e {
+        Effect::Update(c, _) => Some(c),
+        _ => None,
+    })
+}
+
+fn suppressions(effects: &[Effect]) -> Vec<&str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Suppress { address, .. } => Some(address.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn only_a_sent_message_is_the_sellers_touch() {
+    with(|rules| {
+        let mut forged = opener(&["attacker@evil.example"]);
+        forged.origin = Origin::Inbox;
+        assert!(matches!(rules.role(&forged), Role::Ignore(_)));
+        forged.origin = Origin::Other;
+        assert!(matches!(rules.role(&forged), Role::Ignore(_)));
+        let sent = opener(&[INGRID]);
+        assert_eq!(rules.role(&sent), Role::Touch(vec![INGRID.to_string()]));
+    });
+}
+
+#[test]
+fn a_message_to_colleagues_only_is_not_a_touch() {
+    with(|rules| {
+        let forward = opener(&["lars@fjordsalg.no", "noreply@fjordkraft.no"]);
+        assert!(matches!(rules.role(&forward), Role::Ignore(_)));
+    });
+}
+
+#[test]
+fn an_unclassified_message_is_never_a_reply() {
+    with(|rules| {
+        let mut message = inbound(INGRID, MessageClass::Reply, at(17, 9));
+        message.class = None;
+        assert!(matches!(rules.role(&message), Role::Ignore(_)));
+        let c = conversation(&[INGRID], State::Waiting);
+        let list = inbound(INGRID, MessageClass::Automated, at(17, 9));
+        let effects = rules.on_inbound(
+            &c,
+            &list,
+            MessageClass::Automated,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert!(effects.is_empty());
+    });
+}
+
+#[test]
+fn a_bounce_of_someone_who_is_no_prospect_changes_nothing() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Waiting);
+        let mut bounce = inbound(
+            "mailer-daemon@mx.fjordsalg.no",
+            MessageClass::Bounce,
+            at(17, 9),
+        );
+        bounce.bounced_recipient = Some("crm-1@dropbox.crm.example".into());
+        let effects = rules.on_inbound(
+            &c,
+            &bounce,
+            MessageClass::Bounce,
+            Link::Returned,
+            None,
+            &none(),
+        );
+        assert!(
+            matches!(effects.as_slice(), [Effect::Note(7, _)]),
+            "{effects:?}"
+        );
+    });
+}
+
+#[test]
+fn a_bounce_ends_only_the_recipient_that_failed() {
+    with(|rules| {
+        let c = conversation(&[INGRID, PER], State::Waiting);
+        let mut bounce = inbound(
+            "mailer-daemon@mx.fjordsalg.no",
+            MessageClass::Bounce,
+            at(17, 9),
+        );
+        bounce.bounced_recipient = Some(PER.into());
+        let effects = rules.on_inbound(
+            &c,
+            &bounce,
+            MessageClass::Bounce,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(suppressions(&effects), vec![PER]);
+        assert!(
+            updated(&effects).is_none(),
+            "Ingrid is still there: {effects:?}"
+        );
+        // When the last prospect fails, the conversation ends as bounced.
+        let suppressed: HashSet<String> = [INGRID.to_string()].into();
+        let effects = rules.on_inbound(
+            &c,
+            &bounce,
+            MessageClass::Bounce,
+            Link::Thread,
+            None,
+            &suppressed,
+        );
+        let after = updated(&effects).expect("bounced");
+        assert_eq!(after.state, State::Bounced);
+        assert_eq!(after.next_due, None);
+    });
+}
+
+#[test]
+fn a_bounce_never_links_by_address_or_organisation() {
+    with(|rules| {
+        let mut index = Index::default();
+        index.insert(conversation(&[INGRID], State::Waiting));
+        let mut bounce = inbound("postmaster@fjordkraft.no", MessageClass::Bounce, at(17, 9));
+        bounce.thread_id = 99;
+        assert!(index
+            .concerned(rules, &bounce, MessageClass::Bounce, None)
+            .is_empty());
+        assert_eq!(
+            index.concerned(rules, &bounce, MessageClass::Bounce, Some(1)),
+            vec![(7, Link::Returned)]
+        );
+        let mut reply = inbound(PER, MessageClass::Reply, at(17, 9));
+        reply.thread_id = 99;
+        assert_eq!(
+            index.concerned(rules, &reply, MessageClass::Reply, None),
+            vec![(7, Link::SameOrganisation)]
+        );
+    });
+}
+
+#[test]
+fn an_opt_out_is_honoured_in_every_state() {
+    with(|rules| {
+        for state in State::ALL {
+            let c = conversation(&[INGRID], state);
+            // Whenever it comes: even dated before the last touch.
+            let opt_out = inbound(INGRID, MessageClass::OptOut, at(15, 9));
+            let effects = rules.on_inbound(
+                &c,
+                &opt_out,
+                MessageClass::OptOut,
+                Link::Thread,
+                None,
+                &none(),
+            );
+            assert_eq!(suppressions(&effects), vec![INGRID], "{state}");
+            let history = effects.iter().any(|e| match e {
+                Effect::Update(_, e) | Effect::Note(_, e) => e.kind == EventKind::OptOut,
+                _ => false,
+            });
+            assert!(history, "{state}: {effects:?}");
+            if let Some(after) = updated(&effects) {
+                assert_eq!(after.state, State::OptedOut);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_draft_leaves_out_suppressed_robots_and_ignored_and_greets_who_is_left() {
+    with(|rules| {
+        let mut touch = opener(&[PER, "noreply@fjordkraft.no"]);
+        touch.cc = vec![
+            person(INGRID),
+            person("lars@fjordsalg.no"),
+            person("someone@newsletter.example.com"),
+            person(SELLER),
+        ];
+        let suppressed: HashSet<String> = [PER.to_string()].into();
+        let r = for_draft(rules, &touch, &suppressed).expect("Ingrid is left");
+        assert_eq!(r.greeted.address, INGRID);
+        assert_eq!(
+            r.to,
+            vec![person(INGRID)],
+            "the greeted prospect moves to To"
+        );
+        assert_eq!(
+            r.cc,
+            vec![person("lars@fjordsalg.no")],
+            "the colleague stays copied"
+        );
+        // A suppressed domain counts too; with nobody left there is no draft.
+        let suppressed: HashSet<String> = ["fjordkraft.no".to_string()].into();
+        assert_eq!(for_draft(rules, &touch, &suppressed), None);
+    });
+}
+
+#[test]
+fn a_reply_counts_by_arrival_and_by_reference_whatever_its_date_says() {
+    let mut c = conversation(&[INGRID], State::Waiting);
+    let mut touch = opener(&[INGRID]);
+    touch.id = 3;
+    touch.message_id = Some("f1@fjordsalg.no".into());
+    touch.in_reply_to = vec!["a1@fjordsalg.no".into()];
+    touch.date = at(18, 9);
+    c.last_touch_at = at(18, 9);
+    c.last_touch_message = Some(3);
+    // A slow clock: dated before the follow-up, received after it.
+    let mut slow = inbound(INGRID, MessageClass::Reply, at(18, 11));
+    slow.date = at(17, 8);
+    assert!(is_after_last_touch(&c, &slow, Link::Thread, Some(&touch)));
+    // Names the follow-up: after it, whatever the times.
+    let mut answer = inbound(INGRID, MessageClass::Reply, at(18, 8));
+    answer.in_reply_to = vec!["f1@fjordsalg.no".into()];
+    assert!(is_after_last_touch(&c, &answer, Link::Thread, Some(&touch)));
+    // Crossed in flight: received before the follow-up, answering the opener.
+    let crossed = inbound(INGRID, MessageClass::Reply, at(18, 8));
+    assert!(is_after_last_touch(
+        &c,
+        &crossed,
+        Link::Thread,
+        Some(&touch)
+    ));
+    // One the follow-up answered is before it.
+    touch.references = vec!["r1@fjordkraft.no".into()];
+    assert!(!is_after_last_touch(
+        &c,
+        &crossed,
+        Link::Thread,
+        Some(&touch)
+    ));
+}
+
+#[test]
+fn a_follow_up_that_crossed_a_reply_does_not_start_the_cadence_again() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Waiting);
+        let reply = inbound(INGRID, MessageClass::Reply, at(18, 8));
+        let effects =
+            rules.on_inbound(&c, &reply, MessageClass::Reply, Link::Thread, None, &none());
+        let replied = updated(&effects).expect("replied").clone();
+        assert_eq!(replied.state, State::Replied);
+        let mut follow_up = opener(&[INGRID]);
+        follow_up.id = 3;
+        follow_up.date = at(18, 9);
+        follow_up.in_reply_to = vec!["a1@fjordsalg.no".into()];
+        let crossed = rules
+            .on_touch(
+                Some(&replied),
+                &follow_up,
+                vec![INGRID.into()],
+                false,
+                &none(),
+                at(18, 10),
+            )
+            .expect("recorded");
+        assert!(matches!(crossed, Effect::Note(..)), "{crossed:?}");
+        follow_up.in_reply_to = vec!["r1@fjordkraft.no".into()];
+        let Effect::Update(after, _) = rules
+            .on_touch(
+                Some(&replied),
+                &follow_up,
+                vec![INGRID.into()],
+                false,
+                &none(),
+                at(18, 10),
+            )
+            .expect("answered")
+        else {
+            panic!("the seller answered the reply: the cadence starts again");
+        };
+        assert_eq!((after.state, after.step), (State::Waiting, 0));
+    });
+}
+
+#[test]
+fn a_reply_to_a_stopped_conversation_is_recorded_with_its_step() {
+    with(|rules| {
+        let mut c = conversation(&[INGRID], State::Stopped);
+        c.step = 1;
+        let reply = inbound(INGRID, MessageClass::Reply, at(18, 8));
+        let effects =
+            rules.on_inbound(&c, &reply, MessageClass::Reply, Link::Thread, None, &none());
+        let Some(Effect::Update(after, event)) = effects.first() else {
+            panic!("recorded: {effects:?}");
+        };
+        assert_eq!(after.state, State::Stopped);
+        assert_eq!(after.last_inbound_at, Some(at(18, 8)));
+        assert_eq!((event.kind, event.step), (EventKind::Reply, Some(1)));
+    });
+}
+
+#[test]
+fn an_ended_conversation_has_no_due_time() {
+    let mut c = conversation(&[INGRID], State::Waiting);
+    c.next_due = Some(at(19, 7) + Duration::minutes(30));
+    for transition in [
+        machine::Transition::LetGo,
+        machine::Transition::Bounce {
+            failed: vec![INGRID.into()],
+            ends: true,
+        },
+        machine::Transition::OptOut {
+            who: "Ingrid".into(),
+            link: Link::Thread,
+        },
+    ] {
+        let outcome = machine::apply(&c, transition);
+        assert!(!outcome.next.state.is_open());
+        assert_eq!(outcome.next.next_due, None, "{}", outcome.next.state);
+    }
+}
