@@ -134,6 +134,7 @@ pub async fn pass_on(
         }
     }
     let synced = started.elapsed();
+    drafting::fault_point("after-sync");
     read_texts(&mut pass).await?;
     let read = started.elapsed();
     report.changes = apply_messages(&pass).await?;

@@ -550,6 +550,95 @@ async fn a_bounce_ends_only_the_conversation_it_returns() {
     assert_eq!(w.suppressed(), vec![INGRID_ADDR]);
 }
 
+/// SPEC 4: a bounce never links by organisation: a non-standard bounce written by the
+/// prospect's own mail server (postmaster at their domain) ends the conversation whose message
+/// it returns, and the colleague's conversation at that company goes on.
+#[tokio::test]
+async fn a_bounce_from_the_prospects_postmaster_never_links_by_organisation() {
+    let mut w = World::with_opener().await;
+    w.sent(&from_kari(
+        "Per Olsen <per.olsen@fjordkraft.no>",
+        "Tilbud på serviceavtale",
+        "b1@fjordsalg.no",
+        None,
+        OPENER_DATE,
+        "Hei Per,\n\nHer er tilbudet på serviceavtalen.\n\nHilsen Kari",
+    ))
+    .await;
+    w.sync(FIRST_PASS);
+    let bounce = format!(
+        "From: postmaster@fjordkraft.no
+To: kari@fjordsalg.no
+Subject: Undeliverable: {SUBJECT}
+Message-ID: <ndr.1@fjordkraft.no>
+Date: Tue, 17 Nov 2026 08:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Delivery has failed to these recipients or groups:
+
+{INGRID_ADDR}
+The email address you entered couldn't be found.
+
+Original message headers:
+
+From: Kari Nordmann <kari@fjordsalg.no>
+To: {INGRID_ADDR}
+Subject: {SUBJECT}
+Message-ID: <{OPENER_ID}>
+Date: {OPENER_DATE}
+"
+    );
+    w.client.append("INBOX", &bounce, &[]).await;
+    w.sync(NEXT_DAY);
+    let states = (
+        w.conversation(SUBJECT)["state"].clone(),
+        w.conversation("serviceavtale")["state"].clone(),
+    );
+    assert_eq!(states, (Value::from("bounced"), Value::from("waiting")));
+    assert_eq!(w.suppressed(), vec![INGRID_ADDR]);
+}
+
+/// SPEC 4, 13: what the headers said at sync time stands when the text can never be read: an
+/// out-of-office (Auto-Submitted, with an ordinary reply subject) deleted before nudge read
+/// its text is still an out-of-office, never a reply.
+#[tokio::test]
+async fn an_auto_reply_deleted_before_its_text_is_read_is_still_one() {
+    let mut w = World::with_opener().await;
+    w.sync(FIRST_PASS);
+    w.inbox(&Message {
+        extra: "Auto-Submitted: auto-replied",
+        ..to_kari(
+            INGRID,
+            RE_SUBJECT,
+            "ooo.1@fjordkraft.no",
+            Some(OPENER_ID),
+            "Tue, 17 Nov 2026 08:00:00 +0100",
+            "Jeg er på reise og leser ikke e-post.",
+        )
+    })
+    .await;
+    // A pass that stops after storing the headers, before it reads any text.
+    let crashed = w.nudge.run_with_env(
+        &["sync", "--now", NEXT_DAY],
+        &[("NUDGE_FAULT_POINT", "after-sync")],
+    );
+    assert!(
+        !crashed.status.success(),
+        "the fault point stops the process"
+    );
+    let inbox = w.client.messages("INBOX").await;
+    assert_eq!(inbox.len(), 1);
+    w.client.delete("INBOX", inbox[0].uid).await;
+    w.sync(NEXT_DAY);
+    assert_eq!(w.conversation(SUBJECT)["state"], "waiting");
+    assert!(
+        w.history_kinds(SUBJECT).contains(&"auto_reply".to_string()),
+        "{:?}",
+        w.history_kinds(SUBJECT)
+    );
+}
+
 /// SPEC 4: a failed Cc ends nothing: the conversation goes on without that address, which alone
 /// is suppressed; SPEC 6: the draft leaves it out.
 #[tokio::test]
