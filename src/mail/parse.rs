@@ -299,22 +299,26 @@ fn find_header_end(text: &str) -> usize {
         .unwrap_or(text.len())
 }
 
-/// The first `Message-ID: <…>` header line in `text`.
+/// The first `Message-ID: <…>` header line in `text`. Compared by bytes that split at a
+/// colon, never by slicing at a fixed offset: the text is anybody's, in any script.
 fn message_id_line(text: &str) -> Option<String> {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
-        let trimmed = line.trim_start();
-        if trimmed.len() >= 11 && trimmed[..11].eq_ignore_ascii_case("message-id:") {
-            let mut value = trimmed[11..].to_string();
-            // The id may be folded onto the next line.
-            if !value.contains('>') {
-                if let Some(next) = lines.peek() {
-                    value.push_str(next.trim());
-                }
+        let Some((name, value)) = line.trim_start().split_once(':') else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("message-id") {
+            continue;
+        }
+        let mut value = value.to_string();
+        // The id may be folded onto the next line.
+        if !value.contains('>') {
+            if let Some(next) = lines.peek() {
+                value.push_str(next.trim());
             }
-            if let Some(id) = ids(&value).into_iter().next() {
-                return Some(id);
-            }
+        }
+        if let Some(id) = ids(&value).into_iter().next() {
+            return Some(id);
         }
     }
     None
@@ -423,6 +427,18 @@ mod tests {
         assert_eq!(mail.references, vec!["a1@fjordsalg.no"], "own id dropped");
         assert_eq!(mail.date.unwrap().to_rfc3339(), "2026-11-11T08:00:00+00:00");
         assert_eq!(mail.body.trim(), "Hei!");
+    }
+
+    #[test]
+    fn a_message_id_line_is_found_among_lines_in_any_script() {
+        let text = "Рекомендуем Вам проверить корректность указания адресов.\n\
+                    Message-ID:\n <r1@example.ru>\n";
+        assert_eq!(message_id_line(text).as_deref(), Some("r1@example.ru"));
+        assert_eq!(
+            message_id_line("Ærlig talt: nei\nmessage-id: <x@y>"),
+            Some("x@y".into())
+        );
+        assert_eq!(message_id_line("Æøåæøåæøåæøå"), None);
     }
 
     #[test]
