@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use nudge::config::{Account, Language, TrackMode, Tracking};
-use nudge::mail::classify::{classify, Class};
+use nudge::mail::classify::{classify, Classification, MessageClass};
 use nudge::mail::parse::{parse, Mail};
 use nudge::model::Conversation;
 use nudge::tracking::Policy;
@@ -113,8 +113,8 @@ fn conversations() -> Vec<(char, String, Conversation)> {
 /// Which conversation the message affects: in the thread, a bounce of its opener, or from its
 /// prospect or the prospect's organisation, dated after the opener — never automated mail, and
 /// never the seller's side (but for bounces from the seller's own mail system).
-fn affected(mail: &Mail, class: &Class, policy: &Policy<'_>) -> Option<char> {
-    if matches!(class, Class::Automated) {
+fn affected(mail: &Mail, class: &Classification, policy: &Policy<'_>) -> Option<char> {
+    if class.class == MessageClass::Automated {
         return None;
     }
     let from = mail
@@ -122,17 +122,11 @@ fn affected(mail: &Mail, class: &Class, policy: &Policy<'_>) -> Option<char> {
         .as_ref()
         .map(|f| f.address.clone())
         .unwrap_or_default();
-    if policy.is_own_side(&from) && !matches!(class, Class::Bounce { .. }) {
+    if policy.is_own_side(&from) && class.class != MessageClass::Bounce {
         return None;
     }
     let ids = mail.thread_ids();
-    let returned = match class {
-        Class::Bounce {
-            returned_message_id,
-            ..
-        } => returned_message_id.clone(),
-        _ => None,
-    };
+    let returned = class.returned_message_id.clone();
     let all = conversations();
     all.iter()
         .find(|(_, opener, _)| ids.contains(opener) || returned.as_deref() == Some(opener))
@@ -212,24 +206,22 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
             };
             let class = classify(&mail, received);
             let mut wrong = Vec::new();
-            if class.name() != case.class {
-                wrong.push(format!("class {} (expected {})", class.name(), case.class));
+            let name = class.class.to_string();
+            if name != case.class {
+                wrong.push(format!(
+                    "class {name} (expected {}): {}",
+                    case.class, class.reason
+                ));
             }
-            let return_date = match &class {
-                Class::AutoReply { return_date } => *return_date,
-                _ => None,
-            };
+            let return_date = class.return_date;
             if return_date != case.return_date {
                 wrong.push(format!(
                     "return date {return_date:?} (expected {:?})",
                     case.return_date
                 ));
             }
-            if let Class::Bounce {
-                returned_message_id,
-                ..
-            } = &class
-            {
+            if class.class == MessageClass::Bounce {
+                let returned_message_id = &class.returned_message_id;
                 if *returned_message_id != case.bounced_message_id {
                     wrong.push(format!(
                         "returned id {returned_message_id:?} (expected {:?})",
