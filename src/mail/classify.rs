@@ -863,22 +863,18 @@ mod tests {
 
     #[test]
     fn class_names_are_serde_names() {
-        let names: Vec<String> = [
+        for class in [
             MessageClass::Bounce,
             MessageClass::AutoReply,
             MessageClass::OptOut,
             MessageClass::Reply,
             MessageClass::Automated,
-        ]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-        assert_eq!(
-            names,
-            ["bounce", "auto_reply", "opt_out", "reply", "automated"]
-        );
-        let back: MessageClass = serde_json::from_str("\"auto_reply\"").unwrap();
-        assert_eq!(back, MessageClass::AutoReply);
+        ] {
+            let json = serde_json::to_string(&class).unwrap();
+            assert_eq!(json, format!("\"{class}\""));
+            assert_eq!(serde_json::from_str::<MessageClass>(&json).unwrap(), class);
+        }
+        assert_eq!(MessageClass::AutoReply.to_string(), "auto_reply");
     }
 
     #[test]
