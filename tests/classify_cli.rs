@@ -133,7 +133,7 @@ fn an_unreadable_file_is_named_the_others_are_still_reported_and_the_exit_code_i
     let missing: PathBuf = dir.path().join("missing.eml");
     let empty = dir.path().join("empty.eml");
     std::fs::write(&empty, b"").expect("write");
-    let args = vec![
+    let args = [
         fixture(BOUNCE),
         missing.display().to_string(),
         empty.display().to_string(),

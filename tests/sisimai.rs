@@ -136,3 +136,40 @@ fn every_message_classifies_as_expected_with_lf_and_crlf() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn cut_and_mangled_messages_never_panic() {
+    let received = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut panics = Vec::new();
+    for case in expected() {
+        let raw = std::fs::read(corpus().join("mail").join(&case.file)).expect("readable");
+        let mut variants: Vec<Vec<u8>> = [1, 64, raw.len() / 3, raw.len() / 2, raw.len() - 1]
+            .iter()
+            .map(|&cut| raw[..cut.min(raw.len())].to_vec())
+            .collect();
+        for _ in 0..4 {
+            let mut bytes = raw.clone();
+            for _ in 0..16 {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = next() as u8;
+            }
+            variants.push(bytes);
+        }
+        for bytes in variants {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                parse(&bytes).map(|mail| classify(&mail, received))
+            }));
+            if outcome.is_err() {
+                panics.push(case.file.clone());
+            }
+        }
+    }
+    assert!(panics.is_empty(), "panicked on variants of: {panics:?}");
+}
