@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -15,6 +15,8 @@ use crate::engine::{self, PassReport};
 use crate::error::{ConfigError, Error, Result};
 use crate::imap::folders::Folders;
 use crate::imap::Connection;
+use crate::mail::classify::{classify, MessageClass};
+use crate::mail::parse::parse;
 use crate::model::State;
 use crate::rules::machine::{self, Transition};
 use crate::store::Store;
@@ -622,4 +624,69 @@ pub async fn summary_send(config: &Config, now: DateTime<Utc>) -> Result<String>
     .await;
     store.close().await;
     result
+}
+
+/// How `nudge classify` reads one raw message file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassifiedFile {
+    /// The path as it was given.
+    pub file: String,
+    pub class: MessageClass,
+    pub failed_recipient: Option<String>,
+    pub return_date: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// `nudge classify`: reads each file as one raw message (LF or CRLF) and classifies it with
+/// the very `classify` a sync uses, the file's modification date standing in for the day it
+/// arrived (`today` when unknown). Needs no config, store or network. Returns the files it
+/// could classify, in order, and one line for each file it could not (unreadable, or no
+/// headers), naming the file.
+pub fn classify_files(files: &[PathBuf], today: NaiveDate) -> (Vec<ClassifiedFile>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut failures = Vec::new();
+    for path in files {
+        let shown = path.display().to_string();
+        let raw = match std::fs::read(path) {
+            Ok(raw) => raw,
+            Err(e) => {
+                failures.push(format!("{shown}: cannot read it: {e}"));
+                continue;
+            }
+        };
+        let Some(mail) = parse(&raw) else {
+            failures.push(format!("{shown}: not a mail message (no headers)"));
+            continue;
+        };
+        let received = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map(|t| DateTime::<Utc>::from(t).date_naive())
+            .unwrap_or(today);
+        let result = classify(&mail, received);
+        found.push(ClassifiedFile {
+            file: shown,
+            class: result.class,
+            failed_recipient: result.failed_recipient,
+            return_date: result.return_date,
+            reason: result.reason,
+        });
+    }
+    (found, failures)
+}
+
+/// The text form of `nudge classify`: `FILE: CLASS` for each file, then indented the
+/// failed recipient, the return date and the reason, as far as they apply.
+pub fn classify_text(found: &[ClassifiedFile]) -> String {
+    let mut out = String::new();
+    for file in found {
+        out.push_str(&format!("{}: {}\n", file.file, file.class));
+        if let Some(recipient) = &file.failed_recipient {
+            out.push_str(&format!("  failed recipient: {recipient}\n"));
+        }
+        if let Some(date) = file.return_date {
+            out.push_str(&format!("  return date: {date}\n"));
+        }
+        out.push_str(&format!("  reason: {}\n", file.reason));
+    }
+    out
 }

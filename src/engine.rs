@@ -215,7 +215,7 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
             // What the headers say, kept if the text is never read (an out-of-office deleted
             // quickly is still an out-of-office). The seller's own sent mail has no class.
             let class = (origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
-                .then(|| classify(&mail, now.date_naive()).class());
+                .then(|| classify(&mail, now.date_naive()).class);
             messages.push(NewMessage {
                 folder: folder.name.clone(),
                 origin,

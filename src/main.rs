@@ -103,6 +103,16 @@ enum Command {
         #[command(subcommand)]
         action: TemplatesAction,
     },
+    /// How nudge reads raw message files (.eml): class, failed recipient, return date and
+    /// the reason (needs no config)
+    Classify {
+        /// Print one JSON array instead of text
+        #[arg(long)]
+        json: bool,
+        /// Raw message files, as saved from a mail client
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -243,6 +253,30 @@ fn main() -> ExitCode {
             print!("{text}");
             Ok(())
         }),
+        Command::Classify { json, files } => {
+            let (found, failures) =
+                nudge::commands::classify_files(&files, Utc::now().date_naive());
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&found).unwrap_or_default()
+                );
+            } else {
+                print!("{}", nudge::commands::classify_text(&found));
+            }
+            for failure in &failures {
+                eprintln!("nudge: {failure}");
+            }
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(nudge::Error::Data(format!(
+                    "{} of {} files could not be classified",
+                    failures.len(),
+                    files.len()
+                )))
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use nudge::config::{Account, Language, TrackMode, Tracking};
-use nudge::mail::classify::{classify, Class};
+use nudge::mail::classify::{classify, Classification, MessageClass};
 use nudge::mail::parse::{parse, Mail};
 use nudge::model::{Conversation, Message, Origin};
 use nudge::rules::link::Index;
@@ -115,7 +115,12 @@ fn conversations() -> Vec<(char, String, Conversation)> {
 /// Which conversation the message affects, decided by nudge's own rules: the message becomes
 /// an inbound message in INBOX, its thread is the conversation whose opener it names (as the
 /// store's threading would find), and [`Index::concerned`] and [`Rules::on_inbound`] decide.
-fn affected(mail: &Mail, class: &Class, rules: &Rules<'_>, received: NaiveDate) -> Option<char> {
+fn affected(
+    mail: &Mail,
+    class: &Classification,
+    rules: &Rules<'_>,
+    received: NaiveDate,
+) -> Option<char> {
     let all = conversations();
     let mut index = Index::default();
     for (_, _, c) in &all {
@@ -128,14 +133,7 @@ fn affected(mail: &Mail, class: &Class, rules: &Rules<'_>, received: NaiveDate) 
     };
     let ids = mail.thread_ids();
     let thread_id = ids.iter().find_map(|id| thread_of(id)).unwrap_or(1000);
-    let (returned, failed, return_date) = match class {
-        Class::Bounce {
-            returned_message_id,
-            recipient,
-        } => (returned_message_id.clone(), recipient.clone(), None),
-        Class::AutoReply { return_date } => (None, None, *return_date),
-        _ => (None, None, None),
-    };
+    let returned = class.returned_message_id.clone();
     let from = mail.from.clone();
     let arrived = mail
         .date
@@ -158,10 +156,10 @@ fn affected(mail: &Mail, class: &Class, rules: &Rules<'_>, received: NaiveDate) 
             .from
             .as_ref()
             .is_some_and(|f| rules.account.is_seller(&f.address)),
-        class: Some(class.class()),
-        return_date,
+        class: Some(class.class),
+        return_date: class.return_date,
         bounced_message_id: returned.clone(),
-        bounced_recipient: failed,
+        bounced_recipient: class.failed_recipient.clone(),
         has_body: true,
         ..Message::default()
     };
@@ -252,28 +250,22 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
             };
             let class = classify(&mail, received);
             let mut wrong = Vec::new();
-            if class.class().name() != case.class {
+            if class.class.name() != case.class {
                 wrong.push(format!(
                     "class {} (expected {})",
-                    class.class().name(),
+                    class.class.name(),
                     case.class
                 ));
             }
-            let return_date = match &class {
-                Class::AutoReply { return_date } => *return_date,
-                _ => None,
-            };
+            let return_date = class.return_date;
             if return_date != case.return_date {
                 wrong.push(format!(
                     "return date {return_date:?} (expected {:?})",
                     case.return_date
                 ));
             }
-            if let Class::Bounce {
-                returned_message_id,
-                ..
-            } = &class
-            {
+            if class.class == MessageClass::Bounce {
+                let returned_message_id = &class.returned_message_id;
                 if *returned_message_id != case.bounced_message_id {
                     wrong.push(format!(
                         "returned id {returned_message_id:?} (expected {:?})",

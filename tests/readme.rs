@@ -308,6 +308,10 @@ impl Placeholders {
             "L" | "LANG" => "nb".into(),
             "RFC3339" => self.now.clone(),
             "PATH" => self.config.display().to_string(),
+            "FILE" => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/mail/ooo-exchange-nb-return-date.eml")
+                .display()
+                .to_string(),
             _ => return None,
         })
     }
@@ -534,6 +538,21 @@ impl World {
                 let unit = config_home.join("systemd/user/nudge.service");
                 if !unit.is_file() {
                     return Err(format!("{} was not written", unit.display()));
+                }
+                Ok(true)
+            }
+            "classify" => {
+                let output = run(config, args, &[]);
+                check_success(&output)?;
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                if rest.iter().any(|a| a == "--json") {
+                    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout)
+                        .map_err(|e| format!("classify --json is not a JSON array: {e}"))?;
+                    if rows.first().and_then(|r| r["class"].as_str()) != Some("auto_reply") {
+                        return Err(format!("the sample out-of-office is not one: {stdout}"));
+                    }
+                } else if !stdout.contains(": auto_reply\n") {
+                    return Err(format!("the sample out-of-office is not one: {stdout}"));
                 }
                 Ok(true)
             }

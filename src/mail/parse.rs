@@ -35,21 +35,41 @@ pub struct Signals {
     pub content_type: String,
     /// The `report-type` parameter of a multipart/report.
     pub report_type: Option<String>,
+    /// The From header as written, on one line: mail systems sign as a bare `MAILER-DAEMON`
+    /// or `<>`, which gives no address.
+    pub from_header: String,
+    /// Headers of mailing-list software (X-MLServer, X-Mailman-Version, List-Subscribe, …):
+    /// with an administrative sender, a notice of the list manager.
+    pub list_software: bool,
+    /// A returned message is attached (message/rfc822, or only its headers).
+    pub returns_message: bool,
 }
 
-/// What a delivery-status or disposition report says.
+/// What a delivery-status, disposition or feedback report says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// True for message/delivery-status and message/global-delivery-status parts.
     pub delivery_status: bool,
     /// True for message/disposition-notification (read receipts).
     pub disposition: bool,
-    /// `Action:` values, lower-case (failed, delayed, delivered, relayed, expanded).
-    pub actions: Vec<String>,
-    /// `Status:` values, like 5.1.1.
-    pub statuses: Vec<String>,
-    /// `Final-Recipient:` addresses, lower-case.
-    pub final_recipients: Vec<String>,
+    /// True for message/feedback-report (abuse and spam complaints, RFC 5965).
+    pub feedback: bool,
+    /// The recipient blocks of the delivery-status parts, in order.
+    pub recipients: Vec<RecipientStatus>,
+    /// The recipient blocks of delivery-status parts inside returned messages: a report
+    /// about a returned report (a double bounce) names the first failure there.
+    pub returned_recipients: Vec<RecipientStatus>,
+}
+
+/// One recipient block of a delivery-status part (RFC 3464 2.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecipientStatus {
+    /// The address of `Final-Recipient` (else `Original-Recipient`), lower-case.
+    pub address: Option<String>,
+    /// `Action`, lower-case: failed, delayed, delivered, relayed, expanded (or a vendor's word).
+    pub action: Option<String>,
+    /// `Status`, like 5.1.1.
+    pub status: Option<String>,
 }
 
 /// One message as nudge sees it.
@@ -161,16 +181,17 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
             )
         })
         .unwrap_or_else(|| ("text/plain".to_string(), None));
+    // The keyword alone, without parameters or comments: "auto-replied (zimbra; vacation)".
     let lower = |v: Option<&str>| {
         v.map(|s| {
-            s.split(';')
+            s.trim()
+                .split([';', '(', ' ', '\t'])
                 .next()
                 .unwrap_or("")
-                .trim()
                 .to_ascii_lowercase()
         })
     };
-    let signals = Signals {
+    let mut signals = Signals {
         auto_submitted: lower(raw_header("Auto-Submitted")),
         x_autoreply: raw_header("X-Autoreply").is_some_and(|v| !v.eq_ignore_ascii_case("no")),
         x_autorespond: raw_header("X-Autorespond").is_some(),
@@ -181,35 +202,79 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         nudge_summary: raw_header("X-Nudge-Summary").is_some(),
         content_type: content_type.0,
         report_type: content_type.1,
+        from_header: raw_header("From").map(one_line).unwrap_or_default(),
+        list_software: [
+            "X-MLServer",
+            "X-ML-Name",
+            "X-Mailman-Version",
+            "List-Subscribe",
+            "List-Help",
+            "List-Post",
+            "List-Owner",
+        ]
+        .iter()
+        .any(|name| raw_header(name).is_some()),
+        returns_message: false,
     };
 
     let body = bounded(&body_text(&message));
 
     let mut report: Option<Report> = None;
+    // Complaint reports that are not RFC 5965: Microsoft's (JMRP) and AOL's.
+    let complaint = |m: &mail_parser::Message<'_>| {
+        m.header_raw("X-HmXmrOriginalRecipient").is_some()
+            || m.header_raw("X-Loop")
+                .is_some_and(|v| v.to_ascii_lowercase().contains("scomp"))
+    };
+    if complaint(&message) {
+        report.get_or_insert_with(Report::default).feedback = true;
+    }
     let mut returned_message_id = None;
     for part in message.parts.iter().skip(1) {
         let Some(ct) = part.content_type() else {
             continue;
         };
         let kind = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase();
+        if is_report_part(&kind) && !starts_after_boundary_line(raw, part) {
+            // An indented boundary is no boundary (RFC 2046 5.1.1): the report is text.
+            continue;
+        }
         match (kind.as_str(), &part.body) {
             ("message/delivery-status" | "message/global-delivery-status", _) => {
                 let text = String::from_utf8_lossy(part.contents());
                 let r = report.get_or_insert_with(Report::default);
                 r.delivery_status = true;
-                read_report_fields(&text, r);
+                r.recipients.extend(read_report_fields(&text));
             }
-            ("message/disposition-notification", _) => {
+            ("message/disposition-notification" | "message/global-disposition-notification", _) => {
                 report.get_or_insert_with(Report::default).disposition = true;
             }
-            (_, PartType::Message(nested)) if returned_message_id.is_none() => {
-                returned_message_id = nested.message_id().map(normalize_id);
+            ("message/feedback-report", _) => {
+                report.get_or_insert_with(Report::default).feedback = true;
             }
-            ("text/rfc822-headers" | "message/global-headers" | "message/rfc822-headers", _)
-                if returned_message_id.is_none() =>
-            {
-                let text = String::from_utf8_lossy(part.contents());
-                returned_message_id = message_id_line(&text);
+            (_, PartType::Message(nested)) => {
+                signals.returns_message = true;
+                if complaint(nested) {
+                    report.get_or_insert_with(Report::default).feedback = true;
+                }
+                if returned_message_id.is_none() {
+                    returned_message_id = nested.message_id().map(normalize_id);
+                }
+                let mut inner = Vec::new();
+                nested_recipients(nested, 1, &mut inner);
+                if !inner.is_empty() {
+                    report
+                        .get_or_insert_with(Report::default)
+                        .returned_recipients
+                        .extend(inner);
+                }
+            }
+            ("text/rfc822-headers" | "message/global-headers" | "message/rfc822-headers", _) => {
+                signals.returns_message = true;
+                if returned_message_id.is_none() {
+                    let text = String::from_utf8_lossy(part.contents());
+                    returned_message_id = message_id_line(&text);
+                }
             }
             _ => {}
         }
@@ -299,48 +364,167 @@ fn find_header_end(text: &str) -> usize {
         .unwrap_or(text.len())
 }
 
-/// The first `Message-ID: <…>` header line in `text`.
+fn is_report_part(kind: &str) -> bool {
+    matches!(
+        kind,
+        "message/delivery-status"
+            | "message/global-delivery-status"
+            | "message/disposition-notification"
+            | "message/global-disposition-notification"
+            | "message/feedback-report"
+    )
+}
+
+/// True when the boundary line before `part` starts its line, as RFC 2046 requires. The
+/// parser also accepts a boundary in the middle of a line, where a strict reader sees text.
+fn starts_after_boundary_line(raw: &[u8], part: &mail_parser::MessagePart<'_>) -> bool {
+    let Some(before) = usize::try_from(part.offset_header)
+        .ok()
+        .and_then(|at| raw.get(..at))
+    else {
+        return true;
+    };
+    let before = before.strip_suffix(b"\n").unwrap_or(before);
+    let before = before.strip_suffix(b"\r").unwrap_or(before);
+    let line = match before.iter().rposition(|&b| b == b'\n') {
+        Some(at) => &before[at + 1..],
+        None => before,
+    };
+    line.starts_with(b"--")
+}
+
+/// Recipient blocks of delivery-status parts inside a returned message and the messages it
+/// returns in turn, to a small depth.
+fn nested_recipients(
+    message: &mail_parser::Message<'_>,
+    depth: usize,
+    out: &mut Vec<RecipientStatus>,
+) {
+    if depth > 3 {
+        return;
+    }
+    for part in message.parts.iter().skip(1) {
+        let Some(ct) = part.content_type() else {
+            continue;
+        };
+        let kind = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase();
+        match &part.body {
+            PartType::Message(nested) => nested_recipients(nested, depth + 1, out),
+            _ if matches!(
+                kind.as_str(),
+                "message/delivery-status" | "message/global-delivery-status"
+            ) && starts_after_boundary_line(message.raw_message(), part) =>
+            {
+                out.extend(read_report_fields(&String::from_utf8_lossy(
+                    part.contents(),
+                )));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first `Message-ID: <…>` header line in `text`. Compared by bytes that split at a
+/// colon, never by slicing at a fixed offset: the text is anybody's, in any script.
 fn message_id_line(text: &str) -> Option<String> {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
-        let trimmed = line.trim_start();
-        if trimmed.len() >= 11 && trimmed[..11].eq_ignore_ascii_case("message-id:") {
-            let mut value = trimmed[11..].to_string();
-            // The id may be folded onto the next line.
-            if !value.contains('>') {
-                if let Some(next) = lines.peek() {
-                    value.push_str(next.trim());
-                }
+        let Some((name, value)) = line.trim_start().split_once(':') else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("message-id") {
+            continue;
+        }
+        let mut value = value.to_string();
+        // The id may be folded onto the next line.
+        if !value.contains('>') {
+            if let Some(next) = lines.peek() {
+                value.push_str(next.trim());
             }
-            if let Some(id) = ids(&value).into_iter().next() {
-                return Some(id);
-            }
+        }
+        if let Some(id) = ids(&value).into_iter().next() {
+            return Some(id);
         }
     }
     None
 }
 
-fn read_report_fields(text: &str, report: &mut Report) {
-    for line in text.lines() {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
+/// Reads the recipient blocks of a delivery-status part (RFC 3464 2.1): blocks of fields
+/// separated by empty lines, the first for the message, then one per recipient. Each block
+/// is read as a header block: folded lines are unfolded, the first occurrence of a field
+/// counts, and a line that is no field ends the block's fields.
+fn read_report_fields(text: &str) -> Vec<RecipientStatus> {
+    let mut out = Vec::new();
+    let mut block: Vec<(String, String)> = Vec::new();
+    let mut broken = false;
+    let mut finish = |block: &mut Vec<(String, String)>| {
+        let field = |name: &str| {
+            block
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.trim().to_string())
         };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "action" => report.actions.push(value.to_ascii_lowercase()),
-            "status" => report
-                .statuses
-                .push(value.split_whitespace().next().unwrap_or("").to_string()),
-            "final-recipient" => {
-                let address = value.rsplit(';').next().unwrap_or(value).trim();
-                let address = address.trim_matches(|c| c == '<' || c == '>');
-                if address.contains('@') {
-                    report.final_recipients.push(address.to_ascii_lowercase());
-                }
+        let recipient = RecipientStatus {
+            address: field("final-recipient")
+                .and_then(|v| recipient_address(&v))
+                .or_else(|| field("original-recipient").and_then(|v| recipient_address(&v))),
+            action: field("action")
+                .and_then(|v| {
+                    v.split([' ', '\t', '(', ';'])
+                        .next()
+                        .map(str::to_ascii_lowercase)
+                })
+                .filter(|a| !a.is_empty()),
+            status: field("status").and_then(|v| v.split_whitespace().next().map(str::to_string)),
+        };
+        if recipient != RecipientStatus::default() {
+            out.push(recipient);
+        }
+        block.clear();
+    };
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            finish(&mut block);
+            broken = false;
+            continue;
+        }
+        if broken {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = block.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
             }
-            _ => {}
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value))
+                if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                block.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            }
+            _ => broken = true,
         }
     }
+    finish(&mut block);
+    out
+}
+
+/// The address in a `Final-Recipient` value: `rfc822; <addr>`, `RFC822;addr`, or a bare
+/// address; `None` when it names no mail address.
+fn recipient_address(value: &str) -> Option<String> {
+    let address = value.split_once(';').map(|(_, a)| a).unwrap_or(value);
+    address
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|token| token.trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | '(' | ')')))
+        .find(|token| {
+            token
+                .rsplit_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        })
+        .map(str::to_ascii_lowercase)
 }
 
 /// Message-IDs in a header value: every `<…>`, else bare tokens with an '@'
@@ -423,6 +607,18 @@ mod tests {
         assert_eq!(mail.references, vec!["a1@fjordsalg.no"], "own id dropped");
         assert_eq!(mail.date.unwrap().to_rfc3339(), "2026-11-11T08:00:00+00:00");
         assert_eq!(mail.body.trim(), "Hei!");
+    }
+
+    #[test]
+    fn a_message_id_line_is_found_among_lines_in_any_script() {
+        let text = "Рекомендуем Вам проверить корректность указания адресов.\n\
+                    Message-ID:\n <r1@example.ru>\n";
+        assert_eq!(message_id_line(text).as_deref(), Some("r1@example.ru"));
+        assert_eq!(
+            message_id_line("Ærlig talt: nei\nmessage-id: <x@y>"),
+            Some("x@y".into())
+        );
+        assert_eq!(message_id_line("Æøåæøåæøåæøå"), None);
     }
 
     #[test]

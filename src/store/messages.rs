@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use super::{parse_time, Store};
 use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
-use crate::mail::classify::Class;
+use crate::mail::classify::Classification;
 use crate::mail::parse::{Mail, Mailbox};
 use crate::model::{Message as StoredMessage, MessageClass, Origin};
 
@@ -256,25 +256,13 @@ impl Store {
     pub async fn set_message_text(
         &self,
         id: i64,
-        class: Option<&Class>,
+        class: Option<&Classification>,
         snippet: &str,
     ) -> Result<()> {
-        let (name, return_date, bounced_id, bounced_to) = match class {
-            None => (None, None, None, None),
-            Some(class) => {
-                let (date, bid, bto) = match class {
-                    Class::AutoReply { return_date } => {
-                        (return_date.map(|d| d.to_string()), None, None)
-                    }
-                    Class::Bounce {
-                        returned_message_id,
-                        recipient,
-                    } => (None, returned_message_id.clone(), recipient.clone()),
-                    _ => (None, None, None),
-                };
-                (Some(class.class().name()), date, bid, bto)
-            }
-        };
+        let name = class.map(|c| c.class.name());
+        let return_date = class.and_then(|c| c.return_date).map(|d| d.to_string());
+        let bounced_id = class.and_then(|c| c.returned_message_id.clone());
+        let bounced_to = class.and_then(|c| c.failed_recipient.clone());
         sqlx::query(
             "UPDATE messages SET class = ?, return_date = ?, bounced_message_id = ?,
                  bounced_recipient = ?, snippet = ?, has_body = 1 WHERE id = ?",

@@ -1,0 +1,180 @@
+//! `nudge classify [--json] FILE…`: the built binary reads raw message files with no config,
+//! store or network, says how it reads each, and names the files it could not read.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::nudge::nudge_command;
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mail")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+const BOUNCE: &str = "bounce-gmail-dsn-failure.eml";
+const AUTO_REPLY: &str = "ooo-exchange-en-back-on-3-december.eml";
+const OPT_OUT: &str = "optout-en-remove-me-outlook.eml";
+const REPLY: &str = "reply-gmail-nb-skrev.eml";
+
+/// Runs `nudge classify ARGS` in an empty home: no config file exists anywhere.
+fn classify(args: &[String]) -> Output {
+    let home = tempfile::tempdir().expect("temp home");
+    nudge_command(None)
+        .arg("classify")
+        .args(args)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .output()
+        .expect("nudge runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn four_files() -> Vec<String> {
+    [BOUNCE, AUTO_REPLY, OPT_OUT, REPLY]
+        .iter()
+        .map(|f| fixture(f))
+        .collect()
+}
+
+#[test]
+fn text_output_gives_each_file_its_class_and_what_applies() {
+    let output = classify(&four_files());
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}{}",
+        output.status.code(),
+        text(&output.stderr)
+    );
+    let expected = format!(
+        "{}: bounce\n  failed recipient: ola.hansen@gmail.com\n  reason: message/delivery-status part with Action: failed\n\
+         {}: auto_reply\n  return date: 2026-12-03\n  reason: Auto-Submitted: auto-replied\n\
+         {}: opt_out\n  reason: opt-out phrase \"remove me\" in the new text\n\
+         {}: reply\n  reason: no automatic signal: a person wrote it\n",
+        fixture(BOUNCE),
+        fixture(AUTO_REPLY),
+        fixture(OPT_OUT),
+        fixture(REPLY)
+    );
+    assert_eq!(stdout, expected);
+    assert_eq!(text(&output.stderr), "", "nothing on stderr");
+}
+
+#[test]
+fn json_output_is_one_array_with_exactly_the_promised_keys() {
+    let mut args = vec!["--json".to_string()];
+    args.extend(four_files());
+    let output = classify(&args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("one JSON array");
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .expect("objects")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["class", "failed_recipient", "file", "reason", "return_date"]
+        );
+    }
+    let column =
+        |key: &str| -> Vec<serde_json::Value> { rows.iter().map(|r| r[key].clone()).collect() };
+    assert_eq!(
+        column("file"),
+        four_files()
+            .into_iter()
+            .map(serde_json::Value::from)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        column("class"),
+        ["bounce", "auto_reply", "opt_out", "reply"].map(serde_json::Value::from)
+    );
+    assert_eq!(
+        column("failed_recipient"),
+        [
+            serde_json::Value::from("ola.hansen@gmail.com"),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            serde_json::Value::Null
+        ]
+    );
+    assert_eq!(
+        column("return_date"),
+        [
+            serde_json::Value::Null,
+            serde_json::Value::from("2026-12-03"),
+            serde_json::Value::Null,
+            serde_json::Value::Null
+        ]
+    );
+    assert_eq!(
+        rows[2]["reason"],
+        "opt-out phrase \"remove me\" in the new text"
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_named_the_others_are_still_reported_and_the_exit_code_is_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing: PathBuf = dir.path().join("missing.eml");
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, b"").expect("write");
+    let args = [
+        fixture(BOUNCE),
+        missing.display().to_string(),
+        empty.display().to_string(),
+        fixture(REPLY),
+    ];
+    for json in [false, true] {
+        let mut all = Vec::new();
+        if json {
+            all.push("--json".to_string());
+        }
+        all.extend(args.iter().cloned());
+        let output = classify(&all);
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "json {json}: {stdout}{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{}: cannot read it", missing.display())),
+            "json {json}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{}: not a mail message", empty.display())),
+            "json {json}: {stderr}"
+        );
+        if json {
+            let rows: Vec<serde_json::Value> =
+                serde_json::from_str(&stdout).expect("still one JSON array");
+            let files: Vec<&str> = rows.iter().filter_map(|r| r["file"].as_str()).collect();
+            assert_eq!(files, [fixture(BOUNCE), fixture(REPLY)]);
+        } else {
+            assert!(
+                stdout.starts_with(&format!("{}: bounce\n", fixture(BOUNCE))),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains(&format!("{}: reply\n", fixture(REPLY))),
+                "{stdout}"
+            );
+            assert!(!stdout.contains("missing.eml"), "{stdout}");
+        }
+    }
+}
