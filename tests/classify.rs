@@ -2,11 +2,13 @@
 //! both LF and CRLF line endings, and checked against `expected.tsv` (class, return date,
 //! which conversation it affects, the returned Message-ID of a bounce).
 
+mod support;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use nudge::config::{Account, Language, TrackMode, Tracking};
+use nudge::config::{TrackMode, Tracking};
 use nudge::mail::classify::{classify, Classification, MessageClass};
 use nudge::mail::parse::{parse, Mail};
 use nudge::model::{Conversation, Message, Origin};
@@ -44,18 +46,6 @@ fn expected() -> Vec<Expected> {
             }
         })
         .collect()
-}
-
-fn account() -> Account {
-    Account {
-        email: "kari@fjordsalg.no".into(),
-        name: "Kari Nordmann".into(),
-        aliases: vec!["kari.nordmann@fjordsalg.no".into()],
-        own_domains: vec!["fjordsalg.no".into()],
-        timezone: chrono_tz::Europe::Oslo,
-        language: Language::Nb,
-        signature: None,
-    }
 }
 
 /// The six conversations the fixtures answer (see the corpus README in expected.tsv's notes).
@@ -226,7 +216,7 @@ fn every_fixture_is_listed_and_the_corpus_is_large_enough() {
 
 #[test]
 fn fixtures_classify_as_expected_with_lf_and_crlf() {
-    let account = account();
+    let account = support::nudge::seller_account();
     let tracking = Tracking {
         mode: TrackMode::External,
         lookback_days: 14,

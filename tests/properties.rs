@@ -4,10 +4,12 @@
 //! The case count and seed are fixed so a run is repeatable; set `NUDGE_PROPTEST_SEED` to try
 //! another seed. A failure prints the seed and the smallest failing mailbox.
 
+mod support;
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use nudge::config::{Account, Language, TrackMode, Tracking};
+use nudge::config::{Account, TrackMode, Tracking};
 use nudge::mail::parse::Mailbox;
 use nudge::model::{Conversation, Message, MessageClass, Origin, State};
 use nudge::rules::link::Index;
@@ -35,15 +37,7 @@ const PEOPLE: &[&str] = &[
 ];
 
 fn account() -> Account {
-    Account {
-        email: SELLER.into(),
-        name: "Kari Nordmann".into(),
-        aliases: vec!["kari.nordmann@fjordsalg.no".into()],
-        own_domains: vec!["fjordsalg.no".into()],
-        timezone: chrono_tz::Europe::Oslo,
-        language: Language::Nb,
-        signature: None,
-    }
+    support::nudge::seller_account()
 }
 
 fn tracking() -> Tracking {

@@ -44,26 +44,31 @@ impl FolderMessage {
 
     /// The value of a header (first occurrence, unfolded), if present.
     pub fn header(&self, name: &str) -> Option<String> {
-        let text = self.text();
-        let head = text.split("\r\n\r\n").next().unwrap_or(&text);
-        let mut value: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = value.as_mut() {
-                if line.starts_with([' ', '\t']) {
-                    v.push(' ');
-                    v.push_str(line.trim());
-                    continue;
-                }
-                break;
+        header_value(&self.text(), name)
+    }
+}
+
+/// The value of a header of a raw message (first occurrence, unfolded; LF or CRLF), if present.
+pub fn header_value(raw: &str, name: &str) -> Option<String> {
+    let raw = raw.replace("\r\n", "\n");
+    let head = raw.split("\n\n").next().unwrap_or(&raw);
+    let mut value: Option<String> = None;
+    for line in head.lines() {
+        if let Some(v) = value.as_mut() {
+            if line.starts_with([' ', '\t']) {
+                v.push(' ');
+                v.push_str(line.trim());
+                continue;
             }
-            if let Some((n, v)) = line.split_once(':') {
-                if n.eq_ignore_ascii_case(name) {
-                    value = Some(v.trim().to_string());
-                }
+            break;
+        }
+        if let Some((n, v)) = line.split_once(':') {
+            if n.eq_ignore_ascii_case(name) {
+                value = Some(v.trim().to_string());
             }
         }
-        value
     }
+    value
 }
 
 impl MailClient {
@@ -267,25 +272,7 @@ impl MailClient {
 /// A message's Date header as an IMAP INTERNALDATE (`"17-Nov-2026 14:30:00 +0100"`, without
 /// the quotes); None when it has no Date header that parses.
 pub fn internal_date_of(raw: &str) -> Option<String> {
-    let raw = raw.replace("\r\n", "\n");
-    let head = raw.split("\n\n").next().unwrap_or(&raw);
-    let mut date: Option<String> = None;
-    for line in head.lines() {
-        if let Some(value) = date.as_mut() {
-            if line.starts_with([' ', '\t']) {
-                value.push(' ');
-                value.push_str(line.trim());
-                continue;
-            }
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("date") {
-                date = Some(value.trim().to_string());
-            }
-        }
-    }
-    let parsed = chrono::DateTime::parse_from_rfc2822(&date?).ok()?;
+    let parsed = chrono::DateTime::parse_from_rfc2822(&header_value(raw, "Date")?).ok()?;
     Some(parsed.format("%d-%b-%Y %H:%M:%S %z").to_string())
 }
 

@@ -10,6 +10,19 @@ use super::{Dovecot, DovecotOptions, SmtpServer};
 pub const SELLER: &str = "kari@fjordsalg.no";
 pub const PASSWORD: &str = "secret-pass";
 
+/// The seller's account as the scenarios' config files describe it, for tests of the rules.
+pub fn seller_account() -> nudge::config::Account {
+    nudge::config::Account {
+        email: SELLER.into(),
+        name: "Kari Nordmann".into(),
+        aliases: vec!["kari.nordmann@fjordsalg.no".into()],
+        own_domains: vec!["fjordsalg.no".into()],
+        timezone: chrono_tz::Europe::Oslo,
+        language: nudge::config::Language::Nb,
+        signature: None,
+    }
+}
+
 /// A Dovecot with the seller's account.
 pub fn seller_dovecot() -> Dovecot {
     Dovecot::start(DovecotOptions {
