@@ -166,6 +166,34 @@ impl World {
         w
     }
 
+    /// Kari's openers to Ingrid and to her colleague Per (another thread), and a first pass.
+    async fn with_two_at_one_company() -> World {
+        let mut w = World::with_opener().await;
+        w.sent(&from_kari(
+            "Per Olsen <per.olsen@fjordkraft.no>",
+            "Tilbud på serviceavtale",
+            "b1@fjordsalg.no",
+            None,
+            OPENER_DATE,
+            "Hei Per,\n\nHer er tilbudet på serviceavtalen.\n\nHilsen Kari",
+        ))
+        .await;
+        w.sync(FIRST_PASS);
+        w
+    }
+
+    /// After the next day's pass, Ingrid's conversation bounced and Per's goes on; only her
+    /// address is suppressed.
+    fn only_ingrid_bounced(&self) {
+        self.sync(NEXT_DAY);
+        let states = (
+            self.conversation(SUBJECT)["state"].clone(),
+            self.conversation("serviceavtale")["state"].clone(),
+        );
+        assert_eq!(states, (Value::from("bounced"), Value::from("waiting")));
+        assert_eq!(self.suppressed(), vec![INGRID_ADDR]);
+    }
+
     /// Kari's client saves `message` in Sent.
     async fn sent(&mut self, message: &Message<'_>) {
         self.client
@@ -525,17 +553,7 @@ async fn bulk_mail_from_the_prospects_company_is_not_a_reply() {
 /// the same company goes on, and only the failed address is suppressed.
 #[tokio::test]
 async fn a_bounce_ends_only_the_conversation_it_returns() {
-    let mut w = World::with_opener().await;
-    w.sent(&from_kari(
-        "Per Olsen <per.olsen@fjordkraft.no>",
-        "Tilbud på serviceavtale",
-        "b1@fjordsalg.no",
-        None,
-        OPENER_DATE,
-        "Hei Per,\n\nHer er tilbudet på serviceavtalen.\n\nHilsen Kari",
-    ))
-    .await;
-    w.sync(FIRST_PASS);
+    let mut w = World::with_two_at_one_company().await;
     w.client
         .append(
             "INBOX",
@@ -543,13 +561,7 @@ async fn a_bounce_ends_only_the_conversation_it_returns() {
             &[],
         )
         .await;
-    w.sync(NEXT_DAY);
-    let states = (
-        w.conversation(SUBJECT)["state"].clone(),
-        w.conversation("serviceavtale")["state"].clone(),
-    );
-    assert_eq!(states, (Value::from("bounced"), Value::from("waiting")));
-    assert_eq!(w.suppressed(), vec![INGRID_ADDR]);
+    w.only_ingrid_bounced();
 }
 
 /// SPEC 4: a bounce never links by organisation: a non-standard bounce written by the
@@ -557,17 +569,7 @@ async fn a_bounce_ends_only_the_conversation_it_returns() {
 /// it returns, and the colleague's conversation at that company goes on.
 #[tokio::test]
 async fn a_bounce_from_the_prospects_postmaster_never_links_by_organisation() {
-    let mut w = World::with_opener().await;
-    w.sent(&from_kari(
-        "Per Olsen <per.olsen@fjordkraft.no>",
-        "Tilbud på serviceavtale",
-        "b1@fjordsalg.no",
-        None,
-        OPENER_DATE,
-        "Hei Per,\n\nHer er tilbudet på serviceavtalen.\n\nHilsen Kari",
-    ))
-    .await;
-    w.sync(FIRST_PASS);
+    let mut w = World::with_two_at_one_company().await;
     let bounce = format!(
         "From: postmaster@fjordkraft.no
 To: kari@fjordsalg.no
@@ -592,13 +594,7 @@ Date: {OPENER_DATE}
 "
     );
     w.client.append("INBOX", &bounce, &[]).await;
-    w.sync(NEXT_DAY);
-    let states = (
-        w.conversation(SUBJECT)["state"].clone(),
-        w.conversation("serviceavtale")["state"].clone(),
-    );
-    assert_eq!(states, (Value::from("bounced"), Value::from("waiting")));
-    assert_eq!(w.suppressed(), vec![INGRID_ADDR]);
+    w.only_ingrid_bounced();
 }
 
 /// SPEC 4, 13: what the headers said at sync time stands when the text can never be read: an

@@ -358,29 +358,20 @@ fn a_follow_up_that_crossed_a_reply_does_not_start_the_cadence_again() {
         follow_up.id = 3;
         follow_up.date = at(18, 9);
         follow_up.in_reply_to = vec!["a1@fjordsalg.no".into()];
-        let crossed = rules
-            .on_touch(
+        let touch = |message: &Message| {
+            rules.on_touch(
                 Some(&replied),
-                &follow_up,
+                message,
                 vec![INGRID.into()],
                 false,
                 &none(),
                 at(18, 10),
             )
-            .expect("recorded");
+        };
+        let crossed = touch(&follow_up).expect("recorded");
         assert!(matches!(crossed, Effect::Note(..)), "{crossed:?}");
         follow_up.in_reply_to = vec!["r1@fjordkraft.no".into()];
-        let Effect::Update(after, _) = rules
-            .on_touch(
-                Some(&replied),
-                &follow_up,
-                vec![INGRID.into()],
-                false,
-                &none(),
-                at(18, 10),
-            )
-            .expect("answered")
-        else {
+        let Effect::Update(after, _) = touch(&follow_up).expect("answered") else {
             panic!("the seller answered the reply: the cadence starts again");
         };
         assert_eq!((after.state, after.step), (State::Waiting, 0));
