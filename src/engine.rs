@@ -206,16 +206,20 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         let fetched = connection.fetch_headers(&uid_set(batch)).await?;
         let mut messages = Vec::with_capacity(fetched.len());
         for item in fetched {
-            let mail = parse(&item.data).unwrap_or_default();
+            let parsed = parse(&item.data);
+            let readable = parsed.is_some();
+            let mail = parsed.unwrap_or_default();
             let from_seller = mail
                 .from
                 .as_ref()
                 .is_some_and(|f| config.account.is_seller(&f.address));
             let automated = is_automated(&mail, from_seller);
             // What the headers say, kept if the text is never read (an out-of-office deleted
-            // quickly is still an out-of-office). The seller's own sent mail has no class.
-            let class = (origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
-                .then(|| classify(&mail, now.date_naive()).class);
+            // quickly is still an out-of-office). The seller's own sent mail has no class, and
+            // headers that do not parse give none: nothing is a reply by default.
+            let class =
+                (readable && origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
+                    .then(|| classify(&mail, now.date_naive()).class);
             messages.push(NewMessage {
                 folder: folder.name.clone(),
                 origin,
@@ -337,8 +341,10 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                     let Some(message) = by_uid.get(&item.uid) else {
                         continue;
                     };
-                    let mail = parse(&item.data).unwrap_or_default();
-                    record_text(store, message, &mail, now).await?;
+                    // A text that does not parse leaves what the headers said.
+                    if let Some(mail) = parse(&item.data) {
+                        record_text(store, message, &mail, now).await?;
+                    }
                 }
             }
         }
