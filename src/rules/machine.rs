@@ -64,6 +64,10 @@ pub enum Transition<'a> {
         steps_total: u32,
         now: DateTime<Utc>,
     },
+    /// Its thread turned out to be the thread of conversation `into`, which goes on.
+    Merged {
+        into: i64,
+    },
     /// `nudge snooze`: nothing is due before `until`.
     Snooze {
         until: DateTime<Utc>,
@@ -311,6 +315,14 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             next.state = State::Stopped;
             next.stop_reason = Some(reason);
             (EventKind::Stopped, detail)
+        }
+        Transition::Merged { into } => {
+            next.state = State::Stopped;
+            next.stop_reason = Some(format!("merged into conversation {into}"));
+            (
+                EventKind::Merged,
+                format!("the thread turned out to be conversation {into}'s"),
+            )
         }
         Transition::Resume { steps_total, now } => {
             next.state = waiting_or_closing(c.step, steps_total);

@@ -7,6 +7,7 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use super::{parse_time, Store};
 use crate::error::Result;
 use crate::model::{Conversation, Event, EventKind};
+use crate::rules::machine::{self, Transition};
 use crate::rules::Effect;
 
 const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
@@ -241,36 +242,66 @@ impl Store {
     }
 
     fn conversation_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> {
-        let time = |name: &str| -> Result<Option<DateTime<Utc>>> {
-            row.get::<Option<String>, _>(name)
-                .map(|t| parse_time(&t).map_err(|e| self.error(e)))
-                .transpose()
-        };
-        let state: String = row.get("state");
-        Ok(Conversation {
-            id: row.get("id"),
-            thread_id: row.get("thread_id"),
-            subject: row.get("subject"),
-            prospects: serde_json::from_str(&row.get::<String, _>("prospects")).unwrap_or_default(),
-            state: state.parse().map_err(|e: String| self.error(e))?,
-            step: row.get::<i64, _>("step") as u32,
-            first_touch_at: time("first_touch_at")?.unwrap_or_default(),
-            last_touch_message: row.get("last_touch_message"),
-            last_touch_at: time("last_touch_at")?.unwrap_or_default(),
-            last_inbound_at: time("last_inbound_at")?,
-            replied_after_step: row
-                .get::<Option<i64>, _>("replied_after_step")
-                .map(|s| s as u32),
-            next_due: time("next_due")?,
-            not_before: row
-                .get::<Option<String>, _>("not_before")
-                .and_then(|d| d.parse::<NaiveDate>().ok()),
-            wait_from: time("wait_from")?,
-            snoozed_until: time("snoozed_until")?,
-            stop_reason: row.get("stop_reason"),
-            language: row.get("language"),
-            last_reply_message_id: row.get("last_reply_message_id"),
-        })
+        conversation_of_row(row).map_err(|e| self.error(e))
+    }
+}
+
+/// A conversation from a row of `CONVERSATION_COLUMNS`.
+fn conversation_of_row(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<Conversation, String> {
+    let time = |name: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
+        row.get::<Option<String>, _>(name)
+            .map(|t| parse_time(&t))
+            .transpose()
+    };
+    let state: String = row.get("state");
+    Ok(Conversation {
+        id: row.get("id"),
+        thread_id: row.get("thread_id"),
+        subject: row.get("subject"),
+        prospects: serde_json::from_str(&row.get::<String, _>("prospects")).unwrap_or_default(),
+        state: state.parse()?,
+        step: row.get::<i64, _>("step") as u32,
+        first_touch_at: time("first_touch_at")?.unwrap_or_default(),
+        last_touch_message: row.get("last_touch_message"),
+        last_touch_at: time("last_touch_at")?.unwrap_or_default(),
+        last_inbound_at: time("last_inbound_at")?,
+        replied_after_step: row
+            .get::<Option<i64>, _>("replied_after_step")
+            .map(|s| s as u32),
+        next_due: time("next_due")?,
+        not_before: row
+            .get::<Option<String>, _>("not_before")
+            .and_then(|d| d.parse::<NaiveDate>().ok()),
+        wait_from: time("wait_from")?,
+        snoozed_until: time("snoozed_until")?,
+        stop_reason: row.get("stop_reason"),
+        language: row.get("language"),
+        last_reply_message_id: row.get("last_reply_message_id"),
+    })
+}
+
+/// Applies a transition to conversation `id` inside a transaction (threads merging in the
+/// store), with its history entry at `now`.
+pub(super) async fn transition_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    transition: Transition<'_>,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), sqlx::Error> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let conversation = conversation_of_row(&row).map_err(sqlx::Error::Protocol)?;
+    match machine::apply(&conversation, transition).into_effect(now) {
+        Effect::Update(next, event) => {
+            update_conversation(tx, &next, now).await?;
+            insert_event(tx, id, &event).await
+        }
+        Effect::Note(_, event) => insert_event(tx, id, &event).await,
+        _ => Ok(()),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
 use crate::mail::parse::{Mail, Mailbox};
 use crate::model::{Message as StoredMessage, MessageClass, Origin};
+use crate::rules::machine::Transition;
 
 /// Where the sync of one folder stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,23 +497,12 @@ async fn merge_threads(
                         .await?;
                 }
             }
-            let now = Utc::now().to_rfc3339();
-            sqlx::query(
-                "UPDATE conversations SET state = 'stopped', stop_reason = ?, updated_at = ? WHERE id = ?",
+            super::conversations::transition_in(
+                tx,
+                *older,
+                Transition::Merged { into: *keep },
+                Utc::now(),
             )
-            .bind(format!("merged into conversation {keep}"))
-            .bind(&now)
-            .bind(older)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO events (conversation_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-            )
-            .bind(older)
-            .bind(&now)
-            .bind(crate::model::EventKind::Merged.name())
-            .bind(format!("the thread turned out to be conversation {keep}'s"))
-            .execute(&mut **tx)
             .await?;
         }
     }
