@@ -15,6 +15,7 @@ use crate::engine::{self, PassReport};
 use crate::error::{ConfigError, Error, Result};
 use crate::imap::folders::Folders;
 use crate::imap::Connection;
+use crate::lock::{self, Lock};
 use crate::mail::classify::{classify, MessageClass};
 use crate::mail::parse::parse;
 use crate::model::State;
@@ -119,9 +120,27 @@ impl fmt::Display for CheckReport {
 /// Runs one pass (`nudge sync`).
 pub async fn sync(config: &Config, now: DateTime<Utc>, dry_run: bool) -> Result<PassReport> {
     let store = Store::open(&config.store.path).await?;
+    // A dry run changes nothing on the server: it needs no turn of its own.
+    let lock = if dry_run {
+        None
+    } else {
+        match pass_lock(config, "nudge sync").await {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        }
+    };
     let report = engine::run_pass(config, &store, now, dry_run).await;
+    drop(lock);
     store.close().await;
     report
+}
+
+/// The turn to act on the mailbox: one pass that can touch the server at a time (SPEC 7).
+async fn pass_lock(config: &Config, what: &str) -> Result<Lock> {
+    Lock::acquire(&config.store.path, lock::Kind::Pass, what, lock::PASS_WAIT).await
 }
 
 /// One line of `nudge status`, and one element of `status --json` (SPEC 12).
@@ -283,7 +302,17 @@ pub async fn control(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let store = Store::open(&config.store.path).await?;
-    let result = control_in(&store, config, id, control, now).await;
+    // Decided on the current row: if the daemon changed the conversation between the read and
+    // the write (a reply arrived), decide again rather than overwrite it.
+    let mut result = control_in(&store, config, id, control, now).await;
+    for _ in 0..5 {
+        match result {
+            Err(Error::Stale { .. }) => {
+                result = control_in(&store, config, id, control, now).await;
+            }
+            _ => break,
+        }
+    }
     store.close().await;
     result
 }
@@ -343,6 +372,8 @@ async fn control_in(
     store
         .commit_effects(None, &[outcome.into_effect(now)], now)
         .await?;
+    // The daemon acts on it at once instead of at its next pass.
+    store.note_control(now).await?;
     let draft_note = if store.waiting_draft(id).await?.is_some() && next.state != State::Drafted {
         " Its waiting draft is withdrawn at the next pass."
     } else {
@@ -391,6 +422,7 @@ pub async fn suppress(
                     )));
                 }
                 if store.suppress(&address, "manual", now).await? {
+                    store.note_control(now).await?;
                     Ok(format!(
                         "{address} is suppressed: nudge will not follow up with it."
                     ))
@@ -400,6 +432,7 @@ pub async fn suppress(
             }
             ("remove", Some(address)) => {
                 if store.unsuppress(address).await? {
+                    store.note_control(now).await?;
                     Ok(format!("{} is no longer suppressed.", address.trim()))
                 } else {
                     Err(Error::Data(format!(
@@ -599,6 +632,7 @@ pub async fn summary_preview(
 pub async fn summary_send(config: &Config, now: DateTime<Utc>) -> Result<String> {
     let store = Store::open(&config.store.path).await?;
     let result = async {
+        let _turn = pass_lock(config, "nudge summary --send").await?;
         let calendar = crate::cadence::Calendar::from_config(config);
         let week = crate::summary::week_key(calendar.local_date(now));
         let mut connection = Connection::open(&config.imap.server).await?;

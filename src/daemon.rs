@@ -25,6 +25,7 @@ use crate::engine;
 use crate::error::{ErrorKind, Result};
 use crate::imap::idle::{IdleInbox, Woken};
 use crate::imap::Connection;
+use crate::lock::{self, Lock};
 use crate::store::Store;
 use crate::systemd::Notifier;
 
@@ -82,9 +83,23 @@ impl Backoff {
     }
 }
 
+/// How often the daemon looks for the seller's commands in the store.
+const CONTROL_WATCH: Duration = Duration::from_millis(250);
+
+/// How long a second daemon waits for the first before it gives up.
+const DAEMON_LOCK_WAIT: Duration = Duration::from_secs(5);
+
 /// Runs the daemon until `shutdown` is cancelled (SIGTERM, SIGINT) or a configuration error.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     let store = Store::open(&config.store.path).await?;
+    // One daemon per store: a second one says who runs already and stops.
+    let _daemon = Lock::acquire(
+        &config.store.path,
+        lock::Kind::Daemon,
+        "nudge run",
+        DAEMON_LOCK_WAIT,
+    )
+    .await?;
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
     let notifier = Notifier::from_env();
     let wake = Arc::new(Notify::new());
@@ -98,6 +113,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
         online,
         shutdown.clone(),
     ));
+    // The seller's commands (`stop`, `snooze`, `suppress`, …) write a mark into the store;
+    // watching it wakes the main loop within a second instead of at the next poll.
+    {
+        let (store, wake, shutdown) = (store.clone(), wake.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            let mut seen = store.control_mark().await.ok().flatten();
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(CONTROL_WATCH) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                let now = store.control_mark().await.ok().flatten();
+                if now != seen {
+                    debug!("a command changed the store");
+                    seen = now;
+                    wake.notify_one();
+                }
+            }
+        });
+    }
     // The watchdog is pinged unless a pass hangs: `pass_started` holds the start of the pass
     // in flight (0 between passes), and a pass is bounded by its network timeouts.
     let heartbeat = Arc::new(AtomicI64::new(0));
@@ -180,6 +215,14 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 connection = Some(Connection::open(&config.imap.server).await?);
             }
             let open = connection.as_mut().expect("connected above");
+            // A `nudge sync` beside the service has its turn; the pass waits for it.
+            let _turn = Lock::acquire(
+                &config.store.path,
+                lock::Kind::Pass,
+                "nudge run",
+                lock::PASS_WAIT,
+            )
+            .await?;
             engine::pass_on(open, config, store, templates, Utc::now(), false).await
         };
         let outcome = tokio::select! {

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::compose::{self, draft};
 use crate::engine::Pass;
@@ -38,6 +38,19 @@ pub fn fault_point(name: &str) {
     if std::env::var("NUDGE_FAULT_POINT").is_ok_and(|p| p == name) {
         eprintln!("nudge: stopping at fault point {name} (NUDGE_FAULT_POINT)");
         std::process::abort();
+    }
+}
+
+/// Waits at a named point for `NUDGE_PAUSE_MS` milliseconds when `NUDGE_PAUSE_POINT` names
+/// it: the tests use it to run a command while a pass holds its copy of the conversations.
+pub async fn pause_point(name: &str) {
+    if std::env::var("NUDGE_PAUSE_POINT").is_ok_and(|p| p == name) {
+        let ms = std::env::var("NUDGE_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        eprintln!("nudge: pausing {ms} ms at {name} (NUDGE_PAUSE_POINT)");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 }
 
@@ -194,11 +207,34 @@ async fn save(
     changes: &mut Vec<String>,
 ) -> Result<()> {
     let outcome = machine::apply(conversation, transition);
-    changes.push(line(&outcome.next, &outcome.detail));
-    store
-        .commit_effects(None, &[outcome.into_effect(now)], now)
-        .await?;
+    let change = line(&outcome.next, &outcome.detail);
+    if commit_current(store, outcome, now).await? {
+        changes.push(change);
+    }
     Ok(())
+}
+
+/// Writes a transition's outcome if the conversation is still as it was read; false when a
+/// command changed it meanwhile (the next pass decides again on the current row).
+async fn commit_current(
+    store: &Store,
+    outcome: machine::Outcome,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    match store
+        .commit_effects(None, &[outcome.into_effect(now)], now)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(crate::Error::Stale { id }) => {
+            debug!(
+                conversation = id,
+                "changed meanwhile: left for the next pass"
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn mark_drafted(
@@ -221,9 +257,7 @@ async fn mark_drafted(
     if outcome.note_only {
         return Ok(());
     }
-    store
-        .commit_effects(None, &[outcome.into_effect(now)], now)
-        .await?;
+    commit_current(store, outcome, now).await?;
     Ok(())
 }
 
@@ -244,6 +278,7 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         .filter(|c| c.state.is_open())
         .collect();
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
+    pause_point("before-drafts").await;
     let plan = cadence.plan(&conversations, now, made_today);
     report.next_wake = plan.next_wake;
     let by_id = |id: i64| conversations.iter().find(|c| c.id == id);

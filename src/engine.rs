@@ -14,7 +14,7 @@ use crate::cadence::Calendar;
 use crate::compose::templates::Templates;
 use crate::config::{config_dir, Config, TrackMode};
 use crate::drafting;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
@@ -92,9 +92,22 @@ pub async fn run_pass(
     dry_run: bool,
 ) -> Result<PassReport> {
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
+    // A dry run works on a copy of the store, so that it reports exactly what a real pass
+    // would do and changes nothing: not the conversations, their history, meta or
+    // suppressions (SPEC 7). The server is only read.
+    let snapshot = if dry_run {
+        Some(store.snapshot().await?)
+    } else {
+        None
+    };
+    let store = snapshot.as_ref().map_or(store, |(copy, _)| copy);
     let mut connection = Connection::open(&config.imap.server).await?;
     let result = pass_on(&mut connection, config, store, &templates, now, dry_run).await;
     connection.logout().await;
+    if let Some((copy, guard)) = snapshot {
+        copy.close().await;
+        drop(guard);
+    }
     result
 }
 
@@ -366,6 +379,18 @@ async fn record_text(
         .await
 }
 
+/// How often one message is decided again when commands keep changing its conversations.
+const STALE_RETRIES: u32 = 5;
+
+/// Every conversation, indexed for linking.
+async fn load_index(store: &Store) -> Result<Index> {
+    let mut index = Index::default();
+    for conversation in store.conversations().await? {
+        index.insert(conversation);
+    }
+    Ok(index)
+}
+
 /// Messages without effect are marked processed in groups of this size.
 const MARK_BATCH: usize = 500;
 
@@ -380,14 +405,32 @@ async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
         .into_iter()
         .map(|s| s.address)
         .collect();
-    let mut index = Index::default();
-    for conversation in store.conversations().await? {
-        index.insert(conversation);
-    }
+    let mut index = load_index(store).await?;
     let mut changes = Vec::new();
     let mut without_effect: Vec<i64> = Vec::new();
     for message in store.unprocessed_messages().await? {
-        let effects = effects_of(store, &rules, &index, &suppressed, &message, pass.now).await?;
+        let mut attempts = 0;
+        let (effects, created) = loop {
+            let effects =
+                effects_of(store, &rules, &index, &suppressed, &message, pass.now).await?;
+            if effects.is_empty() {
+                break (effects, Vec::new());
+            }
+            match store
+                .commit_effects(Some(message.id), &effects, pass.now)
+                .await
+            {
+                Ok(created) => break (effects, created),
+                // A command changed a conversation meanwhile (`nudge stop`, `snooze`): decide
+                // again on the current rows.
+                Err(Error::Stale { id }) if attempts < STALE_RETRIES => {
+                    debug!(conversation = id, "changed meanwhile: deciding again");
+                    attempts += 1;
+                    index = load_index(store).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         if effects.is_empty() {
             without_effect.push(message.id);
             if without_effect.len() >= MARK_BATCH {
@@ -396,9 +439,6 @@ async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             }
             continue;
         }
-        let created = store
-            .commit_effects(Some(message.id), &effects, pass.now)
-            .await?;
         let mut created = created.into_iter();
         for effect in effects {
             match effect {
@@ -410,7 +450,8 @@ async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                     ));
                     index.insert(conversation);
                 }
-                Effect::Update(conversation, event) => {
+                Effect::Update(mut conversation, event) => {
+                    conversation.version += 1;
                     changes.push(format!(
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail

@@ -117,6 +117,12 @@ pub enum Error {
     #[error("store {path}: {reason}")]
     Store { path: PathBuf, reason: String },
 
+    #[error("another nudge is working on this mailbox ({holder}); waited {waited} s")]
+    Busy { holder: String, waited: u64 },
+
+    #[error("conversation #{id} changed meanwhile; decided again on its current state")]
+    Stale { id: i64 },
+
     #[error("{0}")]
     Data(String),
 }
@@ -134,8 +140,9 @@ impl Error {
             | Error::Connect { .. }
             | Error::Tls { .. }
             | Error::Timeout { .. }
-            | Error::Imap { .. } => ErrorKind::Network,
-            Error::Store { .. } | Error::Data(_) => ErrorKind::Data,
+            | Error::Imap { .. }
+            | Error::Busy { .. } => ErrorKind::Network,
+            Error::Store { .. } | Error::Data(_) | Error::Stale { .. } => ErrorKind::Data,
         }
     }
 }
@@ -145,7 +152,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// The process exit code for this error, so scripts can tell failures apart:
     /// 2 configuration, 3 network (refused, DNS, timeout), 4 TLS certificate rejected,
-    /// 5 authentication failed, 6 folder not found, 1 anything else.
+    /// 5 authentication failed, 6 folder not found, 7 another nudge holds the mailbox,
+    /// 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Secret { .. } => 2,
@@ -154,7 +162,8 @@ impl Error {
             Error::Certificate { .. } => 4,
             Error::Authentication { .. } => 5,
             Error::FolderNotFound { .. } => 6,
-            Error::Imap { .. } | Error::Store { .. } | Error::Data(_) => 1,
+            Error::Busy { .. } => 7,
+            Error::Imap { .. } | Error::Store { .. } | Error::Data(_) | Error::Stale { .. } => 1,
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod drafting;
 pub mod engine;
 pub mod error;
 pub mod imap;
+pub mod lock;
 pub mod logging;
 pub mod mail;
 pub mod model;

@@ -119,6 +119,9 @@ pub struct Conversation {
     /// answers it starts the cadence again.
     #[serde(skip)]
     pub last_reply_message_id: Option<String>,
+    /// How many times the stored row changed: an update applies only to the version it read.
+    #[serde(skip)]
+    pub version: i64,
 }
 
 impl Conversation {
@@ -149,6 +152,7 @@ impl Conversation {
             stop_reason: None,
             language: None,
             last_reply_message_id: None,
+            version: 0,
         }
     }
 }

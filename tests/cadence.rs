@@ -456,5 +456,8 @@ async fn a_dry_run_lists_drafts_and_changes_nothing_on_the_server() {
         "{text}"
     );
     assert!(w.drafts().await.is_empty());
-    assert_eq!(w.conversation()["state"], "waiting");
+    // Nor in the store (SPEC 7): the real pass finds everything still to do.
+    assert!(w.nudge.status().is_empty(), "{:#?}", w.nudge.status());
+    w.nudge.sync("2026-11-19T08:30:00+01:00");
+    assert_eq!(w.conversation()["state"], "drafted");
 }

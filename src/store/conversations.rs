@@ -5,14 +5,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use super::{parse_time, Store};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Conversation, Event, EventKind};
 use crate::rules::machine::{self, Transition};
 use crate::rules::Effect;
 
 const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
     first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
-    next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id";
+    next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, version";
 
 impl Store {
     /// Applies `effects` and, if given, marks the message they came from as processed, all in
@@ -23,7 +23,7 @@ impl Store {
         effects: &[Effect],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
-        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut tx = self.write().await.map_err(|e| self.error(e))?;
         let mut created = Vec::new();
         for effect in effects {
             match effect {
@@ -37,9 +37,16 @@ impl Store {
                     created.push(id);
                 }
                 Effect::Update(conversation, event) => {
-                    update_conversation(&mut tx, conversation, now)
+                    let current = update_conversation(&mut tx, conversation, now)
                         .await
                         .map_err(|e| self.error(e))?;
+                    if !current {
+                        // Another process changed it since it was read: nothing of this
+                        // decision is written (the transaction rolls back when dropped).
+                        return Err(Error::Stale {
+                            id: conversation.id,
+                        });
+                    }
                     insert_event(&mut tx, conversation.id, event)
                         .await
                         .map_err(|e| self.error(e))?;
@@ -90,7 +97,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut tx = self.write().await.map_err(|e| self.error(e))?;
         for id in ids {
             sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
                 .bind(id)
@@ -277,6 +284,7 @@ fn conversation_of_row(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<Con
         stop_reason: row.get("stop_reason"),
         language: row.get("language"),
         last_reply_message_id: row.get("last_reply_message_id"),
+        version: row.get("version"),
     })
 }
 
@@ -297,6 +305,7 @@ pub(super) async fn transition_in(
     let conversation = conversation_of_row(&row).map_err(sqlx::Error::Protocol)?;
     match machine::apply(&conversation, transition).into_effect(now) {
         Effect::Update(next, event) => {
+            // Read in this same transaction: it is current.
             update_conversation(tx, &next, now).await?;
             insert_event(tx, id, &event).await
         }
@@ -353,24 +362,28 @@ async fn insert_conversation(
     row.try_get(0)
 }
 
+/// Saves a conversation's fields if the row is still at the version they were read from;
+/// false when another process changed it meanwhile.
 async fn update_conversation(
     tx: &mut Transaction<'_, Sqlite>,
     c: &Conversation,
     now: DateTime<Utc>,
-) -> std::result::Result<(), sqlx::Error> {
+) -> std::result::Result<bool, sqlx::Error> {
     let query = sqlx::query(
         "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
              first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
              replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
-             stop_reason = ?, language = ?, last_reply_message_id = ?, updated_at = ?
-         WHERE id = ?",
+             stop_reason = ?, language = ?, last_reply_message_id = ?, updated_at = ?,
+             version = version + 1
+         WHERE id = ? AND version = ?",
     );
-    bind_fields(query, c)
+    let done = bind_fields(query, c)
         .bind(now.to_rfc3339())
         .bind(c.id)
+        .bind(c.version)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_event(

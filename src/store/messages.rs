@@ -80,7 +80,7 @@ impl Store {
         role: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
-        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut tx = self.write().await.map_err(|e| self.error(e))?;
         let mut ids = Vec::with_capacity(messages.len());
         for message in messages {
             let id = self
@@ -233,7 +233,7 @@ impl Store {
         uidvalidity: u32,
         uids: &[u32],
     ) -> Result<usize> {
-        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        let mut tx = self.write().await.map_err(|e| self.error(e))?;
         let mut changed = 0;
         for uid in uids {
             let done = sqlx::query(

@@ -77,9 +77,44 @@ impl Store {
         })
     }
 
+    /// A private copy of the store, for a dry run: the pass runs on the copy exactly as it
+    /// would on the store, and the copy is deleted when the returned guard is dropped. The
+    /// store itself is not changed at all (SPEC 7).
+    pub async fn snapshot(&self) -> Result<(Store, Snapshot)> {
+        let path = PathBuf::from(format!(
+            "{}.dry-run-{}-{}",
+            self.path.display(),
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let guard = Snapshot { path: path.clone() };
+        // Created 0600 before SQLite writes into it, like the store.
+        prepare_file(&path).map_err(|e| store_error(&path, e))?;
+        std::fs::remove_file(&path).map_err(|e| store_error(&path, e))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.error(format!("copying the store for a dry run: {e}")))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| store_error(&path, e))?;
+        let copy = Store::open(&path).await?;
+        Ok((copy, guard))
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes fails at once with
+    /// SQLITE_BUSY_SNAPSHOT when another process committed in between, while an immediate one
+    /// waits its turn (the busy timeout) and then reads current rows.
+    pub(crate) async fn write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// The pool, for the store's own submodules.
@@ -127,6 +162,25 @@ impl Store {
         Ok(self.meta(key).await?.unwrap_or_else(|| value.to_string()))
     }
 
+    /// Records that the seller changed something from the command line (`stop`, `snooze`,
+    /// `suppress`, …), so that a running daemon acts on it within a second.
+    pub async fn note_control(&self, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('control_changed', ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(format!("{} {}", now.to_rfc3339(), fastrand::u64(..)))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// What [`Store::note_control`] last wrote; the daemon watches it.
+    pub async fn control_mark(&self) -> Result<Option<String>> {
+        self.meta("control_changed").await
+    }
+
     /// Names of the migrations applied, oldest first.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
@@ -137,6 +191,20 @@ impl Store {
 
     pub(crate) fn error(&self, reason: impl std::fmt::Display) -> Error {
         store_error(&self.path, reason)
+    }
+}
+
+/// A dry run's copy of the store; dropping it deletes the copy.
+#[derive(Debug)]
+pub struct Snapshot {
+    path: PathBuf,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
     }
 }
 

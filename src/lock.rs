@@ -1,0 +1,129 @@
+//! One process at a time acts on a mailbox (SPEC 7): a pass that can touch the server (`run`,
+//! `sync`, `summary --send`) holds an exclusive lock on a file beside the store, and a second
+//! daemon for the same store refuses to start. The lock file says who holds it, so the one
+//! that waits can tell the seller.
+//!
+//! The operating system releases the lock when the process ends, however it ends: a crash
+//! leaves nothing to clean up.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How long a second pass waits for the first before saying who holds the lock.
+pub const PASS_WAIT: Duration = Duration::from_secs(30);
+/// How often a waiting process looks again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Which lock beside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Held for one pass that can touch the server.
+    Pass,
+    /// Held by `nudge run` for its whole life: one daemon per store.
+    Daemon,
+}
+
+/// An exclusive lock, held until dropped.
+#[derive(Debug)]
+pub struct Lock {
+    /// Kept open: closing the file releases the lock.
+    _file: File,
+}
+
+/// The lock file of `kind` for the store at `store`.
+pub fn path_of(store: &Path, kind: Kind) -> PathBuf {
+    let suffix = match kind {
+        Kind::Pass => "pass.lock",
+        Kind::Daemon => "daemon.lock",
+    };
+    PathBuf::from(format!("{}.{suffix}", store.display()))
+}
+
+impl Lock {
+    /// Takes the lock for `what` (like "nudge sync"), waiting up to `wait` for its holder.
+    pub async fn acquire(store: &Path, kind: Kind, what: &str, wait: Duration) -> Result<Lock> {
+        let path = path_of(store, kind);
+        let error = |e: std::io::Error| Error::Store {
+            path: path.clone(),
+            reason: format!("cannot open the lock file: {e}"),
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(error)?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Busy {
+                        holder: holder(&mut file),
+                        waited: started.elapsed().as_secs(),
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(error(e)),
+            }
+        }
+        // Say who holds it, for the one that waits.
+        let note = format!("pid {} ({what})\n", std::process::id());
+        let _ = file
+            .set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(note.as_bytes()));
+        Ok(Lock { _file: file })
+    }
+}
+
+/// Who holds a lock, as its file says.
+fn holder(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.take(200).read_to_string(&mut text));
+    let text = text.trim();
+    if text.is_empty() {
+        "another nudge process".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_holder_waits_then_says_who_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("nudge.db");
+        let first = Lock::acquire(&store, Kind::Pass, "nudge run", Duration::ZERO)
+            .await
+            .unwrap();
+        let second = Lock::acquire(&store, Kind::Pass, "nudge sync", Duration::from_millis(250))
+            .await
+            .unwrap_err();
+        let text = second.to_string();
+        assert!(text.contains("nudge run"), "{text}");
+        assert!(text.contains(&std::process::id().to_string()), "{text}");
+        // The daemon lock is another lock.
+        Lock::acquire(&store, Kind::Daemon, "nudge run", Duration::ZERO)
+            .await
+            .unwrap();
+        drop(first);
+        Lock::acquire(&store, Kind::Pass, "nudge sync", Duration::ZERO)
+            .await
+            .expect("free again once the first is dropped");
+    }
+}
