@@ -279,7 +279,29 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         .collect();
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
     pause_point("before-drafts").await;
-    let plan = cadence.plan(&conversations, now, made_today);
+    let mut plan = cadence.plan(&conversations, now, made_today);
+    // Look everywhere before drafting: a reply filed away from INBOX is a reply.
+    let due: Vec<&Conversation> = plan
+        .drafts
+        .iter()
+        .filter_map(|(id, _)| conversations.iter().find(|c| c.id == *id))
+        .collect();
+    let looked = crate::elsewhere::look(pass, &due).await?;
+    let conversations = if looked.found > 0 {
+        report
+            .changes
+            .extend(crate::engine::apply_messages(pass).await?);
+        let fresh: Vec<Conversation> = store
+            .conversations()
+            .await?
+            .into_iter()
+            .filter(|c| c.state.is_open())
+            .collect();
+        plan = cadence.plan(&fresh, now, made_today);
+        fresh
+    } else {
+        conversations
+    };
     report.next_wake = plan.next_wake;
     let by_id = |id: i64| conversations.iter().find(|c| c.id == id);
 

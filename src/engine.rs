@@ -396,7 +396,7 @@ const MARK_BATCH: usize = 500;
 
 /// Applies every unprocessed message to the conversations, in the order the server received
 /// them. Returns one line per change.
-async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
+pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     let store = pass.store;
     let rules = pass.rules();
     let mut suppressed: HashSet<String> = store

@@ -27,6 +27,7 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod drafting;
+pub mod elsewhere;
 pub mod engine;
 pub mod error;
 pub mod imap;

@@ -1194,3 +1194,84 @@ async fn nothing_is_due_after_a_bounce_or_an_opt_out() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Look everywhere before drafting
+
+/// Ingrid's reply to the opener, on Tuesday.
+fn ingrid_replies() -> Message<'static> {
+    to_kari(
+        INGRID,
+        RE_SUBJECT,
+        "r1@fjordkraft.no",
+        Some(OPENER_ID),
+        "Tue, 17 Nov 2026 10:00:00 +0100",
+        "Takk, Kari! La oss ta en prat på torsdag.",
+    )
+}
+
+/// A reply the seller archived from the phone before nudge saw it in INBOX is a reply: before
+/// drafting, nudge searches the other folders.
+#[tokio::test]
+async fn a_reply_archived_before_the_pass_stops_the_follow_up() {
+    let mut w = World::with_opener().await;
+    w.sync(FIRST_PASS);
+    w.client.create("Archive").await;
+    w.client
+        .append("Archive", &ingrid_replies().render(), &["\\Seen"])
+        .await;
+    w.sync(DUE);
+    assert_eq!(w.conversation(SUBJECT)["state"], "replied");
+    assert!(
+        w.drafts().await.is_empty(),
+        "no follow-up to someone who replied"
+    );
+    assert!(w.history_kinds(SUBJECT).contains(&"reply".to_string()));
+}
+
+/// A server rule filed the prospect's new message (outside the thread) into a customer folder:
+/// it counts; and a reply seen in INBOX and again in another folder counts once.
+#[tokio::test]
+async fn mail_filed_into_any_folder_counts_once() {
+    let mut w = World::with_opener().await;
+    w.sync(FIRST_PASS);
+    w.client.create("Kunder").await;
+    w.inbox(&ingrid_replies()).await;
+    w.client
+        .append("Kunder", &ingrid_replies().render(), &["\\Seen"])
+        .await;
+    w.sync(DUE);
+    assert_eq!(w.conversation(SUBJECT)["state"], "replied");
+    let kinds = w.history_kinds(SUBJECT);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "reply" || *k == "wrote_again")
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+
+    let mut other = World::with_opener().await;
+    other.sync(FIRST_PASS);
+    other.client.create("Kunder").await;
+    other
+        .client
+        .append(
+            "Kunder",
+            &to_kari(
+                INGRID,
+                "Spørsmål om prisene",
+                "q1@fjordkraft.no",
+                None,
+                "Tue, 17 Nov 2026 11:00:00 +0100",
+                "Hei Kari, kan du forklare prisene for år to?",
+            )
+            .render(),
+            &[],
+        )
+        .await;
+    other.sync(DUE);
+    assert_eq!(other.conversation(SUBJECT)["state"], "replied");
+    assert!(other.drafts().await.is_empty());
+}

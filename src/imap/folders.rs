@@ -65,6 +65,45 @@ impl ListedFolder {
     }
 }
 
+/// At most this many other folders are searched before a draft is made.
+pub const MAX_ELSEWHERE: usize = 50;
+
+/// The folders a reply may have gone to besides INBOX (SPEC 4): an Archive, Gmail's All Mail,
+/// a folder a server rule files a customer's mail into — every selectable folder except
+/// INBOX, Sent, Drafts, Trash and Junk. All Mail and Archive first; at most
+/// [`MAX_ELSEWHERE`].
+pub fn elsewhere(listed: &[ListedFolder], chosen: &Folders) -> Vec<ListedFolder> {
+    const SKIPPED_ATTRIBUTES: [&str; 8] = [
+        "\\noselect",
+        "\\nonexistent",
+        "\\junk",
+        "\\trash",
+        "\\sent",
+        "\\drafts",
+        "\\flagged",
+        "\\important",
+    ];
+    const SKIPPED_NAMES: [&str; 6] = [
+        "junk",
+        "spam",
+        "trash",
+        "junk e-mail",
+        "søppelpost",
+        "skräppost",
+    ];
+    let mut found: Vec<ListedFolder> = listed
+        .iter()
+        .filter(|f| !chosen.all().any(|c| c.raw_name == f.raw_name))
+        .filter(|f| !f.name.eq_ignore_ascii_case("INBOX"))
+        .filter(|f| !SKIPPED_ATTRIBUTES.iter().any(|a| f.has(a)))
+        .filter(|f| !SKIPPED_NAMES.contains(&f.leaf().to_lowercase().as_str()))
+        .cloned()
+        .collect();
+    found.sort_by_key(|f| !(f.has("\\all") || f.has("\\archive")));
+    found.truncate(MAX_ELSEWHERE);
+    found
+}
+
 /// What a folder is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

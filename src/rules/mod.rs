@@ -64,6 +64,9 @@ pub enum Origin {
     Sent,
     Drafts,
     Trash,
+    /// Another folder searched before drafting (Archive, All Mail, a customer folder): its
+    /// mail counts like INBOX mail.
+    Archive,
     /// Any other folder (or one whose role is not known).
     #[default]
     Other,
@@ -216,7 +219,7 @@ impl Rules<'_> {
         match message.origin {
             Origin::Drafts => return Role::Ignore("drafts are the cadence's business"),
             Origin::Trash | Origin::Other => return Role::Ignore("not in INBOX or Sent"),
-            Origin::Inbox | Origin::Sent => {}
+            Origin::Inbox | Origin::Sent | Origin::Archive => {}
         }
         if message.from_seller {
             if message.origin != Origin::Sent {

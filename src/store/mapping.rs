@@ -29,11 +29,12 @@ const EVENT_KINDS: [(EventKind, &str); 15] = [
     (EventKind::Noted, "noted"),
 ];
 
-const ORIGINS: [(Origin, &str); 4] = [
+const ORIGINS: [(Origin, &str); 5] = [
     (Origin::Inbox, "inbox"),
     (Origin::Sent, "sent"),
     (Origin::Drafts, "drafts"),
     (Origin::Trash, "trash"),
+    (Origin::Archive, "archive"),
 ];
 
 impl MessageClass {

@@ -355,6 +355,15 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
+    /// True when a message with this Message-ID is stored, in any folder.
+    pub async fn knows_message_id(&self, message_id: &str) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM messages WHERE message_id = ?)")
+            .bind(message_id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// How many messages are stored (for reports and tests).
     pub async fn message_count(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM messages")

@@ -252,6 +252,13 @@ impl MailClient {
     }
 
     /// Deletes and recreates a folder: its UIDVALIDITY changes.
+    /// Creates a folder (an Archive, a customer folder).
+    pub async fn create(&mut self, folder: &str) {
+        step("CREATE", self.session.create(folder))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE {folder}: {e}"));
+    }
+
     pub async fn recreate(&mut self, folder: &str) {
         step("SELECT INBOX", self.session.select("INBOX"))
             .await
