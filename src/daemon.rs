@@ -41,8 +41,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 const PASS_HANG_SECONDS: i64 = 10 * 60;
 
 /// Tests shorten the daemon's waits by this factor (`NUDGE_TEST_TIME_DIVISOR`, 1 to 3600):
-/// every backoff and the poll of Sent and Drafts, so that minutes of real waiting become
-/// seconds. 1 when unset.
+/// every backoff, the poll of Sent and Drafts, and the wait before a summary is tried again,
+/// so that minutes of real waiting become seconds. 1 when unset.
 pub fn test_divisor() -> u32 {
     static DIVISOR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *DIVISOR.get_or_init(|| {

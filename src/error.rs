@@ -128,6 +128,9 @@ pub enum Error {
     #[error("IMAP {context}: {reason}")]
     Imap { context: String, reason: String },
 
+    #[error("SMTP {context}: {reason}")]
+    Smtp { context: String, reason: String },
+
     #[error("store {path}: {reason}")]
     Store { path: PathBuf, reason: String },
 
@@ -149,7 +152,8 @@ impl Error {
             | Error::Connect { .. }
             | Error::Tls { .. }
             | Error::Timeout { .. }
-            | Error::Imap { .. } => ErrorKind::Network,
+            | Error::Imap { .. }
+            | Error::Smtp { .. } => ErrorKind::Network,
             Error::Store { .. } | Error::Data(_) => ErrorKind::Data,
         }
     }
@@ -180,7 +184,7 @@ impl Error {
             Error::Certificate { .. } => 4,
             Error::Authentication { .. } => 5,
             Error::FolderNotFound { .. } => 6,
-            Error::Imap { .. } | Error::Store { .. } | Error::Data(_) => 1,
+            Error::Imap { .. } | Error::Smtp { .. } | Error::Store { .. } | Error::Data(_) => 1,
         }
     }
 }

@@ -13,7 +13,7 @@ use chrono::{Duration as Days, Utc};
 use support::daemon::{wait_until, Daemon};
 use support::mailclient::Message;
 use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
-use support::Dovecot;
+use support::{Dovecot, SmtpOptions, SmtpSecurity, SmtpServer};
 
 /// Holidays off and a long lookback, so "two weeks ago" is always due whatever today is.
 const CONFIG: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\n";
@@ -405,6 +405,59 @@ fn a_folder_that_vanishes_while_running_is_waited_for() {
         1,
         "{log}"
     );
+}
+
+#[test]
+fn a_summary_the_server_was_down_for_is_sent_once_by_the_running_daemon() {
+    use chrono::Datelike;
+    let dovecot = seller_dovecot();
+    let port = support::free_port();
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Oslo).weekday();
+    let weekday = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ][today.num_days_from_monday() as usize];
+    let nudge = Nudge::new(
+        &dovecot,
+        &format!(
+            "{CONFIG}\n[summary]\nweekday = \"{weekday}\"\ntime = \"00:00\"\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"starttls\"\n\
+             username = \"{SELLER}\"\npassword_env = \"NUDGE_TEST_PASSWORD\"\nca_file = \"{}\"\n",
+            dovecot.ca().ca_path().display()
+        ),
+    );
+    // nudge first ran in an earlier week, so this week's summary is due since midnight.
+    nudge.sync(&(Utc::now() - Days::days(8)).to_rfc3339());
+    // 5 minutes between attempts becomes 5 s; the poll of a minute becomes 1 s.
+    let divisor = ("NUDGE_TEST_TIME_DIVISOR", "60");
+    let daemon = Daemon::start(&nudge, PASSWORD, &[divisor]);
+    let failed = wait_until(Duration::from_secs(30), || {
+        daemon
+            .log()
+            .contains("did not reach the server (attempt 1)")
+    });
+    assert!(failed.is_some(), "{}", daemon.log());
+    let smtp = SmtpServer::start_with(
+        SmtpSecurity::StartTls,
+        SELLER,
+        PASSWORD,
+        dovecot.ca(),
+        SmtpOptions {
+            port: Some(port),
+            ..Default::default()
+        },
+    );
+    let sent = wait_until(Duration::from_secs(30), || smtp.received().len() == 1);
+    assert!(sent.is_some(), "not sent:\n{}", daemon.log());
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(smtp.received().len(), 1, "sent once:\n{}", daemon.log());
+    let log = daemon.log();
+    assert!(log.contains("sent the weekly summary"), "{log}");
 }
 
 #[test]
