@@ -388,6 +388,8 @@ fn a_folder_that_vanishes_while_running_is_waited_for() {
     assert!(ready.is_some(), "{}", daemon.log());
     // The seller deletes the folder from another client, and later makes it again.
     dovecot.doveadm(&["mailbox", "delete", "-u", SELLER, "Utkast"]);
+    // Mail arrives: the daemon looks at once (IDLE), not only at its next poll.
+    save(&dovecot, "INBOX", &reply(0, "wake"));
     let noticed = wait_until(Duration::from_secs(30), || {
         daemon.log().contains("folder not found")
     });
