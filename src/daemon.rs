@@ -4,8 +4,10 @@
 //! changed (IDLE on a connection of its own, so a reply withdraws a waiting draft within
 //! seconds), a draft or let-go fell due, or a minute went by (Sent and Drafts are polled:
 //! a pass without changes fetches nothing). Errors decide by their kind: network errors
-//! reconnect with jittered exponential backoff, authentication errors retry slowly,
-//! configuration errors (a rejected certificate included) stop the daemon with the reason.
+//! reconnect with jittered exponential backoff; a refused login, a password or token helper
+//! that fails, and a folder that vanished while running retry slowly, logged at error the
+//! first time and at info while they go on; configuration errors (a rejected certificate
+//! included) stop the daemon with the reason.
 //! Shutdown cancels a pass in flight: its store transactions roll back and the next start
 //! finishes the work, as after any crash.
 
@@ -22,7 +24,7 @@ use tracing::{debug, error, info, warn};
 use crate::compose::templates::Templates;
 use crate::config::{config_dir, Config};
 use crate::engine;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::imap::idle::{IdleInbox, Woken};
 use crate::imap::Connection;
 use crate::lock::{self, Lock};
@@ -39,6 +41,24 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// A pass running longer than this is hung: systemd's watchdog is no longer pinged.
 const PASS_HANG_SECONDS: i64 = 10 * 60;
 
+/// Tests shorten the daemon's waits by this factor (`NUDGE_TEST_TIME_DIVISOR`, 1 to 3600):
+/// every backoff, the poll of Sent and Drafts, and the wait before a summary is tried again,
+/// so that minutes of real waiting become seconds. 1 when unset.
+pub fn test_divisor() -> u32 {
+    static DIVISOR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *DIVISOR.get_or_init(|| {
+        std::env::var("NUDGE_TEST_TIME_DIVISOR")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(1, |d| d.clamp(1, 3600))
+    })
+}
+
+/// How often Sent and Drafts are looked at ([`POLL`], shortened for tests).
+fn poll() -> Duration {
+    POLL / test_divisor()
+}
+
 /// Exponential backoff with jitter.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -48,23 +68,25 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// About 2 s doubling to 5 minutes: for network trouble.
-    pub fn network() -> Backoff {
+    fn new(first: Duration, max: Duration) -> Backoff {
+        let divisor = test_divisor();
         Backoff {
-            first: Duration::from_secs(2),
-            max: Duration::from_secs(300),
+            first: first / divisor,
+            max: max / divisor,
             failures: 0,
         }
     }
 
+    /// About 2 s doubling to 5 minutes: for network trouble.
+    pub fn network() -> Backoff {
+        Backoff::new(Duration::from_secs(2), Duration::from_secs(300))
+    }
+
     /// 30 s doubling to 30 minutes: a wrong password will not fix itself quickly, and
-    /// hammering a server with bad logins gets accounts locked.
+    /// hammering a server with bad logins gets accounts locked. Also for a password helper
+    /// that fails (a locked keyring) and a folder that vanished.
     pub fn authentication() -> Backoff {
-        Backoff {
-            first: Duration::from_secs(30),
-            max: Duration::from_secs(1800),
-            failures: 0,
-        }
+        Backoff::new(Duration::from_secs(30), Duration::from_secs(1800))
     }
 
     /// The wait before the next attempt: the base doubled per failure, plus up to 25 % jitter.
@@ -206,7 +228,11 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
     } = *service;
     let mut connection: Option<Connection> = None;
     let mut network = Backoff::network();
-    let mut authentication = Backoff::authentication();
+    // Login refused, a password helper failing, a folder gone: slow retries.
+    let mut slow = Backoff::authentication();
+    // The slow kinds of failure already logged at error since the last pass that worked: the
+    // same again is logged at info, so that a night of retries is not a night of errors.
+    let mut reported: Vec<ErrorKind> = Vec::new();
     let mut ready = false;
     loop {
         heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
@@ -233,8 +259,15 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
         let wait = match outcome {
             Ok(report) => {
                 online.send_replace(true);
+                if !reported.is_empty() {
+                    info!(
+                        "logged in and working again after {} failed attempts",
+                        slow.failures
+                    );
+                    reported.clear();
+                }
                 network.reset();
-                authentication.reset();
+                slow.reset();
                 if !ready {
                     ready = true;
                     notifier.send("READY=1");
@@ -247,21 +280,42 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 let until_due = report
                     .next_wake
                     .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO));
-                until_due.map_or(POLL, |d| d.min(POLL))
+                until_due.map_or(poll(), |d| d.min(poll()))
             }
             Err(e) => {
                 connection = None;
                 online.send_replace(false);
-                match e.kind() {
+                // Once the folders were found, one that is gone may come back.
+                let kind = if ready {
+                    e.kind_while_running()
+                } else {
+                    e.kind()
+                };
+                match kind {
                     ErrorKind::Configuration => {
                         error!("{e}");
                         notifier.send(&format!("STATUS=stopped: {e}"));
                         return Err(e);
                     }
-                    ErrorKind::Authentication => {
-                        let delay = authentication.next_delay();
-                        error!("{e}; trying again in {} s", delay.as_secs());
-                        notifier.send("STATUS=authentication failed; retrying slowly");
+                    ErrorKind::Authentication | ErrorKind::Unavailable => {
+                        let delay = slow.next_delay();
+                        if reported.contains(&kind) {
+                            info!("still failing: {e}; trying again in {} s", delay.as_secs());
+                        } else {
+                            reported.push(kind);
+                            error!(
+                                "{e}; trying again in {} s (until it works, the same failure \
+                                 is logged at info)",
+                                delay.as_secs()
+                            );
+                        }
+                        notifier.send(if kind == ErrorKind::Authentication {
+                            "STATUS=authentication failed; retrying slowly"
+                        } else if matches!(e, Error::Secret { .. }) {
+                            "STATUS=the password helper failed; retrying slowly"
+                        } else {
+                            "STATUS=a folder is missing; retrying slowly"
+                        });
                         delay
                     }
                     ErrorKind::Network => {
@@ -272,12 +326,12 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                     }
                     ErrorKind::Data => {
                         warn!("{e}; trying again in a minute");
-                        POLL
+                        poll()
                     }
                 }
             }
         };
-        let in_backoff = network.failures > 0 || authentication.failures > 0;
+        let in_backoff = network.failures > 0 || slow.failures > 0;
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             // A change in INBOX: act now, unless the server is being given time to recover.

@@ -1,6 +1,7 @@
 //! Errors of the library, each with a [`ErrorKind`] the daemon uses to decide what to do:
-//! retry soon (network), retry slowly (authentication), or stop and tell the seller
-//! (configuration). `anyhow` is used only in `main.rs`.
+//! retry soon (network), retry slowly (authentication, or something outside nudge that is not
+//! there right now), or stop and tell the seller (configuration). `anyhow` is used only in
+//! `main.rs`.
 
 use std::path::PathBuf;
 
@@ -11,7 +12,13 @@ pub enum ErrorKind {
     Network,
     /// The server refused the credentials: log once, retry slowly.
     Authentication,
-    /// The configuration is wrong (including a rejected certificate): stop with the reason.
+    /// Something nudge needs from outside its configuration is not there right now: the
+    /// password or token helper failed (a locked keyring at boot, an offline password
+    /// manager), or a folder vanished while the daemon ran. The daemon logs it once and
+    /// retries slowly, as for authentication; a one-off command reports it and exits.
+    Unavailable,
+    /// The configuration itself is wrong (bad TOML, a bad value, a rejected certificate, a
+    /// secret source that cannot exist for this process): stop with the reason.
     Configuration,
     /// Something in the data (a message, the store) is wrong: skip it, keep going.
     Data,
@@ -102,8 +109,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A secret could not be had. `helper` when a command (`password_command`,
+    /// `oauth2_token_command`) failed, timed out or printed nothing: that may pass. Otherwise
+    /// the source cannot work for this process (an unset variable, no credential file).
     #[error("cannot get the secret for `{key}`: {reason}")]
-    Secret { key: String, reason: String },
+    Secret {
+        key: String,
+        reason: String,
+        helper: bool,
+    },
 
     #[error("{role} folder not found: {reason}")]
     FolderNotFound { role: &'static str, reason: String },
@@ -113,6 +127,9 @@ pub enum Error {
 
     #[error("IMAP {context}: {reason}")]
     Imap { context: String, reason: String },
+
+    #[error("SMTP {context}: {reason}")]
+    Smtp { context: String, reason: String },
 
     #[error("store {path}: {reason}")]
     Store { path: PathBuf, reason: String },
@@ -131,9 +148,10 @@ impl Error {
     /// What the daemon should do about this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config(_) | Error::Certificate { .. } | Error::Secret { .. } => {
-                ErrorKind::Configuration
-            }
+            Error::Config(_) | Error::Certificate { .. } => ErrorKind::Configuration,
+            Error::Secret { helper: true, .. } => ErrorKind::Unavailable,
+            Error::Secret { helper: false, .. } => ErrorKind::Configuration,
+            // A folder named in the file, or none found at all: the seller must say which.
             Error::FolderNotFound { .. } => ErrorKind::Configuration,
             Error::Authentication { .. } => ErrorKind::Authentication,
             Error::Resolve { .. }
@@ -141,8 +159,20 @@ impl Error {
             | Error::Tls { .. }
             | Error::Timeout { .. }
             | Error::Imap { .. }
+            | Error::Smtp { .. }
             | Error::Busy { .. } => ErrorKind::Network,
             Error::Store { .. } | Error::Data(_) | Error::Stale { .. } => ErrorKind::Data,
+        }
+    }
+
+    /// What the daemon should do about this error once it has worked: a folder it found
+    /// before and that is gone now (the seller reorganising, a server migrating) may come
+    /// back, or discovery may find its successor, so it is retried slowly instead of stopping
+    /// the service for good.
+    pub fn kind_while_running(&self) -> ErrorKind {
+        match self {
+            Error::FolderNotFound { .. } => ErrorKind::Unavailable,
+            _ => self.kind(),
         }
     }
 }
@@ -163,7 +193,11 @@ impl Error {
             Error::Authentication { .. } => 5,
             Error::FolderNotFound { .. } => 6,
             Error::Busy { .. } => 7,
-            Error::Imap { .. } | Error::Store { .. } | Error::Data(_) | Error::Stale { .. } => 1,
+            Error::Imap { .. }
+            | Error::Smtp { .. }
+            | Error::Store { .. }
+            | Error::Data(_)
+            | Error::Stale { .. } => 1,
         }
     }
 }

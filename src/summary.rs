@@ -5,7 +5,10 @@
 //! Once per ISO week, never in the week nudge first started. Order, for at most once: the
 //! week is recorded as `sending` before the mail goes out and `sent` after; a stop in between
 //! leaves `sending`, and that week's summary is not sent again (a lost summary is better
-//! than a duplicate flood after repeated crashes).
+//! than a duplicate flood after repeated crashes). An attempt that certainly did not reach
+//! the server (no connection, TLS, login, a refusal: see [`crate::smtp::Undelivered`]) is
+//! recorded with its error and tried again at the passes after it that week, waiting 5
+//! minutes, then doubling up to an hour; one that may have delivered is never tried again.
 
 use std::collections::{HashMap, HashSet};
 
@@ -540,8 +543,35 @@ pub fn message(
         .map_err(|e| Error::Data(format!("cannot build the summary: {e}")))
 }
 
-/// Sends this week's summary when it is due and was not sent yet. Returns what happened, and
-/// when the summary falls due if that is still ahead.
+/// The wait before the next attempt after `failed` attempts that certainly failed: 5 minutes,
+/// doubling, at most an hour (shortened for tests, see [`crate::daemon::test_divisor`]).
+pub fn retry_delay(failed: u32) -> Duration {
+    let minutes = (5i64 << failed.saturating_sub(1).min(4)).min(60);
+    Duration::milliseconds(minutes * 60_000 / i64::from(crate::daemon::test_divisor()))
+}
+
+/// What one attempt at a week's summary came to.
+#[derive(Debug)]
+pub enum Attempted {
+    /// It went out (or into INBOX); the line says so.
+    Delivered(String),
+    /// Nothing was done: it was sent before, another attempt is in flight, or an earlier
+    /// one may have delivered it.
+    Skipped(String),
+    /// Attempt `attempt` certainly did not deliver it; the next may start at `retry_after`.
+    Retry {
+        error: Error,
+        attempt: u32,
+        retry_after: DateTime<Utc>,
+    },
+    /// The server may have taken it: it is never sent again.
+    Unknown { error: Error },
+}
+
+/// Sends this week's summary when it is due and was not sent yet, or tries again after an
+/// attempt that certainly failed. Returns what happened, and when to look again (the summary
+/// falls due, or its next attempt may start) if that is still ahead. A failed delivery does
+/// not fail the pass: it is recorded, logged and reported.
 pub async fn maybe_send(
     connection: &mut crate::imap::Connection,
     store: &Store,
@@ -568,8 +598,13 @@ pub async fn maybe_send(
     if first.as_deref().is_none_or(|f| f == week) {
         return Ok((None, None));
     }
-    if store.summary_state(&week).await?.is_some() {
-        return Ok((None, None));
+    if let Some(record) = store.summary_record(&week).await? {
+        match record.retry_after {
+            // Sent, in flight, or perhaps delivered: never again.
+            _ if !record.may_retry() => return Ok((None, None)),
+            Some(at) if now < at => return Ok((None, Some(at))),
+            _ => {}
+        }
     }
     if dry_run {
         return Ok((
@@ -577,12 +612,38 @@ pub async fn maybe_send(
             None,
         ));
     }
-    send_now(connection, store, config, inbox, due, now, &week)
-        .await
-        .map(|line| (Some(line), None))
+    let attempted = attempt(connection, store, config, inbox, due, now, &week, false).await?;
+    Ok(match attempted {
+        Attempted::Delivered(line) => (Some(line), None),
+        Attempted::Skipped(_) => (None, None),
+        Attempted::Retry {
+            error,
+            attempt,
+            retry_after,
+        } => {
+            let local = retry_after.with_timezone(&config.account.timezone);
+            let line = format!(
+                "the weekly summary for {week} did not reach the server (attempt {attempt}): \
+                 {error}; trying again after {}",
+                local.format("%H:%M:%S")
+            );
+            tracing::warn!("{line}");
+            (Some(line), Some(retry_after))
+        }
+        Attempted::Unknown { error } => {
+            let line = format!(
+                "the weekly summary for {week} may or may not have been delivered: {error}; \
+                 it is not sent again"
+            );
+            tracing::error!("{line}");
+            (Some(line), None)
+        }
+    })
 }
 
-/// Computes, records and delivers the summary due at `due` for `week`.
+/// `nudge summary --send`: computes, records and delivers the summary due at `due` for
+/// `week` now, even while an earlier attempt waits for its retry time. A failure is recorded
+/// as for the daemon (so it retries a certain one) and returned.
 pub async fn send_now(
     connection: &mut crate::imap::Connection,
     store: &Store,
@@ -592,30 +653,100 @@ pub async fn send_now(
     now: DateTime<Utc>,
     week: &str,
 ) -> Result<String> {
-    let message_id = crate::compose::draft::new_message_id(&config.account.email, now);
+    match attempt(connection, store, config, inbox, due, now, week, true).await? {
+        Attempted::Delivered(line) | Attempted::Skipped(line) => Ok(line),
+        Attempted::Retry { error, .. } | Attempted::Unknown { error } => Err(error),
+    }
+}
+
+/// One attempt at the summary of `week`: claims it in the store, delivers it, records the
+/// outcome. `Err` only for what stopped it before the claim (the store, the templates, the
+/// IMAP search for an earlier copy).
+#[allow(clippy::too_many_arguments)]
+pub async fn attempt(
+    connection: &mut crate::imap::Connection,
+    store: &Store,
+    config: &Config,
+    inbox: &str,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    week: &str,
+    force: bool,
+) -> Result<Attempted> {
+    let earlier = store.summary_record(week).await?;
+    if config.smtp.is_none() {
+        // An APPEND that failed may still have stored the message: look for it first, so
+        // that trying again never makes a second copy.
+        if let Some(id) = earlier
+            .as_ref()
+            .filter(|r| r.may_retry())
+            .and_then(|r| r.message_id.clone())
+        {
+            let (_, found) = connection.find_message_id(inbox, &id).await?;
+            if !found.is_empty() {
+                store.summary_sent(week, now).await?;
+                let line = format!("the weekly summary for {week} is in INBOX");
+                tracing::info!("{line}");
+                return Ok(Attempted::Delivered(line));
+            }
+        }
+    }
+    // Every attempt at a week's summary carries the same Message-ID.
+    let message_id = earlier
+        .as_ref()
+        .filter(|r| r.may_retry())
+        .and_then(|r| r.message_id.clone())
+        .unwrap_or_else(|| crate::compose::draft::new_message_id(&config.account.email, now));
     let summary = compute(store, config, due, now).await?;
     let mail = message(config, &summary, now, &message_id)?;
-    if !store.begin_summary(week, &message_id, now).await? {
-        return Ok(format!("the summary for {week} was sent before"));
-    }
-    let line = match &config.smtp {
-        Some(smtp) => {
-            crate::smtp::send(smtp, mail).await?;
+    let Some(claimed) = store.begin_summary(week, &message_id, now, force).await? else {
+        let line = match store.summary_record(week).await? {
+            Some(r) if !r.is_sent() => format!(
+                "the summary for {week} may have been sent before (its outcome is unknown): \
+                 not sent again"
+            ),
+            _ => format!("the summary for {week} was sent before"),
+        };
+        return Ok(Attempted::Skipped(line));
+    };
+    let delivered = match &config.smtp {
+        Some(smtp) => crate::smtp::send(smtp, mail).await.map(|()| {
             format!(
                 "sent the weekly summary for {week} to {}",
                 config.summary.to
             )
-        }
-        None => {
-            connection
-                .append_message(inbox, None, &mail.formatted())
-                .await?;
-            format!("put the weekly summary for {week} in INBOX (no [smtp] configured)")
-        }
+        }),
+        None => connection
+            .append_message(inbox, None, &mail.formatted())
+            .await
+            .map(|()| format!("put the weekly summary for {week} in INBOX (no [smtp] configured)"))
+            // Looked for by its Message-ID before the next attempt.
+            .map_err(crate::smtp::Undelivered::Refused),
     };
-    store.summary_sent(week, now).await?;
-    tracing::info!("{line}");
-    Ok(line)
+    match delivered {
+        Ok(line) => {
+            store.summary_sent(week, now).await?;
+            tracing::info!("{line}");
+            Ok(Attempted::Delivered(line))
+        }
+        Err(crate::smtp::Undelivered::Refused(error)) => {
+            let retry_after = now + retry_delay(claimed.number);
+            store
+                .summary_failed(week, &error.to_string(), Some(retry_after), now)
+                .await?;
+            Ok(Attempted::Retry {
+                error,
+                attempt: claimed.number,
+                retry_after,
+            })
+        }
+        Err(crate::smtp::Undelivered::Unknown(error)) => {
+            store
+                .summary_failed(week, &error.to_string(), None, now)
+                .await?;
+            Ok(Attempted::Unknown { error })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -635,5 +766,14 @@ mod tests {
         assert_eq!(period(from, to, Language::En), "16–22 November 2026");
         assert_eq!(period(from, to, Language::Nb), "16.–22. november 2026");
         assert_eq!(short_date(from, Language::En), "Mon 16 Nov");
+    }
+
+    #[test]
+    fn retries_wait_five_minutes_then_double_up_to_an_hour() {
+        if crate::daemon::test_divisor() != 1 {
+            return;
+        }
+        let minutes: Vec<i64> = (1..=7).map(|n| retry_delay(n).num_minutes()).collect();
+        assert_eq!(minutes, vec![5, 10, 20, 40, 60, 60, 60]);
     }
 }

@@ -277,3 +277,39 @@ fn a_config_error_names_the_key_and_line_without_connecting() {
     assert_fails(&output, 2, "imap.sent_folder");
     assert!(stderr(&output).contains("line 16"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_failing_password_helper_is_reported_with_its_key_and_words() {
+    // The daemon waits for a helper that fails (a locked keyring may open later); `check` is
+    // asked once and says so at once, naming the key and the helper's own words.
+    let server = dovecot(Layout::SpecialUse, false);
+    let dir = tempfile::tempdir().unwrap();
+    for (auth, key) in [
+        (
+            "password_command = \"echo 'gpg: decryption failed: No secret key' >&2; exit 2\"",
+            "imap.password_command",
+        ),
+        (
+            "auth = \"xoauth2\"\noauth2_token_command = \"true\"",
+            "oauth2_token_command",
+        ),
+    ] {
+        let imap = Imap {
+            auth: auth.into(),
+            ..Imap::tls(&server)
+        };
+        let output = nudge_check(&write_config(dir.path(), &imap), PASSWORD);
+        assert_fails(&output, 2, key);
+    }
+    let imap = Imap {
+        auth: "password_command = \"echo 'gpg: decryption failed: No secret key' >&2; exit 2\""
+            .into(),
+        ..Imap::tls(&server)
+    };
+    let output = nudge_check(&write_config(dir.path(), &imap), PASSWORD);
+    assert!(
+        stderr(&output).contains("decryption failed"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -131,3 +131,74 @@ async fn history_is_append_only() {
         .unwrap();
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn a_summary_attempt_is_claimed_once_and_again_only_after_a_certain_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let at = |m: u32| Utc.with_ymd_and_hms(2026, 11, 23, 6, m, 0).unwrap();
+    let week = "2026-W48";
+    let first = store
+        .begin_summary(week, "a@x", at(30), false)
+        .await
+        .unwrap();
+    assert_eq!(first.map(|a| a.number), Some(1));
+    // In flight: nobody else gets it, not even `summary --send`.
+    assert!(store
+        .begin_summary(week, "b@x", at(31), true)
+        .await
+        .unwrap()
+        .is_none());
+    // Certainly failed: again from the retry time, with the first Message-ID.
+    store
+        .summary_failed(week, "connection refused", Some(at(35)), at(30))
+        .await
+        .unwrap();
+    let record = store.summary_record(week).await.unwrap().unwrap();
+    assert!(record.may_retry() && !record.is_sent());
+    assert_eq!(record.retry_after, Some(at(35)));
+    assert_eq!(record.last_error.as_deref(), Some("connection refused"));
+    assert!(store
+        .begin_summary(week, "c@x", at(34), false)
+        .await
+        .unwrap()
+        .is_none());
+    let second = store
+        .begin_summary(week, "c@x", at(35), false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.number, second.message_id.as_str()), (2, "a@x"));
+    assert!(store
+        .begin_summary(week, "d@x", at(50), false)
+        .await
+        .unwrap()
+        .is_none());
+    // The outcome is unknown: never again, even when asked to.
+    store
+        .summary_failed(week, "connection lost after DATA", None, at(36))
+        .await
+        .unwrap();
+    let record = store.summary_record(week).await.unwrap().unwrap();
+    assert!(!record.may_retry());
+    assert_eq!(record.attempts, 2);
+    assert!(store
+        .begin_summary(week, "e@x", at(59), true)
+        .await
+        .unwrap()
+        .is_none());
+    // Another week is another summary; a sent one is done.
+    let next = store
+        .begin_summary("2026-W49", "f@x", at(59), false)
+        .await
+        .unwrap();
+    assert_eq!(next.map(|a| a.number), Some(1));
+    store.summary_sent("2026-W49", at(59)).await.unwrap();
+    assert!(store
+        .summary_record("2026-W49")
+        .await
+        .unwrap()
+        .unwrap()
+        .is_sent());
+    store.close().await;
+}

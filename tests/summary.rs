@@ -12,7 +12,7 @@ use nudge::rules::{event, EventKind};
 use nudge::store::{Draft, DraftState, Effect, Store};
 use support::mailclient::{MailClient, Message};
 use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions, SmtpSecurity, SmtpServer};
+use support::{AfterData, Dovecot, DovecotOptions, SmtpOptions, SmtpSecurity, SmtpServer};
 
 fn oslo(d: u32, h: u32) -> DateTime<Utc> {
     chrono_tz::Europe::Oslo
@@ -492,4 +492,233 @@ async fn summary_send_delivers_now_once_a_week() {
         !nudge.run(&["summary"]).status.success(),
         "--preview or --send is required"
     );
+}
+
+/// The seller's Dovecot with one tracked opener, and nudge configured for an SMTP server on
+/// `port` (STARTTLS) that may not be running yet, with `secret` (a `password_…` line) and
+/// `extra` lines in `[smtp]`. nudge first starts in week 47, so week 48's summary is due on
+/// Monday 23 November 07:30.
+async fn world_with_smtp_on(port: u16, secret: &str, extra: &str) -> (Dovecot, Nudge) {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let section = format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\n{secret}\nca_file = \"{}\"\n{extra}\n",
+        dovecot.ca().ca_path().display()
+    );
+    let nudge = Nudge::new(&dovecot, &section);
+    let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+    client
+        .append("Sent", &opener(oslo(18, 9)), &["\\Seen"])
+        .await;
+    nudge.sync("2026-11-18T09:00:00+01:00");
+    (dovecot, nudge)
+}
+
+fn smtp_on(port: u16, dovecot: &Dovecot, after_data: AfterData) -> SmtpServer {
+    SmtpServer::start_with(
+        SmtpSecurity::StartTls,
+        SELLER,
+        PASSWORD,
+        dovecot.ca(),
+        SmtpOptions {
+            port: Some(port),
+            after_data,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_summary_the_server_was_down_for_goes_out_once_at_a_later_pass() {
+    let port = support::free_port();
+    let (dovecot, nudge) =
+        world_with_smtp_on(port, "password_env = \"NUDGE_TEST_PASSWORD\"", "").await;
+    // Nothing listens yet: connection refused. The pass itself goes on and succeeds.
+    let out = nudge.sync("2026-11-23T07:30:00+01:00");
+    assert!(
+        out.contains("the weekly summary for 2026-W48 did not reach the server (attempt 1)")
+            && out.contains("trying again after 07:35:00"),
+        "{out}"
+    );
+    let smtp = smtp_on(port, &dovecot, AfterData::Reply);
+    // Before its retry time, the next pass leaves it alone.
+    let out = nudge.sync("2026-11-23T07:33:00+01:00");
+    assert!(!out.contains("weekly summary"), "{out}");
+    assert!(smtp.received().is_empty(), "not before the retry time");
+    let out = nudge.sync("2026-11-23T07:35:30+01:00");
+    assert!(
+        out.contains("sent the weekly summary for 2026-W48"),
+        "{out}"
+    );
+    assert_eq!(smtp.received().len(), 1);
+    // Later passes that week, and a retry time long gone: still exactly one.
+    nudge.sync("2026-11-23T09:00:00+01:00");
+    nudge.sync("2026-11-26T12:00:00+01:00");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "delivered exactly once");
+    let mail = MessageParser::default().parse(&received[0].data).unwrap();
+    assert_eq!(
+        mail.header_raw("X-Nudge-Summary").map(str::trim),
+        Some("2026-W48")
+    );
+}
+
+#[tokio::test]
+async fn a_refused_login_is_tried_again_with_growing_waits_and_sends_once_fixed() {
+    let port = support::free_port();
+    let secret_file = std::env::temp_dir().join(format!("nudge-smtp-secret-{}", fastrand::u64(..)));
+    std::fs::write(&secret_file, "not-the-password\n").unwrap();
+    let secret = format!("password_command = \"cat {}\"", secret_file.display());
+    let (dovecot, nudge) = world_with_smtp_on(port, &secret, "").await;
+    let smtp = smtp_on(port, &dovecot, AfterData::Reply);
+
+    let out = nudge.sync("2026-11-23T07:30:00+01:00");
+    assert!(
+        out.contains("(attempt 1)") && out.contains("authentication"),
+        "{out}"
+    );
+    assert!(
+        out.contains("trying again after 07:35:00"),
+        "5 minutes: {out}"
+    );
+    let out = nudge.sync("2026-11-23T07:35:00+01:00");
+    eprintln!("{out}");
+    assert!(
+        out.contains("(attempt 2)") && out.contains("trying again after 07:45:00"),
+        "then 10 minutes: {out}"
+    );
+    assert!(
+        !out.contains("not-the-password"),
+        "the secret is in no message"
+    );
+    // The seller fixes the password; the next attempt waits for its time, then goes out.
+    std::fs::write(&secret_file, format!("{PASSWORD}\n")).unwrap();
+    let out = nudge.sync("2026-11-23T07:40:00+01:00");
+    assert!(!out.contains("weekly summary"), "{out}");
+    let out = nudge.sync("2026-11-23T07:45:00+01:00");
+    assert!(
+        out.contains("sent the weekly summary for 2026-W48"),
+        "{out}"
+    );
+    nudge.sync("2026-11-23T10:00:00+01:00");
+    nudge.sync("2026-11-27T10:00:00+01:00");
+    assert_eq!(smtp.received().len(), 1, "delivered exactly once");
+    let _ = std::fs::remove_file(&secret_file);
+}
+
+/// The server takes the text and then ends the connection (`Drop`) or keeps its answer past
+/// nudge's timeout (`Hang`): the summary may have been delivered, so it is never sent again,
+/// not even to a server that works perfectly afterwards.
+async fn never_resent_after(after_data: AfterData) {
+    let port = support::free_port();
+    let (dovecot, nudge) = world_with_smtp_on(
+        port,
+        "password_env = \"NUDGE_TEST_PASSWORD\"",
+        "timeout_seconds = 3",
+    )
+    .await;
+    let mut flaky = smtp_on(port, &dovecot, after_data);
+    let out = nudge.sync("2026-11-23T07:30:00+01:00");
+    eprintln!("{after_data:?}: {out}");
+    assert!(
+        out.contains("the weekly summary for 2026-W48 may or may not have been delivered")
+            && out.contains("not sent again"),
+        "{out}"
+    );
+    assert_eq!(flaky.received().len(), 1, "the server did get it");
+    flaky.stop();
+    let good = smtp_on(port, &dovecot, AfterData::Reply);
+    for now in [
+        "2026-11-23T07:40:00+01:00",
+        "2026-11-23T09:00:00+01:00",
+        "2026-11-24T12:00:00+01:00",
+        "2026-11-29T20:00:00+01:00",
+    ] {
+        let out = nudge.sync(now);
+        assert!(!out.contains("weekly summary"), "{now}: {out}");
+    }
+    assert!(good.received().is_empty(), "never sent a second time");
+    // The next week's summary is a new one.
+    let out = nudge.sync("2026-11-30T08:00:00+01:00");
+    assert!(
+        out.contains("sent the weekly summary for 2026-W49"),
+        "{out}"
+    );
+    assert_eq!(good.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_summary_whose_connection_dropped_after_its_text_is_never_sent_again() {
+    never_resent_after(AfterData::Drop).await;
+}
+
+#[tokio::test]
+async fn a_summary_whose_final_reply_never_came_is_never_sent_again() {
+    never_resent_after(AfterData::Hang(20)).await;
+}
+
+#[tokio::test]
+async fn summary_send_reports_a_refusal_and_leaves_the_retry_to_the_passes() {
+    let port = support::free_port();
+    let (dovecot, nudge) =
+        world_with_smtp_on(port, "password_env = \"NUDGE_TEST_PASSWORD\"", "").await;
+    // `summary --send` on Wednesday of week 48 while the server is down: it fails clearly.
+    let now = "2026-11-25T12:00:00+01:00";
+    let first = nudge.run(&["summary", "--send", "--now", now]);
+    let said = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(!first.status.success(), "{said}");
+    assert!(said.contains("cannot connect to SMTP server"), "{said}");
+    // The server is back: the daemon's next pass after the retry time sends it, once.
+    let smtp = smtp_on(port, &dovecot, AfterData::Reply);
+    let out = nudge.sync("2026-11-25T12:06:00+01:00");
+    assert!(
+        out.contains("sent the weekly summary for 2026-W48"),
+        "{out}"
+    );
+    nudge.sync("2026-11-25T13:00:00+01:00");
+    let again = nudge.run(&["summary", "--send", "--now", "2026-11-25T14:00:00+01:00"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("sent before"));
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_next_wake_of_a_pass_is_the_summary_retry_time() {
+    let port = support::free_port();
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    // In-process, so both passwords come from a command rather than this test's environment.
+    let secret = format!("password_command = \"printf '%s' '{PASSWORD}'\"");
+    let section = format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"{SELLER}\"\n{secret}\nca_file = \"{}\"\n",
+        dovecot.ca().ca_path().display()
+    );
+    let nudge = Nudge::new(&dovecot, &section);
+    let text = std::fs::read_to_string(&nudge.config).unwrap().replacen(
+        "password_env = \"NUDGE_TEST_PASSWORD\"",
+        &secret,
+        1,
+    );
+    std::fs::write(&nudge.config, text).unwrap();
+    let config = Config::load(&nudge.config).unwrap();
+    let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+    nudge::commands::sync(&config, at("2026-11-18T09:00:00+01:00"), false)
+        .await
+        .unwrap();
+    // Nothing listens on the SMTP port: the attempt fails, the pass does not.
+    let report = nudge::commands::sync(&config, at("2026-11-23T07:30:00+01:00"), false)
+        .await
+        .expect("a failed summary does not fail the pass");
+    assert_eq!(
+        report.next_wake,
+        Some(at("2026-11-23T07:35:00+01:00")),
+        "{:?}",
+        report.changes
+    );
+    let report = nudge::commands::sync(&config, at("2026-11-23T07:32:00+01:00"), false)
+        .await
+        .unwrap();
+    assert_eq!(report.next_wake, Some(at("2026-11-23T07:35:00+01:00")));
 }

@@ -22,11 +22,15 @@ impl SecretSource {
     }
 
     /// Fetches the secret now. Nothing is cached: a rotated password is picked up at the next
-    /// connection.
+    /// connection. A failing command is a helper failure (it may work later, see
+    /// [`crate::ErrorKind::Unavailable`]); an unset variable or a missing credential file is
+    /// not going to change for this process.
     pub async fn resolve(&self) -> Result<String> {
+        let helper = matches!(self, SecretSource::Command { .. });
         let fail = |reason: String| Error::Secret {
             key: self.key().to_string(),
             reason,
+            helper,
         };
         match self {
             SecretSource::Plain { password, .. } => Ok(password.clone()),
@@ -106,6 +110,7 @@ impl ServerConfig {
                     .map_err(|reason| Error::Secret {
                         key: "oauth2_token_command".to_string(),
                         reason,
+                        helper: true,
                     })
             }
         }

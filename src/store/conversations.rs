@@ -179,46 +179,6 @@ impl Store {
             .collect()
     }
 
-    /// Where the summary of an ISO week stands: `sending`, `sent`, or never started.
-    pub async fn summary_state(&self, week: &str) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT state FROM summaries WHERE week = ?")
-            .bind(week)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.error(e))
-    }
-
-    /// Records that the summary of `week` is being sent; false when it was already.
-    pub async fn begin_summary(
-        &self,
-        week: &str,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO summaries (week, state, message_id, started_at) VALUES (?, 'sending', ?, ?)
-             ON CONFLICT(week) DO NOTHING",
-        )
-        .bind(week)
-        .bind(message_id)
-        .bind(now.to_rfc3339())
-        .execute(self.pool())
-        .await
-        .map_err(|e| self.error(e))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records that the summary of `week` went out.
-    pub async fn summary_sent(&self, week: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE summaries SET state = 'sent', sent_at = ? WHERE week = ?")
-            .bind(now.to_rfc3339())
-            .bind(week)
-            .execute(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(())
-    }
-
     /// A conversation's history, oldest first.
     pub async fn events(&self, conversation_id: i64) -> Result<Vec<Event>> {
         let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(

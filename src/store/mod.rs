@@ -21,6 +21,7 @@ mod conversations;
 mod drafts;
 mod mapping;
 mod messages;
+mod summaries;
 mod suppressions;
 pub use crate::rules::Effect;
 pub use drafts::{Draft, DraftState};
@@ -28,6 +29,7 @@ pub use messages::{FolderState, NewMessage};
 
 /// A stored message, as the engine reads it back.
 pub type StoredMessage = crate::model::Message;
+pub use summaries::{SummaryAttempt, SummaryRecord};
 pub use suppressions::Suppression;
 
 /// How long a writer waits for another (the CLI beside the daemon) before giving up.

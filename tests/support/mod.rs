@@ -25,7 +25,7 @@ pub mod smtp;
 pub mod tls;
 
 pub use dovecot::{Dovecot, DovecotOptions, Layout};
-pub use smtp::{ReceivedMail, SmtpSecurity, SmtpServer};
+pub use smtp::{AfterData, ReceivedMail, SmtpOptions, SmtpSecurity, SmtpServer};
 pub use tls::TestCa;
 
 use std::collections::BTreeSet;

@@ -23,6 +23,26 @@ pub enum SmtpSecurity {
     ImplicitTls,
 }
 
+/// What the server does once it has received (and spooled) a message's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AfterData {
+    /// Answers 250.
+    #[default]
+    Reply,
+    /// Closes the connection without a reply: the client cannot know it was taken.
+    Drop,
+    /// Answers only after this many seconds: the client's timeout comes first.
+    Hang(u32),
+}
+
+/// How to start a server beyond the defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmtpOptions {
+    /// This port on 127.0.0.1 (one a client was already configured with) instead of a free one.
+    pub port: Option<u16>,
+    pub after_data: AfterData,
+}
+
 /// One message the server accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivedMail {
@@ -49,12 +69,23 @@ impl SmtpServer {
     /// credentials get `535`. Blocks until the server accepts connections (panics with its log
     /// on failure).
     pub fn start(security: SmtpSecurity, user: &str, password: &str, ca: &TestCa) -> SmtpServer {
+        SmtpServer::start_with(security, user, password, ca, SmtpOptions::default())
+    }
+
+    /// [`SmtpServer::start`] with `options`: a given port, a behaviour after DATA.
+    pub fn start_with(
+        security: SmtpSecurity,
+        user: &str,
+        password: &str,
+        ca: &TestCa,
+        options: SmtpOptions,
+    ) -> SmtpServer {
         let dir = temp_dir("nudge-smtp-");
         fs::create_dir_all(dir.path().join("spool")).expect("create spool dir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
-            let port = free_port();
+            let port = options.port.unwrap_or_else(free_port);
             let stderr = File::options()
                 .create(true)
                 .append(true)
@@ -79,6 +110,16 @@ impl SmtpServer {
                 .arg(password)
                 .arg("--spool")
                 .arg(dir.path().join("spool"))
+                .args(match options.after_data {
+                    AfterData::Reply => vec!["--after-data".to_string(), "reply".into()],
+                    AfterData::Drop => vec!["--after-data".to_string(), "drop".into()],
+                    AfterData::Hang(seconds) => vec![
+                        "--after-data".to_string(),
+                        "hang".into(),
+                        "--hang-seconds".into(),
+                        seconds.to_string(),
+                    ],
+                })
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(stderr)
@@ -123,7 +164,9 @@ impl SmtpServer {
             drop(stdin);
             process.stop(Duration::from_secs(2));
             last_error = read_lossy(&dir.path().join("smtp.log"));
-            if !last_error.to_lowercase().contains("address already in use") {
+            if options.port.is_some()
+                || !last_error.to_lowercase().contains("address already in use")
+            {
                 break;
             }
         }

@@ -5,6 +5,10 @@ Real aiosmtpd (Debian python3-aiosmtpd 1.4.3) on 127.0.0.1:
   --mode starttls : plain port, STARTTLS required before anything else, then AUTH
   --mode implicit : TLS from the first byte (SMTPS), then AUTH
 AUTH PLAIN/LOGIN is required and checked against --user/--password.
+--after-data says what happens once a message's text has been received (it is spooled first):
+  reply : answer 250 (the default)
+  drop  : close the connection without a reply (the outcome is unknown to the client)
+  hang  : answer only after --hang-seconds (the client gives up waiting first)
 Each accepted message is written to --spool as NNNNNN.json:
   {"mail_from": ..., "rcpt_tos": [...], "data_b64": ..., "auth_user": ...}
 Prints "ready <port>" on stdout once it accepts connections. Exits when stdin closes
@@ -12,6 +16,7 @@ Prints "ready <port>" on stdout once it accepts connections. Exits when stdin cl
 """
 
 import argparse
+import asyncio
 import base64
 import json
 import logging
@@ -34,6 +39,8 @@ def main():
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--spool", required=True)
+    ap.add_argument("--after-data", choices=["reply", "drop", "hang"], default="reply")
+    ap.add_argument("--hang-seconds", type=float, default=30.0)
     args = ap.parse_args()
 
     # The protocol dialogue goes to stderr, which the Rust side keeps as the server's log.
@@ -86,6 +93,13 @@ def main():
             with open(tmp, "w") as f:
                 json.dump(record, f)
             os.rename(tmp, os.path.join(args.spool, name))
+            if args.after_data == "drop":
+                logging.getLogger("smtp_server").info("dropping the connection after DATA")
+                server.transport.abort()
+                return "250 OK queued as %s (never heard)" % name
+            if args.after_data == "hang":
+                logging.getLogger("smtp_server").info("holding the reply after DATA")
+                await asyncio.sleep(args.hang_seconds)
             return "250 OK queued as %s" % name
 
     common = dict(
