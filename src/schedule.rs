@@ -61,7 +61,9 @@ pub struct Cadence<'a> {
 
 impl Cadence<'_> {
     /// The next thing due for a conversation; `None` when nothing is (a draft is waiting for
-    /// the seller, or the conversation has ended).
+    /// the seller, or the conversation has ended). A follow-up is due at a moment drafting is
+    /// open: a snooze or return date that ends on a non-business day moves to the next
+    /// business day's `draft_time`.
     pub fn next(&self, c: &Conversation) -> Option<Due> {
         let steps = &self.config.steps;
         let base = c
@@ -92,6 +94,9 @@ impl Cadence<'_> {
         }
         if let Some(until) = c.snoozed_until {
             at = at.max(until);
+        }
+        if matches!(kind, DueKind::FollowUp { .. }) {
+            at = self.next_drafting_moment(at);
         }
         Some(Due { at, kind })
     }
@@ -460,5 +465,23 @@ mod tests {
         assert_eq!(plan.next_wake, Some(oslo(2026, 11, 23, 8, 30)));
         let plan = cadence.plan(&conversations[1..], oslo(2026, 11, 21, 0, 5), 0);
         assert!(plan.drafts.is_empty(), "not on Saturday at 00:05");
+    }
+
+    #[test]
+    fn a_snooze_ending_on_a_day_off_moves_to_the_next_business_morning() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let mut c = conversation(1, oslo(2026, 11, 16, 10, 0), State::Snoozed, 0);
+        // Until Saturday 21 November at draft time (as stored by an older version).
+        c.snoozed_until = Some(oslo(2026, 11, 21, 8, 30));
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 11, 23, 8, 30));
+        // An out-of-office back on Christmas Eve (a Thursday): Monday 28 December.
+        c.snoozed_until = None;
+        c.not_before = Some(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap());
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 12, 28, 8, 30));
     }
 }
