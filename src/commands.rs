@@ -361,10 +361,21 @@ async fn control_in(
                     conversation.state
                 )));
             }
-            Transition::Snooze {
-                until: calendar.at_local(until, config.cadence.draft_time),
-                label: until.to_string(),
-            }
+            // Drafting opens on business days only: a snooze that ends on another day ends
+            // at the next business day's draft time.
+            let cadence = crate::schedule::Cadence {
+                calendar: &calendar,
+                config: &config.cadence,
+            };
+            let ends =
+                cadence.next_drafting_moment(calendar.at_local(until, config.cadence.draft_time));
+            let day = calendar.local_date(ends);
+            let label = if day == until {
+                until.to_string()
+            } else {
+                format!("{day}, the first business day from {until}")
+            };
+            Transition::Snooze { until: ends, label }
         }
     };
     let outcome = machine::apply(&conversation, transition);

@@ -348,10 +348,28 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
             Err(e) => return Err(e),
         }
     }
+    let zone = config.account.timezone;
+    let until = plan
+        .waiting_until
+        .map(|at| {
+            at.with_timezone(&zone)
+                .format("%a %Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
     if plan.held_back > 0 {
         report.changes.push(format!(
-            "{} more drafts are due; the daily limit of {} holds them until tomorrow",
+            "{} more drafts are due; the daily limit of {} holds them until {until}",
             plan.held_back, config.cadence.daily_limit
+        ));
+    }
+    if plan.deferred > 0 {
+        report.changes.push(format!(
+            "{} drafts are due; they wait for {until} (drafts are made on business days from \
+             {} to {})",
+            plan.deferred,
+            config.cadence.draft_time.format("%H:%M"),
+            config.cadence.quiet_after
         ));
     }
 

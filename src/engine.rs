@@ -64,6 +64,8 @@ pub struct Pass<'a> {
     pub calendar: Calendar,
     /// The time the pass acts at (`--now` in tests and demos).
     pub now: DateTime<Utc>,
+    /// When nudge first started on this store (`now` before the first pass is done).
+    pub first_started_at: DateTime<Utc>,
     /// Change nothing on the server; report what would be done.
     pub dry_run: bool,
 }
@@ -71,17 +73,28 @@ pub struct Pass<'a> {
 impl Pass<'_> {
     /// The rules over this pass's configuration.
     pub fn rules(&self) -> Rules<'_> {
-        rules_of(self.config)
+        rules_of(self.config, self.first_started_at)
     }
 }
 
-/// The rules over a configuration.
-pub fn rules_of(config: &Config) -> Rules<'_> {
+/// The rules over a configuration, for a store nudge first started on at `first_started_at`.
+pub fn rules_of(config: &Config, first_started_at: DateTime<Utc>) -> Rules<'_> {
     Rules {
         account: &config.account,
         tracking: &config.tracking,
         steps_total: config.cadence.steps.len() as u32,
+        first_started_at,
     }
+}
+
+/// When nudge first started on `store`: its `first_started_at`, or `now` before the first
+/// pass is done (a new or reset store).
+pub async fn first_started_at(store: &Store, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    Ok(store
+        .meta("first_started_at")
+        .await?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map_or(now, |t| t.with_timezone(&Utc)))
 }
 
 /// Runs one pass against the server at time `now`. A dry run changes nothing on the server.
@@ -121,6 +134,7 @@ pub async fn pass_on(
     dry_run: bool,
 ) -> Result<PassReport> {
     let folders = connection.discover_folders(&config.imap).await?;
+    let first_started_at = first_started_at(store, now).await?;
     let mut pass = Pass {
         connection,
         store,
@@ -129,6 +143,7 @@ pub async fn pass_on(
         templates,
         calendar: Calendar::from_config(config),
         now,
+        first_started_at,
         dry_run,
     };
     let mut report = PassReport::default();

@@ -1,10 +1,17 @@
 //! When each conversation's next follow-up (or letting go) is due, and which drafts a pass
 //! makes. Pure: conversations and an injected `now` in, a plan out.
+//!
+//! Drafts are made only while drafting is open: on a business day, from `draft_time` until
+//! `quiet_after` on the seller's clock (SPEC 5). A draft due at another moment — overdue after
+//! downtime, held back by the daily limit, snoozed to a weekend, moved by an out-of-office —
+//! waits for the next moment drafting opens. Letting go writes no mail, so it happens at any
+//! hour.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 
+use crate::cadence::calendar::SEARCH_LIMIT_DAYS;
 use crate::cadence::Calendar;
-use crate::config::CadenceConfig;
+use crate::config::{CadenceConfig, DayEnd};
 use crate::model::{Conversation, State};
 
 /// What falls due for a conversation.
@@ -32,8 +39,18 @@ pub struct Plan {
     pub let_go: Vec<i64>,
     /// Drafts due but held back by the daily limit.
     pub held_back: usize,
+    /// Drafts due while drafting is closed (a night, a weekend, a holiday, time away).
+    pub deferred: usize,
+    /// When the drafts held back or deferred are made: the next moment drafting is open.
+    pub waiting_until: Option<DateTime<Utc>>,
     /// When the next thing falls due (for the daemon's timer).
     pub next_wake: Option<DateTime<Utc>>,
+}
+
+impl Plan {
+    fn wake_at(&mut self, at: DateTime<Utc>) {
+        self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
+    }
 }
 
 /// The cadence rules over a business-day calendar.
@@ -44,7 +61,9 @@ pub struct Cadence<'a> {
 
 impl Cadence<'_> {
     /// The next thing due for a conversation; `None` when nothing is (a draft is waiting for
-    /// the seller, or the conversation has ended).
+    /// the seller, or the conversation has ended). A follow-up is due at a moment drafting is
+    /// open: a snooze or return date that ends on a non-business day moves to the next
+    /// business day's `draft_time`.
     pub fn next(&self, c: &Conversation) -> Option<Due> {
         let steps = &self.config.steps;
         let base = c
@@ -76,7 +95,61 @@ impl Cadence<'_> {
         if let Some(until) = c.snoozed_until {
             at = at.max(until);
         }
+        if matches!(kind, DueKind::FollowUp { .. }) {
+            at = self.next_drafting_moment(at);
+        }
         Some(Due { at, kind })
+    }
+
+    /// True when drafting is open at `at`: a business day, and the seller's clock shows
+    /// `draft_time` or later and is before `quiet_after`. When a fall-back change shows the
+    /// hour before `quiet_after` again after drafting closed, it stays closed.
+    pub fn may_draft_at(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.calendar.zone());
+        let (date, time) = (local.date_naive(), local.time());
+        self.calendar.is_business_day(date)
+            && time >= self.config.draft_time
+            && self.config.quiet_after.is_after(time)
+            && at < self.drafting_closes(date)
+    }
+
+    /// The first moment at or after `from` when drafting is open. Drafting opens at a
+    /// business day's `draft_time` (the end of the gap when a spring-forward change skips
+    /// it; the second showing when a fall-back change shows it twice and `from` is past the
+    /// first). Gives up after [`SEARCH_LIMIT_DAYS`] and returns the last opening looked at.
+    pub fn next_drafting_moment(&self, from: DateTime<Utc>) -> DateTime<Utc> {
+        if self.may_draft_at(from) {
+            return from;
+        }
+        let mut date = self.calendar.local_date(from);
+        let mut last = from;
+        for _ in 0..SEARCH_LIMIT_DAYS {
+            if self.calendar.is_business_day(date) {
+                for opens in self.calendar.instants_of(date, self.config.draft_time) {
+                    if opens >= from && self.may_draft_at(opens) {
+                        return opens;
+                    }
+                    last = last.max(opens);
+                }
+            }
+            match date.succ_opt() {
+                Some(next) => date = next,
+                None => break,
+            }
+        }
+        last
+    }
+
+    /// The instant drafting closes on `date`: the first one whose clock shows `quiet_after`
+    /// or later (midnight for "24:00").
+    fn drafting_closes(&self, date: chrono::NaiveDate) -> DateTime<Utc> {
+        match self.config.quiet_after {
+            DayEnd::At(time) => self.calendar.at_local(date, time),
+            DayEnd::EndOfDay => match date.succ_opt() {
+                Some(next) => self.calendar.at_local(next, NaiveTime::MIN),
+                None => DateTime::<Utc>::MAX_UTC,
+            },
+        }
     }
 
     /// What to do at `now`, given how many drafts were already made today.
@@ -93,7 +166,7 @@ impl Cadence<'_> {
                 continue;
             };
             if due.at > now {
-                plan.next_wake = Some(plan.next_wake.map_or(due.at, |w| w.min(due.at)));
+                plan.wake_at(due.at);
                 continue;
             }
             match due.kind {
@@ -101,15 +174,27 @@ impl Cadence<'_> {
                 DueKind::FollowUp { .. } => due_drafts.push((c.id, due)),
             }
         }
+        if due_drafts.is_empty() {
+            return plan;
+        }
+        if !self.may_draft_at(now) {
+            // A night, a weekend, a holiday or time away: everything waits for the opening.
+            plan.deferred = due_drafts.len();
+            let opens = self.next_drafting_moment(now);
+            plan.waiting_until = Some(opens);
+            plan.wake_at(opens);
+            return plan;
+        }
         // Oldest due first; ties by conversation age.
         due_drafts.sort_by_key(|(id, due)| (due.at, *id));
         let room = self.config.daily_limit.saturating_sub(made_today) as usize;
         plan.held_back = due_drafts.len().saturating_sub(room);
         if plan.held_back > 0 {
-            // The rest wait for tomorrow's draft time.
-            let tomorrow = self.calendar.local_date(now) + Duration::days(1);
-            let wake = self.calendar.at_local(tomorrow, self.config.draft_time);
-            plan.next_wake = Some(plan.next_wake.map_or(wake, |w| w.min(wake)));
+            // The rest wait for the next business day's draft time.
+            let today = self.calendar.local_date(now);
+            let opens = self.next_drafting_moment(self.drafting_closes(today));
+            plan.waiting_until = Some(opens);
+            plan.wake_at(opens);
         }
         due_drafts.truncate(room);
         plan.drafts = due_drafts;
@@ -119,7 +204,7 @@ impl Cadence<'_> {
     /// The start of the seller's local day of `now`, for counting today's drafts.
     pub fn start_of_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let today = self.calendar.local_date(now);
-        self.calendar.at_local(today, chrono::NaiveTime::MIN)
+        self.calendar.at_local(today, NaiveTime::MIN)
     }
 }
 
@@ -133,6 +218,7 @@ mod tests {
         use Weekday::*;
         CadenceConfig {
             draft_time: NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            quiet_after: DayEnd::At(NaiveTime::from_hms_opt(18, 0, 0).unwrap()),
             daily_limit,
             holidays: vec![Country::NO],
             extra_holidays: vec![],
@@ -293,5 +379,109 @@ mod tests {
             1,
             "overdue"
         );
+    }
+
+    #[test]
+    fn drafting_is_open_on_business_days_from_draft_time_until_quiet_after() {
+        let cal = calendar();
+        let mut cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        // Friday 20 November 2026.
+        assert!(!cadence.may_draft_at(oslo(2026, 11, 20, 8, 29)));
+        assert!(cadence.may_draft_at(oslo(2026, 11, 20, 8, 30)));
+        assert!(cadence.may_draft_at(oslo(2026, 11, 20, 17, 59)));
+        assert!(!cadence.may_draft_at(oslo(2026, 11, 20, 18, 0)));
+        assert!(!cadence.may_draft_at(oslo(2026, 11, 21, 10, 0)), "Saturday");
+        assert!(
+            !cadence.may_draft_at(oslo(2026, 12, 25, 10, 0)),
+            "Christmas Day"
+        );
+        // From Friday evening, the next opening is Monday morning.
+        assert_eq!(
+            cadence.next_drafting_moment(oslo(2026, 11, 20, 18, 0)),
+            oslo(2026, 11, 23, 8, 30)
+        );
+        assert_eq!(
+            cadence.next_drafting_moment(oslo(2026, 11, 20, 12, 0)),
+            oslo(2026, 11, 20, 12, 0)
+        );
+        // "24:00": until midnight.
+        cfg.quiet_after = DayEnd::EndOfDay;
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        assert!(cadence.may_draft_at(oslo(2026, 11, 20, 23, 59)));
+        assert!(!cadence.may_draft_at(oslo(2026, 11, 21, 0, 0)));
+    }
+
+    #[test]
+    fn overdue_drafts_wait_for_the_next_opening_and_letting_go_does_not() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let conversations = vec![
+            // Due Thursday 19 November at 08:30.
+            conversation(1, oslo(2026, 11, 16, 10, 0), State::Waiting, 0),
+            // Let go due Tuesday 8 December at 08:30.
+            conversation(2, oslo(2026, 11, 24, 9, 0), State::Closing, 3),
+        ];
+        // Sunday 22 November, 23:00: nothing is drafted; the wake-up is Monday 08:30.
+        let plan = cadence.plan(&conversations, oslo(2026, 11, 22, 23, 0), 0);
+        assert!(plan.drafts.is_empty());
+        assert_eq!(plan.deferred, 1);
+        assert_eq!(plan.waiting_until, Some(oslo(2026, 11, 23, 8, 30)));
+        assert_eq!(plan.next_wake, Some(oslo(2026, 11, 23, 8, 30)));
+        // Saturday 12 December at night: letting go happens, the draft still waits.
+        let plan = cadence.plan(&conversations, oslo(2026, 12, 12, 23, 0), 0);
+        assert_eq!(plan.let_go, vec![2]);
+        assert!(plan.drafts.is_empty());
+        assert_eq!(plan.next_wake, Some(oslo(2026, 12, 14, 8, 30)));
+    }
+
+    #[test]
+    fn the_daily_limit_holds_drafts_until_the_next_business_morning() {
+        let cal = calendar();
+        let cfg = config(1);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let conversations = vec![
+            conversation(1, oslo(2026, 11, 17, 10, 0), State::Waiting, 0),
+            conversation(2, oslo(2026, 11, 17, 11, 0), State::Waiting, 0),
+        ];
+        // Friday 20 November: one now, the other on Monday, not just after midnight.
+        let plan = cadence.plan(&conversations, oslo(2026, 11, 20, 9, 0), 0);
+        assert_eq!(plan.drafts.len(), 1);
+        assert_eq!(plan.held_back, 1);
+        assert_eq!(plan.waiting_until, Some(oslo(2026, 11, 23, 8, 30)));
+        assert_eq!(plan.next_wake, Some(oslo(2026, 11, 23, 8, 30)));
+        let plan = cadence.plan(&conversations[1..], oslo(2026, 11, 21, 0, 5), 0);
+        assert!(plan.drafts.is_empty(), "not on Saturday at 00:05");
+    }
+
+    #[test]
+    fn a_snooze_ending_on_a_day_off_moves_to_the_next_business_morning() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let mut c = conversation(1, oslo(2026, 11, 16, 10, 0), State::Snoozed, 0);
+        // Until Saturday 21 November at draft time (as stored by an older version).
+        c.snoozed_until = Some(oslo(2026, 11, 21, 8, 30));
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 11, 23, 8, 30));
+        // An out-of-office back on Christmas Eve (a Thursday): Monday 28 December.
+        c.snoozed_until = None;
+        c.not_before = Some(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap());
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 12, 28, 8, 30));
     }
 }

@@ -227,6 +227,10 @@ fn fixtures_classify_as_expected_with_lf_and_crlf() {
         account: &account,
         tracking: &tracking,
         steps_total: 3,
+        first_started_at: NaiveDate::from_ymd_opt(2026, 11, 18)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("a valid time")
+            .and_utc(),
     };
     let received = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
     let mut failures = Vec::new();

@@ -53,6 +53,11 @@ fn spec_example_loads_as_written() {
 
     let c = &config.cadence;
     assert_eq!(c.draft_time, NaiveTime::from_hms_opt(8, 30, 0).unwrap());
+    assert_eq!(
+        c.quiet_after,
+        nudge::config::DayEnd::At(NaiveTime::from_hms_opt(18, 0, 0).unwrap()),
+        "the default"
+    );
     assert_eq!(c.daily_limit, 20);
     assert_eq!(c.holidays, vec![Country::NO]);
     assert_eq!(c.away.len(), 1);
@@ -492,6 +497,7 @@ fn init_template_loads_and_documents_every_key() {
         "stop_on_same_domain",
         "ignore",
         "draft_time",
+        "quiet_after",
         "daily_limit",
         "holidays",
         "extra_holidays",

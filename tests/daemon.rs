@@ -15,8 +15,11 @@ use support::mailclient::Message;
 use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
 use support::{Dovecot, SmtpOptions, SmtpSecurity, SmtpServer};
 
-/// Holidays off and a long lookback, so "two weeks ago" is always due whatever today is.
-const CONFIG: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\n";
+/// Holidays off, every day a workday from midnight to midnight, and a long lookback, so "two
+/// weeks ago" is always due and drafting is open whatever the day and hour.
+const CONFIG: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\n\
+    workdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \
+    \"saturday\", \"sunday\"]\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\n";
 
 fn rfc2822(days_ago: i64) -> String {
     (Utc::now() - Days::days(days_ago)).to_rfc2822()

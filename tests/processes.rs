@@ -17,7 +17,7 @@ use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD, SELLER};
 use support::Dovecot;
 
 /// Drafts on any day, at any hour; a lookback long enough for mail two weeks old.
-const ALWAYS: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\ndraft_time = \"00:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n";
+const ALWAYS: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n";
 
 fn opener(n: usize, date: &str) -> String {
     let to = format!("Prospect {n} <p{n}@customer{n}.no>");

@@ -259,6 +259,7 @@ fn a_drafts_recipients_are_prospects_of_a_sent_touch_minus_the_suppression_list(
         account: &account,
         tracking: &tracking,
         steps_total: 3,
+        first_started_at: start(),
     };
     run("draft recipients", |to, draws| {
         let messages = mailbox(&to, &draws);
@@ -315,6 +316,7 @@ fn no_draft_after_a_reply_opt_out_or_bounce_of_its_prospect() {
         account: &account,
         tracking: &tracking,
         steps_total: 3,
+        first_started_at: start(),
     };
     run("no draft after an answer", |to, draws| {
         let messages = mailbox(&to, &draws);
@@ -358,6 +360,7 @@ fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
         account: &account,
         tracking: &tracking,
         steps_total: 3,
+        first_started_at: start(),
     };
     run("provenance", |to, draws| {
         let messages = mailbox(&to, &draws);

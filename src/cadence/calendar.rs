@@ -144,6 +144,21 @@ impl Calendar {
         }
     }
 
+    /// Every instant the seller's clock shows `time` on `date`, earliest first: one on most
+    /// days, two when a fall-back change shows it twice, and for a time skipped by a
+    /// spring-forward change the first instant after the gap (as [`Calendar::at_local`]).
+    pub fn instants_of(&self, date: NaiveDate, time: NaiveTime) -> Vec<DateTime<Utc>> {
+        let local = date.and_time(time);
+        match self.zone.from_local_datetime(&local) {
+            LocalResult::Single(at) => vec![at.with_timezone(&Utc)],
+            LocalResult::Ambiguous(first, second) => {
+                let (first, second) = (first.with_timezone(&Utc), second.with_timezone(&Utc));
+                vec![first.min(second), first.max(second)]
+            }
+            LocalResult::None => vec![self.end_of_gap(local)],
+        }
+    }
+
     /// When a step is due: `business_days` business days after the seller's local date of
     /// `touch`, at `draft_time` on their clock.
     pub fn due_after(

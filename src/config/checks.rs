@@ -415,6 +415,17 @@ impl Checker<'_> {
                 "daily_limit must be at least 1 (no drafts at all? stop the service instead)",
             ));
         }
+        if !raw.quiet_after.is_after(raw.draft_time) {
+            return Err(self.error(
+                "cadence.quiet_after",
+                format!(
+                    "quiet_after ({}) must be after draft_time ({}): drafts are made on \
+                     business days between the two",
+                    raw.quiet_after,
+                    raw.draft_time.format("%H:%M")
+                ),
+            ));
+        }
         if raw.steps.is_empty() {
             return Err(self.error("cadence.steps", "the cadence needs at least one step"));
         }
@@ -475,6 +486,7 @@ impl Checker<'_> {
         }
         Ok(CadenceConfig {
             draft_time: raw.draft_time,
+            quiet_after: raw.quiet_after,
             daily_limit: raw.daily_limit,
             holidays: raw
                 .holidays

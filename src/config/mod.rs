@@ -207,7 +207,11 @@ pub struct Tracking {
 
 #[derive(Debug, Clone)]
 pub struct CadenceConfig {
+    /// Local time a due draft appears: the start of the drafting day.
     pub draft_time: NaiveTime,
+    /// The end of the drafting day (`quiet_after`, after `draft_time`): drafts are made only
+    /// on business days from `draft_time` until then.
+    pub quiet_after: DayEnd,
     pub daily_limit: u32,
     pub holidays: Vec<Country>,
     pub extra_holidays: Vec<NaiveDate>,
@@ -216,6 +220,33 @@ pub struct CadenceConfig {
     pub steps: Vec<Step>,
     pub let_go_after_business_days: u32,
     pub workdays: Vec<Weekday>,
+}
+
+/// A local time that ends a span of the day: a time on the clock, or midnight at the end of
+/// the day (written "24:00").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayEnd {
+    At(NaiveTime),
+    EndOfDay,
+}
+
+impl DayEnd {
+    /// True when `time` is before this end on the same day.
+    pub fn is_after(self, time: NaiveTime) -> bool {
+        match self {
+            DayEnd::At(end) => time < end,
+            DayEnd::EndOfDay => true,
+        }
+    }
+}
+
+impl std::fmt::Display for DayEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DayEnd::At(time) => write!(f, "{}", time.format("%H:%M")),
+            DayEnd::EndOfDay => f.write_str("24:00"),
+        }
+    }
 }
 
 /// A period the seller is away: no drafts are due in it (both ends included).

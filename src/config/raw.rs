@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
-use super::{Country, Language, OnDismiss, Security, TrackMode};
+use super::{Country, DayEnd, Language, OnDismiss, Security, TrackMode};
 use crate::error::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -108,6 +108,8 @@ impl Default for RawTracking {
 pub(super) struct RawCadence {
     #[serde(default = "default_draft_time", deserialize_with = "de_time")]
     pub(super) draft_time: NaiveTime,
+    #[serde(default = "default_quiet_after", deserialize_with = "de_day_end")]
+    pub(super) quiet_after: DayEnd,
     #[serde(default = "default_daily_limit")]
     pub(super) daily_limit: u32,
     /// Absent: the country of the seller's time zone.
@@ -131,6 +133,7 @@ impl Default for RawCadence {
     fn default() -> Self {
         RawCadence {
             draft_time: default_draft_time(),
+            quiet_after: default_quiet_after(),
             daily_limit: default_daily_limit(),
             holidays: None,
             extra_holidays: Vec::new(),
@@ -200,6 +203,9 @@ fn default_true() -> bool {
 fn default_draft_time() -> NaiveTime {
     NaiveTime::from_hms_opt(8, 30, 0).expect("valid time")
 }
+fn default_quiet_after() -> DayEnd {
+    DayEnd::At(NaiveTime::from_hms_opt(18, 0, 0).expect("valid time"))
+}
 fn default_daily_limit() -> u32 {
     20
 }
@@ -243,6 +249,21 @@ fn parse_tz(name: &str) -> std::result::Result<Tz, String> {
 fn de_time<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<NaiveTime, D::Error> {
     let text = String::deserialize(d)?;
     parse_time(&text).map_err(serde::de::Error::custom)
+}
+
+fn de_day_end<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<DayEnd, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_day_end(&text).map_err(serde::de::Error::custom)
+}
+
+/// Parses the end of a span of the day: "HH:MM", or "24:00" for the end of the day.
+pub fn parse_day_end(text: &str) -> std::result::Result<DayEnd, String> {
+    if text.trim() == "24:00" {
+        return Ok(DayEnd::EndOfDay);
+    }
+    parse_time(text)
+        .map(DayEnd::At)
+        .map_err(|e| format!("{e} (or \"24:00\" for the end of the day)"))
 }
 
 /// Parses a 24-hour "HH:MM" local time.

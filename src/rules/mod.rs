@@ -116,13 +116,18 @@ impl Decision {
 }
 
 /// The seller's identity, tracking settings and cadence length: everything the rules read
-/// from the configuration.
+/// from the configuration, and when nudge first started on its store.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
     pub account: &'a Account,
     pub tracking: &'a Tracking,
     /// How many follow-ups the cadence has (the last is close-the-loop).
     pub steps_total: u32,
+    /// When nudge first started on this store (the store's `first_started_at`; the pass's
+    /// `now` until the first pass is done). `lookback_days` counts back from here, so it
+    /// bounds only what the first start picks up: after weeks with nudge not running, what
+    /// the seller wrote meanwhile is still tracked.
+    pub first_started_at: DateTime<Utc>,
 }
 
 /// Addresses and domains on the suppression list.
@@ -348,8 +353,10 @@ impl Rules<'_> {
             if thread_automated {
                 return Err("mailing list or automated thread");
             }
-            if message.date < now - chrono::Duration::days(i64::from(self.tracking.lookback_days)) {
-                return Err("older than lookback_days");
+            let lookback = chrono::Duration::days(i64::from(self.tracking.lookback_days));
+            // A clock set back before the first start counts from the clock.
+            if message.date < self.first_started_at.min(now) - lookback {
+                return Err("older than lookback_days at first start");
             }
             if self.tracking.mode == TrackMode::Flagged && !message.is_flagged() {
                 return Err("not flagged (tracking mode flagged)");

@@ -100,6 +100,7 @@ fn with<T>(test: impl FnOnce(&Rules<'_>) -> T) -> T {
         account: &account,
         tracking: &tracking,
         steps_total: 3,
+        first_started_at: at(16, 9),
     })
 }
 
@@ -414,4 +415,46 @@ fn an_ended_conversation_has_no_due_time() {
         assert!(!outcome.next.state.is_open());
         assert_eq!(outcome.next.next_due, None, "{}", outcome.next.state);
     }
+}
+
+#[test]
+fn lookback_days_counts_back_from_the_first_start_not_from_now() {
+    let (account, tracking) = (account(), tracking());
+    // nudge first started on 16 November; the seller wrote on 18 November, and the pass
+    // runs three weeks later.
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+        first_started_at: at(16, 9),
+    };
+    let mut message = opener(&[INGRID]);
+    message.date = at(18, 10);
+    let later = Utc.with_ymd_and_hms(2026, 12, 9, 9, 0, 0).unwrap();
+    let track = |message: &Message, now| {
+        rules.on_touch(None, message, vec![INGRID.into()], false, &none(), now)
+    };
+    assert!(matches!(track(&message, later), Ok(Effect::Track(..))));
+    // Older than lookback_days at the first start: never tracked, whenever it is seen.
+    message.date = at(16, 9) - Duration::days(15);
+    assert_eq!(
+        track(&message, at(16, 10)),
+        Err("older than lookback_days at first start")
+    );
+    assert_eq!(
+        track(&message, later),
+        Err("older than lookback_days at first start")
+    );
+    // Within lookback_days of the first start.
+    message.date = at(16, 9) - Duration::days(13);
+    assert!(matches!(track(&message, later), Ok(Effect::Track(..))));
+    // Before the first pass, the first start is now.
+    let fresh = Rules {
+        first_started_at: later,
+        ..rules
+    };
+    message.date = at(18, 10);
+    assert!(fresh
+        .on_touch(None, &message, vec![INGRID.into()], false, &none(), later)
+        .is_err());
 }
