@@ -407,7 +407,13 @@ async fn make_draft(
         uid: None,
         state: DraftState::Appending,
         created_at: now,
+        // What the draft says, to tell it from an edited copy under the same Message-ID.
+        fingerprint: draft::fingerprint(&raw),
+        parent_message_id: last.message_id.clone(),
+        seller_message_id: None,
+        removal_attempts: 0,
     };
+    // Durable before the APPEND: a record lost after it would mean a second draft.
     let draft_id = store.begin_draft(&record).await?;
     let drafts_folder = pass.folders.drafts.raw_name.clone();
     pass.connection.append_draft(&drafts_folder, &raw).await?;
