@@ -23,7 +23,7 @@ use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Origin;
 use crate::rules::link::Index;
-use crate::rules::{Decision, Effect, Facts, Rules};
+use crate::rules::{Decision, DismissedDraft, Effect, Facts, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
 
@@ -424,6 +424,7 @@ async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                 Effect::Suppress { address, .. } => {
                     suppressed.insert(address.to_ascii_lowercase());
                 }
+                Effect::DraftSent { .. } => {}
             }
         }
     }
@@ -459,6 +460,17 @@ async fn effects_of(
         },
         ..Facts::default()
     };
+    if let Some(id) = needed.dismissed_draft_of {
+        if let Some(draft) = store.dismissed_draft(id).await? {
+            facts.dismissed_drafts.insert(
+                id,
+                DismissedDraft {
+                    step: draft.step,
+                    made_at: draft.created_at,
+                },
+            );
+        }
+    }
     for id in rules.touches_needed(index, message, &facts) {
         let touch = index.get(id).and_then(|c| c.last_touch_message);
         if let Some(touch) = touch {
