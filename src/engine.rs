@@ -139,7 +139,18 @@ pub async fn pass_on(
     let read = started.elapsed();
     report.changes = apply_messages(&pass).await?;
     let settled = drafting::reconcile(&mut pass).await?;
-    report.changes.extend(settled);
+    report.changes.extend(settled.changes);
+    if settled.sent_meanwhile && !dry_run {
+        // A draft was sent while this pass ran: its copy reached Sent after Sent was read.
+        // Read Sent again so the touch counts now, then settle the drafts again.
+        let sent = pass.folders.sent.clone();
+        sync_folder(&mut pass, &sent, Origin::Sent).await?;
+        read_texts(&mut pass).await?;
+        report.changes.extend(apply_messages(&pass).await?);
+        report
+            .changes
+            .extend(drafting::reconcile(&mut pass).await?.changes);
+    }
     let cadence = drafting::act(&mut pass).await?;
     report.changes.extend(cadence.changes);
     report.drafts = cadence.drafts;
