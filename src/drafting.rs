@@ -32,12 +32,36 @@ pub struct CadenceReport {
     pub next_wake: Option<DateTime<Utc>>,
 }
 
-/// Aborts the process at a named point when `NUDGE_FAULT_POINT` names it: the tests use it to
-/// show that a crash there loses and duplicates nothing.
+/// Test hooks at named points of a pass. `NUDGE_FAULT_POINT=NAME` aborts the process there:
+/// the tests use it to show that a crash there loses and duplicates nothing.
+/// `NUDGE_PAUSE_POINT=NAME:FILE` creates FILE there and waits (at most a minute) until it is
+/// removed: the tests use it to act as the seller's mail client in the middle of a pass.
 pub fn fault_point(name: &str) {
     if std::env::var("NUDGE_FAULT_POINT").is_ok_and(|p| p == name) {
         eprintln!("nudge: stopping at fault point {name} (NUDGE_FAULT_POINT)");
         std::process::abort();
+    }
+    let Ok(pause) = std::env::var("NUDGE_PAUSE_POINT") else {
+        return;
+    };
+    let Some((point, file)) = pause.split_once(':') else {
+        return;
+    };
+    if point != name {
+        return;
+    }
+    let file = std::path::Path::new(file);
+    if let Err(e) = std::fs::write(file, name) {
+        eprintln!("nudge: cannot pause at {name}: {e}");
+        return;
+    }
+    eprintln!(
+        "nudge: pausing at {name} until {} is removed",
+        file.display()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -58,64 +82,96 @@ fn line(c: &Conversation, what: impl std::fmt::Display) -> String {
     format!("#{} {}: {what}", c.id, c.subject)
 }
 
-/// Settles the drafts that wait in Drafts against what the seller did.
-pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Vec<String>> {
-    let (store, config, now, dry_run) = (pass.store, pass.config, pass.now, pass.dry_run);
-    let folders = &pass.folders;
-    let connection = &mut *pass.connection;
-    let waiting = store.waiting_drafts().await?;
-    let mut changes = Vec::new();
-    if waiting.is_empty() {
-        return Ok(changes);
+/// What [`reconcile`] found.
+#[derive(Debug, Default, Clone)]
+pub struct Reconciled {
+    /// What changed, one line each.
+    pub changes: Vec<String>,
+    /// A draft left Drafts while its sent copy reached Sent after this pass read Sent: read
+    /// Sent again (and reconcile again) so that the touch counts in this pass.
+    pub sent_meanwhile: bool,
+}
+
+/// What became of a removal.
+enum Removal {
+    /// Moved to Trash, or deleted with UID EXPUNGE.
+    Removed,
+    /// Its UID no longer holds nudge's Message-ID: there is nothing of nudge's to remove.
+    NotThere,
+    /// The server could not or would not: the draft is still there.
+    Failed(crate::Error),
+}
+
+/// Settles the drafts that wait in Drafts against what the seller did, and retries removals
+/// that failed before.
+///
+/// Nothing is judged before nudge's draft is found where it is now: after Drafts' UIDVALIDITY
+/// changed, by the Message-ID nudge gave it, and a copy under that Message-ID is nudge's own
+/// only when it is what nudge appended (a client may keep the Message-ID on the seller's
+/// edit). A draft gone from Drafts is then explained in the order that never stops a
+/// conversation by mistake: its sent copy (on the server now, also when Sent was read before
+/// it arrived), then the client's replacement (a draft that appeared after nudge's, threaded
+/// to the same message), and only then a dismissal.
+pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Reconciled> {
+    let (store, now, dry_run) = (pass.store, pass.now, pass.dry_run);
+    let unsettled = store.unsettled_drafts().await?;
+    let mut out = Reconciled::default();
+    if unsettled.is_empty() {
+        return Ok(out);
     }
-    let drafts_folder = &folders.drafts;
-    let (uidvalidity, uids) = connection.all_uids(&drafts_folder.raw_name).await?;
+    let drafts_folder = pass.folders.drafts.clone();
+    let (uidvalidity, uids) = pass.connection.all_uids(&drafts_folder.raw_name).await?;
     let existing: HashSet<u32> = uids.into_iter().collect();
-    let steps_total = config.cadence.steps.len() as u32;
-    for d in waiting {
-        let Some(conversation) = store.conversation(d.conversation_id).await? else {
+    for mut d in unsettled {
+        let Some(mut conversation) = store.conversation(d.conversation_id).await? else {
             continue;
         };
-        let present =
+        let mut present =
             d.uidvalidity == Some(uidvalidity) && d.uid.is_some_and(|u| existing.contains(&u));
         if d.state == DraftState::Appending {
             // A pass that stopped between recording and appending: is the draft there?
-            let (validity, found) = connection
-                .find_message_id(&drafts_folder.raw_name, &d.message_id)
+            if !recover(pass, &conversation, &mut d, &mut out.changes).await? || dry_run {
+                continue;
+            }
+            present = true;
+            match store.conversation(d.conversation_id).await? {
+                Some(c) => conversation = c,
+                None => continue,
+            }
+        } else if d.uidvalidity != Some(uidvalidity) {
+            // Drafts was rebuilt: every UID is new. Find the draft again before judging.
+            present = relocate(pass, &conversation, &mut d, &mut out.changes).await?;
+        }
+        if d.state == DraftState::Removing {
+            if present && d.state == DraftState::Removing {
+                take_back(
+                    pass,
+                    &conversation,
+                    &d,
+                    "the draft is withdrawn at last",
+                    &mut out,
+                )
                 .await?;
-            match found.last() {
-                Some(&uid) => {
-                    store
-                        .set_draft_state(d.id, DraftState::Pending, Some((validity, uid)), now)
-                        .await?;
-                    mark_drafted(store, &conversation, &d, now).await?;
-                    changes.push(line(
-                        &conversation,
-                        "found the draft appended before a stop",
-                    ));
-                }
-                None => {
-                    store
-                        .set_draft_state(d.id, DraftState::Withdrawn, None, now)
-                        .await?;
-                }
+            } else if !dry_run {
+                // Gone (the seller deleted it) or theirs now: nothing of nudge's to remove.
+                store
+                    .set_draft_state(d.id, DraftState::Withdrawn, None, now)
+                    .await?;
             }
             continue;
         }
         if conversation.step >= d.step {
             // The seller's touch counted for this step: sent, or written by hand instead.
             if present && d.state == DraftState::Pending {
-                if !dry_run {
-                    withdraw(connection, folders, &d).await?;
-                    store
-                        .set_draft_state(d.id, DraftState::Withdrawn, None, now)
-                        .await?;
-                    changes.push(line(
-                        &conversation,
-                        "the seller wrote by hand: draft withdrawn",
-                    ));
-                }
-            } else {
+                take_back(
+                    pass,
+                    &conversation,
+                    &d,
+                    "the seller wrote by hand: draft withdrawn",
+                    &mut out,
+                )
+                .await?;
+            } else if !dry_run {
                 store
                     .set_draft_state(d.id, DraftState::Sent, None, now)
                     .await?;
@@ -125,17 +181,9 @@ pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Vec<String>> {
         if conversation.state != crate::model::State::Drafted {
             // A reply, a bounce, an opt-out, or the seller stopped it.
             if present && d.state == DraftState::Pending {
-                if !dry_run {
-                    withdraw(connection, folders, &d).await?;
-                    store
-                        .set_draft_state(d.id, DraftState::Withdrawn, None, now)
-                        .await?;
-                    changes.push(line(
-                        &conversation,
-                        format!("draft withdrawn ({})", conversation.state),
-                    ));
-                }
-            } else {
+                let what = format!("draft withdrawn ({})", conversation.state);
+                take_back(pass, &conversation, &d, &what, &mut out).await?;
+            } else if !dry_run {
                 // The seller's edited draft is theirs: it stays where it is.
                 store
                     .set_draft_state(d.id, DraftState::Withdrawn, None, now)
@@ -146,54 +194,364 @@ pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Vec<String>> {
         if present {
             continue;
         }
-        // Gone from Drafts without a touch: replaced by the client (edited), or deleted.
-        let replacement = store
-            .thread_messages(conversation.thread_id)
-            .await?
-            .into_iter()
-            .filter(|m| m.folder == drafts_folder.name && Some(m.uid) != d.uid)
-            .filter(|m| existing.contains(&m.uid))
-            .map(|m| m.uid)
-            .max();
-        if let Some(uid) = replacement {
-            store
-                .set_draft_state(d.id, DraftState::Edited, Some((uidvalidity, uid)), now)
-                .await?;
-            changes.push(line(
+        // Gone from Drafts without a touch: sent while this pass ran, replaced by the client
+        // (edited or autosaved), or deleted; asked in that order.
+        if sent_copy_waiting(pass, &conversation, &d).await? {
+            debug!(
+                "#{}: the draft left Drafts and its sent copy reached Sent during this pass",
+                conversation.id
+            );
+            out.sent_meanwhile = true;
+            continue;
+        }
+        if let Some((location, message_id)) =
+            replacement(pass, &conversation, &d, uidvalidity, &existing).await?
+        {
+            if !dry_run {
+                store
+                    .set_draft_edited(d.id, location, message_id.as_deref())
+                    .await?;
+            }
+            out.changes.push(line(
                 &conversation,
                 "the seller edited the draft: still pending",
             ));
             continue;
         }
-        store
-            .set_draft_state(d.id, DraftState::Dismissed, None, now)
-            .await?;
+        let config = pass.config;
         let transition = Transition::Dismissed {
             step: d.step,
             on_dismiss: config.cadence.on_dismiss,
-            steps_total,
+            steps_total: config.cadence.steps.len() as u32,
             now,
         };
-        save(store, &conversation, transition, now, &mut changes).await?;
+        if !dry_run {
+            store
+                .set_draft_state(d.id, DraftState::Dismissed, None, now)
+                .await?;
+        }
+        settle(pass, &conversation, transition, &mut out.changes).await?;
     }
-    Ok(changes)
+    Ok(out)
+}
+
+/// A row left `appending` by a pass that stopped: adopts the copy under nudge's Message-ID
+/// that is what nudge appended; a copy that differs is the seller's edit (a client that keeps
+/// the Message-ID, such as NeoMutt's postpone) and is recorded as theirs; none at all means
+/// the APPEND never happened. Returns true when a draft waits in Drafts.
+async fn recover(
+    pass: &mut Pass<'_>,
+    conversation: &Conversation,
+    d: &mut Draft,
+    changes: &mut Vec<String>,
+) -> Result<bool> {
+    let (store, now, dry_run) = (pass.store, pass.now, pass.dry_run);
+    let folder = pass.folders.drafts.raw_name.clone();
+    let (validity, found) = pass
+        .connection
+        .find_message_id(&folder, &d.message_id)
+        .await?;
+    let Some(&highest) = found.last() else {
+        if !dry_run {
+            store
+                .set_draft_state(d.id, DraftState::Withdrawn, None, now)
+                .await?;
+        }
+        return Ok(false);
+    };
+    match own_copy(pass, &folder, d, &found).await? {
+        Some(uid) => {
+            d.state = DraftState::Pending;
+            d.uidvalidity = Some(validity);
+            d.uid = Some(uid);
+            if !dry_run {
+                store
+                    .set_draft_state(d.id, DraftState::Pending, Some((validity, uid)), now)
+                    .await?;
+                mark_drafted(store, conversation, d, now).await?;
+            }
+            changes.push(line(conversation, "found the draft appended before a stop"));
+        }
+        None => {
+            d.state = DraftState::Edited;
+            d.uidvalidity = Some(validity);
+            d.uid = Some(highest);
+            if !dry_run {
+                store
+                    .set_draft_edited(d.id, (validity, highest), Some(&d.message_id))
+                    .await?;
+                mark_drafted(store, conversation, d, now).await?;
+            }
+            changes.push(line(
+                conversation,
+                "found the draft appended before a stop, already edited by the seller: it is theirs",
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// Of the UIDs carrying nudge's Message-ID, the highest whose message is what nudge appended.
+/// Rows from before fingerprints were kept take the highest, as before.
+async fn own_copy(
+    pass: &mut Pass<'_>,
+    folder: &str,
+    d: &Draft,
+    found: &[u32],
+) -> Result<Option<u32>> {
+    let Some(expected) = &d.fingerprint else {
+        return Ok(found.last().copied());
+    };
+    for &uid in found.iter().rev() {
+        let Some(raw) = pass.connection.fetch_whole(folder, uid).await? else {
+            continue;
+        };
+        if draft::fingerprint(&raw).as_ref() == Some(expected) {
+            return Ok(Some(uid));
+        }
+    }
+    Ok(None)
+}
+
+/// After Drafts' UIDVALIDITY changed: finds the draft again by Message-ID (nudge's own, or the
+/// seller's edited copy) and records where it is now. Returns true when it is there.
+async fn relocate(
+    pass: &mut Pass<'_>,
+    conversation: &Conversation,
+    d: &mut Draft,
+    changes: &mut Vec<String>,
+) -> Result<bool> {
+    let (store, now, dry_run) = (pass.store, pass.now, pass.dry_run);
+    let folder = pass.folders.drafts.raw_name.clone();
+    let wanted = match d.state {
+        DraftState::Edited => d.seller_message_id.clone(),
+        _ => Some(d.message_id.clone()),
+    };
+    let Some(wanted) = wanted else {
+        return Ok(false);
+    };
+    let (validity, found) = pass.connection.find_message_id(&folder, &wanted).await?;
+    let Some(&highest) = found.last() else {
+        return Ok(false);
+    };
+    if d.state == DraftState::Edited {
+        d.uidvalidity = Some(validity);
+        d.uid = Some(highest);
+        if !dry_run {
+            store
+                .set_draft_edited(d.id, (validity, highest), None)
+                .await?;
+        }
+        return Ok(true);
+    }
+    match own_copy(pass, &folder, d, &found).await? {
+        Some(uid) => {
+            d.uidvalidity = Some(validity);
+            d.uid = Some(uid);
+            if !dry_run {
+                store
+                    .set_draft_state(d.id, d.state, Some((validity, uid)), now)
+                    .await?;
+            }
+        }
+        None => {
+            // Only an edited copy carries nudge's Message-ID now: the seller's.
+            d.state = DraftState::Edited;
+            d.uidvalidity = Some(validity);
+            d.uid = Some(highest);
+            if !dry_run {
+                store
+                    .set_draft_edited(d.id, (validity, highest), Some(&wanted))
+                    .await?;
+            }
+            changes.push(line(
+                conversation,
+                "the seller edited the draft: still pending",
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// Removes nudge's own draft, and records what became of it: withdrawn, or waiting for a
+/// removal that failed to be tried again at the next pass.
+async fn take_back(
+    pass: &mut Pass<'_>,
+    conversation: &Conversation,
+    d: &Draft,
+    what: &str,
+    out: &mut Reconciled,
+) -> Result<()> {
+    let (store, now) = (pass.store, pass.now);
+    if pass.dry_run {
+        out.changes
+            .push(line(conversation, format!("would be withdrawn: {what}")));
+        return Ok(());
+    }
+    match withdraw(pass.connection, &pass.folders, d).await? {
+        Removal::Removed => {
+            store
+                .set_draft_state(d.id, DraftState::Withdrawn, None, now)
+                .await?;
+            out.changes.push(line(conversation, what));
+        }
+        Removal::NotThere => {
+            store
+                .set_draft_state(d.id, DraftState::Withdrawn, None, now)
+                .await?;
+        }
+        Removal::Failed(e) => {
+            let attempts = store.draft_removal_failed(d.id).await?;
+            if attempts == 1 {
+                warn!(
+                    "#{}: could not withdraw draft {}: {e}; trying again at the next passes",
+                    conversation.id, d.message_id
+                );
+                out.changes.push(line(
+                    conversation,
+                    format!(
+                        "the draft could not be withdrawn ({e}); trying again at the next pass"
+                    ),
+                ));
+            } else {
+                debug!(
+                    "#{}: withdrawing draft {} failed again ({attempts} tries): {e}",
+                    conversation.id, d.message_id
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes nudge's own draft, after checking the UID still holds the Message-ID nudge gave it
-/// (a client that kept the Message-ID on an edited copy has a new UID for it).
-async fn withdraw(connection: &mut Connection, folders: &Folders, d: &Draft) -> Result<()> {
+/// (a client that kept the Message-ID on an edited copy has a new UID for it). A plain
+/// EXPUNGE is never sent.
+async fn withdraw(connection: &mut Connection, folders: &Folders, d: &Draft) -> Result<Removal> {
     let (_, uids) = connection
         .find_message_id(&folders.drafts.raw_name, &d.message_id)
         .await?;
     let Some(uid) = d.uid.filter(|u| uids.contains(u)) else {
-        return Ok(());
+        return Ok(Removal::NotThere);
     };
     let trash = folders.trash.as_ref().map(|t| t.raw_name.as_str());
-    if let Err(e) = connection
+    match connection
         .remove(&folders.drafts.raw_name, uid, trash)
         .await
     {
-        warn!("could not withdraw draft {}: {e}", d.message_id);
+        Ok(()) => Ok(Removal::Removed),
+        Err(e) => Ok(Removal::Failed(e)),
+    }
+}
+
+/// The Message-ID the draft answers: recorded with it, or (rows from before that was
+/// recorded) the conversation's last touch, which a draft always answers.
+async fn parent_of(
+    store: &Store,
+    conversation: &Conversation,
+    d: &Draft,
+) -> Result<Option<String>> {
+    if let Some(parent) = &d.parent_message_id {
+        return Ok(Some(parent.clone()));
+    }
+    Ok(match conversation.last_touch_message {
+        Some(id) => store.message(id).await?.and_then(|m| m.message_id),
+        None => None,
+    })
+}
+
+/// True when Sent holds, beyond what this pass read of it, a message answering the draft's
+/// parent: the seller sent the draft while the pass ran, and it must be read before the gone
+/// draft can be judged.
+async fn sent_copy_waiting(
+    pass: &mut Pass<'_>,
+    conversation: &Conversation,
+    d: &Draft,
+) -> Result<bool> {
+    let Some(parent) = parent_of(pass.store, conversation, d).await? else {
+        return Ok(false);
+    };
+    let sent = pass.folders.sent.clone();
+    let Some(known) = pass.store.folder_state(&sent.name).await? else {
+        return Ok(false);
+    };
+    let (validity, found) = match pass
+        .connection
+        .find_answers_to(&sent.raw_name, known.last_uid + 1, &parent)
+        .await
+    {
+        Ok(found) => found,
+        // A Message-ID that cannot be searched for: nothing is waiting that could be found.
+        Err(e) if e.kind() == crate::ErrorKind::Data => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if validity != known.uidvalidity {
+        // Sent was rebuilt since it was read: the next read rescans it.
+        return Ok(true);
+    }
+    Ok(!found.is_empty())
+}
+
+/// The client's replacement of a gone draft: a message in Drafts now, in the conversation's
+/// thread, that appeared after nudge's draft (a higher UID; after Drafts was rebuilt, a later
+/// arrival), looked for both in what this pass read and on the server as it is now (an
+/// autosave during the pass). An older draft of the seller's in the thread is not one.
+async fn replacement(
+    pass: &mut Pass<'_>,
+    conversation: &Conversation,
+    d: &Draft,
+    uidvalidity: u32,
+    existing: &HashSet<u32>,
+) -> Result<Option<((u32, u32), Option<String>)>> {
+    let store = pass.store;
+    let drafts = pass.folders.drafts.clone();
+    let own_uid = d.uid.filter(|_| d.uidvalidity == Some(uidvalidity));
+    let after = |uid: u32, arrived: DateTime<Utc>| match own_uid {
+        Some(own) => uid > own,
+        None => arrived >= d.created_at,
+    };
+    let mut best: Option<(u32, Option<String>)> = store
+        .drafts_folder_copies(&drafts.name, uidvalidity, conversation.thread_id)
+        .await?
+        .into_iter()
+        .filter(|m| existing.contains(&m.uid) && after(m.uid, m.arrived))
+        .map(|m| (m.uid, m.message_id))
+        .max_by_key(|(uid, _)| *uid);
+    if let (Some(own), Some(parent)) = (own_uid, parent_of(store, conversation, d).await?) {
+        match pass
+            .connection
+            .find_answers_to(&drafts.raw_name, own + 1, &parent)
+            .await
+        {
+            Ok((validity, found)) if validity == uidvalidity => {
+                if let Some(&uid) = found.last() {
+                    if best.as_ref().is_none_or(|(b, _)| uid > *b) {
+                        best = Some((uid, None));
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == crate::ErrorKind::Data => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(best.map(|(uid, message_id)| ((uidvalidity, uid), message_id)))
+}
+
+/// Applies a transition to a conversation, saves it with what happened (not in a dry run),
+/// and reports it.
+async fn settle(
+    pass: &Pass<'_>,
+    conversation: &Conversation,
+    transition: Transition<'_>,
+    changes: &mut Vec<String>,
+) -> Result<()> {
+    let outcome = machine::apply(conversation, transition);
+    changes.push(line(&outcome.next, &outcome.detail));
+    if !pass.dry_run {
+        pass.store
+            .commit_effects(None, &[outcome.into_effect(pass.now)], pass.now)
+            .await?;
     }
     Ok(())
 }
@@ -482,7 +840,13 @@ async fn make_draft(
         uid: None,
         state: DraftState::Appending,
         created_at: now,
+        // What the draft says, to tell it from an edited copy under the same Message-ID.
+        fingerprint: draft::fingerprint(&raw),
+        parent_message_id: last.message_id.clone(),
+        seller_message_id: None,
+        removal_attempts: 0,
     };
+    // Durable before the APPEND: a record lost after it would mean a second draft.
     let draft_id = store.begin_draft(&record).await?;
     let drafts_folder = pass.folders.drafts.raw_name.clone();
     pass.connection.append_draft(&drafts_folder, &raw).await?;

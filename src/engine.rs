@@ -23,7 +23,7 @@ use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Origin;
 use crate::rules::link::Index;
-use crate::rules::{Decision, Effect, Facts, Rules};
+use crate::rules::{Decision, DismissedDraft, Effect, Facts, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
 
@@ -167,7 +167,18 @@ pub async fn pass_on(
     let read = started.elapsed();
     report.changes = apply_messages(&pass).await?;
     let settled = drafting::reconcile(&mut pass).await?;
-    report.changes.extend(settled);
+    report.changes.extend(settled.changes);
+    if settled.sent_meanwhile && !dry_run {
+        // A draft was sent while this pass ran: its copy reached Sent after Sent was read.
+        // Read Sent again so the touch counts now, then settle the drafts again.
+        let sent = pass.folders.sent.clone();
+        sync_folder(&mut pass, &sent, Origin::Sent).await?;
+        read_texts(&mut pass).await?;
+        report.changes.extend(apply_messages(&pass).await?);
+        report
+            .changes
+            .extend(drafting::reconcile(&mut pass).await?.changes);
+    }
     let cadence = drafting::act(&mut pass).await?;
     report.changes.extend(cadence.changes);
     report.drafts = cadence.drafts;
@@ -480,6 +491,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                 Effect::Suppress { address, .. } => {
                     suppressed.insert(address.to_ascii_lowercase());
                 }
+                Effect::DraftSent { .. } => {}
             }
         }
     }
@@ -515,6 +527,17 @@ async fn effects_of(
         },
         ..Facts::default()
     };
+    if let Some(id) = needed.dismissed_draft_of {
+        if let Some(draft) = store.dismissed_draft(id).await? {
+            facts.dismissed_drafts.insert(
+                id,
+                DismissedDraft {
+                    step: draft.step,
+                    made_at: draft.created_at,
+                },
+            );
+        }
+    }
     for id in rules.touches_needed(index, message, &facts) {
         let touch = index.get(id).and_then(|c| c.last_touch_message);
         if let Some(touch) = touch {

@@ -110,6 +110,7 @@ fn dovecot(layout: Layout, oauth2: bool) -> Dovecot {
         layout,
         users: vec![(USER.to_string(), PASSWORD.to_string())],
         oauth2,
+        imap_capability: None,
     })
 }
 

@@ -216,7 +216,7 @@ fn play(rules: &Rules<'_>, messages: &[Message]) -> Vec<(Message, Vec<Effect>, I
                     index.insert(c);
                 }
                 Effect::Update(c, _) => index.insert(c.clone()),
-                Effect::Note(..) => {}
+                Effect::Note(..) | Effect::DraftSent { .. } => {}
                 Effect::Suppress { address, .. } => {
                     suppressed.insert(address.clone());
                 }

@@ -258,6 +258,10 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
             uid: Some(1),
             state: DraftState::Pending,
             created_at: oslo(19, 8),
+            fingerprint: None,
+            parent_message_id: None,
+            seller_message_id: None,
+            removal_attempts: 0,
         })
         .await
         .unwrap();

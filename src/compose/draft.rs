@@ -123,6 +123,34 @@ pub fn compose(parts: &DraftParts<'_>) -> Result<Vec<u8>> {
     Ok(message.formatted())
 }
 
+/// What a draft says, as a SHA-256 hex digest over its recipients, subject and decoded text
+/// (line ends and trailing spaces evened out): the same for nudge's raw draft and for the copy
+/// a server gives back, different as soon as the seller changed a word, a recipient or the
+/// subject. `None` for bytes that do not parse as a message.
+pub fn fingerprint(raw: &[u8]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mail = crate::mail::parse::parse(raw)?;
+    let mut hasher = Sha256::new();
+    for (field, list) in [("to", &mail.to), ("cc", &mail.cc)] {
+        hasher.update(field.as_bytes());
+        for mailbox in list {
+            hasher.update(b"\0");
+            hasher.update(mailbox.address.as_bytes());
+        }
+        hasher.update(b"\n");
+    }
+    hasher.update(b"subject\0");
+    hasher.update(mail.subject.trim().as_bytes());
+    hasher.update(b"\ntext\0");
+    let text = mail.body.replace("\r\n", "\n");
+    for line in text.trim_end().lines() {
+        hasher.update(line.trim_end().as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The last message quoted under a localized attribution line.
 pub fn quote(last: &StoredMessage, language: Language, zone: Tz) -> String {
     let who = match &last.from_name {
@@ -340,5 +368,33 @@ mod tests {
         let b = new_message_id("kari@fjordsalg.no", now);
         assert_ne!(a, b);
         assert!(a.ends_with("@fjordsalg.no"), "{a}");
+    }
+
+    #[test]
+    fn a_fingerprint_survives_the_server_and_not_an_edit() {
+        let draft = "From: Kari <kari@fjordsalg.no>\r\nTo: Ingrid <ingrid@fjordkraft.no>\r\n\
+            Subject: Re: Tilbud\r\nMessage-ID: <d1@fjordsalg.no>\r\n\
+            Content-Type: text/plain; charset=utf-8\r\n\r\nHei Ingrid,\r\n\r\nPasser det?\r\n";
+        let original = fingerprint(draft.as_bytes()).expect("parses");
+        // The copy a server gives back: LF line ends, another header added, a Date.
+        let copy = draft.replace("\r\n", "\n").replace(
+            "Subject:",
+            "Date: Thu, 19 Nov 2026 08:30:00 +0100\nX-Keywords: draft\nSubject:",
+        );
+        assert_eq!(
+            fingerprint(copy.as_bytes()).as_deref(),
+            Some(original.as_str())
+        );
+        for edited in [
+            draft.replace("Passer det?", "Passer det på torsdag?"),
+            draft.replace("ingrid@fjordkraft.no", "per@fjordkraft.no"),
+            draft.replace("Re: Tilbud", "Re: Tilbud (ny pris)"),
+        ] {
+            assert_ne!(
+                fingerprint(edited.as_bytes()),
+                Some(original.clone()),
+                "{edited}"
+            );
+        }
     }
 }

@@ -41,16 +41,46 @@ impl Connection {
         folder: &str,
         message_id: &str,
     ) -> Result<(u32, Vec<u32>)> {
-        if message_id.contains(['"', '\\', '\r', '\n']) {
-            return Err(Error::Data(format!(
-                "refusing to search for Message-ID {message_id:?}"
-            )));
-        }
+        searchable(message_id)?;
         let status = self.examine(folder).await?;
         let uids = self
             .uid_search(&format!("HEADER Message-ID \"<{message_id}>\""))
             .await?;
         Ok((status.uidvalidity, uids))
+    }
+
+    /// UIDs from `from_uid` on in `folder` whose In-Reply-To or References name `parent`
+    /// (a Message-ID without brackets), with the folder's UIDVALIDITY: a sent copy of a draft,
+    /// or a client's replacement of it, looked for on the server as it is now.
+    pub async fn find_answers_to(
+        &mut self,
+        folder: &str,
+        from_uid: u32,
+        parent: &str,
+    ) -> Result<(u32, Vec<u32>)> {
+        searchable(parent)?;
+        let status = self.examine(folder).await?;
+        let from_uid = from_uid.max(1);
+        if status.exists == 0 || status.uid_next.is_some_and(|next| next <= from_uid) {
+            return Ok((status.uidvalidity, Vec::new()));
+        }
+        let mut uids = self
+            .uid_search(&format!(
+                "UID {from_uid}:* OR HEADER In-Reply-To \"<{parent}>\" HEADER References \"<{parent}>\""
+            ))
+            .await?;
+        // "n:*" names the last message even when n is beyond it.
+        uids.retain(|&uid| uid >= from_uid);
+        Ok((status.uidvalidity, uids))
+    }
+
+    /// The whole message `uid` of `folder` (None when it is gone), read with BODY.PEEK.
+    pub async fn fetch_whole(&mut self, folder: &str, uid: u32) -> Result<Option<Vec<u8>>> {
+        self.examine(folder).await?;
+        let fetched = self
+            .fetch(&format!("UID FETCH {uid} (UID BODY.PEEK[])"))
+            .await?;
+        Ok(fetched.into_iter().find(|f| f.uid == uid).map(|f| f.data))
     }
 
     /// Every UID in `folder`, with its UIDVALIDITY: which drafts still exist.
@@ -71,12 +101,20 @@ impl Connection {
         let timeout = self.timeout;
         let can_move = self.has_capability("MOVE");
         let uidplus = self.has_capability("UIDPLUS");
-        if trash.is_none() && !uidplus {
+        let alone = uidplus || (can_move && trash.is_some());
+        if !alone {
+            // Without UIDPLUS only a MOVE takes one message out alone; a COPY to Trash that
+            // cannot be followed by UID EXPUNGE would leave a second copy at every try.
             return Err(Error::Imap {
                 context: format!("removing a draft from {folder}"),
-                reason: "the server has no Trash folder and no UIDPLUS, so the draft cannot be \
-                         removed without touching other messages; it is left in place"
-                    .into(),
+                reason: if trash.is_some() {
+                    "the server offers neither MOVE nor UIDPLUS, so the draft cannot be \
+                     removed without touching other messages; it is left in place"
+                } else {
+                    "the server has no Trash folder and no UIDPLUS, so the draft cannot be \
+                     removed without touching other messages; it is left in place"
+                }
+                .into(),
             });
         }
         let session = &mut self.session;
@@ -114,6 +152,16 @@ impl Connection {
         self.drain_unsolicited();
         Ok(())
     }
+}
+
+/// Message-IDs go into a quoted SEARCH string: refuse any that could break out of it.
+fn searchable(message_id: &str) -> Result<()> {
+    if message_id.is_empty() || message_id.contains(['"', '\\', '\r', '\n']) {
+        return Err(Error::Data(format!(
+            "refusing to search for Message-ID {message_id:?}"
+        )));
+    }
+    Ok(())
 }
 
 /// `\Deleted` on one UID, then UID EXPUNGE of that UID only.

@@ -133,7 +133,7 @@ impl Connection {
         self.body_fetches
     }
 
-    async fn fetch(&mut self, query: &str) -> Result<Vec<Fetched>> {
+    pub(crate) async fn fetch(&mut self, query: &str) -> Result<Vec<Fetched>> {
         let mut out: Vec<Fetched> = Vec::new();
         self.raw_command(query, |response| {
             if let Response::Fetch(_, attributes) = response {

@@ -8,6 +8,9 @@ use super::{event, Effect, EventKind, Link, Suppressed};
 use crate::config::OnDismiss;
 use crate::model::{Conversation, Message, State};
 
+/// The stop reason of a conversation whose draft the seller deleted.
+pub const DISMISSED: &str = "dismissed";
+
 /// Something that happens to a conversation.
 #[derive(Debug, Clone)]
 pub enum Transition<'a> {
@@ -44,6 +47,15 @@ pub enum Transition<'a> {
         step: u32,
         description: String,
         language: String,
+    },
+    /// The seller's sent copy of the draft of `step` showed up after the draft had been read
+    /// as dismissed (a slow client, or a send while a pass ran): the touch counts as that step
+    /// and the dismissal is undone.
+    DismissalRevised {
+        message: &'a Message,
+        prospects: Vec<String>,
+        step: u32,
+        steps_total: u32,
     },
     /// The seller deleted nudge's draft of `step`.
     Dismissed {
@@ -285,7 +297,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             match on_dismiss {
                 OnDismiss::Stop => {
                     next.state = State::Stopped;
-                    next.stop_reason = Some("dismissed".into());
+                    next.stop_reason = Some(DISMISSED.into());
                     (
                         EventKind::Dismissed,
                         format!("the seller deleted follow-up {dismissed}: stopped"),
@@ -303,6 +315,41 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                     )
                 }
             }
+        }
+        Transition::DismissalRevised {
+            message,
+            prospects,
+            step: sent,
+            steps_total,
+        } => {
+            next.last_touch_at = message.date;
+            next.last_touch_message = Some(message.id);
+            next.wait_from = None;
+            for p in prospects {
+                if !next.prospects.contains(&p) {
+                    next.prospects.push(p);
+                }
+            }
+            next.step = c.step.max(sent);
+            if c.state != State::Snoozed {
+                next.state = waiting_or_closing(next.step, steps_total);
+            }
+            if c.state == State::Stopped {
+                next.stop_reason = None;
+            }
+            step = Some(next.step);
+            let what = if sent >= steps_total {
+                "the close-the-loop message".to_string()
+            } else {
+                format!("follow-up {sent}")
+            };
+            (
+                EventKind::Touch,
+                format!(
+                    "the seller sent {what} after all (its copy reached Sent after the draft \
+                     had left Drafts): the dismissal is revised"
+                ),
+            )
         }
         Transition::LetGo => {
             next.state = State::LetGo;

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Account, TrackMode, Tracking};
 use crate::mail::address::{domain, is_robot, matches_pattern};
 pub use crate::mail::classify::MessageClass;
-use crate::model::{Conversation, Event, Message};
+use crate::model::{Conversation, Event, Message, State};
 pub use link::Link;
 use machine::Transition;
 
@@ -83,6 +83,9 @@ pub enum Effect {
     Note(i64, Event),
     /// Put an address on the suppression list.
     Suppress { address: String, reason: String },
+    /// The seller's sent copy of the draft of `step` showed up after the draft was read as
+    /// dismissed: the draft's record says sent.
+    DraftSent { conversation_id: i64, step: u32 },
 }
 
 /// What a stored message is to nudge.
@@ -158,6 +161,18 @@ pub struct Facts {
     pub returned_thread: Option<i64>,
     /// The last touch of each concerned conversation, by conversation id.
     pub last_touches: std::collections::HashMap<i64, Message>,
+    /// Conversations whose latest draft was read as dismissed, by conversation id.
+    pub dismissed_drafts: std::collections::HashMap<i64, DismissedDraft>,
+}
+
+/// A draft of nudge's that left Drafts with no sent copy in sight: read as dismissed, until a
+/// sent copy made after it shows up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DismissedDraft {
+    /// Its follow-up step.
+    pub step: u32,
+    /// When nudge made it.
+    pub made_at: DateTime<Utc>,
 }
 
 /// Which facts a decision on a message needs from the store.
@@ -167,6 +182,8 @@ pub struct Needed {
     pub thread_automated: bool,
     /// Find the thread of this returned Message-ID.
     pub returned_message_id: Option<String>,
+    /// Find whether this conversation's latest draft was dismissed (a touch may revise it).
+    pub dismissed_draft_of: Option<i64>,
 }
 
 /// An event at `at`.
@@ -256,13 +273,17 @@ impl Rules<'_> {
     /// What the store must tell before [`Rules::decide`] can decide on `message`.
     pub fn facts_needed(&self, index: &link::Index, message: &Message) -> Needed {
         match self.role(message) {
-            Role::Touch(_) => Needed {
-                thread_automated: index.of_thread(message.thread_id).is_none(),
-                returned_message_id: None,
-            },
+            Role::Touch(_) => {
+                let conversation = index.of_thread(message.thread_id);
+                Needed {
+                    thread_automated: conversation.is_none(),
+                    returned_message_id: None,
+                    dismissed_draft_of: conversation.map(|c| c.id),
+                }
+            }
             Role::Inbound(MessageClass::Bounce) => Needed {
-                thread_automated: false,
                 returned_message_id: message.bounced_message_id.clone(),
+                ..Needed::default()
             },
             _ => Needed::default(),
         }
@@ -297,17 +318,21 @@ impl Rules<'_> {
     ) -> Decision {
         match self.role(message) {
             Role::Ignore(reason) => Decision::Nothing(reason),
-            Role::Touch(prospects) => match self.on_touch(
-                index.of_thread(message.thread_id),
-                message,
-                prospects,
-                facts.thread_automated,
-                suppressed,
-                now,
-            ) {
-                Ok(effect) => Decision::Effects(vec![effect]),
-                Err(reason) => Decision::Nothing(reason),
-            },
+            Role::Touch(prospects) => {
+                let conversation = index.of_thread(message.thread_id);
+                match self.on_touch(
+                    conversation,
+                    message,
+                    prospects,
+                    facts.thread_automated,
+                    conversation.and_then(|c| facts.dismissed_drafts.get(&c.id)),
+                    suppressed,
+                    now,
+                ) {
+                    Ok(effects) => Decision::Effects(effects),
+                    Err(reason) => Decision::Nothing(reason),
+                }
+            }
             Role::Inbound(class) => {
                 let mut effects = Vec::new();
                 for (id, link) in index.concerned(self, message, class, facts.returned_thread) {
@@ -332,16 +357,19 @@ impl Rules<'_> {
     }
 
     /// What a touch does: starts following a conversation, or moves the one of its thread.
-    /// `thread_automated` tells whether the thread holds list or automated inbound mail.
+    /// `thread_automated` tells whether the thread holds list or automated inbound mail;
+    /// `dismissed` is the conversation's latest draft when it was read as dismissed.
+    #[allow(clippy::too_many_arguments)]
     pub fn on_touch(
         &self,
         conversation: Option<&Conversation>,
         message: &Message,
         prospects: Vec<String>,
         thread_automated: bool,
+        dismissed: Option<&DismissedDraft>,
         suppressed: &dyn Suppressed,
         now: DateTime<Utc>,
-    ) -> Result<Effect, &'static str> {
+    ) -> Result<Vec<Effect>, &'static str> {
         let prospects: Vec<String> = prospects
             .into_iter()
             .filter(|p| !suppressed.is_suppressed(p))
@@ -374,12 +402,32 @@ impl Rules<'_> {
                 format!("the seller wrote to {}", c.prospects.join(", ")),
             );
             e.step = Some(0);
-            return Ok(Effect::Track(c, e));
+            return Ok(vec![Effect::Track(c, e)]);
         };
         if Some(message.id) == conversation.last_touch_message
             || message.date <= conversation.last_touch_at
         {
             return Err("not newer than the last touch");
+        }
+        if let Some(draft) = dismissed.filter(|d| revises_dismissal(conversation, message, d)) {
+            // The draft was sent after all: its copy reached Sent after the draft had left
+            // Drafts (a slow client, or a send while a pass ran).
+            let outcome = machine::apply(
+                conversation,
+                Transition::DismissalRevised {
+                    message,
+                    prospects,
+                    step: draft.step,
+                    steps_total: self.steps_total,
+                },
+            );
+            return Ok(vec![
+                outcome.into_effect(message.date),
+                Effect::DraftSent {
+                    conversation_id: conversation.id,
+                    step: draft.step,
+                },
+            ]);
         }
         let outcome = machine::apply(
             conversation,
@@ -389,7 +437,7 @@ impl Rules<'_> {
                 steps_total: self.steps_total,
             },
         );
-        Ok(outcome.into_effect(message.date))
+        Ok(vec![outcome.into_effect(message.date)])
     }
 
     /// What an inbound message does to a conversation it is linked to (SPEC 4). `last_touch` is
@@ -455,6 +503,20 @@ impl Rules<'_> {
             }
         }
     }
+}
+
+/// True when the seller's touch `message` is the sent copy of a draft that was read as
+/// dismissed (SPEC 7): it is in the conversation's thread (the caller's part), written after
+/// nudge made the draft, and the conversation still stands where the dismissal left it —
+/// stopped as dismissed, or open (skipped to the next step, or resumed) — not ended by a
+/// reply, a bounce, an opt-out or the seller's own `stop`.
+pub fn revises_dismissal(c: &Conversation, message: &Message, draft: &DismissedDraft) -> bool {
+    let where_dismissal_left_it = match c.state {
+        State::Stopped => c.stop_reason.as_deref() == Some(machine::DISMISSED),
+        State::Waiting | State::Closing | State::Snoozed => true,
+        _ => false,
+    };
+    where_dismissal_left_it && message.date >= draft.made_at && c.step <= draft.step
 }
 
 /// True when an inbound message came after the seller's last touch (SPEC 4). Clocks lie, so

@@ -360,14 +360,17 @@ fn a_follow_up_that_crossed_a_reply_does_not_start_the_cadence_again() {
         follow_up.date = at(18, 9);
         follow_up.in_reply_to = vec!["a1@fjordsalg.no".into()];
         let touch = |message: &Message| {
-            rules.on_touch(
-                Some(&replied),
-                message,
-                vec![INGRID.into()],
-                false,
-                &none(),
-                at(18, 10),
-            )
+            rules
+                .on_touch(
+                    Some(&replied),
+                    message,
+                    vec![INGRID.into()],
+                    false,
+                    None,
+                    &none(),
+                    at(18, 10),
+                )
+                .map(|mut effects| effects.remove(0))
         };
         let crossed = touch(&follow_up).expect("recorded");
         assert!(matches!(crossed, Effect::Note(..)), "{crossed:?}");
@@ -432,9 +435,20 @@ fn lookback_days_counts_back_from_the_first_start_not_from_now() {
     message.date = at(18, 10);
     let later = Utc.with_ymd_and_hms(2026, 12, 9, 9, 0, 0).unwrap();
     let track = |message: &Message, now| {
-        rules.on_touch(None, message, vec![INGRID.into()], false, &none(), now)
+        rules.on_touch(
+            None,
+            message,
+            vec![INGRID.into()],
+            false,
+            None,
+            &none(),
+            now,
+        )
     };
-    assert!(matches!(track(&message, later), Ok(Effect::Track(..))));
+    assert!(matches!(
+        track(&message, later).as_deref(),
+        Ok([Effect::Track(..)])
+    ));
     // Older than lookback_days at the first start: never tracked, whenever it is seen.
     message.date = at(16, 9) - Duration::days(15);
     assert_eq!(
@@ -447,7 +461,10 @@ fn lookback_days_counts_back_from_the_first_start_not_from_now() {
     );
     // Within lookback_days of the first start.
     message.date = at(16, 9) - Duration::days(13);
-    assert!(matches!(track(&message, later), Ok(Effect::Track(..))));
+    assert!(matches!(
+        track(&message, later).as_deref(),
+        Ok([Effect::Track(..)])
+    ));
     // Before the first pass, the first start is now.
     let fresh = Rules {
         first_started_at: later,
@@ -455,6 +472,157 @@ fn lookback_days_counts_back_from_the_first_start_not_from_now() {
     };
     message.date = at(18, 10);
     assert!(fresh
-        .on_touch(None, &message, vec![INGRID.into()], false, &none(), later)
+        .on_touch(
+            None,
+            &message,
+            vec![INGRID.into()],
+            false,
+            None,
+            &none(),
+            later
+        )
         .is_err());
+}
+
+/// The seller's sent copy of follow-up 1 (id 3), in the opener's thread, sent at `date`.
+fn sent_copy(date: DateTime<Utc>) -> Message {
+    Message {
+        id: 3,
+        message_id: Some("sent.1@client.example".into()),
+        in_reply_to: vec!["a1@fjordsalg.no".into()],
+        date,
+        arrived: date,
+        ..opener(&[INGRID])
+    }
+}
+
+fn dismissed_at_19() -> DismissedDraft {
+    DismissedDraft {
+        step: 1,
+        made_at: at(19, 7),
+    }
+}
+
+#[test]
+fn a_sent_copy_after_a_dismissal_revises_it_and_counts_as_the_step() {
+    with(|rules| {
+        let mut c = conversation(&[INGRID], State::Stopped);
+        c.stop_reason = Some(machine::DISMISSED.into());
+        let copy = sent_copy(at(19, 9));
+        let effects = rules
+            .on_touch(
+                Some(&c),
+                &copy,
+                vec![INGRID.into()],
+                false,
+                Some(&dismissed_at_19()),
+                &none(),
+                at(19, 10),
+            )
+            .expect("a touch");
+        let [Effect::Update(after, event), Effect::DraftSent {
+            conversation_id: 7,
+            step: 1,
+        }] = effects.as_slice()
+        else {
+            panic!("revised, and the draft recorded as sent: {effects:?}");
+        };
+        assert_eq!((after.state, after.step), (State::Waiting, 1));
+        assert_eq!(after.stop_reason, None);
+        assert_eq!(after.last_touch_message, Some(3));
+        assert_eq!(after.last_touch_at, at(19, 9));
+        assert_eq!((event.kind, event.step), (EventKind::Touch, Some(1)));
+        assert!(event.detail.contains("dismissal is revised"), "{event:?}");
+    });
+}
+
+#[test]
+fn a_revised_dismissal_of_the_last_step_is_closing() {
+    let mut c = conversation(&[INGRID], State::Stopped);
+    c.step = 2;
+    c.stop_reason = Some(machine::DISMISSED.into());
+    let copy = sent_copy(at(19, 9));
+    let outcome = machine::apply(
+        &c,
+        machine::Transition::DismissalRevised {
+            message: &copy,
+            prospects: vec![INGRID.into()],
+            step: 3,
+            steps_total: 3,
+        },
+    );
+    assert_eq!((outcome.next.state, outcome.next.step), (State::Closing, 3));
+    assert!(
+        outcome.detail.contains("close-the-loop"),
+        "{}",
+        outcome.detail
+    );
+}
+
+#[test]
+fn a_skipped_dismissal_is_revised_without_moving_further() {
+    with(|rules| {
+        // on_dismiss = "skip" left the conversation at step 1, waiting from the dismissal.
+        let mut c = conversation(&[INGRID], State::Waiting);
+        c.step = 1;
+        c.wait_from = Some(at(19, 10));
+        let copy = sent_copy(at(19, 9));
+        let effects = rules
+            .on_touch(
+                Some(&c),
+                &copy,
+                vec![INGRID.into()],
+                false,
+                Some(&dismissed_at_19()),
+                &none(),
+                at(19, 11),
+            )
+            .expect("a touch");
+        let after = updated(&effects).expect("updated");
+        assert_eq!((after.state, after.step), (State::Waiting, 1));
+        assert_eq!(after.wait_from, None, "the wait counts from the send");
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::DraftSent { step: 1, .. })));
+    });
+}
+
+#[test]
+fn only_a_later_sent_copy_revises_a_dismissal_of_a_conversation_left_where_it_was() {
+    with(|rules| {
+        let touch = |c: &Conversation, copy: &Message| {
+            rules
+                .on_touch(
+                    Some(c),
+                    copy,
+                    vec![INGRID.into()],
+                    false,
+                    Some(&dismissed_at_19()),
+                    &none(),
+                    at(20, 10),
+                )
+                .expect("a touch")
+        };
+        let revised = |effects: &[Effect]| {
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::DraftSent { .. }))
+        };
+        let mut dismissed = conversation(&[INGRID], State::Stopped);
+        dismissed.stop_reason = Some(machine::DISMISSED.into());
+        // Written before nudge made the draft: not its sent copy.
+        let early = sent_copy(at(18, 15));
+        let effects = touch(&dismissed, &early);
+        assert!(!revised(&effects), "{effects:?}");
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::Stopped));
+        // Stopped by the seller, or ended by a reply: a touch does not undo that.
+        let mut stopped = dismissed.clone();
+        stopped.stop_reason = Some("stopped by the seller".into());
+        let replied = conversation(&[INGRID], State::Replied);
+        for c in [&stopped, &replied] {
+            let effects = touch(c, &sent_copy(at(19, 9)));
+            assert!(!revised(&effects), "{:?}: {effects:?}", c.state);
+        }
+        assert!(revised(&touch(&dismissed, &sent_copy(at(19, 9)))));
+    });
 }

@@ -68,6 +68,21 @@ impl Store {
                     .await
                     .map_err(|e| self.error(e))?;
                 }
+                Effect::DraftSent {
+                    conversation_id,
+                    step,
+                } => {
+                    sqlx::query(
+                        "UPDATE drafts SET state = 'sent', resolved_at = ?
+                         WHERE conversation_id = ? AND step = ? AND state = 'dismissed'",
+                    )
+                    .bind(now.to_rfc3339())
+                    .bind(conversation_id)
+                    .bind(i64::from(*step))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                }
             }
         }
         if let Some(id) = processed_message {

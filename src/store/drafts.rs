@@ -1,8 +1,9 @@
 //! Drafts nudge made, from the intent to APPEND to what became of them.
 //!
-//! Exactly once: a row in state `appending` is committed before the APPEND; after the APPEND
-//! the row becomes `pending` with the UID the server gave it. A pass that finds an
-//! `appending` row looks for its Message-ID in Drafts before appending again.
+//! Exactly once: a row in state `appending` is committed durably (synced to disk, not only
+//! written) before the APPEND; after the APPEND the row becomes `pending` with the UID the
+//! server gave it. A pass that finds an `appending` row looks for its Message-ID in Drafts
+//! before appending again, and adopts a copy only when it is what nudge appended.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -25,6 +26,9 @@ pub enum DraftState {
     Withdrawn,
     /// The seller deleted it without sending.
     Dismissed,
+    /// nudge must take it back, but the removal failed (no MOVE, no UIDPLUS, a server error):
+    /// tried again at later passes.
+    Removing,
 }
 
 impl DraftState {
@@ -36,6 +40,7 @@ impl DraftState {
             DraftState::Sent => "sent",
             DraftState::Withdrawn => "withdrawn",
             DraftState::Dismissed => "dismissed",
+            DraftState::Removing => "removing",
         }
     }
 
@@ -47,6 +52,7 @@ impl DraftState {
             DraftState::Sent,
             DraftState::Withdrawn,
             DraftState::Dismissed,
+            DraftState::Removing,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -57,6 +63,14 @@ impl DraftState {
         matches!(
             self,
             DraftState::Appending | DraftState::Pending | DraftState::Edited
+        )
+    }
+
+    /// Nothing more will happen to it: sent, withdrawn (and gone) or dismissed.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            DraftState::Sent | DraftState::Withdrawn | DraftState::Dismissed
         )
     }
 }
@@ -79,18 +93,48 @@ pub struct Draft {
     pub uid: Option<u32>,
     pub state: DraftState,
     pub created_at: DateTime<Utc>,
+    /// What nudge appended ([`crate::compose::draft::fingerprint`]); None on rows older than
+    /// the fingerprints.
+    pub fingerprint: Option<String>,
+    /// The Message-ID the draft answers (its In-Reply-To), without brackets.
+    pub parent_message_id: Option<String>,
+    /// The Message-ID of the seller's edited copy, once the client replaced nudge's draft.
+    pub seller_message_id: Option<String>,
+    /// Failed removals so far.
+    pub removal_attempts: u32,
+}
+
+/// A message stored from the drafts folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftCopy {
+    pub uid: u32,
+    pub message_id: Option<String>,
+    /// When the server had it (the later of INTERNALDATE and Date).
+    pub arrived: DateTime<Utc>,
 }
 
 const DRAFT_COLUMNS: &str = "id, conversation_id, step, template, variant, language, message_id, \
-    folder, uidvalidity, uid, state, created_at";
+    folder, uidvalidity, uid, state, created_at, fingerprint, parent_message_id, \
+    seller_message_id, removal_attempts";
 
 impl Store {
     /// Records the intent to append a draft (state `appending`); returns its id.
+    ///
+    /// The row is durable when this returns: the daemon runs SQLite with `synchronous =
+    /// NORMAL`, under which WAL commits reach the disk only at the next checkpoint, so a power
+    /// loss after the APPEND could roll the row back and the next pass would append a second
+    /// draft. This one commit runs with `synchronous = FULL`, which syncs the WAL before the
+    /// commit returns; the connection goes back to NORMAL afterwards.
     pub async fn begin_draft(&self, draft: &Draft) -> Result<i64> {
-        sqlx::query_scalar(
+        let mut connection = self.pool().acquire().await.map_err(|e| self.error(e))?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *connection)
+            .await
+            .map_err(|e| self.error(e))?;
+        let inserted = sqlx::query_scalar(
             "INSERT INTO drafts (conversation_id, step, template, variant, language, message_id,
-                 folder, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'appending', ?) RETURNING id",
+                 folder, state, created_at, fingerprint, parent_message_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'appending', ?, ?, ?) RETURNING id",
         )
         .bind(draft.conversation_id)
         .bind(i64::from(draft.step))
@@ -100,9 +144,21 @@ impl Store {
         .bind(&draft.message_id)
         .bind(&draft.folder)
         .bind(draft.created_at.to_rfc3339())
-        .fetch_one(self.pool())
+        .bind(&draft.fingerprint)
+        .bind(&draft.parent_message_id)
+        .fetch_one(&mut *connection)
         .await
-        .map_err(|e| self.error(e))
+        .map_err(|e| self.error(e));
+        let restored = sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *connection)
+            .await
+            .map_err(|e| self.error(e));
+        let id = inserted?;
+        if restored.is_err() {
+            // A connection that stays FULL is only slower: never worth failing the draft for.
+            connection.close_on_drop();
+        }
+        Ok(id)
     }
 
     /// Sets a draft's state and, when given, where it lives now.
@@ -113,7 +169,7 @@ impl Store {
         location: Option<(u32, u32)>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let resolved = (!state.is_waiting()).then(|| now.to_rfc3339());
+        let resolved = state.is_settled().then(|| now.to_rfc3339());
         sqlx::query(
             "UPDATE drafts SET state = ?, resolved_at = coalesce(?, resolved_at),
                  uidvalidity = coalesce(?, uidvalidity), uid = coalesce(?, uid)
@@ -130,10 +186,57 @@ impl Store {
         Ok(())
     }
 
+    /// The seller's client replaced nudge's draft with its own copy, at `location`, with
+    /// this Message-ID (when it has one): the draft is the seller's from now on.
+    pub async fn set_draft_edited(
+        &self,
+        id: i64,
+        location: (u32, u32),
+        seller_message_id: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE drafts SET state = 'edited', uidvalidity = ?, uid = ?,
+                 seller_message_id = coalesce(?, seller_message_id)
+             WHERE id = ?",
+        )
+        .bind(i64::from(location.0))
+        .bind(i64::from(location.1))
+        .bind(seller_message_id)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// A removal failed: the draft waits in state `removing` for the next try. Returns how
+    /// many removals have failed so far.
+    pub async fn draft_removal_failed(&self, id: i64) -> Result<u32> {
+        let attempts: i64 = sqlx::query_scalar(
+            "UPDATE drafts SET state = 'removing', removal_attempts = removal_attempts + 1
+             WHERE id = ? RETURNING removal_attempts",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(attempts as u32)
+    }
+
     /// Drafts still waiting for the seller (appending, pending, edited), oldest first.
     pub async fn waiting_drafts(&self) -> Result<Vec<Draft>> {
         self.drafts_where("state IN ('appending', 'pending', 'edited')", None)
             .await
+    }
+
+    /// Drafts that a pass must still look at: those waiting for the seller, and those nudge
+    /// must still remove.
+    pub async fn unsettled_drafts(&self) -> Result<Vec<Draft>> {
+        self.drafts_where(
+            "state IN ('appending', 'pending', 'edited', 'removing')",
+            None,
+        )
+        .await
     }
 
     /// The draft waiting in a conversation, if any.
@@ -146,10 +249,54 @@ impl Store {
         .map(|mut d| d.pop())
     }
 
+    /// The conversation's latest draft when the seller dismissed it: a sent copy that shows up
+    /// later revises the dismissal.
+    pub async fn dismissed_draft(&self, conversation_id: i64) -> Result<Option<Draft>> {
+        let latest = self
+            .drafts_where(
+                "id = (SELECT max(id) FROM drafts WHERE conversation_id = ?)",
+                Some(conversation_id),
+            )
+            .await?
+            .pop();
+        Ok(latest.filter(|d| d.state == DraftState::Dismissed))
+    }
+
     /// Every draft of a conversation, oldest first.
     pub async fn drafts_of(&self, conversation_id: i64) -> Result<Vec<Draft>> {
         self.drafts_where("conversation_id = ?", Some(conversation_id))
             .await
+    }
+
+    /// Messages stored from the drafts folder `folder` (current `uidvalidity`) in a thread:
+    /// the candidates for a client's replacement of nudge's draft.
+    pub async fn drafts_folder_copies(
+        &self,
+        folder: &str,
+        uidvalidity: u32,
+        thread_id: i64,
+    ) -> Result<Vec<DraftCopy>> {
+        let rows: Vec<(i64, Option<String>, String, Option<String>)> = sqlx::query_as(
+            "SELECT uid, message_id, date, arrived FROM messages
+             WHERE folder = ? AND uidvalidity = ? AND thread_id = ? ORDER BY uid",
+        )
+        .bind(folder)
+        .bind(i64::from(uidvalidity))
+        .bind(thread_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.into_iter()
+            .map(|(uid, message_id, date, arrived)| {
+                let arrived =
+                    parse_time(arrived.as_deref().unwrap_or(&date)).map_err(|e| self.error(e))?;
+                Ok(DraftCopy {
+                    uid: uid as u32,
+                    message_id,
+                    arrived,
+                })
+            })
+            .collect()
     }
 
     /// How many drafts were put into Drafts at or after `since` (the daily limit). Rows of
@@ -208,6 +355,10 @@ impl Store {
                         .ok_or_else(|| self.error(format!("unknown draft state {state:?}")))?,
                     created_at: parse_time(&row.get::<String, _>("created_at"))
                         .map_err(|e| self.error(e))?,
+                    fingerprint: row.get("fingerprint"),
+                    parent_message_id: row.get("parent_message_id"),
+                    seller_message_id: row.get("seller_message_id"),
+                    removal_attempts: row.get::<i64, _>("removal_attempts") as u32,
                 })
             })
             .collect()

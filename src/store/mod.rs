@@ -24,7 +24,7 @@ mod messages;
 mod summaries;
 mod suppressions;
 pub use crate::rules::Effect;
-pub use drafts::{Draft, DraftState};
+pub use drafts::{Draft, DraftCopy, DraftState};
 pub use messages::{FolderState, NewMessage};
 
 /// A stored message, as the engine reads it back.

@@ -107,6 +107,9 @@ pub struct DovecotOptions {
     /// Also offer XOAUTH2 and OAUTHBEARER, checked against an introspection endpoint that the
     /// harness serves (password login keeps working).
     pub oauth2: bool,
+    /// Dovecot's `imap_capability`: the whole CAPABILITY list announced after login, instead
+    /// of Dovecot's own (a server without MOVE or UIDPLUS, say). None: Dovecot's.
+    pub imap_capability: Option<String>,
 }
 
 impl Default for DovecotOptions {
@@ -115,6 +118,7 @@ impl Default for DovecotOptions {
             layout: Layout::SpecialUse,
             users: vec![("kari@fjordsalg.no".to_string(), "secret-pass".to_string())],
             oauth2: false,
+            imap_capability: None,
         }
     }
 }
@@ -251,6 +255,15 @@ impl Dovecot {
                 Err(e) => self.fail(&format!("Dovecot did not restart ({e:?})")),
             }
         }
+    }
+
+    /// Changes the capabilities announced after login (see [`DovecotOptions::imap_capability`])
+    /// and restarts the server on the same ports with the same data.
+    pub fn restart_with_capability(&mut self, capability: Option<&str>) {
+        self.opts.imap_capability = capability.map(str::to_string);
+        self.stop();
+        self.write_config();
+        self.restart();
     }
 
     /// A token the introspection endpoint accepts for `user` (needs `oauth2: true`).
@@ -458,6 +471,9 @@ impl Dovecot {
         line("auth_failure_delay = 0");
         // Parallel sessions of one user from 127.0.0.1 (IDLE + work connections, many tests).
         line("mail_max_userip_connections = 100");
+        if let Some(capability) = &self.opts.imap_capability {
+            line(&format!("imap_capability = {capability}"));
+        }
         if oauth2 {
             line("auth_mechanisms = plain login xoauth2 oauthbearer");
         } else {

@@ -251,6 +251,27 @@ impl MailClient {
         new_id
     }
 
+    /// Edits a draft the way NeoMutt does when the seller recalls a postponed draft from the
+    /// IMAP Drafts folder, edits it and postpones it again: the edited copy keeps the draft's
+    /// Message-ID (and its threading headers) under a new UID, the old copy is deleted.
+    /// Returns the kept Message-ID (without brackets).
+    pub async fn postpone_keeping_id(
+        &mut self,
+        drafts: &str,
+        draft: &FolderMessage,
+        text: &str,
+    ) -> String {
+        let id = draft
+            .header("Message-ID")
+            .expect("a draft has a Message-ID")
+            .trim_matches(['<', '>'])
+            .to_string();
+        let raw = with_new_text(&draft.text(), &id, text);
+        self.append(drafts, &raw, &["\\Draft", "\\Seen"]).await;
+        self.delete(drafts, draft.uid).await;
+        id
+    }
+
     /// Deletes and recreates a folder: its UIDVALIDITY changes.
     /// Creates a folder (an Archive, a customer folder).
     pub async fn create(&mut self, folder: &str) {
