@@ -65,19 +65,6 @@ pub fn fault_point(name: &str) {
     }
 }
 
-/// Waits at a named point for `NUDGE_PAUSE_MS` milliseconds when `NUDGE_PAUSE_POINT` names
-/// it: the tests use it to run a command while a pass holds its copy of the conversations.
-pub async fn pause_point(name: &str) {
-    if std::env::var("NUDGE_PAUSE_POINT").is_ok_and(|p| p == name) {
-        let ms = std::env::var("NUDGE_PAUSE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
-        eprintln!("nudge: pausing {ms} ms at {name} (NUDGE_PAUSE_POINT)");
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-    }
-}
-
 fn line(c: &Conversation, what: impl std::fmt::Display) -> String {
     format!("#{} {}: {what}", c.id, c.subject)
 }
@@ -636,7 +623,7 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         .filter(|c| c.state.is_open())
         .collect();
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
-    pause_point("before-drafts").await;
+    fault_point("before-drafts");
     let mut plan = cadence.plan(&conversations, now, made_today);
     // Look everywhere before drafting: a reply filed away from INBOX is a reply.
     let due: Vec<&Conversation> = plan

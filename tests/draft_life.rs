@@ -555,17 +555,28 @@ async fn the_draft_life_migration_keeps_every_draft() {
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO conversations (id, thread_id, state, first_touch_at, last_touch_at,
-             created_at, updated_at) VALUES (5, 1, 'drafted', ?, ?, ?, ?)",
-    )
-    .bind(at)
-    .bind(at)
-    .bind(at)
-    .bind(at)
-    .execute(&pool)
-    .await
-    .unwrap();
+    // One conversation per draft: at most one draft of a conversation is active.
+    for id in 5..11 {
+        sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(at)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO conversations (id, thread_id, state, first_touch_at, last_touch_at,
+                 created_at, updated_at) VALUES (?, ?, 'drafted', ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(at)
+        .bind(at)
+        .bind(at)
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     let states = [
         "appending",
         "pending",
@@ -578,9 +589,10 @@ async fn the_draft_life_migration_keeps_every_draft() {
         sqlx::query(
             "INSERT INTO drafts (id, conversation_id, step, template, variant, language,
                  message_id, folder, uidvalidity, uid, state, created_at, resolved_at)
-             VALUES (?, 5, 1, 'followup-1', 2, 'nb', ?, 'Drafts', 7, ?, ?, ?, NULL)",
+             VALUES (?, ?, 1, 'followup-1', 2, 'nb', ?, 'Drafts', 7, ?, ?, ?, NULL)",
         )
         .bind(10 + i as i64)
+        .bind(5 + i as i64)
         .bind(format!("d{i}@fjordsalg.no"))
         .bind(100 + i as i64)
         .bind(state)
@@ -596,7 +608,10 @@ async fn the_draft_life_migration_keeps_every_draft() {
         store.applied_migrations().await.unwrap().contains(&3),
         "the draft life migration ran"
     );
-    let drafts = store.drafts_of(5).await.unwrap();
+    let mut drafts = Vec::new();
+    for id in 5..11 {
+        drafts.extend(store.drafts_of(id).await.unwrap());
+    }
     assert_eq!(drafts.len(), states.len());
     for (i, d) in drafts.iter().enumerate() {
         assert_eq!(d.id, 10 + i as i64);

@@ -302,45 +302,34 @@ async fn a_stop_during_a_pass_is_never_overwritten() {
     let nudge = Nudge::new(&dovecot, "");
     nudge.sync("2026-11-16T12:00:00+01:00");
     let id = nudge.conversation("Tilbud 1").unwrap()["id"].to_string();
-    let mut pass = nudge_command(Some(&nudge.config))
+    let hold = nudge.dir.path().join("hold-before-drafts");
+    let pass = nudge_command(Some(&nudge.config))
         .args(["sync", "--now", "2026-11-19T09:00:00+01:00"])
         .env("NUDGE_TEST_PASSWORD", PASSWORD)
-        .env("NUDGE_PAUSE_POINT", "before-drafts")
-        .env("NUDGE_PAUSE_MS", "3000")
+        .env(
+            "NUDGE_PAUSE_POINT",
+            format!("before-drafts:{}", hold.display()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the pass says it paused, with its copy of the conversations read.
-    let stderr = pass.stderr.take().unwrap();
-    let (paused_tx, paused) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut text = String::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("pausing") {
-                let _ = paused_tx.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    paused
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the pass reached its pause");
+    // The pass holds, with its copy of the conversations read, until the file is removed.
+    let paused = wait_until(Duration::from_secs(30), || hold.exists());
+    assert!(paused.is_some(), "the pass reached its pause");
     let stop = nudge.run(&["stop", &id]);
     assert!(
         stop.status.success(),
         "{}",
         String::from_utf8_lossy(&stop.stderr)
     );
-    let status = pass.wait().unwrap();
-    let log = reader.join().unwrap();
-    assert!(status.success(), "{log}");
+    std::fs::remove_file(&hold).unwrap();
+    let out = pass.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(nudge.conversation("Tilbud 1").unwrap()["state"], "stopped");
     nudge.sync("2026-11-19T09:10:00+01:00");
     assert_eq!(nudge.conversation("Tilbud 1").unwrap()["state"], "stopped");
