@@ -612,7 +612,12 @@ pub async fn maybe_send(
             None,
         ));
     }
-    let attempted = attempt(connection, store, config, inbox, due, now, &week, false).await?;
+    let when = WeekDue {
+        week: &week,
+        due,
+        now,
+    };
+    let attempted = attempt(connection, store, config, inbox, &when, false).await?;
     Ok(match attempted {
         Attempted::Delivered(line) => (Some(line), None),
         Attempted::Skipped(_) => (None, None),
@@ -653,26 +658,36 @@ pub async fn send_now(
     now: DateTime<Utc>,
     week: &str,
 ) -> Result<String> {
-    match attempt(connection, store, config, inbox, due, now, week, true).await? {
+    let when = WeekDue { week, due, now };
+    match attempt(connection, store, config, inbox, &when, true).await? {
         Attempted::Delivered(line) | Attempted::Skipped(line) => Ok(line),
         Attempted::Retry { error, .. } | Attempted::Unknown { error } => Err(error),
     }
 }
 
-/// One attempt at the summary of `week`: claims it in the store, delivers it, records the
-/// outcome. `Err` only for what stopped it before the claim (the store, the templates, the
-/// IMAP search for an earlier copy).
-#[allow(clippy::too_many_arguments)]
+/// Which summary an attempt is for, and when it is made.
+#[derive(Debug, Clone, Copy)]
+pub struct WeekDue<'a> {
+    /// The ISO week, like 2026-W48.
+    pub week: &'a str,
+    /// When that week's summary was due (it covers the seven days before).
+    pub due: DateTime<Utc>,
+    /// The time of the attempt.
+    pub now: DateTime<Utc>,
+}
+
+/// One attempt at the summary of `when.week`: claims it in the store, delivers it, records
+/// the outcome. `Err` only for what stopped it before the claim (the store, the templates,
+/// the IMAP search for an earlier copy).
 pub async fn attempt(
     connection: &mut crate::imap::Connection,
     store: &Store,
     config: &Config,
     inbox: &str,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-    week: &str,
+    when: &WeekDue<'_>,
     force: bool,
 ) -> Result<Attempted> {
+    let (week, due, now) = (when.week, when.due, when.now);
     let earlier = store.summary_record(week).await?;
     if config.smtp.is_none() {
         // An APPEND that failed may still have stored the message: look for it first, so

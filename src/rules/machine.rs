@@ -112,6 +112,19 @@ impl Outcome {
     }
 }
 
+/// The seller's message becomes the last touch: the wait counts from it, and whoever it was
+/// sent to besides is followed up too.
+fn record_touch(next: &mut Conversation, message: &Message, prospects: Vec<String>) {
+    next.last_touch_at = message.date;
+    next.last_touch_message = Some(message.id);
+    next.wait_from = None;
+    for p in prospects {
+        if !next.prospects.contains(&p) {
+            next.prospects.push(p);
+        }
+    }
+}
+
 /// The state for an open conversation at `step`: past the last follow-up it is closing.
 pub fn waiting_or_closing(step: u32, steps_total: u32) -> State {
     if step >= steps_total {
@@ -147,14 +160,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                         .to_string(),
                 )
             } else {
-                next.last_touch_at = message.date;
-                next.last_touch_message = Some(message.id);
-                next.wait_from = None;
-                for p in prospects {
-                    if !next.prospects.contains(&p) {
-                        next.prospects.push(p);
-                    }
-                }
+                record_touch(&mut next, message, prospects);
                 let detail = match c.state {
                     State::Replied | State::LetGo => {
                         // The conversation goes on and the seller is waiting once more.
@@ -322,14 +328,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             step: sent,
             steps_total,
         } => {
-            next.last_touch_at = message.date;
-            next.last_touch_message = Some(message.id);
-            next.wait_from = None;
-            for p in prospects {
-                if !next.prospects.contains(&p) {
-                    next.prospects.push(p);
-                }
-            }
+            record_touch(&mut next, message, prospects);
             next.step = c.step.max(sent);
             if c.state != State::Snoozed {
                 next.state = waiting_or_closing(next.step, steps_total);

@@ -320,15 +320,7 @@ impl Rules<'_> {
             Role::Ignore(reason) => Decision::Nothing(reason),
             Role::Touch(prospects) => {
                 let conversation = index.of_thread(message.thread_id);
-                match self.on_touch(
-                    conversation,
-                    message,
-                    prospects,
-                    facts.thread_automated,
-                    conversation.and_then(|c| facts.dismissed_drafts.get(&c.id)),
-                    suppressed,
-                    now,
-                ) {
+                match self.on_touch(conversation, message, prospects, facts, suppressed, now) {
                     Ok(effects) => Decision::Effects(effects),
                     Err(reason) => Decision::Nothing(reason),
                 }
@@ -359,17 +351,17 @@ impl Rules<'_> {
     /// What a touch does: starts following a conversation, or moves the one of its thread.
     /// `thread_automated` tells whether the thread holds list or automated inbound mail;
     /// `dismissed` is the conversation's latest draft when it was read as dismissed.
-    #[allow(clippy::too_many_arguments)]
     pub fn on_touch(
         &self,
         conversation: Option<&Conversation>,
         message: &Message,
         prospects: Vec<String>,
-        thread_automated: bool,
-        dismissed: Option<&DismissedDraft>,
+        facts: &Facts,
         suppressed: &dyn Suppressed,
         now: DateTime<Utc>,
     ) -> Result<Vec<Effect>, &'static str> {
+        let thread_automated = facts.thread_automated;
+        let dismissed = conversation.and_then(|c| facts.dismissed_drafts.get(&c.id));
         let prospects: Vec<String> = prospects
             .into_iter()
             .filter(|p| !suppressed.is_suppressed(p))

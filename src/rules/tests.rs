@@ -365,8 +365,7 @@ fn a_follow_up_that_crossed_a_reply_does_not_start_the_cadence_again() {
                     Some(&replied),
                     message,
                     vec![INGRID.into()],
-                    false,
-                    None,
+                    &Facts::default(),
                     &none(),
                     at(18, 10),
                 )
@@ -439,8 +438,7 @@ fn lookback_days_counts_back_from_the_first_start_not_from_now() {
             None,
             message,
             vec![INGRID.into()],
-            false,
-            None,
+            &Facts::default(),
             &none(),
             now,
         )
@@ -476,8 +474,7 @@ fn lookback_days_counts_back_from_the_first_start_not_from_now() {
             None,
             &message,
             vec![INGRID.into()],
-            false,
-            None,
+            &Facts::default(),
             &none(),
             later
         )
@@ -503,6 +500,14 @@ fn dismissed_at_19() -> DismissedDraft {
     }
 }
 
+/// The facts of a pass in which `c`'s draft was read as dismissed on the 19th.
+fn dismissed_facts(c: &Conversation) -> Facts {
+    Facts {
+        dismissed_drafts: [(c.id, dismissed_at_19())].into(),
+        ..Facts::default()
+    }
+}
+
 #[test]
 fn a_sent_copy_after_a_dismissal_revises_it_and_counts_as_the_step() {
     with(|rules| {
@@ -514,8 +519,7 @@ fn a_sent_copy_after_a_dismissal_revises_it_and_counts_as_the_step() {
                 Some(&c),
                 &copy,
                 vec![INGRID.into()],
-                false,
-                Some(&dismissed_at_19()),
+                &dismissed_facts(&c),
                 &none(),
                 at(19, 10),
             )
@@ -572,8 +576,7 @@ fn a_skipped_dismissal_is_revised_without_moving_further() {
                 Some(&c),
                 &copy,
                 vec![INGRID.into()],
-                false,
-                Some(&dismissed_at_19()),
+                &dismissed_facts(&c),
                 &none(),
                 at(19, 11),
             )
@@ -596,8 +599,7 @@ fn only_a_later_sent_copy_revises_a_dismissal_of_a_conversation_left_where_it_wa
                     Some(c),
                     copy,
                     vec![INGRID.into()],
-                    false,
-                    Some(&dismissed_at_19()),
+                    &dismissed_facts(c),
                     &none(),
                     at(20, 10),
                 )
