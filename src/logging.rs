@@ -1,10 +1,34 @@
 //! Logging through tracing. Under systemd (`JOURNAL_STREAM` set) lines carry no timestamp and
 //! no colour, since the journal adds its own; elsewhere colour only on a terminal, so that a
-//! log piped to a file or another program stays plain text. `RUST_LOG` chooses what is shown.
+//! log piped to a file or another program stays plain text. `RUST_LOG` chooses what is shown,
+//! except for the libraries that log protocol bytes (the IMAP login with its password, the
+//! XOAUTH2 token, whole messages, SMTP AUTH): they are silenced at every level, whatever
+//! `RUST_LOG` says (SPEC 13: secrets never reach logs).
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, Layer};
+
+/// Crates whose log lines can carry protocol bytes, and with them secrets or mail.
+pub const SILENCED: &[&str] = &[
+    "async_imap",
+    "imap_proto",
+    "lettre",
+    "rustls",
+    "tokio_rustls",
+];
+
+/// True for a log target inside one of the [`SILENCED`] crates.
+pub fn silenced(target: &str) -> bool {
+    SILENCED.iter().any(|name| {
+        target
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
 
 /// Installs the global subscriber, writing to stderr. Safe to call more than once.
 pub fn init(verbose: bool) {
@@ -13,22 +37,46 @@ pub fn init(verbose: bool) {
     } else {
         "nudge=info,warn"
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let result = if under_journal() {
-        builder.without_time().with_ansi(false).try_init()
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for name in SILENCED {
+        if let Ok(directive) = format!("{name}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    // The directives above lose to a more specific one (`async_imap::client=trace`) or to a
+    // span directive; this second filter does not look at RUST_LOG at all.
+    let quiet = filter_fn(|meta| !silenced(meta.target()));
+    let layer = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let layer = if under_journal() {
+        layer.without_time().with_ansi(false).boxed()
     } else {
-        builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init()
+        layer.with_ansi(std::io::stderr().is_terminal()).boxed()
     };
+    let result = tracing_subscriber::registry()
+        .with(layer.with_filter(filter).with_filter(quiet))
+        .try_init();
     let _ = result;
 }
 
 /// True when stderr goes to the systemd journal.
 pub fn under_journal() -> bool {
     std::env::var_os("JOURNAL_STREAM").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_crates_are_silenced_and_nudge_is_not() {
+        assert!(silenced("async_imap"));
+        assert!(silenced("async_imap::client"));
+        assert!(silenced("imap_proto::parser"));
+        assert!(silenced("lettre::transport::smtp"));
+        assert!(silenced("rustls::client::hs"));
+        assert!(!silenced("nudge"));
+        assert!(!silenced("nudge::imap"));
+        assert!(!silenced("async_imapx"));
+        assert!(!silenced("rustlsy"));
+    }
 }
