@@ -26,6 +26,7 @@ pub mod commands;
 pub mod compose;
 pub mod config;
 pub mod daemon;
+pub mod display;
 pub mod drafting;
 pub mod elsewhere;
 pub mod engine;
