@@ -313,4 +313,10 @@ fn a_failing_password_helper_is_reported_with_its_key_and_words() {
         "{}",
         stderr(&output)
     );
+    // The key and the exit status, never the command line (it may hold a password).
+    assert!(
+        stderr(&output).contains("exit status: 2") && !stderr(&output).contains("echo"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -235,13 +235,13 @@ impl Checker<'_> {
         let auth = match raw.auth.unwrap_or(RawAuth::Password) {
             RawAuth::Xoauth2 => {
                 if let Some(field) = [
-                    ("password", &raw.password),
-                    ("password_command", &raw.password_command),
-                    ("password_env", &raw.password_env),
-                    ("password_credential", &raw.password_credential),
+                    ("password", raw.password.is_some()),
+                    ("password_command", raw.password_command.is_some()),
+                    ("password_env", raw.password_env.is_some()),
+                    ("password_credential", raw.password_credential.is_some()),
                 ]
                 .iter()
-                .find(|(_, v)| v.is_some())
+                .find(|(_, set)| *set)
                 .map(|(k, _)| *k)
                 {
                     return Err(self.error(
@@ -250,7 +250,7 @@ impl Checker<'_> {
                     ));
                 }
                 match &raw.oauth2_token_command {
-                    Some(cmd) if !cmd.trim().is_empty() => Auth::XOAuth2 {
+                    Some(cmd) if !cmd.expose().trim().is_empty() => Auth::XOAuth2 {
                         token_command: cmd.clone(),
                     },
                     _ => {

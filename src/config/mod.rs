@@ -143,26 +143,58 @@ impl Account {
     }
 }
 
+/// A password, or a command line that may hold one (`printf '%s' pw`): never shown. `Debug`
+/// prints `[redacted]`, so a config logged with `{:?}` shows no secret (SPEC 13); the text is
+/// had only through [`Redacted::expose`], where a connection needs it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Redacted {
+    fn from(text: String) -> Redacted {
+        Redacted(text)
+    }
+}
+
+impl From<&str> for Redacted {
+    fn from(text: &str) -> Redacted {
+        Redacted(text.to_string())
+    }
+}
+
 /// How nudge proves who it is to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
     /// LOGIN / AUTH PLAIN with a password from this source.
     Password(SecretSource),
     /// SASL XOAUTH2 with an access token printed by this command.
-    XOAuth2 { token_command: String },
+    XOAuth2 { token_command: Redacted },
 }
 
 /// Where a password comes from. Each variant keeps the config key it came from for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
     /// Run through `sh -c`; the first line of its output is the secret.
-    Command { key: String, command: String },
+    Command { key: String, command: Redacted },
     /// An environment variable of the daemon.
     Env { key: String, variable: String },
     /// A systemd credential: the file `$CREDENTIALS_DIRECTORY/<name>`.
     Credential { key: String, name: String },
     /// Written in the config file (accepted only when the file is private).
-    Plain { key: String, password: String },
+    Plain { key: String, password: Redacted },
 }
 
 /// Settings shared by the IMAP and SMTP connections.

@@ -33,7 +33,7 @@ impl SecretSource {
             helper,
         };
         match self {
-            SecretSource::Plain { password, .. } => Ok(password.clone()),
+            SecretSource::Plain { password, .. } => Ok(password.expose().to_string()),
             SecretSource::Env { variable, .. } => match std::env::var(variable) {
                 Ok(value) if !value.is_empty() => Ok(value),
                 _ => Err(fail(format!(
@@ -54,13 +54,19 @@ impl SecretSource {
                 first_line(&text).ok_or_else(|| fail(format!("{} is empty", path.display())))
             }
             SecretSource::Command { command, .. } => {
-                run_secret_command(command).await.map_err(fail)
+                run_secret_command(command.expose()).await.map_err(fail)
             }
         }
     }
 }
 
+/// How much of a failing helper's stderr is shown.
+const STDERR_SHOWN: usize = 200;
+
 /// Runs a password or token command through `sh -c` and returns the first line it printed.
+/// An error never holds the command line (it may hold a password) nor its output: only the
+/// exit status and the start of its stderr, cleaned by [`clean_stderr`]. The caller adds the
+/// config key.
 pub async fn run_secret_command(command: &str) -> std::result::Result<String, String> {
     let child = tokio::process::Command::new("sh")
         .arg("-c")
@@ -70,26 +76,50 @@ pub async fn run_secret_command(command: &str) -> std::result::Result<String, St
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        .map_err(|e| format!("the command cannot be run: {e}"))?;
     let output = tokio::time::timeout(SECRET_COMMAND_TIMEOUT, child.wait_with_output())
         .await
         .map_err(|_| {
             format!(
-                "`{command}` did not finish within {} s",
+                "the command did not finish within {} s",
                 SECRET_COMMAND_TIMEOUT.as_secs()
             )
         })?
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        .map_err(|e| format!("the command cannot be run: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "`{command}` failed ({}): {}",
-            output.status,
-            stderr.trim()
-        ));
+        let secret = first_line(&stdout).unwrap_or_default();
+        let stderr = clean_stderr(&stderr, &secret);
+        return Err(if stderr.is_empty() {
+            format!("the command failed ({})", output.status)
+        } else {
+            format!("the command failed ({}): {stderr}", output.status)
+        });
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    first_line(&stdout).ok_or_else(|| format!("`{command}` printed nothing"))
+    first_line(&stdout).ok_or_else(|| "the command printed nothing".to_string())
+}
+
+/// A helper's stderr made fit for a log line: anything equal to `secret` (what the helper
+/// printed on stdout, when it did) replaced, control and format characters dropped,
+/// whitespace collapsed, at most [`STDERR_SHOWN`] characters.
+pub fn clean_stderr(stderr: &str, secret: &str) -> String {
+    let scrubbed = if secret.is_empty() {
+        stderr.to_string()
+    } else {
+        stderr.replace(secret, "[redacted]")
+    };
+    let words: Vec<&str> = scrubbed.split_whitespace().collect();
+    let joined = words.join(" ");
+    let clean: String = joined
+        .chars()
+        .filter(|c| !c.is_control() && !crate::display::is_format(*c))
+        .collect();
+    let mut shown: String = clean.chars().take(STDERR_SHOWN).collect();
+    if clean.chars().count() > STDERR_SHOWN {
+        shown.push('…');
+    }
+    shown
 }
 
 fn first_line(text: &str) -> Option<String> {
@@ -104,15 +134,13 @@ impl ServerConfig {
     pub async fn credential(&self) -> Result<String> {
         match &self.auth {
             Auth::Password(source) => source.resolve().await,
-            Auth::XOAuth2 { token_command } => {
-                run_secret_command(token_command)
-                    .await
-                    .map_err(|reason| Error::Secret {
-                        key: "oauth2_token_command".to_string(),
-                        reason,
-                        helper: true,
-                    })
-            }
+            Auth::XOAuth2 { token_command } => run_secret_command(token_command.expose())
+                .await
+                .map_err(|reason| Error::Secret {
+                    key: "oauth2_token_command".to_string(),
+                    reason,
+                    helper: true,
+                }),
         }
     }
 }
@@ -126,5 +154,57 @@ mod tests {
         assert_eq!(first_line("s3cret\nmore\n"), Some("s3cret".into()));
         assert_eq!(first_line("s3cret\r\n"), Some("s3cret".into()));
         assert_eq!(first_line("\n"), None);
+    }
+
+    #[test]
+    fn stderr_is_scrubbed_cleaned_and_truncated() {
+        assert_eq!(
+            clean_stderr("bad token hunter2\n", "hunter2"),
+            "bad token [redacted]"
+        );
+        assert_eq!(
+            clean_stderr("a\x1b[31mred\u{202e}x\0y\r\nz", ""),
+            "a[31mredxy z"
+        );
+        let long = clean_stderr(&"e".repeat(1000), "");
+        assert_eq!(long.chars().count(), STDERR_SHOWN + 1);
+        assert!(long.ends_with('…'));
+    }
+
+    #[tokio::test]
+    async fn a_failing_helper_shows_its_status_not_its_command_or_secret() {
+        let error = run_secret_command(
+            "printf 'hunter2\\n'; printf 'no agent for hunter2\\033[0m' >&2; exit 3 # marker-99",
+        )
+        .await
+        .unwrap_err();
+        assert!(error.contains("exit status: 3"), "{error}");
+        assert!(error.contains("no agent for [redacted]"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(!error.contains("marker-99"), "{error}");
+        assert!(!error.contains('\x1b'), "{error}");
+
+        let error = run_secret_command("true # marker-99").await.unwrap_err();
+        assert_eq!(error, "the command printed nothing");
+    }
+
+    #[test]
+    fn debug_of_a_config_secret_is_redacted() {
+        let auth = Auth::Password(SecretSource::Plain {
+            key: "imap.password".into(),
+            password: "hunter2".into(),
+        });
+        let shown = format!("{auth:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        let xoauth = Auth::XOAuth2 {
+            token_command: "printf '%s' hunter2".into(),
+        };
+        assert!(!format!("{xoauth:?}").contains("hunter2"));
+        let command = SecretSource::Command {
+            key: "imap.password_command".into(),
+            command: "echo hunter2".into(),
+        };
+        assert!(!format!("{command:?}").contains("hunter2"));
     }
 }
