@@ -493,7 +493,7 @@ pub fn render(summary: &Summary, language: Language) -> Result<(String, String)>
         .find(|(code, _, _)| *code == language.code())
         .or_else(|| TEMPLATES.first())
         .ok_or_else(|| Error::Data(format!("no summary template for {}", language.code())))?;
-    let mut tera = tera::Tera::default();
+    let mut tera = crate::compose::templates::sandboxed_tera();
     tera.add_raw_templates(vec![("summary.txt", *text), ("summary.html", *html)])
         .map_err(|e| Error::Data(format!("summary templates: {e}")))?;
     let context = tera::Context::from_serialize(summary)

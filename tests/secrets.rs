@@ -170,3 +170,31 @@ fn base64_sasl(user: &str, token: &str) -> String {
     }
     out
 }
+
+#[test]
+fn a_template_calling_get_env_is_refused_without_showing_the_value() {
+    let dovecot = dovecot(false);
+    let nudge = Nudge::new(&dovecot, "");
+    let dir = nudge.config.parent().unwrap().join("templates/en");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("followup-1.txt.tera"),
+        "Hi {{ prospect_first_name }}, {{ get_env(name=\"NUDGE_TEST_PASSWORD\") }}",
+    )
+    .unwrap();
+    for args in [
+        &["templates", "list"][..],
+        &["sync", "--now", "2026-11-19T08:30:00+01:00"],
+    ] {
+        let output = nudge.run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains("get_env is disabled"), "{args:?}: {stderr}");
+        assert!(stderr.contains("followup-1.txt.tera"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+            "{args:?}: {stdout}{stderr}"
+        );
+    }
+}

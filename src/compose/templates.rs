@@ -229,9 +229,28 @@ fn render_variant(
     context: &FollowUpContext,
 ) -> std::result::Result<String, String> {
     let context = tera::Context::from_serialize(context).map_err(|e| e.to_string())?;
-    tera::Tera::one_off(&template.variants[index], &context, false)
+    let mut tera = sandboxed_tera();
+    tera.add_raw_template("follow-up.txt", &template.variants[index])
+        .and_then(|()| tera.render("follow-up.txt", &context))
         .map(|text| text.trim().to_string())
         .map_err(|e| tera_error_text(&e))
+}
+
+/// A Tera with no way out of its context: `get_env` would put any variable of the daemon
+/// (`password_env`'s password) into a draft or the summary (SPEC 13), so it is replaced by a
+/// function that always fails. Tera 1 reaches the environment through no other function, and
+/// the file system through none (`include` and `extends` name registered templates only).
+pub fn sandboxed_tera() -> tera::Tera {
+    let mut tera = tera::Tera::default();
+    tera.register_function(
+        "get_env",
+        |_: &std::collections::HashMap<String, tera::Value>| -> tera::Result<tera::Value> {
+            Err(tera::Error::msg(
+                "get_env is disabled: templates cannot read environment variables",
+            ))
+        },
+    );
+    tera
 }
 
 /// A Tera error with its causes: Tera hides the useful part in the error's source chain.
@@ -253,4 +272,31 @@ fn template_error(path: &Path, reason: impl std::fmt::Display) -> Error {
         line: None,
         message: reason.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_env_fails_in_a_follow_up_template() {
+        let path = std::env::var("PATH").expect("PATH is set");
+        let template = Template {
+            language: Language::En,
+            name: "followup-1".into(),
+            variants: vec!["Hi {{ get_env(name=\"PATH\") }}".into()],
+            source: Source::Builtin,
+        };
+        let error = render_variant(&template, 0, &FollowUpContext::sample(Language::En))
+            .expect_err("get_env is refused");
+        assert!(error.contains("get_env is disabled"), "{error}");
+        assert!(!error.contains(&path), "{error}");
+        // With a default, too: Tera's own get_env would fall back to it silently.
+        let mut tera = sandboxed_tera();
+        let rendered = tera.render_str(
+            "{{ get_env(name=\"PATH\", default=\"x\") }}",
+            &tera::Context::new(),
+        );
+        assert!(rendered.is_err());
+    }
 }
