@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, Security, INIT_TEMPLATE};
+use crate::display::neutralise;
 use crate::engine::{self, PassReport};
 use crate::error::{ConfigError, Error, Result};
 use crate::imap::folders::Folders;
@@ -194,8 +195,8 @@ pub fn status_table(rows: &[StatusRow], zone: Tz) -> String {
             row.step,
             local(row.last_touch),
             row.next_due.map(local).unwrap_or_else(|| "-".into()),
-            truncate(&row.prospects.join(", "), 30),
-            truncate(&row.subject, 50),
+            truncate(&neutralise(&row.prospects.join(", ")), 30),
+            truncate(&neutralise(&row.subject), 50),
         ));
     }
     if rows.is_empty() {
@@ -223,17 +224,21 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
     let zone = config.account.timezone;
     let local = |t: DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
     let mut out = String::new();
-    out.push_str(&format!("#{} {}\n", conversation.id, conversation.subject));
+    out.push_str(&format!(
+        "#{} {}\n",
+        conversation.id,
+        neutralise(&conversation.subject)
+    ));
     out.push_str(&format!(
         "  prospects:  {}\n",
-        conversation.prospects.join(", ")
+        neutralise(&conversation.prospects.join(", "))
     ));
     out.push_str(&format!(
         "  state:      {} (step {})\n",
         conversation.state, conversation.step
     ));
     if let Some(reason) = &conversation.stop_reason {
-        out.push_str(&format!("  reason:     {reason}\n"));
+        out.push_str(&format!("  reason:     {}\n", neutralise(reason)));
     }
     out.push_str(&format!(
         "  first touch: {}\n",
@@ -255,7 +260,7 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
             "  {}  {:<10}  {}\n",
             local(event.at),
             event.kind,
-            event.detail
+            neutralise(&event.detail)
         ));
     }
     Ok(out)
@@ -390,7 +395,10 @@ async fn control_in(
     } else {
         ""
     };
-    Ok(format!("#{id} {}: {detail}.{draft_note}", next.subject))
+    Ok(format!(
+        "#{id} {}: {detail}.{draft_note}",
+        neutralise(&next.subject)
+    ))
 }
 
 /// `nudge suppress add|remove|list`.

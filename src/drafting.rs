@@ -66,7 +66,11 @@ pub fn fault_point(name: &str) {
 }
 
 fn line(c: &Conversation, what: impl std::fmt::Display) -> String {
-    format!("#{} {}: {what}", c.id, c.subject)
+    format!(
+        "#{} {}: {what}",
+        c.id,
+        crate::display::neutralise(&c.subject)
+    )
 }
 
 /// What [`reconcile`] found.

@@ -549,7 +549,7 @@ async fn effects_of(
     match rules.decide(index, message, &facts, suppressed, now) {
         Decision::Effects(effects) => Ok(effects),
         Decision::Nothing(reason) => {
-            debug!(subject = %message.subject, reason, "no effect");
+            debug!(subject = %crate::display::neutralise(&message.subject), reason, "no effect");
             Ok(Vec::new())
         }
     }

@@ -326,10 +326,10 @@ fn print_sync(
         report.body_fetches
     );
     for change in &report.changes {
-        println!("  {change}");
+        println!("  {}", nudge::display::neutralise(change));
     }
     for draft in &report.drafts {
-        println!("  {draft}");
+        println!("  {}", nudge::display::neutralise(draft));
     }
     if dry_run {
         println!("Dry run: nothing was changed on the server.");

@@ -19,6 +19,7 @@ use crate::cadence::Calendar;
 use crate::compose::draft::{month_name, strip_reply_prefixes, weekday_name};
 use crate::compose::templates::tera_error_text;
 use crate::config::{Config, Language};
+use crate::display::neutralise;
 use crate::error::{Error, Result};
 use crate::model::{Conversation, EventKind, State};
 use crate::store::Store;
@@ -496,13 +497,42 @@ pub fn render(summary: &Summary, language: Language) -> Result<(String, String)>
     let mut tera = crate::compose::templates::sandboxed_tera();
     tera.add_raw_templates(vec![("summary.txt", *text), ("summary.html", *html)])
         .map_err(|e| Error::Data(format!("summary templates: {e}")))?;
-    let context = tera::Context::from_serialize(summary)
+    let context = tera::Context::from_serialize(shown(summary))
         .map_err(|e| Error::Data(format!("summary context: {e}")))?;
     let render = |name: &str| {
         tera.render(name, &context)
             .map_err(|e| Error::Data(format!("rendering {name}: {}", tera_error_text(&e))))
     };
     Ok((render("summary.txt")?, render("summary.html")?))
+}
+
+/// The summary with the text that came from mail (subjects, prospects) neutralised: bidi and
+/// other format characters and control characters escaped (SPEC 13), in both parts.
+fn shown(summary: &Summary) -> Summary {
+    let n = |text: &mut String| *text = neutralise(text).into_owned();
+    let mut out = summary.clone();
+    for d in &mut out.drafts_waiting {
+        n(&mut d.subject);
+        n(&mut d.prospect);
+    }
+    for r in &mut out.replied {
+        n(&mut r.subject);
+        n(&mut r.prospect);
+    }
+    for l in &mut out.let_go {
+        n(&mut l.subject);
+        n(&mut l.prospect);
+    }
+    for d in &mut out.due_next_week {
+        n(&mut d.subject);
+        n(&mut d.prospect);
+    }
+    for w in &mut out.waiting_on_you {
+        n(&mut w.subject);
+        n(&mut w.prospect);
+    }
+    n(&mut out.seller_first_name);
+    out
 }
 
 /// The summary as a mail: multipart/alternative, `Auto-Submitted: auto-generated` and
@@ -767,6 +797,20 @@ pub async fn attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mail_text_is_neutralised_in_both_parts() {
+        let mut summary = Summary::sample();
+        summary.drafts_waiting[0].subject = "Faktura \u{202E}fdp.exe".into();
+        summary.replied[0].prospect = "Per\u{2066} \x1b[31m".into();
+        let (text, html) = render(&summary, Language::En).unwrap();
+        for part in [&text, &html] {
+            assert!(!part.contains('\u{202E}') && !part.contains('\u{2066}'));
+            assert!(!part.contains('\x1b'));
+        }
+        assert!(text.contains("Faktura <U+202E>fdp.exe"), "{text}");
+        assert!(html.contains("Faktura &lt;U+202E&gt;fdp.exe"), "{html}");
+    }
 
     #[test]
     fn weeks_and_periods() {
