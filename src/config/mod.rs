@@ -11,6 +11,7 @@ mod checks;
 mod paths;
 mod raw;
 mod secrets;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -285,8 +286,25 @@ impl Config {
             line: None,
             message: format!("cannot read the file: {e}"),
         })?;
+        let refuse = |key: &str, message: String| {
+            Error::from(ConfigError {
+                path: Some(path.to_path_buf()),
+                key: key.to_string(),
+                line: None,
+                message,
+            })
+        };
+        if let Some(problem) = untrusted_config_paths(path) {
+            return Err(refuse("", problem));
+        }
         let private = file_is_private(path);
-        Config::parse(&text, Some(path), private)
+        let config = Config::parse(&text, Some(path), private)?;
+        if let Some(dir) = config.store.path.parent().filter(|d| d.exists()) {
+            if let Some(problem) = trust::problem(dir, "the store folder") {
+                return Err(refuse("store.path", problem));
+            }
+        }
+        Ok(config)
     }
 
     /// Validates configuration text. `file_private` tells whether the file it came from is
@@ -307,4 +325,34 @@ pub fn file_is_private(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o044 == 0)
         .unwrap_or(false)
+}
+
+/// The first of the config file, its folder, and the templates folder (with its language
+/// folders and files) that another user could write, as a message naming it and the fix.
+fn untrusted_config_paths(path: &Path) -> Option<String> {
+    let dir = config_dir(path);
+    let templates = dir.join("templates");
+    let mut checks = vec![
+        (path.to_path_buf(), "the config file"),
+        (dir.clone(), "the config folder"),
+    ];
+    if templates.exists() {
+        checks.push((templates.clone(), "the templates folder"));
+        for entry in std::fs::read_dir(&templates)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let language = entry.path();
+            checks.push((language.clone(), "the templates folder"));
+            if language.is_dir() {
+                for file in std::fs::read_dir(&language).into_iter().flatten().flatten() {
+                    checks.push((file.path(), "the template"));
+                }
+            }
+        }
+    }
+    checks
+        .iter()
+        .find_map(|(path, what)| trust::problem(path, what))
 }
