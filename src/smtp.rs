@@ -194,17 +194,35 @@ pub async fn send(config: &SmtpConfig, message: Message) -> std::result::Result<
         Security::Tls => tls.clone(),
         _ => None,
     };
-    let mut connection = step!(
-        Stage::Connect,
-        "connecting",
-        AsyncSmtpConnection::connect_tokio1(
-            (server.host.as_str(), server.port),
-            Some(limit),
-            &hello,
-            implicit,
-            None,
-        )
-    );
+    // `plain` goes only to the loopback addresses that were checked, never a second resolution.
+    let plain_addresses = match server.security {
+        Security::Plain => Some(crate::config::plain_socket_addresses(server).map_err(refused)?),
+        _ => None,
+    };
+    let mut connection = match &plain_addresses {
+        Some(addresses) => step!(
+            Stage::Connect,
+            "connecting",
+            AsyncSmtpConnection::connect_tokio1(
+                addresses.as_slice(),
+                Some(limit),
+                &hello,
+                None,
+                None,
+            )
+        ),
+        None => step!(
+            Stage::Connect,
+            "connecting",
+            AsyncSmtpConnection::connect_tokio1(
+                (server.host.as_str(), server.port),
+                Some(limit),
+                &hello,
+                implicit,
+                None,
+            )
+        ),
+    };
     if let (Security::Starttls, Some(tls)) = (server.security, tls) {
         step!(
             Stage::StartTls,

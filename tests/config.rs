@@ -376,6 +376,46 @@ fn plain_security_is_only_for_loopback() {
 }
 
 #[test]
+fn plain_reaches_only_checked_loopback_addresses() {
+    let plain_to = |host: &str| {
+        spec_with(
+            "host = \"imap.fjordsalg.no\"\nport = 993\nsecurity = \"tls\" ",
+            &format!("host = \"{host}\"\nport = 1143\nsecurity = \"plain\" "),
+        )
+    };
+    for host in ["[::1]", "::1"] {
+        let config = Config::parse(&plain_to(host), None, true).expect("plain to ::1 is fine");
+        assert_eq!(
+            config.imap.server.host, "::1",
+            "the brackets are not part of it"
+        );
+        let addresses = nudge::config::plain_socket_addresses(&config.imap.server).unwrap();
+        assert_eq!(addresses, vec!["[::1]:1143".parse().unwrap()]);
+    }
+    let config = Config::parse(&plain_to("localhost"), None, true).unwrap();
+    let addresses = nudge::config::plain_socket_addresses(&config.imap.server).unwrap();
+    assert_eq!(
+        addresses,
+        vec![
+            "127.0.0.1:1143".parse().unwrap(),
+            "[::1]:1143".parse().unwrap()
+        ],
+        "localhost is resolved without NSS or DNS"
+    );
+    for host in [
+        "imap.fjordsalg.no",
+        "localhost.fjordsalg.no",
+        "localhost.localdomain",
+        "10.0.0.1",
+        "0.0.0.0",
+        "[::]",
+    ] {
+        let error = config_error(&plain_to(host), true);
+        assert_eq!(error.key, "imap.security", "{host}");
+    }
+}
+
+#[test]
 fn missing_ca_file_is_an_error() {
     let text = spec_with(
         "# ca_file = \"/etc/ssl/private-ca.pem\"",

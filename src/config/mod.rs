@@ -24,7 +24,7 @@ use crate::error::{ConfigError, Error, Result};
 use checks::Checker;
 use raw::parse_raw;
 
-pub use checks::{country_of_zone, is_loopback};
+pub use checks::{country_of_zone, is_loopback, loopback_addresses};
 pub use paths::{config_dir, default_config_path, default_store_path, system_timezone};
 pub use raw::{locate_key, parse_date, parse_time};
 pub use secrets::run_secret_command;
@@ -355,4 +355,23 @@ fn untrusted_config_paths(path: &Path) -> Option<String> {
     checks
         .iter()
         .find_map(|(path, what)| trust::problem(path, what))
+}
+
+/// The socket addresses a `security = "plain"` connection goes to: the checked loopback
+/// addresses of [`loopback_addresses`], never a fresh resolution of the name. A host that is not
+/// loopback is a configuration error (validation refuses it before this is reached).
+pub fn plain_socket_addresses(server: &ServerConfig) -> Result<Vec<std::net::SocketAddr>> {
+    let addresses = loopback_addresses(&server.host).ok_or_else(|| ConfigError {
+        path: None,
+        key: "security".into(),
+        line: None,
+        message: format!(
+            "security = \"plain\" is allowed only to a loopback address, not to \"{}\"",
+            server.host
+        ),
+    })?;
+    Ok(addresses
+        .into_iter()
+        .map(|ip| std::net::SocketAddr::new(ip, server.port))
+        .collect())
 }
