@@ -236,3 +236,43 @@ async fn store_side_files_and_locks_never_follow_a_link() {
         }
     }
 }
+
+#[test]
+fn the_unit_is_hardened_as_far_as_a_user_manager_allows() {
+    let home = tempfile::tempdir().unwrap();
+    assert!(install(home.path(), None).status.success());
+    let unit_path = home.path().join(".config/systemd/user/nudge.service");
+    let unit = std::fs::read_to_string(&unit_path).unwrap();
+    for line in [
+        "LimitCORE=0",
+        "UMask=0077",
+        "NoNewPrivileges=yes",
+        "RestrictNamespaces=yes",
+        "LockPersonality=yes",
+        "RestrictRealtime=yes",
+        "SystemCallArchitectures=native",
+        "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged @cpu-emulation @obsolete",
+        "SystemCallErrorNumber=EPERM",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} missing");
+    }
+    if !which("systemd-analyze") {
+        eprintln!("systemd-analyze is not installed here: the exposure was not measured");
+        return;
+    }
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(&unit_path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&security.stdout);
+    let score: f64 = said
+        .lines()
+        .find_map(|l| l.split_once("Overall exposure level for nudge.service: "))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{said}"));
+    // 8.5 before this hardening; namespaced settings would need user namespaces.
+    assert!(score <= 6.5, "exposure {score}");
+}
