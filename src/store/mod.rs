@@ -264,13 +264,11 @@ fn refuse_symlink(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Sets an existing file to 0600 without following a symbolic link.
+/// Sets an existing regular file to 0600, leaving a symbolic link alone. It does not open the
+/// file: closing a descriptor would drop the POSIX locks SQLite holds on it in this process.
 fn make_private(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?
-        .set_permissions(std::fs::Permissions::from_mode(0o600))
+    refuse_symlink(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// Writes `bytes` to `path` as a private (0600) regular file, never through a symbolic link: a
