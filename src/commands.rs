@@ -558,7 +558,12 @@ pub fn install_service(
         ))
     })?;
     let quote = |p: &Path| {
-        let text = p.display().to_string();
+        // `%` starts a systemd specifier and `$` a variable in ExecStart: both are doubled.
+        let text = p
+            .display()
+            .to_string()
+            .replace('%', "%%")
+            .replace('$', "$$");
         if text.contains([' ', '"', '\\']) {
             format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
         } else {
@@ -588,9 +593,19 @@ pub fn install_service(
     let dir = std::env::var_os("XDG_CONFIG_HOME")
         .map(std::path::PathBuf::from)
         .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".config")
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".config"))
         })
+        .ok_or_else(|| {
+            fail(
+                "neither XDG_CONFIG_HOME nor HOME is set to an absolute path, so there is no \
+                 user unit folder; nudge does not write relative to the current folder: set HOME"
+                    .into(),
+            )
+        })?
         .join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
@@ -598,7 +613,7 @@ pub fn install_service(
     if let Ok(existing) = std::fs::read_to_string(&path) {
         if existing != unit {
             let backup = dir.join("nudge.service.bak");
-            std::fs::write(&backup, existing).map_err(|e| {
+            crate::store::write_private(&backup, existing.as_bytes()).map_err(|e| {
                 fail(format!(
                     "cannot keep the old unit as {}: {e}",
                     backup.display()
@@ -606,7 +621,7 @@ pub fn install_service(
             })?;
         }
     }
-    std::fs::write(&path, &unit)
+    crate::store::write_private(&path, unit.as_bytes())
         .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
     let next = "\
 Now run:
@@ -640,7 +655,7 @@ pub async fn summary_preview(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     let path = dir.join(format!("summary-{}.html", summary.week_key));
-    std::fs::write(&path, html)
+    crate::store::write_private(&path, html.as_bytes())
         .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
     let subject = crate::summary::subject(&summary, language);
     Ok((format!("Subject: {subject}\n\n{text}"), path))

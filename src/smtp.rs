@@ -164,7 +164,30 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters> {
 
 /// Sends `message` through the configured server, telling a certain refusal from an unknown
 /// outcome (see [`Undelivered`]).
+///
+/// The dialogue runs in a task of its own: a server's reply that makes the mail library panic
+/// (lettre 0.11.23 does on a whitespace-only EHLO line, RUSTSEC-2026-0562) ends that task with
+/// an error instead of taking nudge down. Where it panicked is not known, so the outcome is
+/// unknown and the summary is not sent again.
 pub async fn send(config: &SmtpConfig, message: Message) -> std::result::Result<(), Undelivered> {
+    let owned = config.clone();
+    match tokio::spawn(async move { dialogue(&owned, message).await }).await {
+        Ok(outcome) => outcome,
+        Err(e) => Err(Undelivered::Unknown(Error::Smtp {
+            context: format!(
+                "the mail library failed on a reply of SMTP server {}:{}",
+                config.server.host, config.server.port
+            ),
+            reason: if e.is_panic() {
+                "it panicked (a malformed server reply)".into()
+            } else {
+                e.to_string()
+            },
+        })),
+    }
+}
+
+async fn dialogue(config: &SmtpConfig, message: Message) -> std::result::Result<(), Undelivered> {
     let server = &config.server;
     let refused = Undelivered::Refused;
     let tls = match server.security {
@@ -194,17 +217,35 @@ pub async fn send(config: &SmtpConfig, message: Message) -> std::result::Result<
         Security::Tls => tls.clone(),
         _ => None,
     };
-    let mut connection = step!(
-        Stage::Connect,
-        "connecting",
-        AsyncSmtpConnection::connect_tokio1(
-            (server.host.as_str(), server.port),
-            Some(limit),
-            &hello,
-            implicit,
-            None,
-        )
-    );
+    // `plain` goes only to the loopback addresses that were checked, never a second resolution.
+    let plain_addresses = match server.security {
+        Security::Plain => Some(crate::config::plain_socket_addresses(server).map_err(refused)?),
+        _ => None,
+    };
+    let mut connection = match &plain_addresses {
+        Some(addresses) => step!(
+            Stage::Connect,
+            "connecting",
+            AsyncSmtpConnection::connect_tokio1(
+                addresses.as_slice(),
+                Some(limit),
+                &hello,
+                None,
+                None,
+            )
+        ),
+        None => step!(
+            Stage::Connect,
+            "connecting",
+            AsyncSmtpConnection::connect_tokio1(
+                (server.host.as_str(), server.port),
+                Some(limit),
+                &hello,
+                implicit,
+                None,
+            )
+        ),
+    };
     if let (Security::Starttls, Some(tls)) = (server.security, tls) {
         step!(
             Stage::StartTls,

@@ -376,6 +376,46 @@ fn plain_security_is_only_for_loopback() {
 }
 
 #[test]
+fn plain_reaches_only_checked_loopback_addresses() {
+    let plain_to = |host: &str| {
+        spec_with(
+            "host = \"imap.fjordsalg.no\"\nport = 993\nsecurity = \"tls\" ",
+            &format!("host = \"{host}\"\nport = 1143\nsecurity = \"plain\" "),
+        )
+    };
+    for host in ["[::1]", "::1"] {
+        let config = Config::parse(&plain_to(host), None, true).expect("plain to ::1 is fine");
+        assert_eq!(
+            config.imap.server.host, "::1",
+            "the brackets are not part of it"
+        );
+        let addresses = nudge::config::plain_socket_addresses(&config.imap.server).unwrap();
+        assert_eq!(addresses, vec!["[::1]:1143".parse().unwrap()]);
+    }
+    let config = Config::parse(&plain_to("localhost"), None, true).unwrap();
+    let addresses = nudge::config::plain_socket_addresses(&config.imap.server).unwrap();
+    assert_eq!(
+        addresses,
+        vec![
+            "127.0.0.1:1143".parse().unwrap(),
+            "[::1]:1143".parse().unwrap()
+        ],
+        "localhost is resolved without NSS or DNS"
+    );
+    for host in [
+        "imap.fjordsalg.no",
+        "localhost.fjordsalg.no",
+        "localhost.localdomain",
+        "10.0.0.1",
+        "0.0.0.0",
+        "[::]",
+    ] {
+        let error = config_error(&plain_to(host), true);
+        assert_eq!(error.key, "imap.security", "{host}");
+    }
+}
+
+#[test]
 fn missing_ca_file_is_an_error() {
     let text = spec_with(
         "# ca_file = \"/etc/ssl/private-ca.pem\"",
@@ -570,4 +610,125 @@ fn init_writes_a_private_file_and_never_overwrites() {
         "# mine",
         "never overwritten"
     );
+}
+
+/// A config folder holding the SPEC example, its store in `<dir>/state/`.
+fn private_setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("nudge");
+    std::fs::create_dir(&config_dir).unwrap();
+    std::fs::set_permissions(&config_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let text = spec_with(
+        "/home/kari/.local/state/nudge/nudge.db",
+        state.join("nudge.db").to_str().unwrap(),
+    );
+    let path = config_dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (dir, path)
+}
+
+fn refused_naming(path: &Path, config: &Path) -> ConfigError {
+    let error = match Config::load(config) {
+        Err(Error::Config(e)) => e,
+        other => panic!(
+            "{} writable by others must be refused: {other:?}",
+            path.display()
+        ),
+    };
+    let fix = format!("chmod go-w {}", path.display());
+    assert!(error.message.contains(&fix), "{error}");
+    error
+}
+
+#[test]
+fn a_config_file_others_can_write_is_refused() {
+    let (_dir, path) = private_setup();
+    Config::load(&path).expect("a private setup loads");
+    for mode in [0o620, 0o602, 0o666] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        refused_naming(&path, &path);
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Config::load(&path).expect("readable by others but writable only by its owner");
+}
+
+#[test]
+fn a_config_folder_others_can_write_is_refused() {
+    let (_dir, path) = private_setup();
+    let folder = path.parent().unwrap();
+    for mode in [0o770, 0o707, 0o1777] {
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(mode)).unwrap();
+        refused_naming(folder, &path);
+    }
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Config::load(&path).expect("a folder only its owner writes");
+}
+
+#[test]
+fn a_templates_folder_or_template_others_can_write_is_refused() {
+    let (_dir, path) = private_setup();
+    let templates = path.parent().unwrap().join("templates");
+    let english = templates.join("en");
+    std::fs::create_dir_all(&english).unwrap();
+    std::fs::set_permissions(&templates, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&english, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let template = english.join("followup-1.txt.tera");
+    std::fs::write(&template, "Hi").unwrap();
+    std::fs::set_permissions(&template, std::fs::Permissions::from_mode(0o600)).unwrap();
+    Config::load(&path).expect("private templates load");
+    for target in [&templates, &english] {
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        refused_naming(target, &path);
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    std::fs::set_permissions(&template, std::fs::Permissions::from_mode(0o666)).unwrap();
+    refused_naming(&template, &path);
+}
+
+#[test]
+fn a_store_folder_others_can_write_is_refused() {
+    let (dir, path) = private_setup();
+    let state = dir.path().join("state");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let error = refused_naming(&state, &path);
+    assert_eq!(error.key, "store.path");
+}
+
+#[test]
+fn a_config_owned_by_another_user_is_refused() {
+    // Only root can give a file away; the rule itself has a unit test in src/config/trust.rs.
+    if effective_uid() != 0 {
+        return;
+    }
+    let (_dir, path) = private_setup();
+    std::os::unix::fs::chown(&path, Some(54321), None).unwrap();
+    let error = match Config::load(&path) {
+        Err(Error::Config(e)) => e,
+        other => panic!("a config owned by another user must be refused: {other:?}"),
+    };
+    assert!(error.message.contains("uid 54321"), "{error}");
+}
+
+fn effective_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
+
+#[test]
+fn the_config_trust_refusal_exits_2() {
+    let (_dir, path) = private_setup();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["--config", path.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("chmod go-w"), "{stderr}");
 }

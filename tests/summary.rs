@@ -726,3 +726,65 @@ async fn the_next_wake_of_a_pass_is_the_summary_retry_time() {
         .unwrap();
     assert_eq!(report.next_wake, Some(at("2026-11-23T07:35:00+01:00")));
 }
+
+/// An SMTP server that answers EHLO with a whitespace-only extension line, which makes
+/// lettre 0.11.23 panic (RUSTSEC-2026-0562): the send fails, nudge does not go down.
+#[tokio::test]
+async fn a_malformed_ehlo_reply_fails_the_send_without_a_crash() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 hostile ESMTP\r\n").await.ok();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.to_ascii_uppercase().starts_with("EHLO") {
+                write
+                    .write_all(b"250-hostile\r\n250-   \r\n250 8BITMIME\r\n")
+                    .await
+                    .ok();
+            } else {
+                write.write_all(b"221 bye\r\n").await.ok();
+                break;
+            }
+        }
+    });
+    let text = format!(
+        r#"
+[account]
+email = "kari@fjordsalg.no"
+name = "Kari Nordmann"
+own_domains = ["fjordsalg.no"]
+timezone = "Europe/Oslo"
+
+[imap]
+host = "127.0.0.1"
+security = "plain"
+username = "kari"
+password_command = "echo secret"
+
+[smtp]
+host = "localhost"
+port = {port}
+security = "plain"
+username = "kari"
+password_command = "echo secret"
+"#
+    );
+    let config = Config::parse(&text, None, true).unwrap();
+    let message = lettre::Message::builder()
+        .from("kari@fjordsalg.no".parse().unwrap())
+        .to("kari@fjordsalg.no".parse().unwrap())
+        .subject("summary")
+        .body(String::from("hello"))
+        .unwrap();
+    let outcome = nudge::smtp::send(config.smtp.as_ref().unwrap(), message).await;
+    let error = outcome.expect_err("the hostile server cannot take the summary");
+    assert!(
+        matches!(error, nudge::smtp::Undelivered::Unknown(_)),
+        "{error:?}"
+    );
+    server.abort();
+}

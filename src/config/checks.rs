@@ -197,7 +197,7 @@ impl Checker<'_> {
         file_private: bool,
     ) -> std::result::Result<ServerConfig, ConfigError> {
         let key = |leaf: &str| format!("{section}.{leaf}");
-        let host = raw.host.trim().to_string();
+        let host = unbracketed(raw.host.trim()).to_string();
         if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
             return Err(self.error(&key("host"), format!("\"{host}\" is not a host name")));
         }
@@ -553,14 +553,35 @@ pub fn country_of_zone(zone: Tz) -> Option<Country> {
     }
 }
 
-/// True for `localhost` and loopback IP addresses (127.0.0.0/8, ::1).
+/// True for `localhost` and loopback IP addresses (127.0.0.0/8, ::1, `[::1]`).
 pub fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
+    loopback_addresses(host).is_some()
+}
+
+/// The addresses a `security = "plain"` connection to `host` may use, all of them loopback:
+/// `localhost` is resolved here, without NSS or DNS, to 127.0.0.1 and ::1; a loopback IP literal
+/// (`127.0.0.1`, `::1`, `[::1]`) is itself. `None` for any other host, which `plain` may not
+/// reach: a name could resolve elsewhere later, so nothing is ever looked up for `plain`.
+pub fn loopback_addresses(host: &str) -> Option<Vec<IpAddr>> {
+    let host = unbracketed(host.trim());
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.eq_ignore_ascii_case("localhost") {
+        return Some(vec![
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ]);
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => Some(vec![ip]),
+        _ => None,
+    }
+}
+
+/// `::1` for `[::1]`: the brackets of an IPv6 literal are URL syntax, not part of the address.
+pub(super) fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 #[cfg(test)]
@@ -586,6 +607,37 @@ mod tests {
             "::2",
         ] {
             assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn plain_addresses_are_resolved_without_dns_and_only_loopback() {
+        let both = vec![
+            "127.0.0.1".parse::<IpAddr>().unwrap(),
+            "::1".parse::<IpAddr>().unwrap(),
+        ];
+        for host in ["localhost", "LOCALHOST", "localhost.", " localhost "] {
+            assert_eq!(loopback_addresses(host), Some(both.clone()), "{host}");
+        }
+        for host in ["::1", "[::1]"] {
+            assert_eq!(loopback_addresses(host), Some(vec![both[1]]), "{host}");
+        }
+        assert_eq!(
+            loopback_addresses("127.3.2.1"),
+            Some(vec!["127.3.2.1".parse().unwrap()])
+        );
+        for host in [
+            "localhost.localdomain",
+            "mail.localhost",
+            "ip6-localhost",
+            "0.0.0.0",
+            "::",
+            "[::2]",
+            "::ffff:127.0.0.1",
+            "[127.0.0.1",
+            "imap.example.com",
+        ] {
+            assert_eq!(loopback_addresses(host), None, "{host}");
         }
     }
 }

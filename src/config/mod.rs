@@ -11,6 +11,7 @@ mod checks;
 mod paths;
 mod raw;
 mod secrets;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::error::{ConfigError, Error, Result};
 use checks::Checker;
 use raw::parse_raw;
 
-pub use checks::{country_of_zone, is_loopback};
+pub use checks::{country_of_zone, is_loopback, loopback_addresses};
 pub use paths::{config_dir, default_config_path, default_store_path, system_timezone};
 pub use raw::{locate_key, parse_date, parse_time};
 pub use secrets::run_secret_command;
@@ -317,8 +318,25 @@ impl Config {
             line: None,
             message: format!("cannot read the file: {e}"),
         })?;
+        let refuse = |key: &str, message: String| {
+            Error::from(ConfigError {
+                path: Some(path.to_path_buf()),
+                key: key.to_string(),
+                line: None,
+                message,
+            })
+        };
+        if let Some(problem) = untrusted_config_paths(path) {
+            return Err(refuse("", problem));
+        }
         let private = file_is_private(path);
-        Config::parse(&text, Some(path), private)
+        let config = Config::parse(&text, Some(path), private)?;
+        if let Some(dir) = config.store.path.parent().filter(|d| d.exists()) {
+            if let Some(problem) = trust::problem(dir, "the store folder") {
+                return Err(refuse("store.path", problem));
+            }
+        }
+        Ok(config)
     }
 
     /// Validates configuration text. `file_private` tells whether the file it came from is
@@ -339,4 +357,53 @@ pub fn file_is_private(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o044 == 0)
         .unwrap_or(false)
+}
+
+/// The first of the config file, its folder, and the templates folder (with its language
+/// folders and files) that another user could write, as a message naming it and the fix.
+fn untrusted_config_paths(path: &Path) -> Option<String> {
+    let dir = config_dir(path);
+    let templates = dir.join("templates");
+    let mut checks = vec![
+        (path.to_path_buf(), "the config file"),
+        (dir.clone(), "the config folder"),
+    ];
+    if templates.exists() {
+        checks.push((templates.clone(), "the templates folder"));
+        for entry in std::fs::read_dir(&templates)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let language = entry.path();
+            checks.push((language.clone(), "the templates folder"));
+            if language.is_dir() {
+                for file in std::fs::read_dir(&language).into_iter().flatten().flatten() {
+                    checks.push((file.path(), "the template"));
+                }
+            }
+        }
+    }
+    checks
+        .iter()
+        .find_map(|(path, what)| trust::problem(path, what))
+}
+
+/// The socket addresses a `security = "plain"` connection goes to: the checked loopback
+/// addresses of [`loopback_addresses`], never a fresh resolution of the name. A host that is not
+/// loopback is a configuration error (validation refuses it before this is reached).
+pub fn plain_socket_addresses(server: &ServerConfig) -> Result<Vec<std::net::SocketAddr>> {
+    let addresses = loopback_addresses(&server.host).ok_or_else(|| ConfigError {
+        path: None,
+        key: "security".into(),
+        line: None,
+        message: format!(
+            "security = \"plain\" is allowed only to a loopback address, not to \"{}\"",
+            server.host
+        ),
+    })?;
+    Ok(addresses
+        .into_iter()
+        .map(|ip| std::net::SocketAddr::new(ip, server.port))
+        .collect())
 }

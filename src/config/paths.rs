@@ -19,6 +19,7 @@ pub fn default_store_path() -> PathBuf {
 pub fn config_dir(config_path: &Path) -> PathBuf {
     config_path
         .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }

@@ -297,13 +297,18 @@ async fn connect(server: &ServerConfig) -> Result<Client> {
 }
 
 async fn tcp_connect(server: &ServerConfig) -> Result<TcpStream> {
-    let addresses: Vec<_> = tokio::net::lookup_host((server.host.as_str(), server.port))
-        .await
-        .map_err(|source| Error::Resolve {
-            host: server.host.clone(),
-            source,
-        })?
-        .collect();
+    let addresses: Vec<std::net::SocketAddr> = if server.security == Security::Plain {
+        // Only the loopback addresses that were checked, never a second (DNS) resolution.
+        crate::config::plain_socket_addresses(server)?
+    } else {
+        tokio::net::lookup_host((server.host.as_str(), server.port))
+            .await
+            .map_err(|source| Error::Resolve {
+                host: server.host.clone(),
+                source,
+            })?
+            .collect()
+    };
     let mut last_error = std::io::Error::new(
         std::io::ErrorKind::NotFound,
         "the name resolved to no address",

@@ -48,6 +48,11 @@ impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store> {
         prepare_file(path).map_err(|e| store_error(path, e))?;
+        // SQLite opens its side files by name and would follow a link planted there.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            refuse_symlink(&side).map_err(|e| store_error(&side, e))?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|e| store_error(path, e))?
             .filename(path)
@@ -70,7 +75,7 @@ impl Store {
         for suffix in ["-wal", "-shm"] {
             let side = PathBuf::from(format!("{}{suffix}", path.display()));
             if side.exists() {
-                let _ = std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600));
+                let _ = make_private(&side);
             }
         }
         Ok(Store {
@@ -90,16 +95,20 @@ impl Store {
             fastrand::u32(..)
         ));
         let guard = Snapshot { path: path.clone() };
-        // Created 0600 before SQLite writes into it, like the store.
-        prepare_file(&path).map_err(|e| store_error(&path, e))?;
-        std::fs::remove_file(&path).map_err(|e| store_error(&path, e))?;
+        // Created 0600 and new (never through a link) before SQLite writes into it: VACUUM
+        // INTO fills an empty file.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| store_error(&path, e))?;
         sqlx::query("VACUUM INTO ?")
             .bind(path.to_string_lossy().into_owned())
             .execute(&self.pool)
             .await
             .map_err(|e| self.error(format!("copying the store for a dry run: {e}")))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| store_error(&path, e))?;
+        make_private(&path).map_err(|e| store_error(&path, e))?;
         let copy = Store::open(&path).await?;
         Ok((copy, guard))
     }
@@ -235,11 +244,49 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
                 .create(dir)?;
         }
     }
-    std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     // An existing file keeps its mode on open: tighten it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// An error when `path` is a symbolic link (a missing path is fine).
+fn refuse_symlink(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(std::io::Error::other(
+            "it is a symbolic link; nudge does not follow links next to its store (remove it)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Sets an existing regular file to 0600, leaving a symbolic link alone. It does not open the
+/// file: closing a descriptor would drop the POSIX locks SQLite holds on it in this process.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    refuse_symlink(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// Writes `bytes` to `path` as a private (0600) regular file, never through a symbolic link: a
+/// link there is an error, an existing file is replaced in place and made private.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.set_len(0)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
