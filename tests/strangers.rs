@@ -139,3 +139,42 @@ async fn a_message_that_panics_is_quarantined_and_the_pass_goes_on() {
     );
     assert_eq!(nudge.conversation(SUBJECT).unwrap()["state"], "replied");
 }
+
+/// A reply whose References hold 35,000 ids (beyond SQLite's 32,766 variables) is synced
+/// and applied to its conversation: the first id (the opener) and the last ones are kept.
+#[tokio::test]
+async fn a_reply_with_35000_references_is_applied() {
+    let (_dovecot, nudge, mut client) = seller_world("").await;
+    client.append("Sent", &opener().render(), &["\\Seen"]).await;
+    nudge.sync(FIRST_PASS);
+    let mut refs = format!("References: <{OPENER_ID}>");
+    for n in 0..35_000 {
+        refs.push_str(&format!(" <m{n}.list@lists.example.net>"));
+    }
+    let extra = format!("In-Reply-To: <m34999.list@lists.example.net>\n{refs}");
+    let reply = Message {
+        extra: &extra,
+        ..message(
+            INGRID,
+            KARI,
+            RE_SUBJECT,
+            "r1@fjordkraft.no",
+            None,
+            "Tue, 17 Nov 2026 10:00:00 +0100",
+            "Takk, Kari! La oss ta en prat på torsdag.",
+        )
+    };
+    client.append("INBOX", &reply.render(), &[]).await;
+    let started = std::time::Instant::now();
+    run_ok(&nudge, &["sync", "--now", NEXT_DAY], &[]);
+    assert_eq!(
+        nudge.conversation(SUBJECT).expect("the conversation")["state"],
+        "replied",
+        "the reply reaches its conversation through the first reference"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}

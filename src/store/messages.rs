@@ -481,6 +481,9 @@ impl Store {
     }
 }
 
+/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
+const IN_CHUNK: usize = 500;
+
 /// Finds (or makes) the thread for a message with these ids, merging threads the message
 /// shows to be one, and points every id at it.
 async fn thread_for(
@@ -488,15 +491,21 @@ async fn thread_for(
     keys: &[String],
     now: DateTime<Utc>,
 ) -> std::result::Result<i64, sqlx::Error> {
-    let placeholders = vec!["?"; keys.len()].join(", ");
-    let sql = format!(
-        "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders}) ORDER BY thread_id"
-    );
-    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-    for key in keys {
-        query = query.bind(key);
+    // Asked in chunks: SQLite allows at most 32,766 variables in one statement.
+    let mut threads: Vec<i64> = Vec::new();
+    for chunk in keys.chunks(IN_CHUNK) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for key in chunk {
+            query = query.bind(key);
+        }
+        threads.extend(query.fetch_all(&mut **tx).await?);
     }
-    let threads: Vec<i64> = query.fetch_all(&mut **tx).await?;
+    threads.sort_unstable();
+    threads.dedup();
     let thread = match threads.split_first() {
         None => {
             sqlx::query_scalar("INSERT INTO threads (created_at) VALUES (?) RETURNING id")
