@@ -178,3 +178,32 @@ async fn a_reply_with_35000_references_is_applied() {
         started.elapsed()
     );
 }
+
+/// A reply behind a 1 MB header section (a relay loop's Received lines) is synced and applied:
+/// only the header fields nudge reads are fetched, bounded, and its text still counts.
+#[tokio::test]
+async fn a_reply_behind_a_1mb_header_is_applied() {
+    let (_dovecot, nudge, mut client) = seller_world("").await;
+    let opener = message(
+        KARI,
+        "Ola Hansen <ola.hansen@gmail.com>",
+        "Demo av plattformen",
+        "b1.opener@fjordsalg.no",
+        None,
+        "Wed, 18 Nov 2026 10:00:00 +0100",
+        "Hei Ola,\n\nTakk for demoen i dag.\n\nHilsen Kari",
+    );
+    client.append("Sent", &opener.render(), &["\\Seen"]).await;
+    nudge.sync("2026-11-18T12:00:00+01:00");
+    let huge = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/mail/malformed-huge-header-1mb.eml"),
+    )
+    .expect("the fixture");
+    client.append("INBOX", &huge, &[]).await;
+    run_ok(&nudge, &["sync", "--now", "2026-11-19T08:00:00+01:00"], &[]);
+    let conversation = nudge
+        .conversation("Demo av plattformen")
+        .expect("the conversation");
+    assert_eq!(conversation["state"], "replied", "{conversation:#}");
+}
