@@ -242,11 +242,49 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         .map(|s| s.last_uid)
         .unwrap_or(0);
     let mut stored = 0;
-    for batch in uids.chunks(BATCH) {
-        let fetched = connection.fetch_headers(&uid_set(batch)).await?;
-        let mut messages = Vec::with_capacity(fetched.len());
-        // Messages whose headers could not be read without a panic: stored, then quarantined.
+    // A FETCH that times out (huge headers, a slow link) is asked again in smaller batches,
+    // down to one message; a message that times out alone twice is quarantined, so sync
+    // always makes progress (SPEC 13).
+    let mut size = BATCH;
+    let mut lone_timeouts = 0;
+    let mut at = 0;
+    while at < uids.len() {
+        let batch = &uids[at..(at + size).min(uids.len())];
+        // Messages that could not be read (a panic, a fetch that always times out): stored
+        // as placeholders or as read so far, then quarantined.
         let mut failed: Vec<(usize, String)> = Vec::new();
+        let fetched = match fetch_headers(connection, batch).await {
+            Ok(fetched) => fetched,
+            Err(e @ Error::Timeout { .. }) => {
+                warn!(folder = %folder.name, messages = batch.len(), error = %e,
+                    "header fetch timed out: reconnecting, asking for fewer messages");
+                *connection = Connection::open(&config.imap.server).await?;
+                let again = connection.examine(&folder.raw_name).await?;
+                if again.uidvalidity != status.uidvalidity {
+                    return Err(Error::Data(format!(
+                        "UIDVALIDITY of {} changed during sync",
+                        folder.name
+                    )));
+                }
+                if size > 1 {
+                    size = (size / 10).max(1);
+                    continue;
+                }
+                lone_timeouts += 1;
+                if lone_timeouts < 2 {
+                    continue;
+                }
+                lone_timeouts = 0;
+                failed.push((0, format!("fetching its headers timed out twice: {e}")));
+                vec![crate::imap::sync::Fetched {
+                    uid: batch[0],
+                    ..Default::default()
+                }]
+            }
+            Err(e) => return Err(e),
+        };
+        at += batch.len();
+        let mut messages = Vec::with_capacity(fetched.len());
         for item in fetched {
             let read = std::panic::catch_unwind(|| {
                 let parsed = parse(&item.data);
@@ -328,6 +366,26 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     }
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
+}
+
+/// Fetches the headers of `batch`. A test-only fault, `NUDGE_FAULT_POINT=header-timeout-on-uid:
+/// <UID>`, makes every FETCH that asks for that UID time out, as a huge header on a slow link.
+async fn fetch_headers(
+    connection: &mut Connection,
+    batch: &[u32],
+) -> Result<Vec<crate::imap::sync::Fetched>> {
+    if let Ok(point) = std::env::var("NUDGE_FAULT_POINT") {
+        let slow = point
+            .strip_prefix("header-timeout-on-uid:")
+            .and_then(|uid| uid.parse::<u32>().ok());
+        if slow.is_some_and(|uid| batch.contains(&uid)) {
+            return Err(Error::Timeout {
+                what: "UID FETCH (fault point header-timeout-on-uid)".into(),
+                seconds: 0,
+            });
+        }
+    }
+    connection.fetch_headers(&uid_set(batch)).await
 }
 
 /// The seller may flag a message in Sent any time after sending it. With CONDSTORE an

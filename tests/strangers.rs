@@ -207,3 +207,55 @@ async fn a_reply_behind_a_1mb_header_is_applied() {
         .expect("the conversation");
     assert_eq!(conversation["state"], "replied", "{conversation:#}");
 }
+
+/// A message whose header FETCH always times out (a huge header on a slow link) stalls
+/// nothing: the batch is asked again in smaller ones down to that message alone, which is
+/// quarantined after timing out twice; the real reply next to it is applied, and the next
+/// pass does not ask for it again.
+#[tokio::test]
+async fn a_message_whose_fetch_times_out_is_quarantined_and_the_rest_synced() {
+    let (_dovecot, nudge, mut client) = seller_world("").await;
+    client.append("Sent", &opener().render(), &["\\Seen"]).await;
+    nudge.sync(FIRST_PASS);
+    let slow = message(
+        "Ukjent <noreply@relay.example.net>",
+        KARI,
+        "Stor melding",
+        "slow.1@relay.example.net",
+        None,
+        "Tue, 17 Nov 2026 08:00:00 +0100",
+        "…",
+    );
+    client.append("INBOX", &slow.render(), &[]).await;
+    client
+        .append("INBOX", &ingrid_replies().render(), &[])
+        .await;
+    let slow_uid = client
+        .messages("INBOX")
+        .await
+        .into_iter()
+        .map(|m| m.uid)
+        .min()
+        .expect("two messages in INBOX");
+    let fault = format!("header-timeout-on-uid:{slow_uid}");
+    let env = [("NUDGE_FAULT_POINT", fault.as_str())];
+
+    let first = run_ok(&nudge, &["sync", "--now", NEXT_DAY], &env);
+    assert!(
+        first.contains("quarantined") && first.contains(&format!("uid={slow_uid}")),
+        "the quarantine is logged with the UID:\n{first}"
+    );
+    assert_eq!(
+        nudge.conversation(SUBJECT).expect("the conversation")["state"],
+        "replied",
+        "the real reply is applied"
+    );
+    let status = run_ok(&nudge, &["status"], &[]);
+    assert!(status.contains("1 message(s) quarantined"), "{status}");
+
+    let second = run_ok(&nudge, &["sync", "--now", DAY_AFTER], &env);
+    assert!(
+        !second.contains("timed out") && !second.contains("quarantined"),
+        "the quarantined UID is not fetched again:\n{second}"
+    );
+}
