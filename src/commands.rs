@@ -18,6 +18,7 @@ use crate::imap::folders::Folders;
 use crate::imap::Connection;
 use crate::lock::{self, Lock};
 use crate::mail::classify::{classify, MessageClass};
+use crate::mail::parse::one_line;
 use crate::mail::parse::parse;
 use crate::model::State;
 use crate::rules::machine::{self, Transition};
@@ -219,6 +220,10 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
     let store = Store::open(&config.store.path).await?;
     let found = store.conversation(id).await;
     let events = store.events(id).await;
+    let quarantined = match &found {
+        Ok(Some(c)) => store.quarantined_in_thread(c.thread_id).await,
+        _ => Ok(Vec::new()),
+    };
     store.close().await;
     let conversation = found?.ok_or_else(|| Error::Data(format!("no conversation #{id}")))?;
     let zone = config.account.timezone;
@@ -263,7 +268,30 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
             neutralise(&event.detail)
         ));
     }
+    let quarantined = quarantined?;
+    if !quarantined.is_empty() {
+        // Messages of this thread nudge could not process: set aside, never applied (SPEC 13).
+        out.push_str("Quarantined (not applied):\n");
+        for q in quarantined {
+            out.push_str(&format!(
+                "  {}  {} UID {}  <{}>  {}\n",
+                local(q.at),
+                q.folder,
+                q.uid,
+                one_line(q.message_id.as_deref().unwrap_or("")),
+                one_line(&q.reason)
+            ));
+        }
+    }
     Ok(out)
+}
+
+/// How many messages are quarantined (`nudge status` counts them).
+pub async fn quarantined_count(config: &Config) -> Result<i64> {
+    let store = Store::open(&config.store.path).await?;
+    let count = store.quarantined_count().await;
+    store.close().await;
+    count
 }
 
 /// What the seller can do to one conversation from the command line.

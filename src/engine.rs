@@ -8,7 +8,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use tracing::{debug, info};
+use futures::FutureExt;
+use tracing::{debug, info, warn};
 
 use crate::cadence::Calendar;
 use crate::compose::templates::Templates;
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
-use crate::mail::classify::{classify, may_be_bounce};
+use crate::mail::classify::{classify, may_be_bounce, Classification};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Origin;
@@ -241,24 +242,80 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         .map(|s| s.last_uid)
         .unwrap_or(0);
     let mut stored = 0;
-    for batch in uids.chunks(BATCH) {
-        let fetched = connection.fetch_headers(&uid_set(batch)).await?;
+    // A FETCH that times out (huge headers, a slow link) is asked again in smaller batches,
+    // down to one message; a message that times out alone twice is quarantined, so sync
+    // always makes progress (SPEC 13).
+    let mut size = BATCH;
+    let mut lone_timeouts = 0;
+    let mut at = 0;
+    while at < uids.len() {
+        let batch = &uids[at..(at + size).min(uids.len())];
+        // Messages that could not be read (a panic, a fetch that always times out): stored
+        // as placeholders or as read so far, then quarantined.
+        let mut failed: Vec<(usize, String)> = Vec::new();
+        let fetched = match fetch_headers(connection, batch).await {
+            Ok(fetched) => fetched,
+            Err(e @ Error::Timeout { .. }) => {
+                warn!(folder = %folder.name, messages = batch.len(), error = %e,
+                    "header fetch timed out: reconnecting, asking for fewer messages");
+                *connection = Connection::open(&config.imap.server).await?;
+                let again = connection.examine(&folder.raw_name).await?;
+                if again.uidvalidity != status.uidvalidity {
+                    return Err(Error::Data(format!(
+                        "UIDVALIDITY of {} changed during sync",
+                        folder.name
+                    )));
+                }
+                if size > 1 {
+                    size = (size / 10).max(1);
+                    continue;
+                }
+                lone_timeouts += 1;
+                if lone_timeouts < 2 {
+                    continue;
+                }
+                lone_timeouts = 0;
+                failed.push((0, format!("fetching its headers timed out twice: {e}")));
+                vec![crate::imap::sync::Fetched {
+                    uid: batch[0],
+                    ..Default::default()
+                }]
+            }
+            Err(e) => return Err(e),
+        };
+        at += batch.len();
         let mut messages = Vec::with_capacity(fetched.len());
         for item in fetched {
-            let parsed = parse(&item.data);
-            let readable = parsed.is_some();
-            let mail = parsed.unwrap_or_default();
-            let from_seller = mail
-                .from
-                .as_ref()
-                .is_some_and(|f| config.account.is_seller(&f.address));
-            let automated = is_automated(&mail, from_seller);
-            // What the headers say, kept if the text is never read (an out-of-office deleted
-            // quickly is still an out-of-office). The seller's own sent mail has no class, and
-            // headers that do not parse give none: nothing is a reply by default.
-            let class =
-                (readable && origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
+            let read = std::panic::catch_unwind(|| {
+                let parsed = parse(&item.data);
+                let readable = parsed.is_some();
+                let mail = parsed.unwrap_or_default();
+                let from_seller = mail
+                    .from
+                    .as_ref()
+                    .is_some_and(|f| config.account.is_seller(&f.address));
+                let automated = is_automated(&mail, from_seller);
+                // What the headers say, kept if the text is never read (an out-of-office
+                // deleted quickly is still an out-of-office). The seller's own sent mail has
+                // no class, and headers that do not parse give none: nothing is a reply by
+                // default.
+                let class = (readable
+                    && origin != Origin::Drafts
+                    && !(origin == Origin::Sent && from_seller))
                     .then(|| classify(&mail, now.date_naive()).class);
+                (mail, from_seller, automated, class)
+            });
+            let (mail, from_seller, automated, class) = match read {
+                Ok(read) => read,
+                Err(panic) => {
+                    let reason = format!(
+                        "reading its headers panicked: {}",
+                        panic_text(panic.as_ref())
+                    );
+                    failed.push((messages.len(), reason));
+                    (Mail::default(), false, false, None)
+                }
+            };
             messages.push(NewMessage {
                 folder: folder.name.clone(),
                 origin,
@@ -280,9 +337,19 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
             last_uid,
             highest_modseq: status.highest_modseq,
         };
-        store
+        let ids = store
             .store_messages(&messages, &state, origin.name(), now)
             .await?;
+        for (at, reason) in failed {
+            let message = &messages[at];
+            warn!(
+                folder = %message.folder,
+                uid = message.uid,
+                reason = %reason,
+                "message quarantined: it cannot be processed and is skipped from now on"
+            );
+            store.quarantine(ids[at], &reason, now).await?;
+        }
         stored += messages.len();
     }
     if uids.is_empty() {
@@ -299,6 +366,26 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     }
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
+}
+
+/// Fetches the headers of `batch`. A test-only fault, `NUDGE_FAULT_POINT=header-timeout-on-uid:
+/// <UID>`, makes every FETCH that asks for that UID time out, as a huge header on a slow link.
+async fn fetch_headers(
+    connection: &mut Connection,
+    batch: &[u32],
+) -> Result<Vec<crate::imap::sync::Fetched>> {
+    if let Ok(point) = std::env::var("NUDGE_FAULT_POINT") {
+        let slow = point
+            .strip_prefix("header-timeout-on-uid:")
+            .and_then(|uid| uid.parse::<u32>().ok());
+        if slow.is_some_and(|uid| batch.contains(&uid)) {
+            return Err(Error::Timeout {
+                what: "UID FETCH (fault point header-timeout-on-uid)".into(),
+                seconds: 0,
+            });
+        }
+    }
+    connection.fetch_headers(&uid_set(batch)).await
 }
 
 /// The seller may flag a message in Sent any time after sending it. With CONDSTORE an
@@ -380,9 +467,23 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                     let Some(message) = by_uid.get(&item.uid) else {
                         continue;
                     };
-                    // A text that does not parse leaves what the headers said.
-                    if let Some(mail) = parse(&item.data) {
-                        record_text(store, message, &mail, now).await?;
+                    // A text that does not parse leaves what the headers said; one whose
+                    // reading panics is quarantined, and the others are read on (SPEC 13).
+                    let read = std::panic::catch_unwind(|| read_text(message, &item.data, now));
+                    match read {
+                        Ok(Some((class, snippet))) => {
+                            store
+                                .set_message_text(message.id, class.as_ref(), &snippet)
+                                .await?;
+                        }
+                        Ok(None) => {}
+                        Err(panic) => {
+                            let reason = format!(
+                                "reading its text panicked: {}",
+                                panic_text(panic.as_ref())
+                            );
+                            quarantine(store, message, &reason, now).await?;
+                        }
                     }
                 }
             }
@@ -392,17 +493,17 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn record_text(
-    store: &Store,
+/// What a message's text says: its class (inbound mail) and a snippet of its new text.
+/// `None` when the text does not parse.
+fn read_text(
     message: &StoredMessage,
-    mail: &Mail,
+    raw: &[u8],
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Option<(Option<Classification>, String)> {
+    let mail = parse(raw)?;
     let snippet: String = new_text(&mail.body).chars().take(SNIPPET_CHARS).collect();
-    let class = (!message.from_seller).then(|| classify(mail, now.date_naive()));
-    store
-        .set_message_text(message.id, class.as_ref(), &snippet)
-        .await
+    let class = (!message.from_seller).then(|| classify(&mail, now.date_naive()));
+    Some((class, snippet))
 }
 
 /// How often one message is decided again when commands keep changing its conversations.
@@ -437,8 +538,31 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     for message in store.unprocessed_messages().await? {
         let mut attempts = 0;
         let (effects, created) = loop {
-            let effects =
-                effects_of(store, &rules, &index, &suppressed, &message, pass.now).await?;
+            // One message never stops the rest (SPEC 13): a panic or a data error while
+            // deciding quarantines it, and the pass goes on.
+            let decided = std::panic::AssertUnwindSafe(effects_of(
+                store,
+                &rules,
+                &index,
+                &suppressed,
+                &message,
+                pass.now,
+            ))
+            .catch_unwind()
+            .await;
+            let effects = match decided {
+                Ok(Ok(effects)) => effects,
+                Ok(Err(Error::Data(reason))) => {
+                    quarantine(store, &message, &reason, pass.now).await?;
+                    break (Vec::new(), Vec::new());
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(panic) => {
+                    let reason = format!("panicked: {}", panic_text(panic.as_ref()));
+                    quarantine(store, &message, &reason, pass.now).await?;
+                    break (Vec::new(), Vec::new());
+                }
+            };
             if effects.is_empty() {
                 break (effects, Vec::new());
             }
@@ -505,6 +629,47 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
 /// What one message does to the conversations: the store gathers the facts the rules ask
 /// for (the thread's other messages, a returned message's thread, last touches), then the
 /// rules decide.
+/// Sets a message nudge could not process aside: recorded in the store with the reason,
+/// never tried again, logged once.
+async fn quarantine(
+    store: &Store,
+    message: &StoredMessage,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    warn!(
+        folder = %message.folder,
+        uid = message.uid,
+        message_id = message.message_id.as_deref().unwrap_or(""),
+        reason,
+        "message quarantined: it cannot be processed and is skipped from now on"
+    );
+    store.quarantine(message.id, reason, now).await
+}
+
+/// The text a panic carried, for the quarantine reason.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    text.chars().take(200).collect()
+}
+
+/// A test-only fault: `NUDGE_FAULT_POINT=panic-on-message:<Message-ID>` makes processing of
+/// that message panic, as a bug in parsing or the rules would.
+fn panic_point(message_id: Option<&str>) {
+    let Ok(point) = std::env::var("NUDGE_FAULT_POINT") else {
+        return;
+    };
+    if let (Some(wanted), Some(id)) = (point.strip_prefix("panic-on-message:"), message_id) {
+        if wanted == id {
+            panic!("fault point panic-on-message:{id} (NUDGE_FAULT_POINT)");
+        }
+    }
+}
+
 async fn effects_of(
     store: &Store,
     rules: &Rules<'_>,
@@ -513,6 +678,7 @@ async fn effects_of(
     message: &StoredMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
+    panic_point(message.message_id.as_deref());
     let needed = rules.facts_needed(index, message);
     let mut facts = Facts {
         thread_automated: needed.thread_automated

@@ -193,6 +193,13 @@ fn main() -> ExitCode {
                     "{}",
                     nudge::commands::status_table(&rows, config.account.timezone)
                 );
+                let quarantined = nudge::commands::quarantined_count(&config).await?;
+                if quarantined > 0 {
+                    println!(
+                        "{quarantined} message(s) quarantined: they could not be processed \
+                         (see the log, and `nudge show ID`)"
+                    );
+                }
             }
             Ok(())
         }),

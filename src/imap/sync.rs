@@ -15,6 +15,19 @@ pub const HEADER_FIELDS: &str = "MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC SU
     X-MS-EXCHANGE-INBOX-RULES-LOOP LIST-ID LIST-UNSUBSCRIBE CONTENT-TYPE X-NUDGE-SUMMARY \
     X-MICROSOFT-ORIGINAL-MESSAGE-ID";
 
+/// At most this much of one message's header fields is fetched: a stranger's multi-MB header
+/// cannot stall a sync or fill memory (SPEC 13). The fields nudge reads fit many times over.
+pub const HEADER_FIELD_BYTES: u32 = 64 * 1024;
+
+/// The FETCH of flags, INTERNALDATE and the header fields nudge reads, at most
+/// [`HEADER_FIELD_BYTES`] of them per message.
+fn header_query(uid_set: &str, gmail: &str) -> String {
+    format!(
+        "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} \
+         BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
+    )
+}
+
 /// How much of a message is fetched when its text is needed.
 pub const PARTIAL_MESSAGE_BYTES: u32 = 64 * 1024;
 
@@ -100,10 +113,7 @@ impl Connection {
         } else {
             ""
         };
-        let query = format!(
-            "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
-        );
-        let fetched = self.fetch(&query).await?;
+        let fetched = self.fetch(&header_query(uid_set, gmail)).await?;
         self.header_fetches += fetched.len() as u64;
         Ok(fetched)
     }
@@ -249,6 +259,19 @@ pub fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fetches_are_bounded() {
+        let query = header_query("1:5", "");
+        assert!(
+            query.ends_with(&format!(")]<0.{HEADER_FIELD_BYTES}>)")),
+            "{query}"
+        );
+        assert!(
+            query.contains("BODY.PEEK[HEADER.FIELDS (MESSAGE-ID "),
+            "{query}"
+        );
+    }
 
     #[test]
     fn compact_uid_sets() {

@@ -1,6 +1,8 @@
 //! From raw message bytes to [`Mail`], the few facts nudge needs. Only this file knows
 //! mail-parser. Never panics; a message without headers gives `None`.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
@@ -101,15 +103,18 @@ impl Mail {
     /// Every id that ties this message into a thread: its own, the Exchange original,
     /// In-Reply-To and References.
     pub fn thread_ids(&self) -> Vec<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut ids: Vec<String> = Vec::new();
+        let in_reply_to = trim_middle(&self.in_reply_to, MAX_IN_REPLY_TO);
+        let references = trim_middle(&self.references, MAX_REFERENCES);
         for id in self
             .message_id
             .iter()
             .chain(self.original_message_id.iter())
-            .chain(self.in_reply_to.iter())
-            .chain(self.references.iter())
+            .chain(in_reply_to.iter())
+            .chain(references.iter())
         {
-            if !ids.contains(id) {
+            if seen.insert(id.as_str()) {
                 ids.push(id.clone());
             }
         }
@@ -120,6 +125,29 @@ impl Mail {
     pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
         self.to.iter().chain(self.cc.iter())
     }
+}
+
+/// At most this many ids tie one message into a thread (its own, the Exchange original,
+/// In-Reply-To and References): a stranger's References may hold tens of thousands.
+pub const MAX_THREAD_IDS: usize = 100;
+/// In-Reply-To names the parent (rarely more than one).
+const MAX_IN_REPLY_TO: usize = 2;
+/// References kept: the first (the thread's root) and the last ones (the nearest parents).
+const MAX_REFERENCES: usize = MAX_THREAD_IDS - 2 - MAX_IN_REPLY_TO;
+
+/// `ids` without repeats, trimmed to at most `keep` by dropping ids from the middle: the
+/// first one and the last `keep - 1` stay, as RFC 5322 (3.6.4) suggests for References.
+pub fn trim_middle(ids: &[String], keep: usize) -> Vec<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let unique: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+    if unique.len() <= keep || keep == 0 {
+        return unique.into_iter().take(keep).cloned().collect();
+    }
+    let tail = unique.len() - (keep - 1);
+    std::iter::once(unique[0])
+        .chain(unique[tail..].iter().copied())
+        .cloned()
+        .collect()
 }
 
 /// Parses raw message bytes (LF or CRLF). `None` when there are no headers at all.
@@ -134,8 +162,13 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         .map(normalize_id)
         .filter(|id| !id.is_empty())
         .or_else(|| raw_header("Message-ID").and_then(|v| ids(v).into_iter().next()));
-    let in_reply_to = raw_header("In-Reply-To").map(ids).unwrap_or_default();
-    let mut references = raw_header("References").map(ids).unwrap_or_default();
+    // Strangers write these: a message ties itself to at most MAX_THREAD_IDS ids.
+    let in_reply_to = raw_header("In-Reply-To")
+        .map(|v| trim_middle(&ids(v), MAX_IN_REPLY_TO))
+        .unwrap_or_default();
+    let mut references = raw_header("References")
+        .map(|v| trim_middle(&ids(v), MAX_REFERENCES))
+        .unwrap_or_default();
     // A message listing itself would loop the thread.
     if let Some(own) = &message_id {
         references.retain(|r| r != own);
@@ -531,8 +564,9 @@ fn recipient_address(value: &str) -> Option<String> {
 /// (Outlook separates References with commas; some clients drop the brackets).
 pub fn ids(value: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut push = |id: String| {
-        if !id.is_empty() && !out.contains(&id) {
+        if !id.is_empty() && seen.insert(id.clone()) {
             out.push(id);
         }
     };
@@ -619,6 +653,43 @@ mod tests {
             Some("x@y".into())
         );
         assert_eq!(message_id_line("Æøåæøåæøåæøå"), None);
+    }
+
+    #[test]
+    fn huge_references_keep_the_first_and_the_last_ids() {
+        let refs: String = (0..35_000)
+            .map(|n| format!("<r{n}@example.com> "))
+            .collect();
+        let raw = format!(
+            "From: a@example.com\nMessage-ID: <own@example.com>\nIn-Reply-To: <r34999@example.com>\nReferences: {refs}\n\nhi\n"
+        );
+        let mail = parse(raw.as_bytes()).unwrap();
+        assert_eq!(mail.references.len(), MAX_REFERENCES);
+        assert_eq!(mail.references[0], "r0@example.com", "the root stays");
+        assert_eq!(mail.references.last().unwrap(), "r34999@example.com");
+        assert_eq!(
+            mail.references[1],
+            format!("r{}@example.com", 35_000 - (MAX_REFERENCES - 1))
+        );
+        let ids = mail.thread_ids();
+        assert!(ids.len() <= MAX_THREAD_IDS, "{}", ids.len());
+        assert_eq!(ids[0], "own@example.com");
+        assert!(ids.contains(&"r0@example.com".to_string()));
+        assert_eq!(
+            ids.len(),
+            1 + MAX_REFERENCES,
+            "In-Reply-To repeats the last reference"
+        );
+    }
+
+    #[test]
+    fn trimming_drops_repeats_and_the_middle() {
+        let ids: Vec<String> = ["a", "b", "a", "c", "d", "e", "c"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(trim_middle(&ids, 10), ["a", "b", "c", "d", "e"]);
+        assert_eq!(trim_middle(&ids, 3), ["a", "d", "e"]);
+        assert_eq!(trim_middle(&ids, 1), ["a"]);
     }
 
     #[test]

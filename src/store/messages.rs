@@ -22,6 +22,17 @@ pub struct FolderState {
     pub highest_modseq: Option<u64>,
 }
 
+/// A message nudge could not process, set aside (SPEC 13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub folder: String,
+    pub uid: u32,
+    pub message_id: Option<String>,
+    pub subject: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
 /// A message as it arrives from the server, before it is stored.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -313,13 +324,66 @@ impl Store {
     /// Messages whose effect on conversations is not applied yet, oldest first.
     pub async fn unprocessed_messages(&self) -> Result<Vec<StoredMessage>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE processed = 0
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE processed = 0 AND quarantined_at IS NULL
              ORDER BY coalesce(arrived, date), id"
         )))
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
         rows.iter().map(|r| self.message_from_row(r)).collect()
+    }
+
+    /// Quarantines a message nudge could not process: it is marked processed, so no pass
+    /// tries it again, with when and why (SPEC 13).
+    pub async fn quarantine(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET processed = 1, quarantined_at = ?, quarantine_reason = ?
+             WHERE id = ?",
+        )
+        .bind(now.to_rfc3339())
+        .bind(reason)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// The quarantined messages of a thread, oldest first.
+    pub async fn quarantined_in_thread(&self, thread_id: i64) -> Result<Vec<Quarantined>> {
+        let rows = sqlx::query(
+            "SELECT folder, uid, message_id, subject, quarantined_at, quarantine_reason
+             FROM messages WHERE thread_id = ? AND quarantined_at IS NOT NULL
+             ORDER BY quarantined_at, id",
+        )
+        .bind(thread_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Quarantined {
+                    folder: row.get("folder"),
+                    uid: row.get::<i64, _>("uid") as u32,
+                    message_id: row.get("message_id"),
+                    subject: row.get("subject"),
+                    at: parse_time(&row.get::<String, _>("quarantined_at"))
+                        .map_err(|e| self.error(e))?,
+                    reason: row
+                        .get::<Option<String>, _>("quarantine_reason")
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// How many messages are quarantined.
+    pub async fn quarantined_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE quarantined_at IS NOT NULL")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// One stored message.
@@ -417,6 +481,9 @@ impl Store {
     }
 }
 
+/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
+const IN_CHUNK: usize = 500;
+
 /// Finds (or makes) the thread for a message with these ids, merging threads the message
 /// shows to be one, and points every id at it.
 async fn thread_for(
@@ -424,15 +491,21 @@ async fn thread_for(
     keys: &[String],
     now: DateTime<Utc>,
 ) -> std::result::Result<i64, sqlx::Error> {
-    let placeholders = vec!["?"; keys.len()].join(", ");
-    let sql = format!(
-        "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders}) ORDER BY thread_id"
-    );
-    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-    for key in keys {
-        query = query.bind(key);
+    // Asked in chunks: SQLite allows at most 32,766 variables in one statement.
+    let mut threads: Vec<i64> = Vec::new();
+    for chunk in keys.chunks(IN_CHUNK) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for key in chunk {
+            query = query.bind(key);
+        }
+        threads.extend(query.fetch_all(&mut **tx).await?);
     }
-    let threads: Vec<i64> = query.fetch_all(&mut **tx).await?;
+    threads.sort_unstable();
+    threads.dedup();
     let thread = match threads.split_first() {
         None => {
             sqlx::query_scalar("INSERT INTO threads (created_at) VALUES (?) RETURNING id")

@@ -25,7 +25,7 @@ mod summaries;
 mod suppressions;
 pub use crate::rules::Effect;
 pub use drafts::{Draft, DraftCopy, DraftState};
-pub use messages::{FolderState, NewMessage};
+pub use messages::{FolderState, NewMessage, Quarantined};
 
 /// A stored message, as the engine reads it back.
 pub type StoredMessage = crate::model::Message;
