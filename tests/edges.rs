@@ -38,28 +38,6 @@ const NEXT_MONDAY: &str = "2026-11-23T09:00:00+01:00";
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-/// A plain-text message, answering `parent` when given.
-fn mail<'a>(
-    from: &'a str,
-    to: &'a str,
-    subject: &'a str,
-    id: &'a str,
-    parent: Option<&'a str>,
-    date: &'a str,
-    body: &'a str,
-) -> Message<'a> {
-    Message {
-        from,
-        to,
-        subject,
-        message_id: id,
-        in_reply_to: parent,
-        date,
-        body,
-        extra: "",
-    }
-}
-
 /// A message from Kari (for Sent).
 fn from_kari<'a>(
     to: &'a str,
@@ -69,7 +47,7 @@ fn from_kari<'a>(
     date: &'a str,
     body: &'a str,
 ) -> Message<'a> {
-    mail(KARI, to, subject, id, parent, date, body)
+    Message::new(KARI, to, subject, id, parent, date, body)
 }
 
 /// Kari's opener to Ingrid.
@@ -86,7 +64,7 @@ fn to_kari<'a>(
     date: &'a str,
     body: &'a str,
 ) -> Message<'a> {
-    mail(from, KARI, subject, id, parent, date, body)
+    Message::new(from, KARI, subject, id, parent, date, body)
 }
 
 /// An RFC 3464 delivery status notification from Kari's own mail server: delivery to `failed`
@@ -344,7 +322,7 @@ fn section<'a>(text: &'a str, heading: &str) -> &'a str {
 async fn a_forged_seller_message_in_inbox_is_not_a_touch() {
     let mut w = World::with_opener().await;
     w.sync(FIRST_PASS);
-    w.inbox(&mail(
+    w.inbox(&Message::new(
         "\"Someone Else\" <kari@fjordsalg.no>",
         "attacker@evil.example",
         RE_SUBJECT,
@@ -372,7 +350,7 @@ async fn a_forged_seller_message_in_inbox_is_not_a_touch() {
 #[tokio::test]
 async fn a_forged_seller_message_to_a_stranger_starts_nothing() {
     let mut w = World::with_opener().await;
-    w.inbox(&mail(
+    w.inbox(&Message::new(
         KARI,
         "Ola Nilsen <ola.nilsen@stranger.example>",
         "Bestilling av utstyr",

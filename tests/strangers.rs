@@ -22,29 +22,8 @@ const DAY_AFTER: &str = "2026-11-18T12:00:00+01:00";
 /// The message whose processing the fault point makes panic.
 const POISON_ID: &str = "poison.1@fjordkraft.no";
 
-fn message<'a>(
-    from: &'a str,
-    to: &'a str,
-    subject: &'a str,
-    id: &'a str,
-    parent: Option<&'a str>,
-    date: &'a str,
-    body: &'a str,
-) -> Message<'a> {
-    Message {
-        from,
-        to,
-        subject,
-        message_id: id,
-        in_reply_to: parent,
-        date,
-        body,
-        extra: "",
-    }
-}
-
 fn opener() -> Message<'static> {
-    message(
+    Message::new(
         KARI,
         INGRID,
         SUBJECT,
@@ -56,7 +35,7 @@ fn opener() -> Message<'static> {
 }
 
 fn ingrid_replies() -> Message<'static> {
-    message(
+    Message::new(
         INGRID,
         KARI,
         RE_SUBJECT,
@@ -93,7 +72,7 @@ async fn a_message_that_panics_is_quarantined_and_the_pass_goes_on() {
     let (_dovecot, nudge, mut client) = seller_world("").await;
     client.append("Sent", &opener().render(), &["\\Seen"]).await;
     nudge.sync(FIRST_PASS);
-    let poison = message(
+    let poison = Message::new(
         INGRID,
         KARI,
         RE_SUBJECT,
@@ -154,7 +133,7 @@ async fn a_reply_with_35000_references_is_applied() {
     let extra = format!("In-Reply-To: <m34999.list@lists.example.net>\n{refs}");
     let reply = Message {
         extra: &extra,
-        ..message(
+        ..Message::new(
             INGRID,
             KARI,
             RE_SUBJECT,
@@ -184,7 +163,7 @@ async fn a_reply_with_35000_references_is_applied() {
 #[tokio::test]
 async fn a_reply_behind_a_1mb_header_is_applied() {
     let (_dovecot, nudge, mut client) = seller_world("").await;
-    let opener = message(
+    let opener = Message::new(
         KARI,
         "Ola Hansen <ola.hansen@gmail.com>",
         "Demo av plattformen",
@@ -217,7 +196,7 @@ async fn a_message_whose_fetch_times_out_is_quarantined_and_the_rest_synced() {
     let (_dovecot, nudge, mut client) = seller_world("").await;
     client.append("Sent", &opener().render(), &["\\Seen"]).await;
     nudge.sync(FIRST_PASS);
-    let slow = message(
+    let slow = Message::new(
         "Ukjent <noreply@relay.example.net>",
         KARI,
         "Stor melding",

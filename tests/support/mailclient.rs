@@ -321,6 +321,30 @@ pub struct Message<'a> {
     pub extra: &'a str,
 }
 
+impl<'a> Message<'a> {
+    /// A plain-text message without extra headers, answering `parent` when given.
+    pub fn new(
+        from: &'a str,
+        to: &'a str,
+        subject: &'a str,
+        id: &'a str,
+        parent: Option<&'a str>,
+        date: &'a str,
+        body: &'a str,
+    ) -> Message<'a> {
+        Message {
+            from,
+            to,
+            subject,
+            message_id: id,
+            in_reply_to: parent,
+            date,
+            body,
+            extra: "",
+        }
+    }
+}
+
 impl Message<'_> {
     pub fn render(&self) -> String {
         let mut out = format!(
