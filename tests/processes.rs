@@ -62,10 +62,29 @@ fn history_kinds(nudge: &Nudge, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The seller's Dovecot with Kari's opener of Monday 16 November in Sent, and nudge
+/// configured for it with the default settings.
+fn opener_in_sent() -> (Dovecot, Nudge) {
+    let dovecot = seller_dovecot();
+    save(
+        &dovecot,
+        "Sent",
+        &opener(1, "Mon, 16 Nov 2026 10:00:00 +0100"),
+    );
+    let nudge = Nudge::new(&dovecot, "");
+    (dovecot, nudge)
+}
+
 /// `nudge ARGS` started in the background.
 fn spawn(nudge: &Nudge, args: &[&str]) -> Child {
+    spawn_with(nudge, args, &[])
+}
+
+/// `nudge ARGS` started in the background with more environment.
+fn spawn_with(nudge: &Nudge, args: &[&str], env: &[(&str, &str)]) -> Child {
     nudge_command(Some(&nudge.config))
         .args(args)
+        .envs(env.iter().copied())
         .env("NUDGE_TEST_PASSWORD", PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -78,13 +97,7 @@ fn spawn(nudge: &Nudge, args: &[&str]) -> Child {
 /// openers old.
 #[tokio::test]
 async fn a_dry_run_in_the_future_changes_nothing_in_the_store() {
-    let dovecot = seller_dovecot();
-    save(
-        &dovecot,
-        "Sent",
-        &opener(1, "Mon, 16 Nov 2026 10:00:00 +0100"),
-    );
-    let nudge = Nudge::new(&dovecot, "");
+    let (dovecot, nudge) = opener_in_sent();
     let far = "2027-03-01T09:00:00+01:00";
     let dry = nudge.run(&["sync", "--dry-run", "--now", far]);
     assert!(
@@ -130,13 +143,7 @@ async fn a_dry_run_in_the_future_changes_nothing_in_the_store() {
 /// draft, and the second waits for the first rather than failing.
 #[tokio::test]
 async fn two_syncs_at_once_make_one_draft() {
-    let dovecot = seller_dovecot();
-    save(
-        &dovecot,
-        "Sent",
-        &opener(1, "Mon, 16 Nov 2026 10:00:00 +0100"),
-    );
-    let nudge = Nudge::new(&dovecot, "");
+    let (dovecot, nudge) = opener_in_sent();
     nudge.sync("2026-11-16T12:00:00+01:00");
     let due = "2026-11-19T09:00:00+01:00";
     let children: Vec<Child> = (0..3)
@@ -293,27 +300,16 @@ fn commands_beside_the_daemon_are_never_lost_and_act_within_seconds() {
 /// overwritten by that pass; the draft it made anyway is withdrawn.
 #[tokio::test]
 async fn a_stop_during_a_pass_is_never_overwritten() {
-    let dovecot = seller_dovecot();
-    save(
-        &dovecot,
-        "Sent",
-        &opener(1, "Mon, 16 Nov 2026 10:00:00 +0100"),
-    );
-    let nudge = Nudge::new(&dovecot, "");
+    let (dovecot, nudge) = opener_in_sent();
     nudge.sync("2026-11-16T12:00:00+01:00");
     let id = nudge.conversation("Tilbud 1").unwrap()["id"].to_string();
     let hold = nudge.dir.path().join("hold-before-drafts");
-    let pass = nudge_command(Some(&nudge.config))
-        .args(["sync", "--now", "2026-11-19T09:00:00+01:00"])
-        .env("NUDGE_TEST_PASSWORD", PASSWORD)
-        .env(
-            "NUDGE_PAUSE_POINT",
-            format!("before-drafts:{}", hold.display()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let hold_at = format!("before-drafts:{}", hold.display());
+    let pass = spawn_with(
+        &nudge,
+        &["sync", "--now", "2026-11-19T09:00:00+01:00"],
+        &[("NUDGE_PAUSE_POINT", &hold_at)],
+    );
     // The pass holds, with its copy of the conversations read, until the file is removed.
     let paused = wait_until(Duration::from_secs(30), || hold.exists());
     assert!(paused.is_some(), "the pass reached its pause");
