@@ -165,10 +165,10 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters> {
 /// Sends `message` through the configured server, telling a certain refusal from an unknown
 /// outcome (see [`Undelivered`]).
 ///
-/// The dialogue runs in a task of its own: a server's reply that makes the mail library panic
-/// (lettre 0.11.23 does on a whitespace-only EHLO line, RUSTSEC-2026-0562) ends that task with
-/// an error instead of taking nudge down. Where it panicked is not known, so the outcome is
-/// unknown and the summary is not sent again.
+/// The dialogue runs in a task of its own: should a server's reply make the mail library
+/// panic (lettre 0.11.23 did on a whitespace-only EHLO line, RUSTSEC-2026-0562, patched in
+/// `vendor/lettre`), that task ends with an error instead of taking nudge down. Where it
+/// panicked is not known, so the outcome is unknown and the summary is not sent again.
 pub async fn send(config: &SmtpConfig, message: Message) -> std::result::Result<(), Undelivered> {
     let owned = config.clone();
     match tokio::spawn(async move { dialogue(&owned, message).await }).await {

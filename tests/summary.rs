@@ -727,30 +727,34 @@ async fn the_next_wake_of_a_pass_is_the_summary_retry_time() {
     assert_eq!(report.next_wake, Some(at("2026-11-23T07:35:00+01:00")));
 }
 
-/// An SMTP server that answers EHLO with a whitespace-only extension line, which makes
-/// lettre 0.11.23 panic (RUSTSEC-2026-0562): the send fails, nudge does not go down.
-#[tokio::test]
-async fn a_malformed_ehlo_reply_fails_the_send_without_a_crash() {
+/// A hostile SMTP peer on loopback for one connection: it greets, then answers each command
+/// line with what `reply` returns for it (`None` ends the session). Returns its port and, at
+/// its end, the command lines it saw.
+async fn hostile_smtp(
+    reply: fn(&str) -> Option<&'static [u8]>,
+) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
+        let mut seen = Vec::new();
         let (socket, _) = listener.accept().await.unwrap();
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
         write.write_all(b"220 hostile ESMTP\r\n").await.ok();
         while let Ok(Some(line)) = lines.next_line().await {
-            if line.to_ascii_uppercase().starts_with("EHLO") {
-                write
-                    .write_all(b"250-hostile\r\n250-   \r\n250 8BITMIME\r\n")
-                    .await
-                    .ok();
-            } else {
-                write.write_all(b"221 bye\r\n").await.ok();
-                break;
-            }
+            seen.push(line.clone());
+            match reply(&line) {
+                Some(bytes) => write.write_all(bytes).await.ok(),
+                None => break,
+            };
         }
+        seen
     });
+    (port, server)
+}
+
+fn smtp_config_to(port: u16, security: &str) -> Config {
     let text = format!(
         r#"
 [account]
@@ -766,25 +770,91 @@ username = "kari"
 password_command = "echo secret"
 
 [smtp]
-host = "localhost"
+host = "127.0.0.1"
 port = {port}
-security = "plain"
+security = "{security}"
 username = "kari"
 password_command = "echo secret"
 "#
     );
-    let config = Config::parse(&text, None, true).unwrap();
-    let message = lettre::Message::builder()
+    Config::parse(&text, None, true).unwrap()
+}
+
+fn a_summary() -> lettre::Message {
+    lettre::Message::builder()
         .from("kari@fjordsalg.no".parse().unwrap())
         .to("kari@fjordsalg.no".parse().unwrap())
         .subject("summary")
         .body(String::from("hello"))
-        .unwrap();
-    let outcome = nudge::smtp::send(config.smtp.as_ref().unwrap(), message).await;
-    let error = outcome.expect_err("the hostile server cannot take the summary");
+        .unwrap()
+}
+
+/// A server whose EHLO reply holds whitespace-only lines: lettre 0.11.23 panicked on them
+/// (RUSTSEC-2026-0562). Such a line names no extension, and the summary goes out.
+#[tokio::test]
+async fn a_whitespace_only_ehlo_line_is_skipped_and_the_summary_goes_out() {
+    let (port, server) = hostile_smtp(|line| {
+        let command = line.to_ascii_uppercase();
+        Some(if command.starts_with("EHLO") {
+            b"250-hostile\r\n250-   \r\n250-\t\r\n250 AUTH PLAIN\r\n"
+        } else if command.starts_with("AUTH") {
+            b"235 ok\r\n"
+        } else if command.starts_with("DATA") {
+            b"354 go on\r\n"
+        } else if command == "." || command.starts_with("MAIL") || command.starts_with("RCPT") {
+            b"250 ok\r\n"
+        } else if command.starts_with("QUIT") {
+            return None;
+        } else {
+            // A line of the message's text.
+            b""
+        })
+    })
+    .await;
+    let config = smtp_config_to(port, "plain");
+    let outcome = nudge::smtp::send(config.smtp.as_ref().unwrap(), a_summary()).await;
+    assert!(outcome.is_ok(), "{:?}", outcome.err());
+    let seen = server.await.unwrap();
+    assert!(seen.iter().any(|l| l == "."), "the text was sent: {seen:?}");
+}
+
+/// A man in the middle before TLS queues a forged reply right behind the 220 to STARTTLS.
+/// Bytes that came before the handshake are never read as if they came through it: the
+/// connection fails before any TLS is spoken, and nothing more is sent.
+#[tokio::test]
+async fn a_reply_queued_before_the_starttls_handshake_fails_the_connection() {
+    let (port, server) = hostile_smtp(|line| {
+        let command = line.to_ascii_uppercase();
+        if command.starts_with("EHLO") {
+            Some(b"250-hostile\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+        } else if command.starts_with("STARTTLS") {
+            Some(b"220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n")
+        } else {
+            None
+        }
+    })
+    .await;
+    let config = smtp_config_to(port, "starttls");
+    let outcome = nudge::smtp::send(config.smtp.as_ref().unwrap(), a_summary()).await;
+    let error = outcome.expect_err("the injected reply is refused");
     assert!(
-        matches!(error, nudge::smtp::Undelivered::Unknown(_)),
-        "{error:?}"
+        matches!(error, nudge::smtp::Undelivered::Refused(_)),
+        "a failure before the text is a certain refusal: {error:?}"
     );
-    server.abort();
+    assert!(
+        error
+            .error()
+            .to_string()
+            .contains("unexpected data after the reply to STARTTLS"),
+        "the error says where: {}",
+        error.error()
+    );
+    let seen = server.await.unwrap();
+    assert_eq!(
+        seen.iter()
+            .filter(|l| !l.to_ascii_uppercase().starts_with("EHLO"))
+            .count(),
+        1,
+        "nothing after STARTTLS reached the peer in the clear: {seen:?}"
+    );
 }
