@@ -1,0 +1,369 @@
+//! Sync at scale, side by side with the floor the protocol sets and with a plain script.
+//!
+//! For each size (default 1,000, 10,000 and 100,000 messages; `NUDGE_SCALE_SIZES=1000,10000`
+//! to choose) a realistic ten-year seller mailbox is generated (`tests/support/mailbox.rs`),
+//! written into a fresh Dovecot once, and measured `NUDGE_SCALE_RUNS` times (default 3; the
+//! table shows the median):
+//!
+//! - **floor**: one `UID FETCH 1:*` of the header fields nudge reads, per folder, bytes read
+//!   and thrown away;
+//! - **python**: a plain imaplib + email script that fetches the same, threads by References
+//!   and counts the conversations where the seller wrote last;
+//! - **nudge first sync** (`sync --dry-run`, `lookback_days = 3650`), wall time and peak RSS;
+//! - **nudge resync** with no change, and **one reply**: a pass after one new message, on a
+//!   store made by a real first sync; and the store's size per message.
+//!
+//! Run with `scripts/bench` (or `cargo bench --bench scale`); needs Dovecot, as the tests do.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use support::mailbox::{generate, write_maildir};
+use support::mailclient::MailClient;
+use support::nudge::{nudge_binary, Nudge, PASSWORD, SELLER};
+use support::tls::tls_handshake;
+use support::{Dovecot, DovecotOptions};
+
+const NOW: &str = "2026-11-18T09:00:00+01:00";
+const FOLDERS: [&str; 3] = ["INBOX", "Sent", "Drafts"];
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    values[values.len() / 2]
+}
+
+/// Runs a command to its end: wall seconds and peak RSS in KiB (from wait4's rusage).
+fn measure(mut command: Command) -> (f64, u64, String) {
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet waited for; the pointers are valid for the call.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(waited, pid, "wait4");
+    let text = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "failed:\n{text}"
+    );
+    (seconds, usage.ru_maxrss as u64, text)
+}
+
+/// The protocol floor: the same FETCH nudge sends, over the same TLS, bytes discarded.
+async fn floor(dovecot: &Dovecot) -> (f64, usize) {
+    let started = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.imaps_port()))
+        .await
+        .expect("connect");
+    let mut tls = tls_handshake(dovecot.ca(), tcp).await.expect("TLS");
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut bytes = 0;
+    async fn until<S: AsyncReadExt + Unpin>(
+        stream: &mut S,
+        buffer: &mut [u8],
+        end: &[u8],
+    ) -> usize {
+        let mut total = 0;
+        // A tagged reply may be the first line read.
+        let mut tail: Vec<u8> = b"\r\n".to_vec();
+        loop {
+            let n = stream.read(buffer).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            total += n;
+            tail.extend_from_slice(&buffer[..n]);
+            if tail.windows(end.len()).any(|w| w == end) {
+                return total;
+            }
+            let keep = tail.len().saturating_sub(end.len() + 256);
+            tail.drain(..keep);
+        }
+    }
+    until(&mut tls, &mut buffer, b"* OK").await;
+    tls.write_all(format!("L LOGIN \"{SELLER}\" \"{PASSWORD}\"\r\n").as_bytes())
+        .await
+        .expect("write");
+    until(&mut tls, &mut buffer, b"\r\nL ").await;
+    for folder in FOLDERS {
+        tls.write_all(format!("E EXAMINE \"{folder}\"\r\n").as_bytes())
+            .await
+            .expect("write");
+        until(&mut tls, &mut buffer, b"\r\nE ").await;
+        tls.write_all(
+            format!(
+                "F UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS ({})])\r\n",
+                nudge::imap::sync::HEADER_FIELDS
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        bytes += until(&mut tls, &mut buffer, b"\r\nF ").await;
+    }
+    tls.write_all(b"Q LOGOUT\r\n").await.ok();
+    (started.elapsed().as_secs_f64(), bytes)
+}
+
+/// What a technical seller would write in an afternoon: imaplib, the email package, threads
+/// by References, and the threads where the seller wrote last.
+const PYTHON: &str = r#"
+import imaplib, ssl, sys, email.parser, email.utils
+host, port, user, password, cafile, fields, seller = sys.argv[1:8]
+ctx = ssl.create_default_context(cafile=cafile)
+imap = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+imap.login(user, password)
+parser = email.parser.BytesHeaderParser()
+parent = {}
+def find(x):
+    while parent.get(x, x) != x:
+        parent[x] = parent.get(parent[x], parent[x])
+        x = parent[x]
+    return x
+def union(a, b):
+    ra, rb = find(a), find(b)
+    if ra != rb:
+        parent[ra] = rb
+messages = []
+for folder in ("INBOX", "Sent"):
+    imap.select(folder, readonly=True)
+    typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (%s)])" % fields)
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        h = parser.parsebytes(item[1])
+        mid = (h.get("Message-ID") or "").strip()
+        refs = (h.get("References") or "").split() + (h.get("In-Reply-To") or "").split()
+        for r in refs:
+            union(r, mid)
+        parent.setdefault(mid, mid)
+        sender = email.utils.parseaddr(h.get("From") or "")[1].lower()
+        try:
+            when = email.utils.parsedate_to_datetime(h.get("Date")).timestamp()
+        except Exception:
+            when = 0
+        messages.append((mid, sender, when))
+last = {}
+for mid, sender, when in messages:
+    root = find(mid)
+    if root not in last or when >= last[root][0]:
+        last[root] = (when, sender)
+print(sum(1 for when, sender in last.values() if sender == seller))
+"#;
+
+fn python(dovecot: &Dovecot, script: &Path) -> f64 {
+    let mut command = Command::new("python3");
+    command.arg(script).args([
+        "127.0.0.1".to_string(),
+        dovecot.imaps_port().to_string(),
+        SELLER.to_string(),
+        PASSWORD.to_string(),
+        dovecot.ca().ca_path().display().to_string(),
+        nudge::imap::sync::HEADER_FIELDS.to_string(),
+        SELLER.to_string(),
+    ]);
+    measure(command).0
+}
+
+fn nudge_sync(nudge: &Nudge, args: &[&str]) -> (f64, u64, String) {
+    // NUDGE_SCALE_PERF=FILE records a profile of each nudge run with `perf record`, in
+    // FILE.0, FILE.1, … in the order they ran.
+    let mut command = match std::env::var("NUDGE_SCALE_PERF") {
+        Ok(file) => {
+            static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut perf = Command::new("perf");
+            perf.args(["record", "-F", "999", "-o", &format!("{file}.{run}"), "--"])
+                .arg(nudge_binary());
+            perf
+        }
+        Err(_) => Command::new(nudge_binary()),
+    };
+    command
+        .env("RUST_LOG", "nudge=debug")
+        .arg("--config")
+        .arg(&nudge.config)
+        .args(args)
+        .env("NUDGE_TEST_PASSWORD", PASSWORD);
+    measure(command)
+}
+
+fn store_bytes(nudge: &Nudge) -> u64 {
+    let path = nudge.store_path();
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+struct Row {
+    size: usize,
+    floor: f64,
+    python: f64,
+    first: f64,
+    first_rss: u64,
+    real_first: f64,
+    resync: f64,
+    resync_rss: u64,
+    one_reply: f64,
+    store: u64,
+}
+
+fn run_size(size: usize, runs: usize, script: &Path) -> Row {
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).expect("NOW").to_utc();
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // A first login makes Dovecot create the Maildir with the right owner.
+        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+        let _ = client.messages("Sent").await;
+        client.logout().await;
+    });
+    let maildir = dovecot.maildir_of(SELLER);
+    let seeding = Instant::now();
+    let messages = generate(size, 2026, now);
+    let sent = messages.iter().filter(|m| m.folder == "Sent").count();
+    write_maildir(&maildir, |folder| maildir.join(folder), &messages);
+    // Dovecot indexes a Maildir on first access: done once here, outside every measurement.
+    let (_, bytes) = runtime.block_on(floor(&dovecot));
+    eprintln!(
+        "{size}: seeded {} messages ({sent} in Sent), {:.1} MB of header fields, in {:.1} s",
+        messages.len(),
+        bytes as f64 / 1e6,
+        seeding.elapsed().as_secs_f64()
+    );
+    let config = "[tracking]\nlookback_days = 3650\n";
+    let mut floors = Vec::new();
+    let mut pythons = Vec::new();
+    let mut firsts = Vec::new();
+    let mut first_rss = Vec::new();
+    for run in 0..runs {
+        floors.push(runtime.block_on(floor(&dovecot)).0);
+        pythons.push(python(&dovecot, script));
+        let nudge = Nudge::new(&dovecot, config);
+        let (seconds, rss, output) = nudge_sync(&nudge, &["sync", "--dry-run", "--now", NOW]);
+        for line in output.lines().filter(|l| l.contains("pass timing")) {
+            eprintln!("  {line}");
+        }
+        firsts.push(seconds);
+        first_rss.push(rss as f64);
+        eprintln!(
+            "{size} run {}: floor {:.2} s, python {:.2} s, nudge first sync {seconds:.2} s, {} MiB",
+            run + 1,
+            floors[run],
+            pythons[run],
+            rss / 1024
+        );
+    }
+    // A real store: first sync, then passes with no change and with one new reply.
+    let nudge = Nudge::new(&dovecot, config);
+    let (real_first, _, _) = nudge_sync(&nudge, &["sync", "--now", NOW]);
+    let mut resyncs = Vec::new();
+    let mut resync_rss = Vec::new();
+    let mut replies = Vec::new();
+    for run in 0..runs {
+        let later = (now + chrono::Duration::minutes(5 * (run as i64 + 1))).to_rfc3339();
+        let (seconds, rss, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
+        resyncs.push(seconds);
+        resync_rss.push(rss as f64);
+        // One new reply to the newest opener in Sent.
+        let opener = messages
+            .iter()
+            .rev()
+            .find(|m| m.folder == "Sent")
+            .expect("an opener");
+        let id = support::mailclient::header_value(&opener.raw, "Message-ID").expect("id");
+        let to = support::mailclient::header_value(&opener.raw, "To").expect("to");
+        let reply = format!(
+            "From: {to}\nTo: {SELLER}\nSubject: Re: bench {run}\nDate: {}\n\
+             Message-ID: <bench-reply-{run}-{size}@example.net>\nIn-Reply-To: {id}\n\
+             References: {id}\n\nTakk, vi tar en prat.\n",
+            now.format("%a, %d %b %Y %H:%M:%S +0000")
+        );
+        runtime.block_on(async {
+            let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+            client.append("INBOX", &reply, &[]).await;
+            client.logout().await;
+        });
+        let later = (now + chrono::Duration::minutes(5 * (run as i64 + 1) + 1)).to_rfc3339();
+        let (seconds, _, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
+        replies.push(seconds);
+    }
+    Row {
+        size,
+        floor: median(floors),
+        python: median(pythons),
+        first: median(firsts),
+        first_rss: median(first_rss) as u64,
+        real_first,
+        resync: median(resyncs),
+        resync_rss: median(resync_rss) as u64,
+        one_reply: median(replies),
+        store: store_bytes(&nudge),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is read from the command line.
+    let sizes: Vec<usize> = std::env::var("NUDGE_SCALE_SIZES")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("NUDGE_SCALE_SIZES: numbers"))
+        .collect();
+    let runs: usize = std::env::var("NUDGE_SCALE_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("follow_ups.py");
+    std::fs::write(&script, PYTHON).expect("write the script");
+    let rows: Vec<Row> = sizes.iter().map(|&n| run_size(n, runs, &script)).collect();
+    println!();
+    println!("median of {runs} runs; times in seconds; RSS in MiB; store in bytes per message");
+    println!(
+        "| messages | floor | python | nudge first sync | ×floor | python÷nudge | peak RSS | \
+         real first sync | no-change pass | RSS | one-reply pass | store/msg | µs/msg |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} | {} | {:.3} | {} | {:.0} |",
+            r.size,
+            r.floor,
+            r.python,
+            r.first,
+            r.first / r.floor,
+            r.python / r.first,
+            r.first_rss / 1024,
+            r.real_first,
+            r.resync,
+            r.resync_rss / 1024,
+            r.one_reply,
+            r.store / r.size as u64,
+            r.first * 1e6 / r.size as f64
+        );
+    }
+}
