@@ -40,6 +40,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Runs a command to its end: wall seconds and peak RSS in KiB (from wait4's rusage).
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also reports its peak memory"
+)]
 fn measure(mut command: Command) -> (f64, u64, String) {
     command.stdout(std::process::Stdio::piped());
     command.stderr(std::process::Stdio::piped());
