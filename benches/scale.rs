@@ -259,6 +259,18 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
         seeding.elapsed().as_secs_f64()
     );
     let config = "[tracking]\nlookback_days = 3650\n";
+    // NUDGE_SCALE_HOLD=SECONDS keeps the mailbox up that long for runs by hand.
+    if let Some(hold) = std::env::var("NUDGE_SCALE_HOLD")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        let nudge = Nudge::new(&dovecot, config);
+        eprintln!(
+            "holding for {hold} s: NUDGE_TEST_PASSWORD={PASSWORD} nudge --config {}",
+            nudge.config.display()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(hold));
+    }
     let mut floors = Vec::new();
     let mut pythons = Vec::new();
     let mut firsts = Vec::new();

@@ -92,14 +92,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
-        let mut ids = Vec::with_capacity(messages.len());
-        for message in messages {
-            let id = self
-                .store_message(&mut tx, message, now)
-                .await
-                .map_err(|e| self.error(e))?;
-            ids.push(id);
-        }
+        let ids = super::batch::store_batch(&mut tx, messages, now)
+            .await
+            .map_err(|e| self.error(e))?;
         sqlx::query(
             "INSERT INTO folders (name, role, uidvalidity, last_uid, highestmodseq, synced_at)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -118,110 +113,6 @@ impl Store {
         .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(ids)
-    }
-
-    async fn store_message(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        message: &NewMessage,
-        now: DateTime<Utc>,
-    ) -> std::result::Result<i64, sqlx::Error> {
-        let mail = &message.mail;
-        let flags = message.flags.join(" ");
-        // The same message seen again (a refetch after a crash, or after UIDVALIDITY changed).
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM messages WHERE folder = ? AND uidvalidity = ? AND uid = ?",
-        )
-        .bind(&message.folder)
-        .bind(i64::from(message.uidvalidity))
-        .bind(i64::from(message.uid))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(id) = existing {
-            return Ok(id);
-        }
-        if let Some(message_id) = &mail.message_id {
-            let moved: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM messages WHERE folder = ? AND message_id = ? AND uidvalidity != ?",
-            )
-            .bind(&message.folder)
-            .bind(message_id)
-            .bind(i64::from(message.uidvalidity))
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(id) = moved {
-                sqlx::query("UPDATE messages SET uidvalidity = ?, uid = ?, flags = ? WHERE id = ?")
-                    .bind(i64::from(message.uidvalidity))
-                    .bind(i64::from(message.uid))
-                    .bind(&flags)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                return Ok(id);
-            }
-        }
-
-        let mut thread_keys = mail.thread_ids();
-        if let Some(thrid) = message.gm_thrid {
-            thread_keys.push(format!("gm:{thrid}"));
-        }
-        if thread_keys.is_empty() {
-            thread_keys.push(format!(
-                "{}/{}/{}@nudge.invalid",
-                message.folder, message.uidvalidity, message.uid
-            ));
-        }
-        let thread_id = thread_for(tx, &thread_keys, now).await?;
-
-        let date = mail.date.or(message.internal_date).unwrap_or(now);
-        // Clocks lie: a slow clock dates a message before it could have been written.
-        let arrived = message.internal_date.map_or(date, |i| i.max(date));
-        let date = date.to_rfc3339();
-        let from = mail.from.as_ref();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (folder, uidvalidity, uid, thread_id, message_id, in_reply_to,
-                 refs, from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags,
-                 from_seller, automated, class, seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&message.folder)
-        .bind(i64::from(message.uidvalidity))
-        .bind(i64::from(message.uid))
-        .bind(thread_id)
-        .bind(&mail.message_id)
-        .bind(mail.in_reply_to.join(" "))
-        .bind(mail.references.join(" "))
-        .bind(from.map(|f| f.address.as_str()).unwrap_or(""))
-        .bind(from.and_then(|f| f.name.as_deref()))
-        .bind(serde_json::to_string(&mail.to).unwrap_or_else(|_| "[]".into()))
-        .bind(serde_json::to_string(&mail.cc).unwrap_or_else(|_| "[]".into()))
-        .bind(&mail.subject)
-        .bind(&date)
-        .bind(arrived.to_rfc3339())
-        .bind(&flags)
-        .bind(message.from_seller)
-        .bind(message.automated)
-        .bind(message.class.map(MessageClass::name))
-        .bind(now.to_rfc3339())
-        .fetch_one(&mut **tx)
-        .await?;
-
-        // Only the seller's own sent mail says whom the seller writes to.
-        if message.origin == Origin::Sent && message.from_seller && !message.automated {
-            for recipient in mail.recipients() {
-                let org = organisation_domain(&domain(&recipient.address));
-                sqlx::query(
-                    "INSERT INTO contacts (address, org_domain, last_sent) VALUES (?, ?, ?)
-                     ON CONFLICT(address) DO UPDATE SET last_sent = max(last_sent, excluded.last_sent)",
-                )
-                .bind(&recipient.address)
-                .bind(org)
-                .bind(&date)
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
-        Ok(id)
     }
 
     /// Records the folder's HIGHESTMODSEQ after its flags were looked at.
@@ -481,58 +372,9 @@ impl Store {
     }
 }
 
-/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
-const IN_CHUNK: usize = 500;
-
-/// Finds (or makes) the thread for a message with these ids, merging threads the message
-/// shows to be one, and points every id at it.
-async fn thread_for(
-    tx: &mut Transaction<'_, Sqlite>,
-    keys: &[String],
-    now: DateTime<Utc>,
-) -> std::result::Result<i64, sqlx::Error> {
-    // Asked in chunks: SQLite allows at most 32,766 variables in one statement.
-    let mut threads: Vec<i64> = Vec::new();
-    for chunk in keys.chunks(IN_CHUNK) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT DISTINCT thread_id FROM thread_ids WHERE message_id IN ({placeholders})"
-        );
-        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-        for key in chunk {
-            query = query.bind(key);
-        }
-        threads.extend(query.fetch_all(&mut **tx).await?);
-    }
-    threads.sort_unstable();
-    threads.dedup();
-    let thread = match threads.split_first() {
-        None => {
-            sqlx::query_scalar("INSERT INTO threads (created_at) VALUES (?) RETURNING id")
-                .bind(now.to_rfc3339())
-                .fetch_one(&mut **tx)
-                .await?
-        }
-        Some((&target, others)) => {
-            for &other in others {
-                merge_threads(tx, target, other).await?;
-            }
-            target
-        }
-    };
-    for key in keys {
-        sqlx::query("INSERT INTO thread_ids (message_id, thread_id) VALUES (?, ?) ON CONFLICT(message_id) DO NOTHING")
-            .bind(key)
-            .bind(thread)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(thread)
-}
-
 /// Moves thread `other` into `target`. When both have a conversation, the one touched last
 /// goes on; the other is stopped with a note, never deleted.
-async fn merge_threads(
+pub(super) async fn merge_threads(
     tx: &mut Transaction<'_, Sqlite>,
     target: i64,
     other: i64,

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 
+mod batch;
 mod conversations;
 mod drafts;
 mod mapping;
