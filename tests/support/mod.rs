@@ -17,10 +17,13 @@
 
 pub mod daemon;
 pub mod dovecot;
+pub mod invariants;
 pub mod mailclient;
 pub mod nudge;
 pub mod oauth;
 pub mod process;
+pub mod proxy;
+pub mod sales;
 pub mod smtp;
 pub mod tls;
 
