@@ -5,7 +5,8 @@
 //! - no conversation is lost or doubled: one per prospect, as many as expected;
 //! - at most one draft waits per conversation, in the store and in the Drafts folder;
 //! - every nudge draft in Drafts (Message-ID `nudge.…`) is known to the store as waiting;
-//! - no message is stored twice (same folder, same Message-ID).
+//! - no message is stored twice (same folder, same Message-ID);
+//! - every nudge summary in INBOX is a week's known to the store, and none is there twice.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,6 +75,8 @@ pub struct StoreView {
     pub duplicate_messages: Vec<(String, String, i64)>,
     /// Messages quarantined.
     pub quarantined: i64,
+    /// The weekly summaries: week → (state, Message-ID).
+    pub summaries: BTreeMap<String, (String, Option<String>)>,
 }
 
 impl StoreView {
@@ -137,6 +140,11 @@ async fn read_store(path: &Path) -> StoreView {
             .fetch_one(&mut db)
             .await
             .expect("quarantined");
+    let summaries: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT week, state, message_id FROM summaries")
+            .fetch_all(&mut db)
+            .await
+            .expect("summaries");
     let _ = db.close().await;
     StoreView {
         integrity: integrity
@@ -150,6 +158,10 @@ async fn read_store(path: &Path) -> StoreView {
         drafts: drafts.into_iter().collect(),
         duplicate_messages,
         quarantined,
+        summaries: summaries
+            .into_iter()
+            .map(|(week, state, id)| (week, (state, id)))
+            .collect(),
     }
 }
 
@@ -205,6 +217,25 @@ pub fn check(dovecot: &Dovecot, store: &Path, conversations: usize) -> Result<St
     for (subject, n) in per_subject {
         if n > 1 {
             wrong.push(format!("{n} drafts of \"{subject}\" in Drafts"));
+        }
+    }
+    // nudge's summaries in INBOX: each one a week's, none twice.
+    let mut summaries: BTreeMap<String, usize> = BTreeMap::new();
+    for m in listed(dovecot, "INBOX") {
+        if m.message_id.starts_with("nudge.") {
+            *summaries.entry(m.message_id).or_default() += 1;
+        }
+    }
+    for (id, n) in summaries {
+        if n > 1 {
+            wrong.push(format!("the summary {id} is in INBOX {n} times"));
+        }
+        if !view
+            .summaries
+            .values()
+            .any(|(_, known)| known.as_deref() == Some(id.as_str()))
+        {
+            wrong.push(format!("the summary {id} in INBOX is unknown to the store"));
         }
     }
     for (folder, id, n) in &view.duplicate_messages {

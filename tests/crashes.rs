@@ -1,0 +1,306 @@
+//! Crash safety: nudge is killed with SIGKILL at 100 moments of a busy scenario (25
+//! conversations due for drafts, replies arriving, the weekly summary due), chosen by a
+//! seeded RNG over the duration of an unkilled pass, and started again each time. After
+//! every kill: the store passes `PRAGMA integrity_check`, no conversation is lost or doubled,
+//! at most one draft waits per conversation (in the store and in Drafts), and every nudge
+//! draft in Drafts is known to the store. At the end one clean pass converges: exactly the
+//! expected drafts, one summary.
+//!
+//! Both kinds of process are killed: `nudge sync --now` (60 kills) and the daemon,
+//! `nudge run` (40 kills). `NUDGE_CRASH_SEED` picks another sequence of moments.
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use support::daemon::{wait_until, Daemon};
+use support::invariants::{self, listed, nudge_drafts};
+use support::nudge::{nudge_command, seller_dovecot, Nudge};
+use support::sales::{opener, reply, save};
+use support::Dovecot;
+
+const CONVERSATIONS: usize = 25;
+/// Kills of `nudge sync` and of `nudge run`: 100 in all.
+const SYNC_KILLS: usize = 60;
+const DAEMON_KILLS: usize = 40;
+/// A reply arrives before every this many rounds (for the next conversation in turn).
+const REPLY_EVERY: usize = 5;
+
+/// The RNG of the kill moments: the same sequence every run unless `NUDGE_CRASH_SEED` says.
+fn rng(salt: u64) -> fastrand::Rng {
+    let seed = std::env::var("NUDGE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(20261201);
+    eprintln!("kill moments from seed {seed} (NUDGE_CRASH_SEED)");
+    fastrand::Rng::with_seed(seed ^ salt)
+}
+
+/// Every invariant after a kill, or a panic that says which round broke it.
+fn check(dovecot: &Dovecot, nudge: &Nudge, round: usize, log: &str) {
+    if let Err(wrong) = invariants::check(dovecot, &nudge.store_path(), CONVERSATIONS) {
+        panic!("after kill {round}:\n{wrong}\n--- nudge said ---\n{log}");
+    }
+}
+
+/// nudge's summaries in INBOX (their Message-IDs are nudge's).
+fn summaries(dovecot: &Dovecot) -> usize {
+    listed(dovecot, "INBOX")
+        .iter()
+        .filter(|m| m.message_id.starts_with("nudge."))
+        .count()
+}
+
+/// The drafts in Drafts, by subject, sorted.
+fn draft_subjects(dovecot: &Dovecot) -> Vec<String> {
+    let mut subjects: Vec<String> = nudge_drafts(dovecot)
+        .into_iter()
+        .map(|d| d.subject)
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+/// The drafts expected when the first `replied` prospects have answered.
+fn expected_drafts(replied: usize) -> Vec<String> {
+    let mut subjects: Vec<String> = (replied..CONVERSATIONS)
+        .map(|n| format!("Re: Tilbud {n}"))
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+/// Checks the end state once clean passes ran: the drafts and the states.
+fn converged(dovecot: &Dovecot, nudge: &Nudge, replied: usize) {
+    check(dovecot, nudge, usize::MAX, "");
+    assert_eq!(draft_subjects(dovecot), expected_drafts(replied));
+    for c in nudge.status() {
+        let subject = c["subject"].as_str().unwrap_or_default();
+        let n: usize = subject
+            .trim_start_matches("Tilbud ")
+            .parse()
+            .unwrap_or(usize::MAX);
+        let expected = if n < replied { "replied" } else { "drafted" };
+        assert_eq!(c["state"], expected, "{c:#}");
+    }
+}
+
+// ---- nudge sync --now, on a clock that moves a day per round ----
+
+/// Kari's openers of Monday 16 November 2026, tracked by a pass the same day (week 47).
+const OPENED: &str = "Mon, 16 Nov 2026 10:00:00 +0100";
+const FIRST: &str = "2026-11-16T12:00:00+01:00";
+
+/// Every day a workday, and two drafts a day at most: the drafting is spread over many
+/// rounds, as is the weekly summary (Monday 07:30), so that most passes have work to do.
+const SYNC_CONFIG: &str = "[cadence]\ndaily_limit = 2\nholidays = []\ndraft_time = \"00:00\"\n\
+    quiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \
+    \"friday\", \"saturday\", \"sunday\"]\n";
+
+/// The time of round `round`'s pass: 09:00 in Oslo, `round` days after Thursday 19 November
+/// (when every follow-up 1 falls due).
+fn day(round: usize) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-19T09:00:00+01:00")
+        .unwrap()
+        .with_timezone(&Utc)
+        + chrono::Duration::days(round as i64)
+}
+
+/// A Dovecot with the openers, and nudge having tracked them (no SMTP: the summary goes to
+/// INBOX).
+fn sync_world() -> (Dovecot, Nudge) {
+    let dovecot = seller_dovecot();
+    for n in 0..CONVERSATIONS {
+        save(&dovecot, "Sent", &opener(n, OPENED));
+    }
+    let nudge = Nudge::new(&dovecot, SYNC_CONFIG);
+    nudge.sync(FIRST);
+    assert_eq!(nudge.status().len(), CONVERSATIONS);
+    (dovecot, nudge)
+}
+
+fn spawn_sync(nudge: &Nudge, now: &str) -> Child {
+    nudge_command(Some(&nudge.config))
+        .args(["sync", "--now", now])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nudge sync starts")
+}
+
+/// The weeks whose summary the store records as sent.
+fn sent_weeks(nudge: &Nudge) -> usize {
+    invariants::StoreView::read(&nudge.store_path())
+        .summaries
+        .values()
+        .filter(|(state, _)| state == "sent")
+        .count()
+}
+
+#[test]
+fn sixty_kills_of_sync_passes_lose_and_duplicate_nothing() {
+    // How long a busy pass takes when nothing kills it (Monday 23 November: two drafts and
+    // the summary), in a world of its own.
+    let duration = {
+        let (dovecot, nudge) = sync_world();
+        let started = Instant::now();
+        nudge.sync(&day(4).to_rfc3339());
+        let took = started.elapsed();
+        assert_eq!(nudge_drafts(&dovecot).len(), 2);
+        assert_eq!(summaries(&dovecot), 1);
+        took
+    };
+    eprintln!("an unkilled busy pass takes {duration:?}");
+
+    let (dovecot, nudge) = sync_world();
+    let mut rng = rng(1);
+    let mut window = duration;
+    let (mut kills, mut rounds, mut replied, mut completed) = (0, 0, 0, 0);
+    let started = Instant::now();
+    while kills < SYNC_KILLS {
+        assert!(rounds < SYNC_KILLS * 3, "only {kills} kills landed");
+        if rounds % REPLY_EVERY == REPLY_EVERY - 1 && replied < CONVERSATIONS / 2 {
+            let date = (day(rounds) - chrono::Duration::hours(1)).to_rfc2822();
+            save(&dovecot, "INBOX", &reply(replied, "crash", &date));
+            replied += 1;
+        }
+        let delay = window.mul_f64(rng.f64());
+        let pass_started = Instant::now();
+        let mut child = spawn_sync(&nudge, &day(rounds).to_rfc3339());
+        rounds += 1;
+        let ended = loop {
+            if child.try_wait().expect("try_wait").is_some() {
+                break Some(pass_started.elapsed());
+            }
+            if pass_started.elapsed() >= delay {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let landed = ended.is_none();
+        match ended {
+            None => {
+                child.kill().expect("SIGKILL");
+                kills += 1;
+            }
+            // The pass ended before the moment: later moments are picked within such a pass.
+            Some(took) => {
+                window = took;
+                completed += 1;
+            }
+        }
+        let output = child.wait_with_output().expect("reap nudge");
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        if !landed {
+            assert!(output.status.success(), "an unkilled pass failed:\n{said}");
+        }
+        check(&dovecot, &nudge, kills, &said);
+    }
+    let drafted_meanwhile = nudge_drafts(&dovecot).len();
+    eprintln!(
+        "{kills} kills landed in {rounds} rounds ({completed} passes completed), {:?}; \
+         {replied} replies arrived, {drafted_meanwhile} drafts and {} summaries made meanwhile",
+        started.elapsed(),
+        summaries(&dovecot)
+    );
+    // Clean passes, a day apart, until the daily limit let every draft be made.
+    for extra in 0..=CONVERSATIONS / 2 {
+        nudge.sync(&day(rounds + extra).to_rfc3339());
+    }
+    converged(&dovecot, &nudge, replied);
+    assert!(summaries(&dovecot) >= 1);
+    assert_eq!(summaries(&dovecot), sent_weeks(&nudge));
+}
+
+// ---- nudge run, in real time ----
+
+/// Drafts on any day, at any hour; the summary due since midnight today.
+fn always(weekday: &str) -> String {
+    format!(
+        "[tracking]\nlookback_days = 60\n\n[cadence]\ndaily_limit = 100\nholidays = []\n\
+         draft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \
+         \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n\n\
+         [summary]\nweekday = \"{weekday}\"\ntime = \"00:00\"\n"
+    )
+}
+
+/// Openers two weeks old, tracked by a pass an hour after them (so that nudge first started
+/// in an earlier week and this week's summary is due).
+fn daemon_world() -> (Dovecot, Nudge) {
+    use chrono::Datelike;
+    let dovecot = seller_dovecot();
+    let opened = Utc::now() - chrono::Duration::days(14);
+    for n in 0..CONVERSATIONS {
+        save(&dovecot, "Sent", &opener(n, &opened.to_rfc2822()));
+    }
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Oslo).weekday();
+    let weekday = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ][today.num_days_from_monday() as usize];
+    let nudge = Nudge::new(&dovecot, &always(weekday));
+    nudge.sync(&(opened + chrono::Duration::hours(1)).to_rfc3339());
+    assert_eq!(nudge.status().len(), CONVERSATIONS);
+    (dovecot, nudge)
+}
+
+/// The daemon is done with its busy first pass: every draft and the summary are there.
+fn daemon_done(dovecot: &Dovecot, replied: usize) -> bool {
+    summaries(dovecot) == 1 && draft_subjects(dovecot) == expected_drafts(replied)
+}
+
+#[test]
+fn forty_kills_of_the_daemon_lose_and_duplicate_nothing() {
+    let duration = {
+        let (dovecot, nudge) = daemon_world();
+        let started = Instant::now();
+        let daemon = Daemon::start_default(&nudge);
+        let done = wait_until(Duration::from_secs(60), || daemon_done(&dovecot, 0));
+        assert!(done.is_some(), "{}", daemon.log());
+        started.elapsed()
+    };
+    eprintln!("an unkilled daemon makes every draft and the summary in {duration:?}");
+
+    let (dovecot, nudge) = daemon_world();
+    let mut rng = rng(2);
+    let (mut replied, mut busy) = (0, 0);
+    let started = Instant::now();
+    for kill in 1..=DAEMON_KILLS {
+        if kill % REPLY_EVERY == 0 && replied < CONVERSATIONS / 2 {
+            let now = Utc::now().to_rfc2822();
+            save(&dovecot, "INBOX", &reply(replied, "crash", &now));
+            replied += 1;
+        }
+        let mut daemon = Daemon::start_default(&nudge);
+        std::thread::sleep(duration.mul_f64(rng.f64()));
+        assert!(daemon.is_running(), "the daemon stopped:\n{}", daemon.log());
+        daemon.kill();
+        if !daemon_done(&dovecot, replied) {
+            busy += 1;
+        }
+        check(&dovecot, &nudge, kill, &daemon.log());
+    }
+    eprintln!(
+        "{DAEMON_KILLS} kills in {:?} ({busy} before every draft and the summary were made); \
+         {replied} replies arrived meanwhile",
+        started.elapsed()
+    );
+    let daemon = Daemon::start_default(&nudge);
+    let done = wait_until(Duration::from_secs(60), || daemon_done(&dovecot, replied));
+    assert!(done.is_some(), "not converged:\n{}", daemon.log());
+    std::thread::sleep(Duration::from_secs(2));
+    drop(daemon);
+    converged(&dovecot, &nudge, replied);
+    assert_eq!(
+        summaries(&dovecot),
+        1,
+        "exactly one weekly summary in INBOX"
+    );
+}
