@@ -304,3 +304,41 @@ fn forty_kills_of_the_daemon_lose_and_duplicate_nothing() {
         "exactly one weekly summary in INBOX"
     );
 }
+
+// ---- the weekly summary, killed around its delivery to INBOX ----
+
+/// A pass killed at `point` of the summary's delivery, then clean passes: one summary.
+fn summary_survives_a_kill_at(point: &str) {
+    let (dovecot, nudge) = sync_world();
+    // Monday 23 November: this week's summary is due.
+    let monday = day(4);
+    let output = nudge.run_with_env(
+        &["sync", "--now", &monday.to_rfc3339()],
+        &[("NUDGE_FAULT_POINT", point)],
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it stopped at {point}:\n{said}");
+    assert!(said.contains(point), "{said}");
+    check(&dovecot, &nudge, 1, &said);
+    nudge.sync(&(monday + chrono::Duration::hours(1)).to_rfc3339());
+    check(&dovecot, &nudge, 1, "");
+    assert_eq!(summaries(&dovecot), 1, "this week's summary is in INBOX");
+    assert_eq!(sent_weeks(&nudge), 1);
+    // And it stays one.
+    nudge.sync(&day(5).to_rfc3339());
+    assert_eq!(summaries(&dovecot), 1);
+}
+
+/// The summary was claimed in the store, but the process died before its APPEND: nothing
+/// reached INBOX, so the next pass delivers it (the store alone cannot tell this from a
+/// delivery, INBOX can).
+#[test]
+fn a_kill_between_claiming_and_appending_the_summary_does_not_lose_it() {
+    summary_survives_a_kill_at("after-summary-claim");
+}
+
+/// The summary reached INBOX, but the process died before recording it: never a second copy.
+#[test]
+fn a_kill_after_appending_the_summary_does_not_duplicate_it() {
+    summary_survives_a_kill_at("after-summary-delivered");
+}
