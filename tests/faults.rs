@@ -275,3 +275,27 @@ fn answers_held_past_the_timeout_are_survived_by_the_daemon() {
     assert_eq!(view.quarantined, 0);
     assert_eq!(count(&dovecot, "Drafts"), CONVERSATIONS - 1);
 }
+
+/// A link that answers late again and again (a train's wifi) is the link's fault, not the
+/// message's: the header fetch shrinks down to one message and times out alone, but nothing
+/// is quarantined for it, and the next pass tracks every conversation.
+#[test]
+fn a_link_that_keeps_answering_late_quarantines_nothing() {
+    let (dovecot, proxy, nudge) = world();
+    for _ in 0..5 {
+        proxy.arm(Fault::on(
+            "UID FETCH",
+            Action::Delay(Duration::from_secs(TIMEOUT + 2)),
+        ));
+    }
+    let first = nudge.try_sync(FIRST);
+    assert_eq!(proxy.armed(), 0, "every delay happened: {first:?}");
+    if first.is_err() {
+        nudge.sync("2026-11-16T12:05:00+01:00");
+    }
+    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(view.quarantined, 0, "{first:?}");
+    nudge.sync(DUE);
+    assert_eq!(settled(&dovecot, &nudge), every_draft());
+}
