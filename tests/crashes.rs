@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use support::daemon::{wait_until, Daemon};
 use support::invariants::{self, listed, nudge_drafts};
-use support::nudge::{nudge_command, seller_dovecot, Nudge};
+use support::mailclient::MailClient;
+use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD, SELLER};
 use support::sales::{opener, reply, save};
 use support::Dovecot;
 
@@ -63,9 +64,11 @@ fn draft_subjects(dovecot: &Dovecot) -> Vec<String> {
     subjects
 }
 
-/// The drafts expected when the first `replied` prospects have answered.
-fn expected_drafts(replied: usize) -> Vec<String> {
+/// The drafts expected when the first `replied` prospects have answered and the seller sent
+/// the drafts of conversations `sent`.
+fn expected_drafts(replied: usize, sent: &[usize]) -> Vec<String> {
     let mut subjects: Vec<String> = (replied..CONVERSATIONS)
+        .filter(|n| !sent.contains(n))
         .map(|n| format!("Re: Tilbud {n}"))
         .collect();
     subjects.sort();
@@ -73,16 +76,23 @@ fn expected_drafts(replied: usize) -> Vec<String> {
 }
 
 /// Checks the end state once clean passes ran: the drafts and the states.
-fn converged(dovecot: &Dovecot, nudge: &Nudge, replied: usize) {
+fn converged(dovecot: &Dovecot, nudge: &Nudge, replied: usize, sent: &[usize]) {
     check(dovecot, nudge, usize::MAX, "");
-    assert_eq!(draft_subjects(dovecot), expected_drafts(replied));
+    assert_eq!(draft_subjects(dovecot), expected_drafts(replied, sent));
     for c in nudge.status() {
         let subject = c["subject"].as_str().unwrap_or_default();
         let n: usize = subject
             .trim_start_matches("Tilbud ")
             .parse()
             .unwrap_or(usize::MAX);
-        let expected = if n < replied { "replied" } else { "drafted" };
+        let expected = if n < replied {
+            "replied"
+        } else if sent.contains(&n) {
+            // The sent draft counted as follow-up 1; follow-up 2 is a week away.
+            "waiting"
+        } else {
+            "drafted"
+        };
         assert_eq!(c["state"], expected, "{c:#}");
     }
 }
@@ -209,7 +219,7 @@ fn sixty_kills_of_sync_passes_lose_and_duplicate_nothing() {
     for extra in 0..=CONVERSATIONS / 2 {
         nudge.sync(&day(rounds + extra).to_rfc3339());
     }
-    converged(&dovecot, &nudge, replied);
+    converged(&dovecot, &nudge, replied, &[]);
     assert!(summaries(&dovecot) >= 1);
     assert_eq!(summaries(&dovecot), sent_weeks(&nudge));
 }
@@ -252,8 +262,25 @@ fn daemon_world() -> (Dovecot, Nudge) {
 }
 
 /// The daemon is done with its busy first pass: every draft and the summary are there.
-fn daemon_done(dovecot: &Dovecot, replied: usize) -> bool {
-    summaries(dovecot) == 1 && draft_subjects(dovecot) == expected_drafts(replied)
+fn daemon_done(dovecot: &Dovecot, replied: usize, sent: &[usize]) -> bool {
+    summaries(dovecot) == 1 && draft_subjects(dovecot) == expected_drafts(replied, sent)
+}
+
+/// The seller sends, from the mail client, the draft of the highest-numbered conversation
+/// that has one and whose prospect will not reply; returns that conversation.
+async fn send_a_draft(client: &mut MailClient, sent: &[usize]) -> Option<usize> {
+    let drafts = client.messages("Drafts").await;
+    let (n, draft) = drafts
+        .iter()
+        .filter_map(|d| {
+            let subject = d.header("Subject")?;
+            let n: usize = subject.strip_prefix("Re: Tilbud ")?.parse().ok()?;
+            (n >= CONVERSATIONS / 2 && !sent.contains(&n)).then_some((n, d))
+        })
+        .max_by_key(|(n, _)| *n)?;
+    let now = Utc::now().to_rfc2822();
+    client.send_draft("Drafts", "Sent", draft, &now).await;
+    Some(n)
 }
 
 #[test]
@@ -262,47 +289,71 @@ fn forty_kills_of_the_daemon_lose_and_duplicate_nothing() {
         let (dovecot, nudge) = daemon_world();
         let started = Instant::now();
         let daemon = Daemon::start_default(&nudge);
-        let done = wait_until(Duration::from_secs(60), || daemon_done(&dovecot, 0));
+        let done = wait_until(Duration::from_secs(60), || daemon_done(&dovecot, 0, &[]));
         assert!(done.is_some(), "{}", daemon.log());
         started.elapsed()
     };
     eprintln!("an unkilled daemon makes every draft and the summary in {duration:?}");
 
     let (dovecot, nudge) = daemon_world();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut client = runtime.block_on(MailClient::connect(&dovecot, SELLER, PASSWORD));
     let mut rng = rng(2);
+    let mut window = duration;
     let (mut replied, mut busy) = (0, 0);
+    // Conversations whose draft the seller sent between two kills.
+    let mut sent: Vec<usize> = Vec::new();
     let started = Instant::now();
     for kill in 1..=DAEMON_KILLS {
+        // Between two runs the mailbox moves on: a prospect replies, the seller sends a draft.
         if kill % REPLY_EVERY == 0 && replied < CONVERSATIONS / 2 {
             let now = Utc::now().to_rfc2822();
             save(&dovecot, "INBOX", &reply(replied, "crash", &now));
             replied += 1;
         }
+        if let Some(n) = runtime.block_on(send_a_draft(&mut client, &sent)) {
+            sent.push(n);
+        }
+        let delay = window.mul_f64(rng.f64());
+        let run_started = Instant::now();
         let mut daemon = Daemon::start_default(&nudge);
-        std::thread::sleep(duration.mul_f64(rng.f64()));
+        // Watch for the end of its first pass meanwhile: later moments are picked within a
+        // first pass as long as such a run's.
+        let mut ready = None;
+        while run_started.elapsed() < delay {
+            if ready.is_none() && daemon.log().contains("ready: first pass done") {
+                ready = Some(run_started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(daemon.is_running(), "the daemon stopped:\n{}", daemon.log());
         daemon.kill();
-        if !daemon_done(&dovecot, replied) {
-            busy += 1;
+        match ready {
+            Some(took) => window = took,
+            None => busy += 1,
         }
         check(&dovecot, &nudge, kill, &daemon.log());
     }
     eprintln!(
-        "{DAEMON_KILLS} kills in {:?} ({busy} before every draft and the summary were made); \
-         {replied} replies arrived meanwhile",
-        started.elapsed()
+        "{DAEMON_KILLS} kills in {:?} ({busy} before the first pass of the run ended); {replied} \
+         replies arrived and {} drafts were sent meanwhile",
+        started.elapsed(),
+        sent.len()
     );
     let daemon = Daemon::start_default(&nudge);
-    let done = wait_until(Duration::from_secs(60), || daemon_done(&dovecot, replied));
+    let done = wait_until(Duration::from_secs(60), || {
+        daemon_done(&dovecot, replied, &sent)
+    });
     assert!(done.is_some(), "not converged:\n{}", daemon.log());
     std::thread::sleep(Duration::from_secs(2));
     drop(daemon);
-    converged(&dovecot, &nudge, replied);
+    converged(&dovecot, &nudge, replied, &sent);
     assert_eq!(
         summaries(&dovecot),
         1,
         "exactly one weekly summary in INBOX"
     );
+    runtime.block_on(client.logout());
 }
 
 // ---- the weekly summary, killed around its delivery to INBOX ----
