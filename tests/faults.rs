@@ -77,15 +77,17 @@ fn every_draft() -> Vec<String> {
     all
 }
 
-/// Tracks the openers, then makes the due drafts with `fault` armed: that pass breaks, the
-/// next one finishes, and each conversation ends with exactly one draft.
-fn drafting_survives(fault: Fault) {
+/// Tracks the openers, then makes the due drafts with `fault` armed: that pass breaks (with
+/// the first draft in Drafts when `landed`, none otherwise), the next one finishes, and each
+/// conversation ends with exactly one draft.
+fn drafting_survives(fault: Fault, landed: bool) {
     let (dovecot, proxy, nudge) = world();
     nudge.sync(FIRST);
     assert_eq!(nudge.status().len(), CONVERSATIONS);
     proxy.arm(fault);
     let said = broken_pass(&nudge, &proxy, DUE);
     eprintln!("the broken pass said:\n{said}");
+    assert_eq!(nudge_drafts(&dovecot).len(), usize::from(landed), "{said}");
     // Whatever the broken pass left, it is consistent already.
     invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("after the fault: {e}"));
@@ -147,30 +149,30 @@ fn a_fetch_answer_held_past_the_timeout_is_asked_again() {
 #[test]
 fn a_cut_in_the_middle_of_an_append_literal_makes_each_draft_once() {
     // The command and the start of the message reach the server; the rest never does.
-    drafting_survives(Fault::on("APPEND", Action::CutAfterForwarding(300)));
+    drafting_survives(Fault::on("APPEND", Action::CutAfterForwarding(300)), false);
 }
 
 #[test]
 fn an_append_the_server_did_but_never_confirmed_makes_each_draft_once() {
     // The server stores the draft; nudge never hears "OK".
-    drafting_survives(Fault::on("APPEND", Action::CutWhenServerAnswers));
+    drafting_survives(Fault::on("APPEND", Action::CutWhenServerAnswers), true);
 }
 
 #[test]
 fn an_append_confirmed_too_late_makes_each_draft_once() {
-    drafting_survives(Fault::on(
-        "APPEND",
-        Action::Delay(Duration::from_secs(TIMEOUT + 2)),
-    ));
+    drafting_survives(
+        Fault::on("APPEND", Action::Delay(Duration::from_secs(TIMEOUT + 2))),
+        true,
+    );
 }
 
 #[test]
 fn a_cut_while_looking_for_the_appended_draft_makes_each_draft_once() {
     // After the APPEND, nudge looks its draft up by Message-ID.
-    drafting_survives(Fault::on(
-        "HEADER Message-ID \"<nudge.",
-        Action::CutWhenServerAnswers,
-    ));
+    drafting_survives(
+        Fault::on("HEADER Message-ID \"<nudge.", Action::CutWhenServerAnswers),
+        true,
+    );
 }
 
 /// Drafts on any day, at any hour, for a daemon that runs in real time.
@@ -298,4 +300,61 @@ fn a_link_that_keeps_answering_late_quarantines_nothing() {
     assert_eq!(view.quarantined, 0, "{first:?}");
     nudge.sync(DUE);
     assert_eq!(settled(&dovecot, &nudge), every_draft());
+}
+
+#[test]
+fn a_cut_while_reading_texts_loses_nothing() {
+    let (dovecot, proxy, nudge) = world();
+    // The openers' texts (quoted in the drafts) are read after the headers.
+    proxy.arm(Fault::on("BODY.PEEK[]<", Action::CutAfterServerBytes(120)));
+    broken_pass(&nudge, &proxy, FIRST);
+    nudge.sync("2026-11-16T12:05:00+01:00");
+    nudge.sync(DUE);
+    assert_eq!(settled(&dovecot, &nudge), every_draft());
+    // Each draft quotes its opener: the text was read in the end.
+    let drafts = invariants::listed(&dovecot, "Drafts");
+    assert_eq!(drafts.len(), CONVERSATIONS);
+    let text = dovecot.doveadm(&[
+        "fetch",
+        "-u",
+        support::nudge::SELLER,
+        "body",
+        "mailbox",
+        "Drafts",
+        "ALL",
+    ]);
+    assert_eq!(
+        text.matches("> Hei! Her er tilbudet").count(),
+        CONVERSATIONS,
+        "{text}"
+    );
+}
+
+/// The weekly summary goes to INBOX (no SMTP configured): its APPEND is cut after the server
+/// took it. The next attempt finds it there by its Message-ID: one summary, never two.
+#[test]
+fn a_summary_append_cut_before_its_answer_is_not_made_twice() {
+    let (dovecot, proxy, nudge) = world();
+    nudge.sync(FIRST);
+    proxy.arm(Fault::on("APPEND \"INBOX\"", Action::CutWhenServerAnswers));
+    // Monday 23 November, week 48: the summary is due.
+    broken_pass(&nudge, &proxy, "2026-11-23T09:00:00+01:00");
+    let summaries = || {
+        invariants::listed(&dovecot, "INBOX")
+            .iter()
+            .filter(|m| m.message_id.starts_with("nudge."))
+            .count()
+    };
+    assert_eq!(summaries(), 1, "the server took it");
+    // After the retry delay, the next passes settle it without a second copy.
+    nudge.sync("2026-11-23T10:00:00+01:00");
+    nudge.sync("2026-11-23T11:00:00+01:00");
+    assert_eq!(summaries(), 1);
+    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        view.summaries.values().any(|(state, _)| state == "sent"),
+        "{:?}",
+        view.summaries
+    );
 }

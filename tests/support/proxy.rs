@@ -13,7 +13,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What a fault does once its command pattern is seen on the way to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub enum Action {
     /// such as an APPEND literal), then cut.
     CutAfterForwarding(usize),
     /// Forward the command and everything after it, but cut as soon as the server starts to
-    /// answer it: the server did the work, the client never hears so.
+    /// answer it (a continuation request for a literal does not count): the server did the
+    /// work, the client never hears so.
     CutWhenServerAnswers,
     /// Forward the command and let this many bytes of the server's answer through, then cut:
     /// a response broken off in the middle.
@@ -32,7 +33,8 @@ pub enum Action {
     /// Cut this long after the command went through (a connection that dies while waiting,
     /// as in IDLE).
     CutAfter(Duration),
-    /// Hold the server's answer back this long before relaying it (past the client's timeout).
+    /// Hold the server's answer back this long before relaying it (past the client's timeout;
+    /// a continuation request for a literal goes through).
     Delay(Duration),
 }
 
@@ -135,8 +137,9 @@ impl Drop for Proxy {
 struct Pending {
     /// Cut when the server's next bytes arrive, after letting this many through.
     cut_after_server_bytes: Option<usize>,
-    /// Hold the server's next bytes back until then.
-    hold_until: Option<Instant>,
+    /// Hold the server's answer (its next bytes that are not a continuation request) back
+    /// this long.
+    hold: Option<Duration>,
 }
 
 /// One connection: a thread each way, and a way for either to cut both.
@@ -232,7 +235,7 @@ fn relay(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
                         });
                     }
                     Action::Delay(wait) => {
-                        pending.lock().unwrap().hold_until = Some(Instant::now() + wait);
+                        pending.lock().unwrap().hold = Some(wait);
                     }
                 }
                 if to.write_all(chunk).is_err() {
@@ -255,17 +258,24 @@ fn relay(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                // A continuation request ("+ OK" before an APPEND literal) is not the answer:
+                // the client has yet to send the message.
+                let continuation = buffer[0] == b'+';
                 let hold = {
                     let mut p = pending.lock().unwrap();
                     if countdown.is_none() {
                         countdown = p.cut_after_server_bytes.take();
                     }
-                    p.hold_until.take()
+                    if continuation {
+                        None
+                    } else {
+                        p.hold.take()
+                    }
                 };
-                if let Some(until) = hold {
-                    thread::sleep(until.saturating_duration_since(Instant::now()));
+                if let Some(wait) = hold {
+                    thread::sleep(wait);
                 }
-                if let Some(left) = countdown {
+                if let Some(left) = countdown.filter(|_| !continuation) {
                     if n >= left {
                         let _ = to.write_all(&buffer[..left]);
                         let _ = to.flush();
