@@ -358,3 +358,40 @@ fn a_summary_append_cut_before_its_answer_is_not_made_twice() {
         view.summaries
     );
 }
+
+/// A reply withdraws the waiting draft (MOVE to Trash); the connection dies after the server
+/// moved it, before nudge hears so. The next pass finds it gone: withdrawn once, nothing
+/// moved twice, the conversation replied.
+#[test]
+fn a_withdrawal_cut_before_its_answer_is_settled_by_the_next_pass() {
+    let (dovecot, proxy, nudge) = world();
+    nudge.sync(FIRST);
+    nudge.sync(DUE);
+    assert_eq!(settled(&dovecot, &nudge), every_draft());
+    save(
+        &dovecot,
+        "INBOX",
+        &reply(2, "cut", "Thu, 19 Nov 2026 09:30:00 +0100"),
+    );
+    proxy.arm(Fault::on("UID MOVE", Action::CutWhenServerAnswers));
+    broken_pass(&nudge, &proxy, LATER);
+    assert_eq!(
+        count(&dovecot, "Drafts"),
+        CONVERSATIONS - 1,
+        "the server moved it"
+    );
+    nudge.sync("2026-11-19T09:20:00+01:00");
+    nudge.sync("2026-11-19T09:30:00+01:00");
+    let mut expected = every_draft();
+    expected.retain(|s| s != "Re: Tilbud 2");
+    assert_eq!(settled(&dovecot, &nudge), expected);
+    assert_eq!(count(&dovecot, "Trash"), 1);
+    assert_eq!(nudge.conversation("Tilbud 2").unwrap()["state"], "replied");
+    let view = invariants::StoreView::read(&nudge.store_path());
+    assert_eq!(
+        view.drafts.values().filter(|s| *s == "withdrawn").count(),
+        1,
+        "{:?}",
+        view.drafts
+    );
+}
