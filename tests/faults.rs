@@ -395,3 +395,36 @@ fn a_withdrawal_cut_before_its_answer_is_settled_by_the_next_pass() {
         view.drafts
     );
 }
+
+/// The daemon's first APPEND is cut after the server took the draft, and a later one is held
+/// past the timeout: it reconnects, finds both drafts where it left them, and makes every
+/// other draft once.
+#[test]
+fn a_daemon_whose_appends_break_makes_each_draft_once() {
+    let (dovecot, proxy, nudge, mut daemon) = daemon_world(
+        &[("NUDGE_TEST_TIME_DIVISOR", "30")],
+        vec![
+            Fault::on("APPEND", Action::CutWhenServerAnswers),
+            Fault::on("APPEND", Action::Delay(Duration::from_secs(TIMEOUT + 2))),
+        ],
+    );
+    assert_eq!(proxy.armed(), 0, "both faults fired");
+    // A few more polls: nothing changes.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(daemon.is_running(), "{}", daemon.log());
+    assert_eq!(count(&dovecot, "Drafts"), CONVERSATIONS, "{}", daemon.log());
+    let mut subjects: Vec<String> = nudge_drafts(&dovecot)
+        .into_iter()
+        .map(|d| d.subject)
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, every_draft());
+    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+        .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+    assert_eq!(view.quarantined, 0);
+    assert!(
+        nudge.status().iter().all(|c| c["state"] == "drafted"),
+        "{:#?}",
+        nudge.status()
+    );
+}
