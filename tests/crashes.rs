@@ -19,7 +19,7 @@ use support::daemon::{wait_until, Daemon};
 use support::invariants::{self, listed, nudge_drafts};
 use support::mailclient::MailClient;
 use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD, SELLER};
-use support::sales::{opener, reply, save};
+use support::sales::{opener, reply, save, ALWAYS};
 use support::Dovecot;
 
 const CONVERSATIONS: usize = 25;
@@ -226,13 +226,11 @@ fn sixty_kills_of_sync_passes_lose_and_duplicate_nothing() {
 
 // ---- nudge run, in real time ----
 
-/// Drafts on any day, at any hour; the summary due since midnight today.
+/// Drafts on any day, at any hour, up to 100 a day; the summary due since midnight today.
 fn always(weekday: &str) -> String {
     format!(
-        "[tracking]\nlookback_days = 60\n\n[cadence]\ndaily_limit = 100\nholidays = []\n\
-         draft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \
-         \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n\n\
-         [summary]\nweekday = \"{weekday}\"\ntime = \"00:00\"\n"
+        "{}\n[summary]\nweekday = \"{weekday}\"\ntime = \"00:00\"\n",
+        ALWAYS.replace("[cadence]\n", "[cadence]\ndaily_limit = 100\n")
     )
 }
 

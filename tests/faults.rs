@@ -16,7 +16,7 @@ use support::daemon::{wait_until, Daemon};
 use support::invariants::{self, nudge_drafts};
 use support::nudge::{seller_dovecot, Nudge, PASSWORD};
 use support::proxy::{Action, Fault, Proxy};
-use support::sales::{count, opener, reply, save};
+use support::sales::{count, opener, reply, save, ALWAYS};
 use support::Dovecot;
 
 const CONVERSATIONS: usize = 5;
@@ -174,9 +174,6 @@ fn a_cut_while_looking_for_the_appended_draft_makes_each_draft_once() {
         true,
     );
 }
-
-/// Drafts on any day, at any hour, for a daemon that runs in real time.
-const ALWAYS: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n";
 
 /// A daemon behind the proxy with every conversation's draft made; openers two weeks old.
 /// `faults` are armed before it starts.

@@ -5,6 +5,10 @@ use super::mailclient::{crlf, Message};
 use super::nudge::SELLER;
 use super::Dovecot;
 
+/// Drafts on any day, at any hour, and a lookback long enough for mail two weeks old: for
+/// the daemon, which runs in real time.
+pub const ALWAYS: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n";
+
 /// Kari's opener to prospect `n` ("Tilbud N", Message-ID `openerN@fjordsalg.no`).
 pub fn opener(n: usize, date: &str) -> String {
     let to = format!("Prospect {n} <p{n}@customer{n}.no>");
