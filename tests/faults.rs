@@ -425,3 +425,50 @@ fn a_daemon_whose_appends_break_makes_each_draft_once() {
         nudge.status()
     );
 }
+
+/// The server's "+ idling" comes later than nudge waits for it: the watcher gives that
+/// connection up, connects again, and a reply is still seen within seconds (Sent and Drafts
+/// are polled only every minute here).
+#[test]
+fn an_idle_that_starts_too_late_is_reconnected() {
+    let (dovecot, proxy, nudge, mut daemon) = daemon_world(
+        &[],
+        vec![Fault::on(
+            "IDLE",
+            Action::Stall(Duration::from_secs(TIMEOUT + 3)),
+        )],
+    );
+    let stalled = wait_until(Duration::from_secs(30), || proxy.armed() == 0);
+    assert!(
+        stalled.is_some(),
+        "nudge never went into IDLE:\n{}",
+        daemon.log()
+    );
+    let before = proxy.connections();
+    let back = wait_until(Duration::from_secs(30), || proxy.connections() > before);
+    assert!(
+        back.is_some(),
+        "the watcher did not reconnect:\n{}",
+        daemon.log()
+    );
+    let log = daemon.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("INBOX watcher") && l.contains("timed out")),
+        "the watcher gave up on the late IDLE:\n{log}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    answer(&dovecot, 3, "after-stall");
+    let took = wait_until(Duration::from_secs(20), || {
+        count(&dovecot, "Drafts") == CONVERSATIONS - 1
+    });
+    assert!(
+        took.is_some(),
+        "the reply was not seen through IDLE:\n{}",
+        daemon.log()
+    );
+    assert!(daemon.is_running(), "{}", daemon.log());
+    assert_eq!(nudge.conversation("Tilbud 3").unwrap()["state"], "replied");
+    invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+        .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
+}

@@ -36,6 +36,9 @@ pub enum Action {
     /// Hold the server's answer back this long before relaying it (past the client's timeout;
     /// a continuation request for a literal goes through).
     Delay(Duration),
+    /// Hold the server's next bytes back this long, whatever they are (also the "+ idling"
+    /// that starts an IDLE).
+    Stall(Duration),
 }
 
 /// One fault: `action` when the client sends something containing `pattern`.
@@ -140,6 +143,8 @@ struct Pending {
     /// Hold the server's answer (its next bytes that are not a continuation request) back
     /// this long.
     hold: Option<Duration>,
+    /// Hold the server's next bytes back this long, continuation requests included.
+    stall: Option<Duration>,
 }
 
 /// One connection: a thread each way, and a way for either to cut both.
@@ -237,6 +242,9 @@ fn relay(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
                     Action::Delay(wait) => {
                         pending.lock().unwrap().hold = Some(wait);
                     }
+                    Action::Stall(wait) => {
+                        pending.lock().unwrap().stall = Some(wait);
+                    }
                 }
                 if to.write_all(chunk).is_err() {
                     break;
@@ -266,10 +274,10 @@ fn relay(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
                     if countdown.is_none() {
                         countdown = p.cut_after_server_bytes.take();
                     }
-                    if continuation {
-                        None
-                    } else {
-                        p.hold.take()
+                    match p.stall.take() {
+                        Some(wait) => Some(wait),
+                        None if continuation => None,
+                        None => p.hold.take(),
                     }
                 };
                 if let Some(wait) = hold {
