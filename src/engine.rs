@@ -243,8 +243,8 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         .unwrap_or(0);
     let mut stored = 0;
     // A FETCH that times out (huge headers, a slow link) is asked again in smaller batches,
-    // down to one message; a message that times out alone twice is quarantined, so sync
-    // always makes progress (SPEC 13).
+    // down to one message; a message that times out alone twice, while the link answers
+    // for its flags each time, is quarantined, so sync always makes progress (SPEC 13).
     let mut size = BATCH;
     let mut lone_timeouts = 0;
     let mut at = 0;
@@ -270,6 +270,11 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
                     size = (size / 10).max(1);
                     continue;
                 }
+                // Before the message is blamed, the link is asked for something small about
+                // it: a link that cannot answer that either is slow or gone, not the message
+                // at fault, and the pass fails (the next one asks again) rather than
+                // quarantine a conversation for the network's sake.
+                connection.fetch_flags(&batch[0].to_string()).await?;
                 lone_timeouts += 1;
                 if lone_timeouts < 2 {
                     continue;

@@ -629,9 +629,13 @@ pub async fn maybe_send(
         return Ok((None, None));
     }
     if let Some(record) = store.summary_record(&week).await? {
+        // A copy put in INBOX can be looked for: an attempt whose process stopped half-way is
+        // settled by what INBOX holds (see `attempt`). Over SMTP nobody can tell.
+        let in_inbox = config.smtp.is_none() && record.message_id.is_some();
         match record.retry_after {
-            // Sent, in flight, or perhaps delivered: never again.
-            _ if !record.may_retry() => return Ok((None, None)),
+            _ if record.is_sent() => return Ok((None, None)),
+            // In flight, or perhaps delivered: never again.
+            _ if !record.may_retry() && !in_inbox => return Ok((None, None)),
             Some(at) if now < at => return Ok((None, Some(at))),
             _ => {}
         }
@@ -718,21 +722,36 @@ pub async fn attempt(
     force: bool,
 ) -> Result<Attempted> {
     let (week, due, now) = (when.week, when.due, when.now);
-    let earlier = store.summary_record(week).await?;
+    let mut earlier = store.summary_record(week).await?;
     if config.smtp.is_none() {
-        // An APPEND that failed may still have stored the message: look for it first, so
-        // that trying again never makes a second copy.
-        if let Some(id) = earlier
+        // An APPEND that failed may still have stored the message, and a process that stopped
+        // after claiming the attempt (a crash, a kill) may or may not have got to its APPEND:
+        // look for it first, so that trying again never makes a second copy and a claim that
+        // never reached INBOX does not pass for a delivery.
+        let unsettled = earlier
             .as_ref()
-            .filter(|r| r.may_retry())
-            .and_then(|r| r.message_id.clone())
-        {
+            .filter(|r| !r.is_sent())
+            .and_then(|r| Some((r.message_id.clone()?, r.retry_after.is_none())));
+        if let Some((id, in_flight)) = unsettled {
             let (_, found) = connection.find_message_id(inbox, &id).await?;
             if !found.is_empty() {
                 store.summary_sent(week, now).await?;
                 let line = format!("the weekly summary for {week} is in INBOX");
                 tracing::info!("{line}");
                 return Ok(Attempted::Delivered(line));
+            }
+            if in_flight {
+                // Claimed by a pass that stopped before its copy reached INBOX: this pass
+                // holds the pass lock, so no other attempt is under way. It certainly failed.
+                store
+                    .summary_failed(
+                        week,
+                        "the pass stopped before the summary reached INBOX",
+                        Some(now),
+                        now,
+                    )
+                    .await?;
+                earlier = store.summary_record(week).await?;
             }
         }
     }
@@ -754,6 +773,7 @@ pub async fn attempt(
         };
         return Ok(Attempted::Skipped(line));
     };
+    crate::drafting::fault_point("after-summary-claim");
     let delivered = match &config.smtp {
         Some(smtp) => crate::smtp::send(smtp, mail).await.map(|()| {
             format!(
@@ -770,6 +790,7 @@ pub async fn attempt(
     };
     match delivered {
         Ok(line) => {
+            crate::drafting::fault_point("after-summary-delivered");
             store.summary_sent(week, now).await?;
             tracing::info!("{line}");
             Ok(Attempted::Delivered(line))

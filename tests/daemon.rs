@@ -11,57 +11,26 @@ use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
 use support::daemon::{wait_until, Daemon};
-use support::mailclient::Message;
 use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::sales::{self, count, save};
 use support::{Dovecot, SmtpOptions, SmtpSecurity, SmtpServer};
 
 /// Holidays off, every day a workday from midnight to midnight, and a long lookback, so "two
 /// weeks ago" is always due and drafting is open whatever the day and hour.
-const CONFIG: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\n\
-    workdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \
-    \"saturday\", \"sunday\"]\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\n";
+const CONFIG: &str = sales::ALWAYS;
 
 fn rfc2822(days_ago: i64) -> String {
     (Utc::now() - Days::days(days_ago)).to_rfc2822()
 }
 
+/// Kari's opener to prospect `n`, two weeks old.
 fn opener(n: usize) -> String {
-    let to = format!("Prospect {n} <p{n}@customer{n}.no>");
-    let subject = format!("Tilbud {n}");
-    let id = format!("opener{n}@fjordsalg.no");
-    Message {
-        from: "Kari Nordmann <kari@fjordsalg.no>",
-        to: &to,
-        subject: &subject,
-        message_id: &id,
-        in_reply_to: None,
-        date: &rfc2822(14),
-        body: "Hei! Her er tilbudet vi snakket om. Hilsen Kari",
-        extra: "",
-    }
-    .render()
+    sales::opener(n, &rfc2822(14))
 }
 
+/// Prospect `n`'s reply, written now.
 fn reply(n: usize, tag: &str) -> String {
-    let from = format!("Prospect {n} <p{n}@customer{n}.no>");
-    let subject = format!("SV: Tilbud {n}");
-    let id = format!("reply{n}.{tag}@customer{n}.no");
-    let parent = format!("opener{n}@fjordsalg.no");
-    Message {
-        from: &from,
-        to: SELLER,
-        subject: &subject,
-        message_id: &id,
-        in_reply_to: Some(&parent),
-        date: &Utc::now().to_rfc2822(),
-        body: "Takk, la oss snakkes på torsdag.",
-        extra: "",
-    }
-    .render()
-}
-
-fn save(dovecot: &Dovecot, folder: &str, raw: &str) {
-    dovecot.save_message(SELLER, folder, support::mailclient::crlf(raw).as_bytes());
+    sales::reply(n, tag, &Utc::now().to_rfc2822())
 }
 
 /// Writes a message straight into INBOX's Maildir, as a delivery agent does.
@@ -75,14 +44,6 @@ fn deliver(dovecot: &Dovecot, raw: &str) {
     ));
     std::fs::write(&path, support::mailclient::crlf(raw)).unwrap();
     std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid())).unwrap();
-}
-
-fn count(dovecot: &Dovecot, folder: &str) -> usize {
-    dovecot
-        .doveadm(&["search", "-u", SELLER, "mailbox", folder, "ALL"])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
 }
 
 /// A daemon with `n` overdue conversations, each with its draft made.

@@ -12,41 +12,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use support::daemon::{wait_until, Daemon};
-use support::mailclient::{crlf, Message};
-use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD, SELLER};
+use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD};
+use support::sales::{count, opener, save, ALWAYS};
 use support::Dovecot;
-
-/// Drafts on any day, at any hour; a lookback long enough for mail two weeks old.
-const ALWAYS: &str = "[tracking]\nlookback_days = 60\n\n[cadence]\nholidays = []\ndraft_time = \"00:00\"\nquiet_after = \"24:00\"\nworkdays = [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\", \"saturday\", \"sunday\"]\n";
-
-fn opener(n: usize, date: &str) -> String {
-    let to = format!("Prospect {n} <p{n}@customer{n}.no>");
-    let subject = format!("Tilbud {n}");
-    let id = format!("opener{n}@fjordsalg.no");
-    Message {
-        from: "Kari Nordmann <kari@fjordsalg.no>",
-        to: &to,
-        subject: &subject,
-        message_id: &id,
-        in_reply_to: None,
-        date,
-        body: "Hei! Her er tilbudet vi snakket om. Hilsen Kari",
-        extra: "",
-    }
-    .render()
-}
-
-fn save(dovecot: &Dovecot, folder: &str, raw: &str) {
-    dovecot.save_message(SELLER, folder, crlf(raw).as_bytes());
-}
-
-fn count(dovecot: &Dovecot, folder: &str) -> usize {
-    dovecot
-        .doveadm(&["search", "-u", SELLER, "mailbox", folder, "ALL"])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
-}
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -1,7 +1,8 @@
 //! The weekly summaries: one row per ISO week, written before an attempt (`sending`) and after
 //! it went out (`sent`). An attempt that certainly failed leaves `retry_after` set and may be
 //! taken up again from then; one whose outcome is unknown leaves it unset, and the week is
-//! never sent again (a lost summary is better than a duplicate).
+//! never sent again (a lost summary is better than a duplicate) — unless the summary goes to
+//! INBOX, where the next pass can look for it by its Message-ID and settle the question.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -10,6 +10,10 @@
 //! - [`Dovecot`]: a real Dovecot 2.3 on 127.0.0.1 (IMAPS + IMAP with STARTTLS), three folder
 //!   layouts, optional XOAUTH2/OAUTHBEARER against an introspection endpoint served here.
 //! - [`SmtpServer`]: a real aiosmtpd submission server (STARTTLS or implicit TLS, AUTH required).
+//! - [`proxy::Proxy`]: a TCP fault proxy in front of Dovecot's plain port that cuts or holds
+//!   back the connection at a chosen IMAP command.
+//! - [`invariants`]: what must hold after any crash or fault, read from the store and the
+//!   mailbox; [`sales`]: the seller's openers and the prospects' replies.
 //!
 //! Set `NUDGE_KEEP_TEST_DIRS=1` to keep the servers' temp dirs (config, logs, mail) after a run.
 // Each test crate that says `mod support;` uses only part of it.
@@ -17,11 +21,14 @@
 
 pub mod daemon;
 pub mod dovecot;
+pub mod invariants;
 pub mod mailbox;
 pub mod mailclient;
 pub mod nudge;
 pub mod oauth;
 pub mod process;
+pub mod proxy;
+pub mod sales;
 pub mod smtp;
 pub mod tls;
 

@@ -91,6 +91,40 @@ path = "{store}"
         Nudge { dir, config }
     }
 
+    /// Points the config's `[imap]` at `port` on 127.0.0.1 without TLS (`security = "plain"`,
+    /// allowed to loopback only): a proxy that must read the commands sits there.
+    pub fn plain_imap_at(&self, port: u16) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        let start = text.find("[imap]").expect("an [imap] section");
+        let end = start + text[start..].find("\n\n").expect("the end of [imap]");
+        let imap: String = text[start..end]
+            .lines()
+            .map(|line| {
+                if line.starts_with("port = ") {
+                    format!("port = {port}")
+                } else if line.starts_with("security = ") {
+                    "security = \"plain\"".to_string()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = format!("{}{imap}{}", &text[..start], &text[end..]);
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
+    /// Sets `[imap] timeout_seconds`.
+    pub fn imap_timeout(&self, seconds: u64) {
+        let text = std::fs::read_to_string(&self.config)
+            .expect("read config")
+            .replace(
+                "timeout_seconds = 20\n",
+                &format!("timeout_seconds = {seconds}\n"),
+            );
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
     pub fn store_path(&self) -> PathBuf {
         self.dir.path().join("state/nudge.db")
     }
