@@ -691,6 +691,10 @@ async fn effects_of(
             Some(returned) => store.thread_of(returned).await?,
             None => None,
         },
+        echoes_seller_message: match &needed.seller_message_id {
+            Some(id) => store.seller_sent(id).await?,
+            None => false,
+        },
         ..Facts::default()
     };
     if let Some(id) = needed.dismissed_draft_of {

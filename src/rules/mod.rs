@@ -163,6 +163,9 @@ pub struct Facts {
     pub last_touches: std::collections::HashMap<i64, Message>,
     /// Conversations whose latest draft was read as dismissed, by conversation id.
     pub dismissed_drafts: std::collections::HashMap<i64, DismissedDraft>,
+    /// The inbound message carries as its own the Message-ID of a message the seller sent,
+    /// and names no other: the seller's message coming back, or a forgery of it.
+    pub echoes_seller_message: bool,
 }
 
 /// A draft of nudge's that left Drafts with no sent copy in sight: read as dismissed, until a
@@ -184,6 +187,9 @@ pub struct Needed {
     pub returned_message_id: Option<String>,
     /// Find whether this conversation's latest draft was dismissed (a touch may revise it).
     pub dismissed_draft_of: Option<i64>,
+    /// Find whether the seller sent a message with this Message-ID: the inbound message
+    /// carries it as its own and is in a followed thread by nothing else.
+    pub seller_message_id: Option<String>,
 }
 
 /// An event at `at`.
@@ -279,13 +285,22 @@ impl Rules<'_> {
                     thread_automated: conversation.is_none(),
                     returned_message_id: None,
                     dismissed_draft_of: conversation.map(|c| c.id),
+                    seller_message_id: None,
                 }
             }
-            Role::Inbound(MessageClass::Bounce) => Needed {
-                returned_message_id: message.bounced_message_id.clone(),
+            Role::Inbound(class) => Needed {
+                returned_message_id: message
+                    .bounced_message_id
+                    .clone()
+                    .filter(|_| class == MessageClass::Bounce),
+                seller_message_id: message
+                    .message_id
+                    .clone()
+                    .filter(|_| index.of_thread(message.thread_id).is_some())
+                    .filter(|_| names_only_itself(message)),
                 ..Needed::default()
             },
-            _ => Needed::default(),
+            Role::Ignore(_) => Needed::default(),
         }
     }
 
@@ -297,13 +312,33 @@ impl Rules<'_> {
         facts: &Facts,
     ) -> Vec<i64> {
         match self.role(message) {
-            Role::Inbound(class) => index
-                .concerned(self, message, class, facts.returned_thread)
+            Role::Inbound(class) => self
+                .concerned(index, message, class, facts)
                 .into_iter()
                 .map(|(id, _)| id)
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The conversations an inbound message concerns, each with its strongest link. A
+    /// message that is in a thread only because it carries the Message-ID of the seller's
+    /// own message is not in that thread: it answers nothing (SPEC 4, rule 1), and anyone
+    /// can copy a Message-ID (SPEC 13).
+    fn concerned(
+        &self,
+        index: &link::Index,
+        message: &Message,
+        class: MessageClass,
+        facts: &Facts,
+    ) -> Vec<(i64, Link)> {
+        index.concerned(
+            self,
+            message,
+            class,
+            facts.returned_thread,
+            !facts.echoes_seller_message,
+        )
     }
 
     /// What one message does to the conversations: the one decision sync, the daemon and the
@@ -327,7 +362,7 @@ impl Rules<'_> {
             }
             Role::Inbound(class) => {
                 let mut effects = Vec::new();
-                for (id, link) in index.concerned(self, message, class, facts.returned_thread) {
+                for (id, link) in self.concerned(index, message, class, facts) {
                     if let Some(conversation) = index.get(id) {
                         effects.extend(self.on_inbound(
                             conversation,
@@ -495,6 +530,15 @@ impl Rules<'_> {
             }
         }
     }
+}
+
+/// True when a message's In-Reply-To and References name no message but itself.
+fn names_only_itself(message: &Message) -> bool {
+    message
+        .in_reply_to
+        .iter()
+        .chain(message.references.iter())
+        .all(|id| Some(id) == message.message_id.as_ref())
 }
 
 /// True when the seller's touch `message` is the sent copy of a draft that was read as

@@ -166,6 +166,61 @@ fn an_unclassified_message_is_never_a_reply() {
     });
 }
 
+/// SPEC 4 rule 1, SPEC 13: a stranger's message that carries the seller's opener's
+/// Message-ID as its own (a spoofed thread) answers nothing: it is not in the thread, so it
+/// is no reply. Without that fact (the seller never sent such an id) it would count.
+#[test]
+fn a_strangers_message_carrying_the_openers_message_id_is_no_reply() {
+    with(|rules| {
+        let mut index = Index::default();
+        index.insert(conversation(&[INGRID], State::Waiting));
+        let mut spoof = inbound("ukjent@stranger.example", MessageClass::Reply, at(17, 9));
+        spoof.message_id = Some("a1@fjordsalg.no".into());
+        spoof.in_reply_to = vec![];
+        assert_eq!(
+            rules
+                .facts_needed(&index, &spoof)
+                .seller_message_id
+                .as_deref(),
+            Some("a1@fjordsalg.no")
+        );
+        let echo = Facts {
+            echoes_seller_message: true,
+            ..Facts::default()
+        };
+        let decided = rules.decide(&index, &spoof, &echo, &none(), at(17, 9));
+        assert!(matches!(decided, Decision::Nothing(_)), "{decided:?}");
+        let unknown_id = rules.decide(&index, &spoof, &Facts::default(), &none(), at(17, 9));
+        assert_eq!(
+            updated(&unknown_id.effects()).map(|c| c.state),
+            Some(State::Replied)
+        );
+        // A message that answers another one is asked nothing.
+        spoof.in_reply_to = vec!["r0@fjordkraft.no".into()];
+        assert_eq!(rules.facts_needed(&index, &spoof).seller_message_id, None);
+    });
+}
+
+/// A prospect's broken client that reuses the opener's Message-ID for its reply still
+/// answers: it is from the prospect (SPEC 4 rule 2).
+#[test]
+fn the_prospects_client_reusing_the_openers_message_id_still_replies() {
+    with(|rules| {
+        let mut index = Index::default();
+        index.insert(conversation(&[INGRID], State::Waiting));
+        let mut reply = inbound(INGRID, MessageClass::Reply, at(17, 9));
+        reply.message_id = Some("a1@fjordsalg.no".into());
+        let echo = Facts {
+            echoes_seller_message: true,
+            ..Facts::default()
+        };
+        let effects = rules
+            .decide(&index, &reply, &echo, &none(), at(17, 9))
+            .effects();
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::Replied));
+    });
+}
+
 #[test]
 fn a_bounce_of_someone_who_is_no_prospect_changes_nothing() {
     with(|rules| {
@@ -238,16 +293,16 @@ fn a_bounce_never_links_by_address_or_organisation() {
         let mut bounce = inbound("postmaster@fjordkraft.no", MessageClass::Bounce, at(17, 9));
         bounce.thread_id = 99;
         assert!(index
-            .concerned(rules, &bounce, MessageClass::Bounce, None)
+            .concerned(rules, &bounce, MessageClass::Bounce, None, true)
             .is_empty());
         assert_eq!(
-            index.concerned(rules, &bounce, MessageClass::Bounce, Some(1)),
+            index.concerned(rules, &bounce, MessageClass::Bounce, Some(1), true),
             vec![(7, Link::Returned)]
         );
         let mut reply = inbound(PER, MessageClass::Reply, at(17, 9));
         reply.thread_id = 99;
         assert_eq!(
-            index.concerned(rules, &reply, MessageClass::Reply, None),
+            index.concerned(rules, &reply, MessageClass::Reply, None, true),
             vec![(7, Link::SameOrganisation)]
         );
     });
