@@ -17,6 +17,7 @@
 
 pub mod daemon;
 pub mod dovecot;
+pub mod hostile;
 pub mod mailclient;
 pub mod nudge;
 pub mod oauth;
