@@ -429,3 +429,58 @@ fn every_hostile_message_is_read_whole_without_panic() {
     }
     eprintln!("slowest to read whole: {} in {:?}", slowest.1, slowest.0);
 }
+
+/// A reply whose Date lies in 2099 (a broken client clock, or a stranger's joke) arrived when
+/// the server took it, not in 2099: when the seller writes to the prospect again, the
+/// conversation is followed again (SPEC 3) instead of the seller's message reading forever as
+/// one that crossed the reply.
+#[tokio::test]
+async fn a_reply_dated_in_2099_does_not_outlast_the_sellers_answer() {
+    let now = Utc::now();
+    let dovecot = seller_dovecot();
+    let nudge = Nudge::new(&dovecot, ALWAYS);
+    let opener = &openers(now)[0];
+    dovecot.save_message(SELLER, "Sent", crlf(opener).as_bytes());
+    nudge.sync(&now.to_rfc3339());
+
+    // Ingrid answers outside the thread (her client broke it), from a clock in 2099.
+    let reply = Message::new(
+        INGRID,
+        KARI,
+        "Spørsmål om tilbudet",
+        "far.future@fjordkraft.no",
+        None,
+        "Wed, 31 Dec 2099 23:59:59 +0000",
+        "Hei Kari, kan du sende prisene per måned?",
+    )
+    .render();
+    deliver(&dovecot, crlf(&reply).as_bytes());
+    nudge.sync(&(now + Days::hours(1)).to_rfc3339());
+    let watched = nudge.conversation(WATCHED_SUBJECT).expect("watched");
+    assert_eq!(watched["state"], "replied", "{watched:#}");
+
+    // The next day the seller answers her in the thread of the opener.
+    let answer_date = (now + Days::days(1)).to_rfc2822();
+    let answer = Message {
+        extra: "References: <a1@fjordsalg.no> <far.future@fjordkraft.no>",
+        ..Message::new(
+            KARI,
+            INGRID,
+            "Re: Tilbud på rammeavtale",
+            "a2@fjordsalg.no",
+            Some("far.future@fjordkraft.no"),
+            &answer_date,
+            "Hei Ingrid, prisene per måned står under.",
+        )
+    }
+    .render();
+    dovecot.save_message(SELLER, "Sent", crlf(&answer).as_bytes());
+    nudge.sync(&(now + Days::days(1) + Days::hours(1)).to_rfc3339());
+    let watched = nudge.conversation(WATCHED_SUBJECT).expect("watched");
+    assert_eq!(
+        watched["state"],
+        "waiting",
+        "the seller wrote again: followed from the start\n{watched:#}\n{}",
+        output_text(&nudge.run(&["show", &watched["id"].to_string()]))
+    );
+}

@@ -555,6 +555,18 @@ pub fn revises_dismissal(c: &Conversation, message: &Message, draft: &DismissedD
     where_dismissal_left_it && message.date >= draft.made_at && c.step <= draft.step
 }
 
+/// When a message arrived, for judging what came after what (SPEC 4). Clocks lie: a slow
+/// clock dates a message before the server received it, so the later of its Date and the
+/// server's INTERNALDATE counts; a fast clock (or a stranger) dates it in the future, so it
+/// never counts as arriving after nudge first saw it, at `seen`.
+pub fn arrival(
+    date: DateTime<Utc>,
+    internal_date: Option<DateTime<Utc>>,
+    seen: DateTime<Utc>,
+) -> DateTime<Utc> {
+    internal_date.map_or(date, |i| i.max(date)).min(seen)
+}
+
 /// True when an inbound message came after the seller's last touch (SPEC 4). Clocks lie, so
 /// the Date header alone never decides: a message that names the last touch is after it; one
 /// the last touch answered is before it; otherwise the time the server received it decides,

@@ -401,6 +401,20 @@ fn a_reply_counts_by_arrival_and_by_reference_whatever_its_date_says() {
     ));
 }
 
+/// A Date from a slow clock gives way to the server's INTERNALDATE; one from a fast clock
+/// (year 2099) never puts the message after the moment nudge first saw it, where every later
+/// touch would read as crossing it.
+#[test]
+fn a_message_arrives_no_later_than_nudge_first_saw_it() {
+    let internal = at(18, 10);
+    assert_eq!(arrival(at(17, 8), Some(internal), at(18, 12)), internal);
+    assert_eq!(arrival(at(18, 11), Some(internal), at(18, 12)), at(18, 11));
+    let future = Utc.with_ymd_and_hms(2099, 12, 31, 23, 59, 59).unwrap();
+    assert_eq!(arrival(future, Some(internal), at(18, 12)), at(18, 12));
+    assert_eq!(arrival(future, None, at(18, 12)), at(18, 12));
+    assert_eq!(arrival(at(17, 8), None, at(18, 12)), at(17, 8));
+}
+
 #[test]
 fn a_follow_up_that_crossed_a_reply_does_not_start_the_cadence_again() {
     with(|rules| {

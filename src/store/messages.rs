@@ -174,8 +174,7 @@ impl Store {
         let thread_id = thread_for(tx, &thread_keys, now).await?;
 
         let date = mail.date.or(message.internal_date).unwrap_or(now);
-        // Clocks lie: a slow clock dates a message before it could have been written.
-        let arrived = message.internal_date.map_or(date, |i| i.max(date));
+        let arrived = crate::rules::arrival(date, message.internal_date, now);
         let date = date.to_rfc3339();
         let from = mail.from.as_ref();
         let id: i64 = sqlx::query_scalar(
