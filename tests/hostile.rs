@@ -484,3 +484,30 @@ async fn a_reply_dated_in_2099_does_not_outlast_the_sellers_answer() {
         output_text(&nudge.run(&["show", &watched["id"].to_string()]))
     );
 }
+
+/// A reply from Gmail, which writes References before Subject and From, in a thread so long
+/// that References holds 35,000 ids (1.2 MB): the fields after it are still read, so the
+/// reply is Ingrid's, in the thread, and its text is read: she asks not to be contacted.
+#[tokio::test]
+async fn a_gmail_reply_with_35000_references_before_its_from_is_read_whole() {
+    let now = Utc::now();
+    let dovecot = seller_dovecot();
+    let nudge = Nudge::new(&dovecot, ALWAYS);
+    dovecot.save_message(SELLER, "Sent", crlf(&openers(now)[0]).as_bytes());
+    nudge.sync(&now.to_rfc3339());
+
+    let mut references = format!("References: <{WATCHED_ID}>");
+    for n in 0..35_000 {
+        references.push_str(&format!("\r\n <m{n}.list@lists.stranger.example>"));
+    }
+    let reply = format!(
+        "MIME-Version: 1.0\r\nDate: {}\r\nMessage-ID: <gmail.r1@mail.gmail.com>\r\n{references}\r\nIn-Reply-To: <{WATCHED_ID}>\r\nSubject: Re: Tilbud på rammeavtale\r\nFrom: {INGRID}\r\nTo: {KARI}\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\nTakk, men vi har valgt en annen leverandør. Ikke kontakt meg igjen.\r\n",
+        now.to_rfc2822()
+    );
+    deliver(&dovecot, reply.as_bytes());
+    nudge.sync(&(now + Days::days(4)).to_rfc3339());
+    let watched = nudge.conversation(WATCHED_SUBJECT).expect("watched");
+    let history = output_text(&nudge.run(&["show", &watched["id"].to_string()]));
+    assert_eq!(watched["state"], "opted_out", "{watched:#}\n{history}");
+    assert!(history.contains("Ingrid Berg"), "{history}");
+}
