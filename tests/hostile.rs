@@ -414,6 +414,13 @@ fn every_hostile_message_is_read_whole_without_panic() {
             mail.thread_ids().len()
         );
         let name = mail.from.as_ref().and_then(|f| f.name.clone());
+        assert!(
+            name.as_ref()
+                .is_none_or(|n| n.chars().count() <= nudge::mail::parse::MAX_NAME_CHARS),
+            "{}: a name of {} characters",
+            hostile.name,
+            name.as_ref().map_or(0, |n| n.chars().count())
+        );
         for shown in [Some(mail.subject.clone()), name, Some(class.reason.clone())]
             .into_iter()
             .flatten()
