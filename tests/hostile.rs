@@ -30,8 +30,10 @@ const WATCHED_ID: &str = "a1@fjordsalg.no";
 /// The conversation the strangers answer.
 const PER: &str = "per.olsen@havbruk.no";
 const TARGET_ID: &str = "b1@fjordsalg.no";
-/// A conversation nobody answers: it gets a draft, so drafts were being made.
+/// A conversation nobody answers (only forged seller mail names it): it gets a draft, so
+/// drafts were being made, and the draft owes nothing to the forgery.
 const SILENT_SUBJECT: &str = "Demo av plattformen";
+const SILENT_ID: &str = "c1@fjordsalg.no";
 const REPLY_ID: &str = "r1@fjordkraft.no";
 
 /// The seller's three openers, an hour before `now`.
@@ -41,11 +43,7 @@ fn openers(now: DateTime<Utc>) -> Vec<String> {
     [
         (INGRID, WATCHED_SUBJECT, WATCHED_ID),
         (per.as_str(), "Tilbud", TARGET_ID),
-        (
-            "Siri Dahl <siri@laksefisk.no>",
-            SILENT_SUBJECT,
-            "c1@fjordsalg.no",
-        ),
+        ("Siri Dahl <siri@laksefisk.no>", SILENT_SUBJECT, SILENT_ID),
     ]
     .into_iter()
     .map(|(to, subject, id)| {
@@ -89,6 +87,7 @@ fn hostile_mail(now: DateTime<Utc>) -> Vec<Hostile> {
         target_id: TARGET_ID,
         target_prospect: PER,
         watched_id: WATCHED_ID,
+        quiet_id: SILENT_ID,
         date: &date,
     });
     assert!(corpus.len() >= 40, "{} messages", corpus.len());
@@ -263,14 +262,20 @@ async fn sync_over_a_hostile_inbox_sees_the_real_reply() {
         silent["state"], "drafted",
         "drafts were being made: {silent:#}"
     );
-    let drafts = dovecot.doveadm(&["fetch", "-u", SELLER, "hdr", "mailbox", "Drafts", "ALL"]);
+    let drafts = dovecot.doveadm(&[
+        "fetch", "-u", SELLER, "hdr body", "mailbox", "Drafts", "ALL",
+    ]);
+    assert!(
+        drafts.contains(&format!("<{SILENT_ID}>")) && drafts.contains("siri@laksefisk.no"),
+        "the silent conversation's draft answers the opener, to Siri:\n{drafts}"
+    );
     assert!(
         !drafts.contains(&format!("<{WATCHED_ID}>")),
         "no draft answers the replied conversation:\n{drafts}"
     );
     assert!(
-        !drafts.to_ascii_lowercase().contains("evil.example"),
-        "no stranger chose a draft's recipients or headers:\n{drafts}"
+        !drafts.to_ascii_lowercase().contains("evil") && !drafts.contains("Glem tilbudet"),
+        "no stranger chose a draft's recipients, headers or words:\n{drafts}"
     );
 
     let quarantined = check_every_message_settled(&inbox_rows(&nudge.store_path()).await, &names);
