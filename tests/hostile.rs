@@ -523,3 +523,35 @@ async fn a_gmail_reply_with_35000_references_before_its_from_is_read_whole() {
     assert_eq!(watched["state"], "opted_out", "{watched:#}\n{history}");
     assert!(history.contains("Ingrid Berg"), "{history}");
 }
+
+/// A reply-all to a list of 10,000 addresses, written before From: the sender is still read,
+/// so the opt-out suppresses Ingrid's address, and the history names her.
+#[tokio::test]
+async fn a_reply_all_with_10000_recipients_before_its_from_names_its_sender() {
+    let now = Utc::now();
+    let dovecot = seller_dovecot();
+    let nudge = Nudge::new(&dovecot, ALWAYS);
+    dovecot.save_message(SELLER, "Sent", crlf(&openers(now)[0]).as_bytes());
+    nudge.sync(&now.to_rfc3339());
+
+    let to: Vec<String> = (0..10_000)
+        .map(|n| format!("innkjop{n}@anbud.stranger.example"))
+        .collect();
+    let reply = format!(
+        "To: {KARI},\r\n {}\r\nCc: {}\r\nDate: {}\r\nMessage-ID: <all.r1@fjordkraft.no>\r\nIn-Reply-To: <{WATCHED_ID}>\r\nSubject: Re: Tilbud på rammeavtale\r\nFrom: {INGRID}\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\nVi har valgt en annen leverandør. Ikke kontakt meg igjen.\r\n",
+        to.join(",\r\n "),
+        to.join(",\r\n "),
+        now.to_rfc2822()
+    );
+    deliver(&dovecot, reply.as_bytes());
+    nudge.sync(&(now + Days::days(4)).to_rfc3339());
+    let watched = nudge.conversation(WATCHED_SUBJECT).expect("watched");
+    let history = output_text(&nudge.run(&["show", &watched["id"].to_string()]));
+    assert_eq!(watched["state"], "opted_out", "{watched:#}\n{history}");
+    assert!(history.contains("Ingrid Berg"), "{history}");
+    let suppressed = output_text(&nudge.run(&["suppress", "list"]));
+    assert!(
+        suppressed.contains("ingrid.berg@fjordkraft.no"),
+        "{suppressed}"
+    );
+}

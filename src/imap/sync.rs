@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use super::{bounded, imap_error, Connection};
 use crate::error::Result;
 
-/// Header fields nudge reads, besides the thread fields; everything else stays on the server.
-pub const HEADER_FIELDS: &str = "MESSAGE-ID FROM TO CC SUBJECT DATE \
+/// Header fields nudge reads, besides the thread and recipient fields; everything else stays
+/// on the server.
+pub const HEADER_FIELDS: &str = "MESSAGE-ID FROM SUBJECT DATE \
     AUTO-SUBMITTED X-AUTOREPLY X-AUTORESPOND PRECEDENCE X-AUTO-RESPONSE-SUPPRESS \
     X-MS-EXCHANGE-INBOX-RULES-LOOP LIST-ID LIST-UNSUBSCRIBE CONTENT-TYPE X-NUDGE-SUMMARY \
     X-MICROSOFT-ORIGINAL-MESSAGE-ID";
@@ -22,33 +23,39 @@ pub const HEADER_FIELDS: &str = "MESSAGE-ID FROM TO CC SUBJECT DATE \
 /// (Gmail writes Subject and From after References) are still read.
 pub const THREAD_FIELDS: &str = "IN-REPLY-TO REFERENCES";
 
-/// At most this much of one message's header fields, and of its thread fields, is fetched:
-/// a stranger's multi-MB header cannot stall a sync or fill memory (SPEC 13). The fields nudge
-/// reads fit many times over.
-pub const HEADER_FIELD_BYTES: u32 = 64 * 1024;
+/// The recipient fields, fetched on their own for the same reason: a reply-all to a list of
+/// thousands writes them before From.
+pub const RECIPIENT_FIELDS: &str = "TO CC";
 
-/// The FETCH of flags, INTERNALDATE, the header fields and the thread fields nudge reads, at
-/// most [`HEADER_FIELD_BYTES`] of each per message.
+/// At most this much of one message's header fields, of its thread fields and of its
+/// recipient fields is fetched: a stranger's multi-MB header cannot stall a sync or fill
+/// memory (SPEC 13). The fields nudge reads fit many times over.
+pub const HEADER_FIELD_BYTES: u32 = 32 * 1024;
+
+/// The FETCH of flags, INTERNALDATE, the header fields, the thread fields and the recipient
+/// fields nudge reads, at most [`HEADER_FIELD_BYTES`] of each per message.
 fn header_query(uid_set: &str, gmail: &str) -> String {
     format!(
         "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} \
          BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
-         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
+         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
     )
 }
 
-/// How much of a message's text (and of its header fields, and of its thread fields) is
-/// fetched when its text is needed.
+/// How much of a message's text is fetched when its text is needed.
 pub const PARTIAL_MESSAGE_BYTES: u32 = 64 * 1024;
 
-/// The FETCH of a message's text: its header without the thread fields and the relays'
-/// Received lines, the thread fields, and the text, each bounded on its own so that a
-/// huge header never hides the text.
+/// The FETCH of a message's text: its header without the thread and recipient fields and
+/// the relays' Received lines, the thread fields, the recipient fields (each at most
+/// [`HEADER_FIELD_BYTES`]) and the text (at most [`PARTIAL_MESSAGE_BYTES`]), each bounded on
+/// its own so that a huge header never hides the sender or the text.
 fn message_query(uid_set: &str) -> String {
     format!(
         "UID FETCH {uid_set} (UID FLAGS \
-         BODY.PEEK[HEADER.FIELDS.NOT ({THREAD_FIELDS} RECEIVED)]<0.{PARTIAL_MESSAGE_BYTES}> \
-         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{PARTIAL_MESSAGE_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS.NOT ({THREAD_FIELDS} {RECIPIENT_FIELDS} RECEIVED)]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
          BODY.PEEK[TEXT]<0.{PARTIAL_MESSAGE_BYTES}>)"
     )
 }
@@ -338,32 +345,42 @@ mod tests {
             "{query}"
         );
         assert!(
+            query.contains(&format!(
+                "BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> "
+            )),
+            "{query}"
+        );
+        assert!(
             query.ends_with(&format!(
-                "BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
+                "BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
             )),
             "{query}"
         );
     }
 
-    /// The thread fields are fetched on their own: tens of thousands of ids cannot push the
-    /// fields nudge reads past the bound.
+    /// The thread and recipient fields are fetched on their own: tens of thousands of ids or
+    /// addresses cannot push the fields nudge reads past the bound.
     #[test]
-    fn thread_fields_are_fetched_apart_from_the_others() {
-        for field in THREAD_FIELDS.split_whitespace() {
+    fn thread_and_recipient_fields_are_fetched_apart_from_the_others() {
+        for field in format!("{THREAD_FIELDS} {RECIPIENT_FIELDS}").split_whitespace() {
             assert!(
                 !HEADER_FIELDS.split_whitespace().any(|f| f == field),
                 "{field}"
             );
         }
         let query = message_query("7");
-        let bounded = |section: &str| format!("BODY.PEEK[{section}]<0.{PARTIAL_MESSAGE_BYTES}>");
+        let header = |section: &str| format!("BODY.PEEK[{section}]<0.{HEADER_FIELD_BYTES}>");
         for section in [
-            format!("HEADER.FIELDS.NOT ({THREAD_FIELDS} RECEIVED)"),
+            format!("HEADER.FIELDS.NOT ({THREAD_FIELDS} {RECIPIENT_FIELDS} RECEIVED)"),
             format!("HEADER.FIELDS ({THREAD_FIELDS})"),
-            "TEXT".to_string(),
+            format!("HEADER.FIELDS ({RECIPIENT_FIELDS})"),
         ] {
-            assert!(query.contains(&bounded(&section)), "{query}");
+            assert!(query.contains(&header(&section)), "{query}");
         }
+        assert!(
+            query.ends_with(&format!("BODY.PEEK[TEXT]<0.{PARTIAL_MESSAGE_BYTES}>)")),
+            "{query}"
+        );
     }
 
     /// Header sections, each perhaps cut short, are read one after another, then the text.
