@@ -292,6 +292,16 @@ async fn sync_over_a_hostile_inbox_sees_the_real_reply() {
     }
     assert_eq!(hidden_characters(&shown), Vec::<String>::new(), "{shown}");
 
+    // Only addresses are suppressed: an opt-out without a sender suppresses nobody.
+    let suppressed = output_text(&nudge.run(&["suppress", "list"]));
+    for line in suppressed.lines() {
+        let entry = line.split_whitespace().next().unwrap_or("");
+        assert!(
+            entry.contains('@') || entry.contains('.'),
+            "a suppression that is no address or domain: {line:?}\n{suppressed}"
+        );
+    }
+
     // The weekly summary over what the strangers left behind renders, neutralised.
     let summary = nudge.run(&["summary", "--preview", "--now", &later]);
     let summary_text = output_text(&summary);

@@ -489,7 +489,8 @@ impl Rules<'_> {
                 }
                 machine::bounce(conversation, message, suppressed)
             }
-            // Consent is the prospect's: honoured in every state, whenever it comes.
+            // Consent is the prospect's: honoured in every state, whenever it comes. Only an
+            // address is suppressed: a message without a sender suppresses nobody.
             MessageClass::OptOut => {
                 let outcome = machine::apply(
                     conversation,
@@ -498,13 +499,14 @@ impl Rules<'_> {
                         link,
                     },
                 );
-                vec![
-                    outcome.into_effect(at),
-                    Effect::Suppress {
+                let mut effects = vec![outcome.into_effect(at)];
+                if message.from_addr.contains('@') {
+                    effects.push(Effect::Suppress {
                         address: message.from_addr.clone(),
                         reason: "opted_out".into(),
-                    },
-                ]
+                    });
+                }
+                effects
             }
             MessageClass::AutoReply | MessageClass::Reply => {
                 if !is_after_last_touch(conversation, message, link, last_touch) {

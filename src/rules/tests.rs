@@ -336,6 +336,36 @@ fn an_opt_out_is_honoured_in_every_state() {
     });
 }
 
+/// An opt-out in the thread that has no sender (no From, or `From: <>`) is honoured, and
+/// suppresses nobody: the suppression list holds addresses, never an empty entry.
+#[test]
+fn an_opt_out_without_a_sender_suppresses_nobody() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Waiting);
+        let mut nobody = inbound("", MessageClass::OptOut, at(17, 9));
+        let effects = rules.on_inbound(
+            &c,
+            &nobody,
+            MessageClass::OptOut,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::OptedOut));
+        assert_eq!(suppressions(&effects), Vec::<&str>::new());
+        nobody.from_addr = INGRID.into();
+        let effects = rules.on_inbound(
+            &c,
+            &nobody,
+            MessageClass::OptOut,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(suppressions(&effects), vec![INGRID]);
+    });
+}
+
 #[test]
 fn a_draft_leaves_out_suppressed_robots_and_ignored_and_greets_who_is_left() {
     with(|rules| {

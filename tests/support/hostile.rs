@@ -328,6 +328,15 @@ pub fn corpus(scene: &Scene) -> Vec<Hostile> {
         .into_bytes(),
     );
     add(
+        "opt-out-without-from",
+        "an opt-out with no sender to suppress",
+        format!(
+            "To: {}\r\nSubject: Re: Tilbud\r\nFrom: <>\r\nMessage-ID: <optout.nofrom@stranger.example>\r\n{reply_to_target}\r\nIkke kontakt meg igjen. Please remove me from your list.\r\n",
+            scene.seller
+        )
+        .into_bytes(),
+    );
+    add(
         "body-line-100k",
         "a text line of 100,000 characters, multi-byte letters across every boundary",
         plain(
