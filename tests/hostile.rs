@@ -293,6 +293,10 @@ async fn sync_over_a_hostile_inbox_sees_the_real_reply() {
         shown.push_str(&output_text(&nudge.run(&["show", &id])));
     }
     assert_eq!(hidden_characters(&shown), Vec::<String>::new(), "{shown}");
+    assert!(
+        shown.contains(nudge::model::UNKNOWN_SENDER),
+        "the history names the sender of a message without From:\n{shown}"
+    );
 
     // Only addresses are suppressed: an opt-out without a sender suppresses nobody.
     let suppressed = output_text(&nudge.run(&["suppress", "list"]));
