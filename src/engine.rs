@@ -28,8 +28,10 @@ use crate::rules::{Decision, DismissedDraft, Effect, Facts, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
 
-/// How many messages one FETCH asks for.
+/// How many messages one FETCH of headers asks for.
 const BATCH: usize = 500;
+/// How many messages one FETCH of texts asks for: each answer holds up to 160 KiB.
+const TEXT_BATCH: usize = 100;
 /// How much of a message's new text is kept for quoting and summaries.
 const SNIPPET_CHARS: usize = 2000;
 
@@ -467,7 +469,7 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
         let current = store.folder_state(&folder).await?;
         let same_validity = current.is_some_and(|s| s.uidvalidity == status.uidvalidity);
         if same_validity {
-            for batch in uids.chunks(BATCH) {
+            for batch in uids.chunks(TEXT_BATCH) {
                 for item in connection.fetch_messages(&uid_set(batch)).await? {
                     let Some(message) = by_uid.get(&item.uid) else {
                         continue;
@@ -695,6 +697,10 @@ async fn effects_of(
         returned_thread: match &needed.returned_message_id {
             Some(returned) => store.thread_of(returned).await?,
             None => None,
+        },
+        echoes_seller_message: match &needed.seller_message_id {
+            Some(id) => store.seller_sent(id).await?,
+            None => false,
         },
         ..Facts::default()
     };

@@ -226,10 +226,31 @@ impl Message {
             .any(|id| id == message_id)
     }
 
-    /// The sender's name, else address, for the history.
+    /// The sender's name, else address, for the history; a message without a sender (no
+    /// From, or `From: <>`) still says who wrote it.
     pub fn who(&self) -> String {
         self.from_name
             .clone()
-            .unwrap_or_else(|| self.from_addr.clone())
+            .filter(|name| !name.trim().is_empty())
+            .or_else(|| Some(self.from_addr.clone()).filter(|a| !a.trim().is_empty()))
+            .unwrap_or_else(|| UNKNOWN_SENDER.to_string())
+    }
+}
+
+/// How the history names the sender of a message without a From address.
+pub const UNKNOWN_SENDER: &str = "a sender without an address";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_without_a_sender_is_named_in_the_history() {
+        let mut message = Message::default();
+        assert_eq!(message.who(), UNKNOWN_SENDER);
+        message.from_addr = "per@havbruk.no".into();
+        assert_eq!(message.who(), "per@havbruk.no");
+        message.from_name = Some("Per Olsen".into());
+        assert_eq!(message.who(), "Per Olsen");
     }
 }

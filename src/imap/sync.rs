@@ -3,33 +3,62 @@
 //! BODY.PEEK. Responses are read raw so every untagged answer is drained before the next
 //! command.
 
-use async_imap::imap_proto::{AttributeValue, MailboxDatum, Response, Status};
+use async_imap::imap_proto::{
+    AttributeValue, MailboxDatum, MessageSection, Response, SectionPath, Status,
+};
 use chrono::{DateTime, Utc};
 
 use super::{bounded, imap_error, Connection};
 use crate::error::Result;
 
-/// Header fields nudge reads; everything else stays on the server.
-pub const HEADER_FIELDS: &str = "MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC SUBJECT DATE \
+/// Header fields nudge reads, besides the thread and recipient fields; everything else stays
+/// on the server.
+pub const HEADER_FIELDS: &str = "MESSAGE-ID FROM SUBJECT DATE \
     AUTO-SUBMITTED X-AUTOREPLY X-AUTORESPOND PRECEDENCE X-AUTO-RESPONSE-SUPPRESS \
     X-MS-EXCHANGE-INBOX-RULES-LOOP LIST-ID LIST-UNSUBSCRIBE CONTENT-TYPE X-NUDGE-SUMMARY \
     X-MICROSOFT-ORIGINAL-MESSAGE-ID";
 
-/// At most this much of one message's header fields is fetched: a stranger's multi-MB header
-/// cannot stall a sync or fill memory (SPEC 13). The fields nudge reads fit many times over.
-pub const HEADER_FIELD_BYTES: u32 = 64 * 1024;
+/// The thread fields, which strangers and long threads fill with thousands of ids. They are
+/// fetched on their own, so that however long they are, the fields after them in the message
+/// (Gmail writes Subject and From after References) are still read.
+pub const THREAD_FIELDS: &str = "IN-REPLY-TO REFERENCES";
 
-/// The FETCH of flags, INTERNALDATE and the header fields nudge reads, at most
-/// [`HEADER_FIELD_BYTES`] of them per message.
+/// The recipient fields, fetched on their own for the same reason: a reply-all to a list of
+/// thousands writes them before From.
+pub const RECIPIENT_FIELDS: &str = "TO CC";
+
+/// At most this much of one message's header fields, of its thread fields and of its
+/// recipient fields is fetched: a stranger's multi-MB header cannot stall a sync or fill
+/// memory (SPEC 13). The fields nudge reads fit many times over.
+pub const HEADER_FIELD_BYTES: u32 = 32 * 1024;
+
+/// The FETCH of flags, INTERNALDATE, the header fields, the thread fields and the recipient
+/// fields nudge reads, at most [`HEADER_FIELD_BYTES`] of each per message.
 fn header_query(uid_set: &str, gmail: &str) -> String {
     format!(
         "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} \
-         BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
+         BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
     )
 }
 
-/// How much of a message is fetched when its text is needed.
+/// How much of a message's text is fetched when its text is needed.
 pub const PARTIAL_MESSAGE_BYTES: u32 = 64 * 1024;
+
+/// The FETCH of a message's text: its header without the thread and recipient fields and
+/// the relays' Received lines, the thread fields, the recipient fields (each at most
+/// [`HEADER_FIELD_BYTES`]) and the text (at most [`PARTIAL_MESSAGE_BYTES`]), each bounded on
+/// its own so that a huge header never hides the sender or the text.
+fn message_query(uid_set: &str) -> String {
+    format!(
+        "UID FETCH {uid_set} (UID FLAGS \
+         BODY.PEEK[HEADER.FIELDS.NOT ({THREAD_FIELDS} {RECIPIENT_FIELDS} RECEIVED)]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}> \
+         BODY.PEEK[TEXT]<0.{PARTIAL_MESSAGE_BYTES}>)"
+    )
+}
 
 /// What EXAMINE tells about a folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +147,9 @@ impl Connection {
         Ok(fetched)
     }
 
-    /// Fetches the first [`PARTIAL_MESSAGE_BYTES`] of each whole message in `uid_set`.
+    /// Fetches each message in `uid_set` for its text, bounded (see [`message_query`]).
     pub async fn fetch_messages(&mut self, uid_set: &str) -> Result<Vec<Fetched>> {
-        let query =
-            format!("UID FETCH {uid_set} (UID FLAGS BODY.PEEK[]<0.{PARTIAL_MESSAGE_BYTES}>)");
-        let fetched = self.fetch(&query).await?;
+        let fetched = self.fetch(&message_query(uid_set)).await?;
         self.body_fetches += fetched.len() as u64;
         Ok(fetched)
     }
@@ -148,6 +175,7 @@ impl Connection {
         self.raw_command(query, |response| {
             if let Response::Fetch(_, attributes) = response {
                 let mut fetched = Fetched::default();
+                let mut sections = Sections::default();
                 for attribute in attributes {
                     match attribute {
                         AttributeValue::Uid(uid) => fetched.uid = *uid,
@@ -161,16 +189,27 @@ impl Connection {
                                     .map(|d| d.with_timezone(&Utc));
                         }
                         AttributeValue::BodySection {
+                            section: Some(SectionPath::Full(MessageSection::Header)),
+                            data: Some(data),
+                            ..
+                        } => sections.header.push(data.to_vec()),
+                        AttributeValue::BodySection {
+                            section: Some(SectionPath::Full(MessageSection::Text)),
+                            data: Some(data),
+                            ..
+                        } => sections.text = Some(data.to_vec()),
+                        AttributeValue::BodySection {
                             data: Some(data), ..
                         }
                         | AttributeValue::Rfc822(Some(data))
                         | AttributeValue::Rfc822Header(Some(data)) => {
-                            fetched.data = data.to_vec();
+                            sections.whole = Some(data.to_vec());
                         }
                         AttributeValue::GmailThrId(id) => fetched.gm_thrid = Some(*id),
                         _ => {}
                     }
                 }
+                fetched.data = sections.joined();
                 // A FETCH without UID is an unsolicited flag update: not ours.
                 if fetched.uid != 0 {
                     out.push(fetched);
@@ -232,6 +271,42 @@ impl Connection {
     }
 }
 
+/// The body sections one message's FETCH answered with.
+#[derive(Default)]
+struct Sections {
+    /// Header sections (`HEADER`, `HEADER.FIELDS`, `HEADER.FIELDS.NOT`), in answer order.
+    header: Vec<Vec<u8>>,
+    /// The `TEXT` section.
+    text: Option<Vec<u8>>,
+    /// The whole message, or a part of it (`BODY[]`, `RFC822`).
+    whole: Option<Vec<u8>>,
+}
+
+impl Sections {
+    /// One message as the parser reads it: the whole message as fetched, or the header
+    /// sections one after another (each may be cut short), a blank line, and the text.
+    fn joined(self) -> Vec<u8> {
+        if let Some(whole) = self.whole {
+            return whole;
+        }
+        let mut out = Vec::new();
+        for mut header in self.header {
+            while header.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                header.pop();
+            }
+            if !header.is_empty() {
+                out.extend_from_slice(&header);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        if let Some(text) = self.text {
+            out.extend_from_slice(&text);
+        }
+        out
+    }
+}
+
 /// UIDs as a compact IMAP set: `1:5,9,12:14`.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();
@@ -264,13 +339,70 @@ mod tests {
     fn header_fetches_are_bounded() {
         let query = header_query("1:5", "");
         assert!(
-            query.ends_with(&format!(")]<0.{HEADER_FIELD_BYTES}>)")),
+            query.contains(&format!(
+                "BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]<0.{HEADER_FIELD_BYTES}> "
+            )),
             "{query}"
         );
         assert!(
-            query.contains("BODY.PEEK[HEADER.FIELDS (MESSAGE-ID "),
+            query.contains(&format!(
+                "BODY.PEEK[HEADER.FIELDS ({THREAD_FIELDS})]<0.{HEADER_FIELD_BYTES}> "
+            )),
             "{query}"
         );
+        assert!(
+            query.ends_with(&format!(
+                "BODY.PEEK[HEADER.FIELDS ({RECIPIENT_FIELDS})]<0.{HEADER_FIELD_BYTES}>)"
+            )),
+            "{query}"
+        );
+    }
+
+    /// The thread and recipient fields are fetched on their own: tens of thousands of ids or
+    /// addresses cannot push the fields nudge reads past the bound.
+    #[test]
+    fn thread_and_recipient_fields_are_fetched_apart_from_the_others() {
+        for field in format!("{THREAD_FIELDS} {RECIPIENT_FIELDS}").split_whitespace() {
+            assert!(
+                !HEADER_FIELDS.split_whitespace().any(|f| f == field),
+                "{field}"
+            );
+        }
+        let query = message_query("7");
+        let header = |section: &str| format!("BODY.PEEK[{section}]<0.{HEADER_FIELD_BYTES}>");
+        for section in [
+            format!("HEADER.FIELDS.NOT ({THREAD_FIELDS} {RECIPIENT_FIELDS} RECEIVED)"),
+            format!("HEADER.FIELDS ({THREAD_FIELDS})"),
+            format!("HEADER.FIELDS ({RECIPIENT_FIELDS})"),
+        ] {
+            assert!(query.contains(&header(&section)), "{query}");
+        }
+        assert!(
+            query.ends_with(&format!("BODY.PEEK[TEXT]<0.{PARTIAL_MESSAGE_BYTES}>)")),
+            "{query}"
+        );
+    }
+
+    /// Header sections, each perhaps cut short, are read one after another, then the text.
+    #[test]
+    fn sections_are_joined_into_one_message() {
+        let sections = Sections {
+            header: vec![
+                b"From: a@b.example\r\nSubject: Hei\r\n\r\n".to_vec(),
+                b"References: <a@b> <c@".to_vec(),
+            ],
+            text: Some(b"Takk.\r\n".to_vec()),
+            whole: None,
+        };
+        assert_eq!(
+            sections.joined(),
+            b"From: a@b.example\r\nSubject: Hei\r\nReferences: <a@b> <c@\r\n\r\nTakk.\r\n"
+        );
+        let whole = Sections {
+            whole: Some(b"From: a@b\r\n\r\nx".to_vec()),
+            ..Sections::default()
+        };
+        assert_eq!(whole.joined(), b"From: a@b\r\n\r\nx");
     }
 
     #[test]

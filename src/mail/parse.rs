@@ -8,6 +8,9 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 
 /// Upper bound on the body text kept for classification and quoting.
 const MAX_BODY_CHARS: usize = 16 * 1024;
+/// Upper bound on a display name: no person's name is longer, and a stranger's name of
+/// thousands of characters would fill every log line, history entry and summary naming them.
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// A person in a header: lower-case address and, if given, a display name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -187,7 +190,10 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
                         }
                         Some(Mailbox {
                             address,
-                            name: addr.name().map(one_line).filter(|n| !n.is_empty()),
+                            name: addr
+                                .name()
+                                .map(|n| cut(&one_line(n), MAX_NAME_CHARS))
+                                .filter(|n| !n.is_empty()),
                         })
                     })
                     .collect()
@@ -607,7 +613,12 @@ pub fn one_line(text: &str) -> String {
 }
 
 fn bounded(text: &str) -> String {
-    match text.char_indices().nth(MAX_BODY_CHARS) {
+    cut(text, MAX_BODY_CHARS)
+}
+
+/// At most the first `max` characters of `text`.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
         Some((index, _)) => text[..index].to_string(),
         None => text.to_string(),
     }
@@ -616,6 +627,21 @@ fn bounded(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stranger's From name of 5,000 characters is kept to a name's length; the address is
+    /// kept whole.
+    #[test]
+    fn a_display_name_of_thousands_of_characters_is_cut() {
+        let raw = format!(
+            "From: {} <per@stranger.example>\r\nTo: kari@fjordsalg.no\r\nSubject: Hei\r\n\r\nHei.\r\n",
+            "Æ".repeat(5000)
+        );
+        let from = parse(raw.as_bytes())
+            .and_then(|m| m.from)
+            .expect("a sender");
+        assert_eq!(from.address, "per@stranger.example");
+        assert_eq!(from.name, Some("Æ".repeat(MAX_NAME_CHARS)));
+    }
 
     #[test]
     fn ids_in_every_shape() {

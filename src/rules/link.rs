@@ -75,12 +75,15 @@ impl Index {
     /// The conversations an inbound message of `class` concerns, each once with its strongest
     /// link. `returned_thread` is the thread of the message a bounce returns, when known. A
     /// bounce links only through the message it returns, never by address or organisation.
+    /// `in_thread` is false for a message whose thread does not count (it is there only by
+    /// carrying the Message-ID of the seller's own message).
     pub fn concerned(
         &self,
         rules: &Rules<'_>,
         message: &Message,
         class: MessageClass,
         returned_thread: Option<i64>,
+        in_thread: bool,
     ) -> Vec<(i64, Link)> {
         let mut linked: Vec<(i64, Link)> = Vec::new();
         let mut add = |id: i64, link: Link| {
@@ -88,7 +91,7 @@ impl Index {
                 linked.push((id, link));
             }
         };
-        if let Some(c) = self.of_thread(message.thread_id) {
+        if let Some(c) = self.of_thread(message.thread_id).filter(|_| in_thread) {
             add(c.id, Link::Thread);
         }
         if let Some(c) = returned_thread.and_then(|t| self.of_thread(t)) {

@@ -163,6 +163,9 @@ pub struct Facts {
     pub last_touches: std::collections::HashMap<i64, Message>,
     /// Conversations whose latest draft was read as dismissed, by conversation id.
     pub dismissed_drafts: std::collections::HashMap<i64, DismissedDraft>,
+    /// The inbound message carries as its own the Message-ID of a message the seller sent,
+    /// and names no other: the seller's message coming back, or a forgery of it.
+    pub echoes_seller_message: bool,
 }
 
 /// A draft of nudge's that left Drafts with no sent copy in sight: read as dismissed, until a
@@ -184,6 +187,9 @@ pub struct Needed {
     pub returned_message_id: Option<String>,
     /// Find whether this conversation's latest draft was dismissed (a touch may revise it).
     pub dismissed_draft_of: Option<i64>,
+    /// Find whether the seller sent a message with this Message-ID: the inbound message
+    /// carries it as its own and is in a followed thread by nothing else.
+    pub seller_message_id: Option<String>,
 }
 
 /// An event at `at`.
@@ -279,13 +285,22 @@ impl Rules<'_> {
                     thread_automated: conversation.is_none(),
                     returned_message_id: None,
                     dismissed_draft_of: conversation.map(|c| c.id),
+                    seller_message_id: None,
                 }
             }
-            Role::Inbound(MessageClass::Bounce) => Needed {
-                returned_message_id: message.bounced_message_id.clone(),
+            Role::Inbound(class) => Needed {
+                returned_message_id: message
+                    .bounced_message_id
+                    .clone()
+                    .filter(|_| class == MessageClass::Bounce),
+                seller_message_id: message
+                    .message_id
+                    .clone()
+                    .filter(|_| index.of_thread(message.thread_id).is_some())
+                    .filter(|_| names_only_itself(message)),
                 ..Needed::default()
             },
-            _ => Needed::default(),
+            Role::Ignore(_) => Needed::default(),
         }
     }
 
@@ -297,13 +312,33 @@ impl Rules<'_> {
         facts: &Facts,
     ) -> Vec<i64> {
         match self.role(message) {
-            Role::Inbound(class) => index
-                .concerned(self, message, class, facts.returned_thread)
+            Role::Inbound(class) => self
+                .concerned(index, message, class, facts)
                 .into_iter()
                 .map(|(id, _)| id)
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The conversations an inbound message concerns, each with its strongest link. A
+    /// message that is in a thread only because it carries the Message-ID of the seller's
+    /// own message is not in that thread: it answers nothing (SPEC 4, rule 1), and anyone
+    /// can copy a Message-ID (SPEC 13).
+    fn concerned(
+        &self,
+        index: &link::Index,
+        message: &Message,
+        class: MessageClass,
+        facts: &Facts,
+    ) -> Vec<(i64, Link)> {
+        index.concerned(
+            self,
+            message,
+            class,
+            facts.returned_thread,
+            !facts.echoes_seller_message,
+        )
     }
 
     /// What one message does to the conversations: the one decision sync, the daemon and the
@@ -327,7 +362,7 @@ impl Rules<'_> {
             }
             Role::Inbound(class) => {
                 let mut effects = Vec::new();
-                for (id, link) in index.concerned(self, message, class, facts.returned_thread) {
+                for (id, link) in self.concerned(index, message, class, facts) {
                     if let Some(conversation) = index.get(id) {
                         effects.extend(self.on_inbound(
                             conversation,
@@ -454,7 +489,8 @@ impl Rules<'_> {
                 }
                 machine::bounce(conversation, message, suppressed)
             }
-            // Consent is the prospect's: honoured in every state, whenever it comes.
+            // Consent is the prospect's: honoured in every state, whenever it comes. Only an
+            // address is suppressed: a message without a sender suppresses nobody.
             MessageClass::OptOut => {
                 let outcome = machine::apply(
                     conversation,
@@ -463,13 +499,14 @@ impl Rules<'_> {
                         link,
                     },
                 );
-                vec![
-                    outcome.into_effect(at),
-                    Effect::Suppress {
+                let mut effects = vec![outcome.into_effect(at)];
+                if message.from_addr.contains('@') {
+                    effects.push(Effect::Suppress {
                         address: message.from_addr.clone(),
                         reason: "opted_out".into(),
-                    },
-                ]
+                    });
+                }
+                effects
             }
             MessageClass::AutoReply | MessageClass::Reply => {
                 if !is_after_last_touch(conversation, message, link, last_touch) {
@@ -497,6 +534,15 @@ impl Rules<'_> {
     }
 }
 
+/// True when a message's In-Reply-To and References name no message but itself.
+fn names_only_itself(message: &Message) -> bool {
+    message
+        .in_reply_to
+        .iter()
+        .chain(message.references.iter())
+        .all(|id| Some(id) == message.message_id.as_ref())
+}
+
 /// True when the seller's touch `message` is the sent copy of a draft that was read as
 /// dismissed (SPEC 7): it is in the conversation's thread (the caller's part), written after
 /// nudge made the draft, and the conversation still stands where the dismissal left it —
@@ -509,6 +555,18 @@ pub fn revises_dismissal(c: &Conversation, message: &Message, draft: &DismissedD
         _ => false,
     };
     where_dismissal_left_it && message.date >= draft.made_at && c.step <= draft.step
+}
+
+/// When a message arrived, for judging what came after what (SPEC 4). Clocks lie: a slow
+/// clock dates a message before the server received it, so the later of its Date and the
+/// server's INTERNALDATE counts; a fast clock (or a stranger) dates it in the future, so it
+/// never counts as arriving after nudge first saw it, at `seen`.
+pub fn arrival(
+    date: DateTime<Utc>,
+    internal_date: Option<DateTime<Utc>>,
+    seen: DateTime<Utc>,
+) -> DateTime<Utc> {
+    internal_date.map_or(date, |i| i.max(date)).min(seen)
 }
 
 /// True when an inbound message came after the seller's last touch (SPEC 4). Clocks lie, so

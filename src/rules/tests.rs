@@ -166,6 +166,61 @@ fn an_unclassified_message_is_never_a_reply() {
     });
 }
 
+/// SPEC 4 rule 1, SPEC 13: a stranger's message that carries the seller's opener's
+/// Message-ID as its own (a spoofed thread) answers nothing: it is not in the thread, so it
+/// is no reply. Without that fact (the seller never sent such an id) it would count.
+#[test]
+fn a_strangers_message_carrying_the_openers_message_id_is_no_reply() {
+    with(|rules| {
+        let mut index = Index::default();
+        index.insert(conversation(&[INGRID], State::Waiting));
+        let mut spoof = inbound("ukjent@stranger.example", MessageClass::Reply, at(17, 9));
+        spoof.message_id = Some("a1@fjordsalg.no".into());
+        spoof.in_reply_to = vec![];
+        assert_eq!(
+            rules
+                .facts_needed(&index, &spoof)
+                .seller_message_id
+                .as_deref(),
+            Some("a1@fjordsalg.no")
+        );
+        let echo = Facts {
+            echoes_seller_message: true,
+            ..Facts::default()
+        };
+        let decided = rules.decide(&index, &spoof, &echo, &none(), at(17, 9));
+        assert!(matches!(decided, Decision::Nothing(_)), "{decided:?}");
+        let unknown_id = rules.decide(&index, &spoof, &Facts::default(), &none(), at(17, 9));
+        assert_eq!(
+            updated(&unknown_id.effects()).map(|c| c.state),
+            Some(State::Replied)
+        );
+        // A message that answers another one is asked nothing.
+        spoof.in_reply_to = vec!["r0@fjordkraft.no".into()];
+        assert_eq!(rules.facts_needed(&index, &spoof).seller_message_id, None);
+    });
+}
+
+/// A prospect's broken client that reuses the opener's Message-ID for its reply still
+/// answers: it is from the prospect (SPEC 4 rule 2).
+#[test]
+fn the_prospects_client_reusing_the_openers_message_id_still_replies() {
+    with(|rules| {
+        let mut index = Index::default();
+        index.insert(conversation(&[INGRID], State::Waiting));
+        let mut reply = inbound(INGRID, MessageClass::Reply, at(17, 9));
+        reply.message_id = Some("a1@fjordsalg.no".into());
+        let echo = Facts {
+            echoes_seller_message: true,
+            ..Facts::default()
+        };
+        let effects = rules
+            .decide(&index, &reply, &echo, &none(), at(17, 9))
+            .effects();
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::Replied));
+    });
+}
+
 #[test]
 fn a_bounce_of_someone_who_is_no_prospect_changes_nothing() {
     with(|rules| {
@@ -238,16 +293,16 @@ fn a_bounce_never_links_by_address_or_organisation() {
         let mut bounce = inbound("postmaster@fjordkraft.no", MessageClass::Bounce, at(17, 9));
         bounce.thread_id = 99;
         assert!(index
-            .concerned(rules, &bounce, MessageClass::Bounce, None)
+            .concerned(rules, &bounce, MessageClass::Bounce, None, true)
             .is_empty());
         assert_eq!(
-            index.concerned(rules, &bounce, MessageClass::Bounce, Some(1)),
+            index.concerned(rules, &bounce, MessageClass::Bounce, Some(1), true),
             vec![(7, Link::Returned)]
         );
         let mut reply = inbound(PER, MessageClass::Reply, at(17, 9));
         reply.thread_id = 99;
         assert_eq!(
-            index.concerned(rules, &reply, MessageClass::Reply, None),
+            index.concerned(rules, &reply, MessageClass::Reply, None, true),
             vec![(7, Link::SameOrganisation)]
         );
     });
@@ -278,6 +333,36 @@ fn an_opt_out_is_honoured_in_every_state() {
                 assert_eq!(after.state, State::OptedOut);
             }
         }
+    });
+}
+
+/// An opt-out in the thread that has no sender (no From, or `From: <>`) is honoured, and
+/// suppresses nobody: the suppression list holds addresses, never an empty entry.
+#[test]
+fn an_opt_out_without_a_sender_suppresses_nobody() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Waiting);
+        let mut nobody = inbound("", MessageClass::OptOut, at(17, 9));
+        let effects = rules.on_inbound(
+            &c,
+            &nobody,
+            MessageClass::OptOut,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::OptedOut));
+        assert_eq!(suppressions(&effects), Vec::<&str>::new());
+        nobody.from_addr = INGRID.into();
+        let effects = rules.on_inbound(
+            &c,
+            &nobody,
+            MessageClass::OptOut,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(suppressions(&effects), vec![INGRID]);
     });
 }
 
@@ -344,6 +429,20 @@ fn a_reply_counts_by_arrival_and_by_reference_whatever_its_date_says() {
         Link::Thread,
         Some(&touch)
     ));
+}
+
+/// A Date from a slow clock gives way to the server's INTERNALDATE; one from a fast clock
+/// (year 2099) never puts the message after the moment nudge first saw it, where every later
+/// touch would read as crossing it.
+#[test]
+fn a_message_arrives_no_later_than_nudge_first_saw_it() {
+    let internal = at(18, 10);
+    assert_eq!(arrival(at(17, 8), Some(internal), at(18, 12)), internal);
+    assert_eq!(arrival(at(18, 11), Some(internal), at(18, 12)), at(18, 11));
+    let future = Utc.with_ymd_and_hms(2099, 12, 31, 23, 59, 59).unwrap();
+    assert_eq!(arrival(future, Some(internal), at(18, 12)), at(18, 12));
+    assert_eq!(arrival(future, None, at(18, 12)), at(18, 12));
+    assert_eq!(arrival(at(17, 8), None, at(18, 12)), at(17, 8));
 }
 
 #[test]

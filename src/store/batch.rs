@@ -202,8 +202,7 @@ impl<'m> MessageValues<'m> {
         let message = row.message;
         let mail = &message.mail;
         let date = mail.date.or(message.internal_date).unwrap_or(at);
-        // Clocks lie: a slow clock dates a message before it could have been written.
-        let arrived = message.internal_date.map_or(date, |i| i.max(date));
+        let arrived = crate::rules::arrival(date, message.internal_date, at);
         let from = mail.from.as_ref();
         MessageValues {
             id: row.id,

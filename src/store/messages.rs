@@ -319,6 +319,19 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
+    /// True when the seller sent a message with this Message-ID (it is in Sent, from a
+    /// seller identity).
+    pub async fn seller_sent(&self, message_id: &str) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM messages m JOIN folders f ON f.name = m.folder
+             WHERE m.message_id = ? AND m.from_seller = 1 AND f.role = 'sent')",
+        )
+        .bind(message_id)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))
+    }
+
     /// How many messages are stored (for reports and tests).
     pub async fn message_count(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM messages")

@@ -21,6 +21,7 @@
 
 pub mod daemon;
 pub mod dovecot;
+pub mod hostile;
 pub mod invariants;
 pub mod mailbox;
 pub mod mailclient;
