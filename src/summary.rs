@@ -628,6 +628,9 @@ pub async fn maybe_send(
     if first.as_deref().is_none_or(|f| f == week) {
         return Ok((None, None));
     }
+    if config.smtp.is_none() && !dry_run {
+        settle_earlier_weeks(connection, store, inbox, &week, now).await?;
+    }
     if let Some(record) = store.summary_record(&week).await? {
         // A copy put in INBOX can be looked for: an attempt whose process stopped half-way is
         // settled by what INBOX holds (see `attempt`). Over SMTP nobody can tell.
@@ -678,6 +681,32 @@ pub async fn maybe_send(
             (Some(line), None)
         }
     })
+}
+
+/// How many earlier weeks are looked at for a summary whose attempt stopped half-way.
+const EARLIER_WEEKS: u32 = 4;
+
+/// A pass stopped (killed, crashed) after claiming an earlier week's summary and before
+/// recording its outcome, and the week ended meanwhile: that summary is never sent late, but
+/// if its copy is in INBOX it was delivered, and the record says so.
+async fn settle_earlier_weeks(
+    connection: &mut crate::imap::Connection,
+    store: &Store,
+    inbox: &str,
+    week: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (earlier, message_id) in store
+        .unsettled_summaries_before(week, EARLIER_WEEKS)
+        .await?
+    {
+        let (_, found) = connection.find_message_id(inbox, &message_id).await?;
+        if !found.is_empty() {
+            store.summary_sent(&earlier, now).await?;
+            tracing::info!("the weekly summary for {earlier} is in INBOX");
+        }
+    }
+    Ok(())
 }
 
 /// `nudge summary --send`: computes, records and delivers the summary due at `due` for

@@ -399,3 +399,24 @@ fn a_kill_between_claiming_and_appending_the_summary_does_not_lose_it() {
 fn a_kill_after_appending_the_summary_does_not_duplicate_it() {
     summary_survives_a_kill_at("after-summary-delivered");
 }
+
+/// The summary reached INBOX, the process died before recording it, and the next pass came
+/// only the week after: the earlier week is recorded as delivered, never sent again, and the
+/// new week's summary goes out as usual.
+#[test]
+fn a_summary_delivered_by_a_killed_pass_is_recorded_in_a_later_week() {
+    let (dovecot, nudge) = sync_world();
+    let monday = day(4);
+    let output = nudge.run_with_env(
+        &["sync", "--now", &monday.to_rfc3339()],
+        &[("NUDGE_FAULT_POINT", "after-summary-delivered")],
+    );
+    assert!(!output.status.success());
+    assert_eq!(summaries(&dovecot), 1);
+    assert_eq!(sent_weeks(&nudge), 0, "the kill came before the record");
+    let next_monday = monday + chrono::Duration::days(7);
+    nudge.sync(&next_monday.to_rfc3339());
+    assert_eq!(summaries(&dovecot), 2, "last week's copy and this week's");
+    assert_eq!(sent_weeks(&nudge), 2, "both weeks recorded as sent");
+    check(&dovecot, &nudge, 1, "");
+}

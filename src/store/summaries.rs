@@ -154,6 +154,25 @@ impl Store {
         Ok(())
     }
 
+    /// The weeks before `week` whose summary was claimed but never recorded as sent, newest
+    /// first, at most `limit`: (week, Message-ID).
+    pub async fn unsettled_summaries_before(
+        &self,
+        week: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        sqlx::query_as(
+            "SELECT week, message_id FROM summaries
+             WHERE state != 'sent' AND message_id IS NOT NULL AND week < ?
+             ORDER BY week DESC LIMIT ?",
+        )
+        .bind(week)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))
+    }
+
     /// Records that the summary of `week` went out.
     pub async fn summary_sent(&self, week: &str, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
