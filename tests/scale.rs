@@ -1,0 +1,162 @@
+//! The cost of a sync per message, in counts that do not drift with the machine's speed: IMAP
+//! commands (from Dovecot's own log) and SQL statements (from sqlx's statement log), over a
+//! generated 2,000-message seller mailbox (`scripts/bench` measures the time).
+//!
+//! The bounds, and why:
+//! - IMAP: headers are fetched 500 messages to a command and texts 100 to a command, so a
+//!   first sync needs about one command per 50 messages whatever the mailbox's size; a fixed
+//!   allowance covers login, LIST, EXAMINE and the searches. A command per message (a FETCH
+//!   each, a SEARCH each) breaks it at once.
+//! - SQL: a fetched batch is stored in a handful of statements; deciding what each message
+//!   means still costs a few statements per message (its facts, its effect, its history
+//!   row). Above 8 per message something went back to a statement per row per table.
+//! - A pass with no change costs a fixed number of both, whatever the mailbox's size.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use support::mailbox::{generate, write_maildir};
+use support::mailclient::MailClient;
+use support::nudge::{Nudge, PASSWORD, SELLER};
+use support::{Dovecot, DovecotOptions};
+
+const MESSAGES: usize = 2_000;
+const NOW: &str = "2026-11-18T09:00:00+01:00";
+const LATER: &str = "2026-11-18T09:05:00+01:00";
+const LATER_STILL: &str = "2026-11-18T09:10:00+01:00";
+
+/// The IMAP commands Dovecot finished for the seller so far, by name.
+fn imap_commands(dovecot: &Dovecot) -> BTreeMap<String, usize> {
+    let mut commands = BTreeMap::new();
+    for line in dovecot.log().lines() {
+        if let Some((_, rest)) = line.split_once("Command finished: ") {
+            let name = rest
+                .split_whitespace()
+                .take(if rest.starts_with("UID ") { 2 } else { 1 })
+                .collect::<Vec<_>>()
+                .join(" ");
+            *commands.entry(name).or_insert(0) += 1;
+        }
+    }
+    commands
+}
+
+fn total(counts: &BTreeMap<String, usize>) -> usize {
+    counts.values().sum()
+}
+
+fn since(
+    after: &BTreeMap<String, usize>,
+    before: &BTreeMap<String, usize>,
+) -> BTreeMap<String, usize> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// Runs `nudge sync ARGS` with sqlx's statement log on: its output and the statements run,
+/// by their first words.
+fn sync_counting(nudge: &Nudge, args: &[&str]) -> (String, BTreeMap<String, usize>) {
+    let output = nudge.run_with_env(args, &[("RUST_LOG", "warn,sqlx::query=debug")]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "sync failed:\n{}",
+        &text[..text.len().min(4000)]
+    );
+    let mut statements = BTreeMap::new();
+    for line in text.lines() {
+        if let Some((_, rest)) = line.split_once("summary=\"") {
+            let words: String = rest
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ");
+            *statements.entry(words).or_insert(0) += 1;
+        }
+    }
+    (text, statements)
+}
+
+fn seeded() -> (Dovecot, Vec<support::mailbox::Generated>) {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // A first login makes Dovecot create the Maildir with the right owner.
+        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+        let _ = client.messages("Sent").await;
+        client.logout().await;
+    });
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let messages = generate(MESSAGES, 7, now);
+    let maildir = dovecot.maildir_of(SELLER);
+    write_maildir(&maildir, |folder| maildir.join(folder), &messages);
+    (dovecot, messages)
+}
+
+#[test]
+fn a_first_sync_costs_a_bounded_number_of_commands_and_statements_per_message() {
+    let (dovecot, messages) = seeded();
+    assert_eq!(messages.len(), MESSAGES);
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    let before = imap_commands(&dovecot);
+    let (output, statements) = sync_counting(&nudge, &["sync", "--dry-run", "--now", NOW]);
+    let commands = since(&imap_commands(&dovecot), &before);
+    let per_message = total(&statements) as f64 / MESSAGES as f64;
+    eprintln!("IMAP commands: {commands:?}\nSQL statements ({per_message:.2} per message): {statements:?}");
+    assert!(
+        output.contains("New messages") || output.contains("new"),
+        "the sync reported what it read:\n{}",
+        &output[..output.len().min(2000)]
+    );
+    // Every message was looked at: the generated mailbox has conversations to track.
+    assert!(
+        statements
+            .keys()
+            .any(|k| k.starts_with("INSERT INTO conversations")),
+        "{statements:?}"
+    );
+    assert!(
+        total(&commands) <= 20 + MESSAGES / 50,
+        "{} IMAP commands for {MESSAGES} messages: {commands:?}",
+        total(&commands)
+    );
+    assert!(
+        per_message <= 8.0,
+        "{per_message:.2} SQL statements per message: {statements:?}"
+    );
+}
+
+#[test]
+fn a_pass_with_no_change_costs_the_same_at_any_size() {
+    let (dovecot, _) = seeded();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    nudge.sync(NOW);
+    // The first pass made drafts; the second reads them back from Drafts.
+    nudge.sync(LATER);
+    let before = imap_commands(&dovecot);
+    let (_, statements) = sync_counting(&nudge, &["sync", "--now", LATER_STILL]);
+    let commands = since(&imap_commands(&dovecot), &before);
+    eprintln!("IMAP commands: {commands:?}\nSQL statements: {statements:?}");
+    assert!(
+        total(&commands) <= 20,
+        "a pass with no change: {commands:?}"
+    );
+    assert!(
+        total(&statements) <= 60,
+        "a pass with no change ran {} statements: {statements:?}",
+        total(&statements)
+    );
+}
