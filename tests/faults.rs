@@ -303,7 +303,10 @@ fn a_link_that_keeps_answering_late_quarantines_nothing() {
 fn a_cut_while_reading_texts_loses_nothing() {
     let (dovecot, proxy, nudge) = world();
     // The openers' texts (quoted in the drafts) are read after the headers.
-    proxy.arm(Fault::on("BODY.PEEK[TEXT]<", Action::CutAfterServerBytes(120)));
+    proxy.arm(Fault::on(
+        "BODY.PEEK[TEXT]<",
+        Action::CutAfterServerBytes(120),
+    ));
     broken_pass(&nudge, &proxy, FIRST);
     nudge.sync("2026-11-16T12:05:00+01:00");
     nudge.sync(DUE);
