@@ -291,7 +291,10 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
                     report.get_or_insert_with(Report::default).feedback = true;
                 }
                 if returned_message_id.is_none() {
-                    returned_message_id = nested.message_id().map(normalize_id);
+                    returned_message_id = nested
+                        .message_id()
+                        .map(normalize_id)
+                        .filter(|id| !id.is_empty());
                 }
                 let mut inner = Vec::new();
                 nested_recipients(nested, 1, &mut inner);
@@ -586,13 +589,14 @@ pub fn ids(value: &str) -> Vec<String> {
     out
 }
 
-/// A Message-ID without brackets and white space.
+/// A Message-ID without brackets, white space and control characters (RFC 5322 3.6.4 has
+/// none in an id: a NUL or an escape in a stranger's id would reach the References of a draft).
 pub fn normalize_id(id: &str) -> String {
     id.trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && !c.is_control())
         .collect()
 }
 
@@ -624,6 +628,16 @@ mod tests {
         assert_eq!(ids("a@x, b@y"), vec!["a@x", "b@y"]);
         assert_eq!(ids("<a@x>\r\n\t<a@x>"), vec!["a@x"]);
         assert_eq!(ids("garbage"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn control_characters_are_no_part_of_an_id() {
+        assert_eq!(normalize_id("<a\u{1}b\0@x\u{7f}>"), "ab@x");
+        assert!(parse(b"Message-ID:\0\n").is_some_and(|m| m.message_id.is_none()));
+        let returned =
+            b"From: MAILER-DAEMON@x.example\nContent-Type: multipart/report; boundary=b\n\n\
+            --b\nContent-Type: message/rfc822\n\nMessage-ID: \x01\n\nhi\n--b--\n";
+        assert_eq!(parse(returned).unwrap().returned_message_id, None);
     }
 
     #[test]
