@@ -182,7 +182,9 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
                 a.iter()
                     .filter_map(|addr| {
                         let address = addr.address()?.trim().to_ascii_lowercase();
-                        if !address.contains('@') {
+                        // A control character makes no address (RFC 5322 3.4.1): a NUL would
+                        // reach the suppression list or a draft's recipients.
+                        if !address.contains('@') || address.chars().any(char::is_control) {
                             return None;
                         }
                         Some(Mailbox {
@@ -638,6 +640,14 @@ mod tests {
             b"From: MAILER-DAEMON@x.example\nContent-Type: multipart/report; boundary=b\n\n\
             --b\nContent-Type: message/rfc822\n\nMessage-ID: \x01\n\nhi\n--b--\n";
         assert_eq!(parse(returned).unwrap().returned_message_id, None);
+    }
+
+    #[test]
+    fn an_address_with_a_control_character_is_no_address() {
+        let mail = parse(b"From:<\0@>\nTo: a\x01@x.example, b@x.example\n\nhi\n").unwrap();
+        assert_eq!(mail.from, None);
+        let to: Vec<&str> = mail.to.iter().map(|m| m.address.as_str()).collect();
+        assert_eq!(to, ["b@x.example"]);
     }
 
     #[test]
