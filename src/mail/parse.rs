@@ -217,10 +217,11 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         })
         .unwrap_or_else(|| ("text/plain".to_string(), None));
     // The keyword alone, without parameters or comments: "auto-replied (zimbra; vacation)".
+    // A folded value goes on after a line break: the keyword ends at any white space.
     let lower = |v: Option<&str>| {
         v.map(|s| {
             s.trim()
-                .split([';', '(', ' ', '\t'])
+                .split(|c: char| c == ';' || c == '(' || c.is_whitespace())
                 .next()
                 .unwrap_or("")
                 .to_ascii_lowercase()
@@ -648,6 +649,15 @@ mod tests {
         assert_eq!(mail.from, None);
         let to: Vec<&str> = mail.to.iter().map(|m| m.address.as_str()).collect();
         assert_eq!(to, ["b@x.example"]);
+    }
+
+    #[test]
+    fn a_folded_keyword_ends_at_the_line_break() {
+        let mail =
+            parse(b"Auto-Submitted: auto-replied\r\n (vacation)\r\nPrecedence: bulk\n x\n\nhi\n")
+                .unwrap();
+        assert_eq!(mail.signals.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(mail.signals.precedence.as_deref(), Some("bulk"));
     }
 
     #[test]
