@@ -661,6 +661,16 @@ mod tests {
     }
 
     #[test]
+    fn a_multipart_the_parser_loses_track_of_is_read_on() {
+        // mail-parser reaches its "Invalid part ID" debug assertion here (see Cargo.toml).
+        let raw = b"Content-Type:multipart;boundary=ffff00000000000000ffff\n\n\
+            --ffff00000000000000ffffContent-Type:message/rfc822\n\nr\n\
+            Content-Type:message/rfc822\n\n\n--ffff00000000000000ffff--";
+        let mail = parse(raw).expect("headers are there");
+        assert_eq!(mail.signals.content_type, "multipart/");
+    }
+
+    #[test]
     fn header_values_cannot_carry_line_breaks() {
         assert_eq!(one_line("Tilbud\r\nBcc: evil@x"), "Tilbud Bcc: evil@x");
     }
