@@ -1221,6 +1221,12 @@ fn check_config(input: &[u8], choice: u64) -> Result<(), String> {
     match Config::parse(&text, None, choice & 1 == 1) {
         Ok(_) => Ok(()),
         Err(nudge::Error::Config(e)) => {
+            let shown = e.to_string();
+            if let Some(secret) = secrets_in(&text).find(|s| shown.contains(s.as_str())) {
+                return Err(format!(
+                    "a config error shows a secret: {secret:?} in {shown}"
+                ));
+            }
             if e.key.is_empty() && e.line.is_none() {
                 return Err(format!("a config error names no key or line: {e}"));
             }
@@ -1234,6 +1240,26 @@ fn check_config(input: &[u8], choice: u64) -> Result<(), String> {
         }
         Err(other) => Err(format!("a config error of another kind: {other}")),
     }
+}
+
+/// The values written for secret keys (`password`, `password_command`,
+/// `oauth2_token_command`), when long enough to tell apart from the rest of an error.
+fn secrets_in(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().filter_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        if !matches!(
+            key,
+            "password" | "password_command" | "oauth2_token_command"
+        ) {
+            return None;
+        }
+        let value = value
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | '{' | '}'));
+        let value = value.split(['"', '\'', '#']).next().unwrap_or("").trim();
+        (value.len() >= 6).then(|| value.to_string())
+    })
 }
 
 fn config_corpus() -> Vec<Vec<u8>> {
@@ -1267,6 +1293,10 @@ fn config_fragments() -> Vec<Vec<u8>> {
         "security = \"none\"\n",
         "auth = \"xoauth2\"\n",
         "password = \"hemmelig\"\n",
+        "password = 31415926\n",
+        "password = [\"hemmelig-i-liste\"]\n",
+        "password = { x = \"hemmelig-i-tabell\" }\n",
+        "password_command = 27182818\n",
         "password_command = \"\"\n",
         "password_env = \"\"\n",
         "mode = \"flagged\"\n",
