@@ -41,7 +41,7 @@ use nudge::mail::quote::new_text;
 use nudge::mail::return_date::{find_return_date, MAX_DAYS_AHEAD};
 use nudge::model::{Conversation, Message, Origin, State};
 use nudge::rules::link::Index;
-use nudge::rules::{DismissedDraft, Effect, Facts, Role, Rules, Suppressed};
+use nudge::rules::{recipients, DismissedDraft, Effect, Facts, Role, Rules, Suppressed};
 use nudge::summary::Summary;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestError, TestRunner};
@@ -503,6 +503,25 @@ fn hostile_messages() -> Vec<Vec<u8>> {
             .as_bytes()
             .to_vec(),
     );
+    // The seller's touches: to prospects, colleagues, robots, the seller's alias, in To and Cc.
+    out.push(
+        "From: Kari Nordmann <kari@fjordsalg.no>\n\
+         To: \"Berg, Ingrid\" <Ingrid.Berg@fjordkraft.no>, lars@fjordsalg.no, noreply@fjordkraft.no\n\
+         Cc: kari.nordmann@fjordsalg.no, per.olsen@fjordkraft.no, someone@newsletter.example.com, \
+         =?utf-8?q?Ola_=E2=80=AE?= <ola.hansen@gmail.com>\n\
+         Subject: Re: Tilbud\nMessage-ID: <t2@fjordsalg.no>\nIn-Reply-To: <a1.opener@fjordsalg.no>\n\
+         References: <a1.opener@fjordsalg.no>\nDate: Wed, 18 Nov 2026 09:00:00 +0100\n\n\
+         Hei igjen!\n"
+            .as_bytes()
+            .to_vec(),
+    );
+    out.push(
+        "From: kari.nordmann@fjordsalg.no\nTo: lars@fjordsalg.no\nCc: anna.svensson@nordichandel.se\n\
+         Subject: Offert\nMessage-ID: <t3@fjordsalg.no>\nDate: Tue, 17 Nov 2026 15:00:00 +0100\n\n\
+         Se under.\n"
+            .as_bytes()
+            .to_vec(),
+    );
     // A header line of 100,000 characters.
     out.push(
         format!(
@@ -938,8 +957,23 @@ fn check_decide(input: &[u8], choice: u64) -> Result<(), String> {
             n @ 1..=6 => n as i64,
             _ => 1000,
         });
-    let origin = ORIGINS[bits(0, 3) as usize];
-    let from = mail.from.clone();
+    let mut origin = ORIGINS[bits(0, 3) as usize];
+    let mut from = mail.from.clone();
+    let (mut to, mut cc) = (mail.to.clone(), mail.cc.clone());
+    if bits(39, 2) == 0 {
+        // The seller's answer to this message, as its copy in Sent has it: to its sender and
+        // everyone it was sent to.
+        origin = Origin::Sent;
+        to = from.take().into_iter().chain(to).collect();
+        from = Some(nudge::mail::parse::Mailbox {
+            address: SELLER.into(),
+            name: Some("Kari Nordmann".into()),
+        });
+        cc.push(nudge::mail::parse::Mailbox {
+            address: "lars@fjordsalg.no".into(),
+            name: None,
+        });
+    }
     let from_seller = from.as_ref().is_some_and(|f| account.is_seller(&f.address));
     let arrived = mail
         .date
@@ -955,8 +989,8 @@ fn check_decide(input: &[u8], choice: u64) -> Result<(), String> {
         references: mail.references.clone(),
         from_addr: from.as_ref().map(|f| f.address.clone()).unwrap_or_default(),
         from_name: from.and_then(|f| f.name),
-        to: mail.to.clone(),
-        cc: mail.cc.clone(),
+        to,
+        cc,
         subject: mail.subject.clone(),
         date: mail.date.unwrap_or(arrived),
         arrived,
@@ -1005,6 +1039,25 @@ fn check_decide(input: &[u8], choice: u64) -> Result<(), String> {
     let effects = rules
         .decide(&index, &message, &facts, &suppressed, now)
         .effects();
+    if let Role::Touch(prospects) = &role {
+        // A follow-up to this touch goes to its recipients: prospects and colleagues, never
+        // the seller, never a suppressed address, and greets a prospect in To.
+        if let Some(r) = recipients::for_draft(&rules, &message, &suppressed) {
+            for m in r.all() {
+                let own = rules.is_own_side(&m.address);
+                if !message.recipients().any(|t| t.address == m.address)
+                    || suppressed.is_suppressed(&m.address)
+                    || account.is_seller(&m.address)
+                    || (!own && !prospects.contains(&m.address))
+                {
+                    return Err(format!("a draft would go to {:?}", m.address));
+                }
+            }
+            if !r.to.contains(&r.greeted) || !prospects.contains(&r.greeted.address) {
+                return Err(format!("a draft greets {:?}", r.greeted.address));
+            }
+        }
+    }
     if effects.is_empty() {
         return Ok(());
     }
