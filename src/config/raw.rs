@@ -434,7 +434,7 @@ mod tests {
                 "imap.password_command",
             ),
         ] {
-            let error = parse_raw(text).err().expect("a wrong type");
+            let error = parse_raw(text).expect_err("a wrong type");
             assert_eq!(error.key, key);
             assert_eq!(error.line, Some(2), "{error}");
             let shown = error.to_string();
