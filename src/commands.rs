@@ -771,18 +771,20 @@ pub fn classify_files(files: &[PathBuf], today: NaiveDate) -> (Vec<ClassifiedFil
 }
 
 /// The text form of `nudge classify`: `FILE: CLASS` for each file, then indented the
-/// failed recipient, the return date and the reason, as far as they apply.
+/// failed recipient, the return date and the reason, as far as they apply. The recipient and
+/// the reason quote the message (a header keyword, a report's address), so they are shown
+/// neutralised (SPEC 13); the JSON form keeps them as they are.
 pub fn classify_text(found: &[ClassifiedFile]) -> String {
     let mut out = String::new();
     for file in found {
         out.push_str(&format!("{}: {}\n", file.file, file.class));
         if let Some(recipient) = &file.failed_recipient {
-            out.push_str(&format!("  failed recipient: {recipient}\n"));
+            out.push_str(&format!("  failed recipient: {}\n", neutralise(recipient)));
         }
         if let Some(date) = file.return_date {
             out.push_str(&format!("  return date: {date}\n"));
         }
-        out.push_str(&format!("  reason: {}\n", file.reason));
+        out.push_str(&format!("  reason: {}\n", neutralise(&file.reason)));
     }
     out
 }

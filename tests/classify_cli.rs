@@ -178,3 +178,39 @@ fn an_unreadable_file_is_named_the_others_are_still_reported_and_the_exit_code_i
         }
     }
 }
+
+#[test]
+fn text_output_shows_what_the_message_wrote_neutralised() {
+    // A terminal escape in a header keyword and in a report's recipient: both are quoted by
+    // the text output, and neither may reach the terminal as it is.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let auto = dir.path().join("auto.eml");
+    std::fs::write(
+        &auto,
+        "From: anna@nordichandel.se\nTo: kari@fjordsalg.no\nSubject: Hei\n\
+         Auto-Submitted: \u{1b}[2J\n\nTakk\n",
+    )
+    .unwrap();
+    let bounce = dir.path().join("bounce.eml");
+    std::fs::write(
+        &bounce,
+        "From: MAILER-DAEMON@fjordkraft.no\nTo: kari@fjordsalg.no\nSubject: Undelivered\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n\
+         --r\nContent-Type: text/plain\n\nFailed.\n\
+         --r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n\
+         Final-Recipient: rfc822; ingrid\u{1b}[31m@fjordkraft.no\nAction: failed\nStatus: 5.1.1\n\n--r--\n",
+    )
+    .unwrap();
+    let output = classify(&[auto.display().to_string(), bounce.display().to_string()]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(
+        stdout.contains("reason: Auto-Submitted: <U+001B>[2j"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("failed recipient: ingrid<U+001B>[31m@fjordkraft.no"),
+        "{stdout}"
+    );
+}

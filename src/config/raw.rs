@@ -340,6 +340,13 @@ pub(super) fn parse_raw(text: &str) -> std::result::Result<RawConfig, ConfigErro
             .span()
             .map(|span| line_of_offset(text, span.start))
             .or_else(|| locate_key(text, &key));
+        // serde quotes the value it could not take ("invalid type: integer `31415926`"): a
+        // password written without quotes would reach the terminal and the journal.
+        let message = if is_secret_key(&key) {
+            "must be a string (the value is not repeated here: it is a secret)".to_string()
+        } else {
+            message
+        };
         ConfigError {
             path: None,
             key,
@@ -347,6 +354,15 @@ pub(super) fn parse_raw(text: &str) -> std::result::Result<RawConfig, ConfigErro
             message,
         }
     })
+}
+
+/// Keys whose values are secrets (read into `Redacted`): errors never quote them.
+const SECRET_KEYS: [&str; 3] = ["password", "password_command", "oauth2_token_command"];
+
+fn is_secret_key(key: &str) -> bool {
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    SECRET_KEYS.contains(&leaf)
 }
 
 fn join_key(parent: &str, field: &str) -> String {
@@ -403,6 +419,31 @@ pub fn locate_key(text: &str, key: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_about_a_secret_never_quotes_it() {
+        for (text, key) in [
+            ("[imap]\npassword=31415926", "imap.password"),
+            ("[smtp]\npassword = [\"hemmelig-i-liste\"]", "smtp.password"),
+            (
+                "[imap]\noauth2_token_command = 27182818",
+                "imap.oauth2_token_command",
+            ),
+            (
+                "[imap]\npassword_command = { x = \"hemmelig-i-tabell\" }",
+                "imap.password_command",
+            ),
+        ] {
+            let error = parse_raw(text).expect_err("a wrong type");
+            assert_eq!(error.key, key);
+            assert_eq!(error.line, Some(2), "{error}");
+            let shown = error.to_string();
+            for secret in ["31415926", "hemmelig", "27182818"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert!(shown.contains("must be a string"), "{shown}");
+        }
+    }
 
     #[test]
     fn parses_times() {

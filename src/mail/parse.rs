@@ -185,7 +185,9 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
                 a.iter()
                     .filter_map(|addr| {
                         let address = addr.address()?.trim().to_ascii_lowercase();
-                        if !address.contains('@') {
+                        // A control character makes no address (RFC 5322 3.4.1): a NUL would
+                        // reach the suppression list or a draft's recipients.
+                        if !address.contains('@') || address.chars().any(char::is_control) {
                             return None;
                         }
                         Some(Mailbox {
@@ -221,10 +223,11 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         })
         .unwrap_or_else(|| ("text/plain".to_string(), None));
     // The keyword alone, without parameters or comments: "auto-replied (zimbra; vacation)".
+    // A folded value goes on after a line break: the keyword ends at any white space.
     let lower = |v: Option<&str>| {
         v.map(|s| {
             s.trim()
-                .split([';', '(', ' ', '\t'])
+                .split(|c: char| c == ';' || c == '(' || c.is_whitespace())
                 .next()
                 .unwrap_or("")
                 .to_ascii_lowercase()
@@ -297,7 +300,10 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
                     report.get_or_insert_with(Report::default).feedback = true;
                 }
                 if returned_message_id.is_none() {
-                    returned_message_id = nested.message_id().map(normalize_id);
+                    returned_message_id = nested
+                        .message_id()
+                        .map(normalize_id)
+                        .filter(|id| !id.is_empty());
                 }
                 let mut inner = Vec::new();
                 nested_recipients(nested, 1, &mut inner);
@@ -592,13 +598,14 @@ pub fn ids(value: &str) -> Vec<String> {
     out
 }
 
-/// A Message-ID without brackets and white space.
+/// A Message-ID without brackets, white space and control characters (RFC 5322 3.6.4 has
+/// none in an id: a NUL or an escape in a stranger's id would reach the References of a draft).
 pub fn normalize_id(id: &str) -> String {
     id.trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && !c.is_control())
         .collect()
 }
 
@@ -650,6 +657,43 @@ mod tests {
         assert_eq!(ids("a@x, b@y"), vec!["a@x", "b@y"]);
         assert_eq!(ids("<a@x>\r\n\t<a@x>"), vec!["a@x"]);
         assert_eq!(ids("garbage"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn control_characters_are_no_part_of_an_id() {
+        assert_eq!(normalize_id("<a\u{1}b\0@x\u{7f}>"), "ab@x");
+        assert!(parse(b"Message-ID:\0\n").is_some_and(|m| m.message_id.is_none()));
+        let returned =
+            b"From: MAILER-DAEMON@x.example\nContent-Type: multipart/report; boundary=b\n\n\
+            --b\nContent-Type: message/rfc822\n\nMessage-ID: \x01\n\nhi\n--b--\n";
+        assert_eq!(parse(returned).unwrap().returned_message_id, None);
+    }
+
+    #[test]
+    fn an_address_with_a_control_character_is_no_address() {
+        let mail = parse(b"From:<\0@>\nTo: a\x01@x.example, b@x.example\n\nhi\n").unwrap();
+        assert_eq!(mail.from, None);
+        let to: Vec<&str> = mail.to.iter().map(|m| m.address.as_str()).collect();
+        assert_eq!(to, ["b@x.example"]);
+    }
+
+    #[test]
+    fn a_folded_keyword_ends_at_the_line_break() {
+        let mail =
+            parse(b"Auto-Submitted: auto-replied\r\n (vacation)\r\nPrecedence: bulk\n x\n\nhi\n")
+                .unwrap();
+        assert_eq!(mail.signals.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(mail.signals.precedence.as_deref(), Some("bulk"));
+    }
+
+    #[test]
+    fn a_multipart_the_parser_loses_track_of_is_read_on() {
+        // mail-parser reaches its "Invalid part ID" debug assertion here (see Cargo.toml).
+        let raw = b"Content-Type:multipart;boundary=ffff00000000000000ffff\n\n\
+            --ffff00000000000000ffffContent-Type:message/rfc822\n\nr\n\
+            Content-Type:message/rfc822\n\n\n--ffff00000000000000ffff--";
+        let mail = parse(raw).expect("headers are there");
+        assert_eq!(mail.signals.content_type, "multipart/");
     }
 
     #[test]
