@@ -541,7 +541,10 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
         .collect();
     let mut index = load_index(store).await?;
     let mut changes = Vec::new();
-    let mut without_effect: Vec<i64> = Vec::new();
+    // Messages are applied a chunk to a transaction: one commit per chunk instead of one per
+    // message (SQLite writes its pages once). Each message's effects sit in a savepoint, so a
+    // stale decision rolls back that message alone.
+    let mut chunk = Chunk::default();
     for message in store.unprocessed_messages().await? {
         let mut attempts = 0;
         let (effects, created) = loop {
@@ -560,12 +563,14 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             let effects = match decided {
                 Ok(Ok(effects)) => effects,
                 Ok(Err(Error::Data(reason))) => {
+                    chunk.commit(store).await?;
                     quarantine(store, &message, &reason, pass.now).await?;
                     break (Vec::new(), Vec::new());
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(panic) => {
                     let reason = format!("panicked: {}", panic_text(panic.as_ref()));
+                    chunk.commit(store).await?;
                     quarantine(store, &message, &reason, pass.now).await?;
                     break (Vec::new(), Vec::new());
                 }
@@ -573,26 +578,23 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             if effects.is_empty() {
                 break (effects, Vec::new());
             }
-            match store
-                .commit_effects(Some(message.id), &effects, pass.now)
-                .await
-            {
+            match chunk.apply(store, message.id, &effects, pass.now).await {
                 Ok(created) => break (effects, created),
-                // A command changed a conversation meanwhile (`nudge stop`, `snooze`): decide
-                // again on the current rows.
+                // A command changed a conversation before this chunk began (`nudge stop`,
+                // `snooze`): decide again on the current rows.
                 Err(Error::Stale { id }) if attempts < STALE_RETRIES => {
                     debug!(conversation = id, "changed meanwhile: deciding again");
                     attempts += 1;
+                    chunk.commit(store).await?;
                     index = load_index(store).await?;
                 }
                 Err(e) => return Err(e),
             }
         };
         if effects.is_empty() {
-            without_effect.push(message.id);
-            if without_effect.len() >= MARK_BATCH {
-                store.mark_processed(&without_effect).await?;
-                without_effect.clear();
+            chunk.without_effect.push(message.id);
+            if chunk.without_effect.len() >= MARK_BATCH {
+                chunk.commit(store).await?;
             }
             continue;
         }
@@ -626,11 +628,80 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             }
         }
     }
-    store.mark_processed(&without_effect).await?;
+    chunk.commit(store).await?;
     for change in &changes {
         info!("{change}");
     }
     Ok(changes)
+}
+
+/// How many messages with an effect one transaction of [`apply_messages`] takes.
+const CHUNK: usize = 200;
+
+/// The open transaction of [`apply_messages`]: messages applied since its start, and those
+/// without effect, marked processed at its commit.
+#[derive(Default)]
+struct Chunk {
+    tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    applied: usize,
+    without_effect: Vec<i64>,
+}
+
+impl Chunk {
+    /// Applies one message's effects in a savepoint of the chunk's transaction (begun when
+    /// needed); commits the chunk when it is full.
+    async fn apply(
+        &mut self,
+        store: &Store,
+        message: i64,
+        effects: &[Effect],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let tx = match &mut self.tx {
+            Some(tx) => tx,
+            None => self
+                .tx
+                .insert(store.write().await.map_err(|e| store.error(e))?),
+        };
+        let mut savepoint = sqlx::Acquire::begin(&mut *tx)
+            .await
+            .map_err(|e| store.error(e))?;
+        match store
+            .apply_effects(&mut savepoint, Some(message), effects, now)
+            .await
+        {
+            Ok(created) => {
+                savepoint.commit().await.map_err(|e| store.error(e))?;
+                self.applied += 1;
+                // The drafts' rows are read through other connections: a sent draft is
+                // committed at once for the messages after it.
+                let drafts_changed = effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::DraftSent { .. }));
+                if self.applied >= CHUNK || drafts_changed {
+                    self.commit(store).await?;
+                }
+                Ok(created)
+            }
+            Err(e) => {
+                savepoint.rollback().await.map_err(|e| store.error(e))?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks the messages without effect processed and commits what the chunk holds.
+    async fn commit(&mut self, store: &Store) -> Result<()> {
+        let without_effect = std::mem::take(&mut self.without_effect);
+        self.applied = 0;
+        match self.tx.take() {
+            Some(mut tx) => {
+                store.mark_processed_in(&mut tx, &without_effect).await?;
+                tx.commit().await.map_err(|e| store.error(e))
+            }
+            None => store.mark_processed(&without_effect).await,
+        }
+    }
 }
 
 /// What one message does to the conversations: the store gathers the facts the rules ask

@@ -24,20 +24,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
+        let created = self
+            .apply_effects(&mut tx, processed_message, effects, now)
+            .await?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(created)
+    }
+
+    /// Applies `effects` within `tx` (see [`Store::commit_effects`]); on `Err` the caller
+    /// rolls back what it wrote.
+    pub(crate) async fn apply_effects(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        processed_message: Option<i64>,
+        effects: &[Effect],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
         let mut created = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Track(conversation, event) => {
-                    let id = insert_conversation(&mut tx, conversation, now)
+                    let id = insert_conversation(tx, conversation, now)
                         .await
                         .map_err(|e| self.error(e))?;
-                    insert_event(&mut tx, id, event)
+                    insert_event(tx, id, event)
                         .await
                         .map_err(|e| self.error(e))?;
                     created.push(id);
                 }
                 Effect::Update(conversation, event) => {
-                    let current = update_conversation(&mut tx, conversation, now)
+                    let current = update_conversation(tx, conversation, now)
                         .await
                         .map_err(|e| self.error(e))?;
                     if !current {
@@ -47,12 +63,12 @@ impl Store {
                             id: conversation.id,
                         });
                     }
-                    insert_event(&mut tx, conversation.id, event)
+                    insert_event(tx, conversation.id, event)
                         .await
                         .map_err(|e| self.error(e))?;
                 }
                 Effect::Note(id, event) => {
-                    insert_event(&mut tx, *id, event)
+                    insert_event(tx, *id, event)
                         .await
                         .map_err(|e| self.error(e))?;
                 }
@@ -64,7 +80,7 @@ impl Store {
                     .bind(address.to_ascii_lowercase())
                     .bind(reason)
                     .bind(now.to_rfc3339())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(|e| self.error(e))?;
                 }
@@ -79,7 +95,7 @@ impl Store {
                     .bind(now.to_rfc3339())
                     .bind(conversation_id)
                     .bind(i64::from(*step))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(|e| self.error(e))?;
                 }
@@ -88,11 +104,10 @@ impl Store {
         if let Some(id) = processed_message {
             sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        tx.commit().await.map_err(|e| self.error(e))?;
         Ok(created)
     }
 
@@ -113,14 +128,28 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
-        for id in ids {
-            sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-        }
+        self.mark_processed_in(&mut tx, ids).await?;
         tx.commit().await.map_err(|e| self.error(e))
+    }
+
+    /// [`Store::mark_processed`] within `tx`, a few hundred messages to a statement.
+    pub(crate) async fn mark_processed_in(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        ids: &[i64],
+    ) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE messages SET processed = 1 WHERE id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
+        }
+        Ok(())
     }
 
     /// The conversation of a thread, if nudge follows it.
