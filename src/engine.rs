@@ -540,6 +540,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
         .map(|s| s.address)
         .collect();
     let mut index = load_index(store).await?;
+    let automated_threads = store.threads_with_automated_mail().await?;
     let mut changes = Vec::new();
     // Messages are applied a chunk to a transaction: one commit per chunk instead of one per
     // message (SQLite writes its pages once). Each message's effects sit in a savepoint, so a
@@ -555,6 +556,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                 &rules,
                 &index,
                 &suppressed,
+                &automated_threads,
                 &message,
                 pass.now,
             ))
@@ -644,6 +646,10 @@ const CHUNK: usize = 200;
 struct Chunk {
     tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
     applied: usize,
+    /// The history rows of the messages applied, written at the commit.
+    events: Vec<(i64, crate::model::Event)>,
+    /// Messages applied, and messages without effect: marked processed at the commit.
+    processed: Vec<i64>,
     without_effect: Vec<i64>,
 }
 
@@ -666,12 +672,11 @@ impl Chunk {
         let mut savepoint = sqlx::Acquire::begin(&mut *tx)
             .await
             .map_err(|e| store.error(e))?;
-        match store
-            .apply_effects(&mut savepoint, Some(message), effects, now)
-            .await
-        {
-            Ok(created) => {
+        match store.apply_effects(&mut savepoint, effects, now).await {
+            Ok((created, events)) => {
                 savepoint.commit().await.map_err(|e| store.error(e))?;
+                self.events.extend(events);
+                self.processed.push(message);
                 self.applied += 1;
                 // The drafts' rows are read through other connections: a sent draft is
                 // committed at once for the messages after it.
@@ -690,16 +695,19 @@ impl Chunk {
         }
     }
 
-    /// Marks the messages without effect processed and commits what the chunk holds.
+    /// Writes the history rows, marks the messages processed and commits the chunk.
     async fn commit(&mut self, store: &Store) -> Result<()> {
-        let without_effect = std::mem::take(&mut self.without_effect);
+        let mut processed = std::mem::take(&mut self.processed);
+        processed.append(&mut self.without_effect);
+        let events = std::mem::take(&mut self.events);
         self.applied = 0;
         match self.tx.take() {
             Some(mut tx) => {
-                store.mark_processed_in(&mut tx, &without_effect).await?;
+                store.insert_events(&mut tx, &events).await?;
+                store.mark_processed_in(&mut tx, &processed).await?;
                 tx.commit().await.map_err(|e| store.error(e))
             }
-            None => store.mark_processed(&without_effect).await,
+            None => store.mark_processed(&processed).await,
         }
     }
 }
@@ -753,18 +761,14 @@ async fn effects_of(
     rules: &Rules<'_>,
     index: &Index,
     suppressed: &HashSet<String>,
+    automated_threads: &HashSet<i64>,
     message: &StoredMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
     panic_point(message.message_id.as_deref());
     let needed = rules.facts_needed(index, message);
     let mut facts = Facts {
-        thread_automated: needed.thread_automated
-            && store
-                .thread_messages(message.thread_id)
-                .await?
-                .iter()
-                .any(|m| !m.from_seller && m.automated),
+        thread_automated: needed.thread_automated && automated_threads.contains(&message.thread_id),
         returned_thread: match &needed.returned_message_id {
             Some(returned) => store.thread_of(returned).await?,
             None => None,

@@ -24,32 +24,33 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
-        let created = self
-            .apply_effects(&mut tx, processed_message, effects, now)
-            .await?;
+        let (created, events) = self.apply_effects(&mut tx, effects, now).await?;
+        self.insert_events(&mut tx, &events).await?;
+        if let Some(id) = processed_message {
+            self.mark_processed_in(&mut tx, &[id]).await?;
+        }
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(created)
     }
 
-    /// Applies `effects` within `tx` (see [`Store::commit_effects`]); on `Err` the caller
-    /// rolls back what it wrote.
+    /// Applies `effects` within `tx` (see [`Store::commit_effects`]), all but their history
+    /// rows, which it returns for [`Store::insert_events`] to write (many at once). On `Err`
+    /// the caller rolls back what it wrote.
     pub(crate) async fn apply_effects(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
-        processed_message: Option<i64>,
         effects: &[Effect],
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<(Vec<i64>, Vec<(i64, Event)>)> {
         let mut created = Vec::new();
+        let mut events = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Track(conversation, event) => {
                     let id = insert_conversation(tx, conversation, now)
                         .await
                         .map_err(|e| self.error(e))?;
-                    insert_event(tx, id, event)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                    events.push((id, event.clone()));
                     created.push(id);
                 }
                 Effect::Update(conversation, event) => {
@@ -63,14 +64,10 @@ impl Store {
                             id: conversation.id,
                         });
                     }
-                    insert_event(tx, conversation.id, event)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                    events.push((conversation.id, event.clone()));
                 }
                 Effect::Note(id, event) => {
-                    insert_event(tx, *id, event)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                    events.push((*id, event.clone()));
                 }
                 Effect::Suppress { address, reason } => {
                     sqlx::query(
@@ -101,14 +98,32 @@ impl Store {
                 }
             }
         }
-        if let Some(id) = processed_message {
-            sqlx::query("UPDATE messages SET processed = 1 WHERE id = ?")
-                .bind(id)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| self.error(e))?;
+        Ok((created, events))
+    }
+
+    /// Writes history rows, in order, a few hundred to a statement.
+    pub(crate) async fn insert_events(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[(i64, Event)],
+    ) -> Result<()> {
+        for chunk in events.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES {}",
+                vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (id, event) in chunk {
+                query = query
+                    .bind(*id)
+                    .bind(event.at.to_rfc3339())
+                    .bind(event.kind.name())
+                    .bind(&event.detail)
+                    .bind(event.step.map(i64::from));
+            }
+            query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
         }
-        Ok(created)
+        Ok(())
     }
 
     /// Records when a conversation is due next (shown by `status`; no history entry).

@@ -301,6 +301,20 @@ impl Store {
         rows.iter().map(|r| self.message_from_row(r)).collect()
     }
 
+    /// The threads of unprocessed messages that hold an automated message from someone else
+    /// than the seller (an out-of-office, a list): asked once per pass, not per message.
+    pub async fn threads_with_automated_mail(&self) -> Result<std::collections::HashSet<i64>> {
+        let threads: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT thread_id FROM messages
+             WHERE from_seller = 0 AND automated = 1
+               AND thread_id IN (SELECT thread_id FROM messages WHERE processed = 0)",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(threads.into_iter().collect())
+    }
+
     /// The thread a Message-ID belongs to, if it was ever seen.
     pub async fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT thread_id FROM thread_ids WHERE message_id = ?")
