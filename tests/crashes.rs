@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use support::daemon::{wait_until, Daemon};
-use support::invariants::{self, listed, nudge_drafts};
+use support::invariants::{self, draft_subjects, listed, nudge_drafts};
 use support::mailclient::MailClient;
 use support::nudge::{nudge_command, seller_dovecot, Nudge, PASSWORD, SELLER};
 use support::sales::{opener, reply, save, ALWAYS};
@@ -54,16 +54,6 @@ fn summaries(dovecot: &Dovecot) -> usize {
         .iter()
         .filter(|m| m.message_id.starts_with("nudge."))
         .count()
-}
-
-/// The drafts in Drafts, by subject, sorted.
-fn draft_subjects(dovecot: &Dovecot) -> Vec<String> {
-    let mut subjects: Vec<String> = nudge_drafts(dovecot)
-        .into_iter()
-        .map(|d| d.subject)
-        .collect();
-    subjects.sort();
-    subjects
 }
 
 /// The drafts expected when the first `replied` prospects have answered and the seller sent
@@ -245,22 +235,12 @@ fn always(weekday: &str) -> String {
 /// Openers two weeks old, tracked by a pass an hour after them (so that nudge first started
 /// in an earlier week and this week's summary is due).
 fn daemon_world() -> (Dovecot, Nudge) {
-    use chrono::Datelike;
     let dovecot = seller_dovecot();
     let opened = Utc::now() - chrono::Duration::days(14);
     for n in 0..CONVERSATIONS {
         save(&dovecot, "Sent", &opener(n, &opened.to_rfc2822()));
     }
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::Oslo).weekday();
-    let weekday = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ][today.num_days_from_monday() as usize];
+    let weekday = support::sales::weekday_today();
     let nudge = Nudge::new(&dovecot, &always(weekday));
     nudge.sync(&(opened + chrono::Duration::hours(1)).to_rfc3339());
     assert_eq!(nudge.status().len(), CONVERSATIONS);

@@ -380,19 +380,9 @@ fn a_folder_that_vanishes_while_running_is_waited_for() {
 
 #[test]
 fn a_summary_the_server_was_down_for_is_sent_once_by_the_running_daemon() {
-    use chrono::Datelike;
     let dovecot = seller_dovecot();
     let port = support::free_port();
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::Oslo).weekday();
-    let weekday = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ][today.num_days_from_monday() as usize];
+    let weekday = support::sales::weekday_today();
     let nudge = Nudge::new(
         &dovecot,
         &format!(

@@ -61,12 +61,7 @@ fn settled(dovecot: &Dovecot, nudge: &Nudge) -> Vec<String> {
         view.quarantined, 0,
         "nothing is quarantined for the link's fault"
     );
-    let mut subjects: Vec<String> = nudge_drafts(dovecot)
-        .into_iter()
-        .map(|d| d.subject)
-        .collect();
-    subjects.sort();
-    subjects
+    invariants::draft_subjects(dovecot)
 }
 
 fn every_draft() -> Vec<String> {
@@ -203,13 +198,9 @@ fn answer(dovecot: &Dovecot, n: usize, tag: &str) {
     save(dovecot, "INBOX", &reply(n, tag, &Utc::now().to_rfc2822()));
 }
 
-#[test]
-fn a_cut_in_the_middle_of_idle_is_reconnected_and_replies_still_seen_at_once() {
-    // The watcher's first IDLE dies 3 s after it began.
-    let (dovecot, proxy, nudge, mut daemon) = daemon_world(
-        &[],
-        vec![Fault::on("IDLE", Action::CutAfter(Duration::from_secs(3)))],
-    );
+/// Waits until the fault armed on IDLE fired (nudge went into IDLE), then until the watcher
+/// opened a new connection.
+fn idle_fault_then_reconnect(proxy: &Proxy, daemon: &Daemon) {
     let idling = wait_until(Duration::from_secs(30), || proxy.armed() == 0);
     assert!(
         idling.is_some(),
@@ -217,13 +208,23 @@ fn a_cut_in_the_middle_of_idle_is_reconnected_and_replies_still_seen_at_once() {
         daemon.log()
     );
     let before = proxy.connections();
-    // The watcher connects again (about 2 s of backoff) and waits in IDLE again.
     let back = wait_until(Duration::from_secs(30), || proxy.connections() > before);
     assert!(
         back.is_some(),
         "the watcher did not reconnect:\n{}",
         daemon.log()
     );
+}
+
+#[test]
+fn a_cut_in_the_middle_of_idle_is_reconnected_and_replies_still_seen_at_once() {
+    // The watcher's first IDLE dies 3 s after it began.
+    let (dovecot, proxy, nudge, mut daemon) = daemon_world(
+        &[],
+        vec![Fault::on("IDLE", Action::CutAfter(Duration::from_secs(3)))],
+    );
+    // The watcher connects again (about 2 s of backoff) and waits in IDLE again.
+    idle_fault_then_reconnect(&proxy, &daemon);
     std::thread::sleep(Duration::from_secs(2));
     answer(&dovecot, 0, "after-cut");
     // Sent and Drafts are polled every minute; IDLE sees the reply within seconds.
@@ -441,19 +442,7 @@ fn an_idle_that_starts_too_late_is_reconnected() {
             Action::Stall(Duration::from_secs(TIMEOUT + 3)),
         )],
     );
-    let stalled = wait_until(Duration::from_secs(30), || proxy.armed() == 0);
-    assert!(
-        stalled.is_some(),
-        "nudge never went into IDLE:\n{}",
-        daemon.log()
-    );
-    let before = proxy.connections();
-    let back = wait_until(Duration::from_secs(30), || proxy.connections() > before);
-    assert!(
-        back.is_some(),
-        "the watcher did not reconnect:\n{}",
-        daemon.log()
-    );
+    idle_fault_then_reconnect(&proxy, &daemon);
     let log = daemon.log();
     assert!(
         log.lines()

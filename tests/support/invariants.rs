@@ -247,3 +247,13 @@ pub fn check(dovecot: &Dovecot, store: &Path, conversations: usize) -> Result<St
         Err(wrong.join("\n"))
     }
 }
+
+/// The subjects of nudge's drafts in Drafts, sorted.
+pub fn draft_subjects(dovecot: &Dovecot) -> Vec<String> {
+    let mut subjects: Vec<String> = nudge_drafts(dovecot)
+        .into_iter()
+        .map(|d| d.subject)
+        .collect();
+    subjects.sort();
+    subjects
+}

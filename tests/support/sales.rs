@@ -57,3 +57,22 @@ pub fn count(dovecot: &Dovecot, folder: &str) -> usize {
         .filter(|l| !l.trim().is_empty())
         .count()
 }
+
+/// Today's weekday in Oslo as the config names it ("monday" …): a summary set for today is
+/// due since its time.
+pub fn weekday_today() -> &'static str {
+    use chrono::Datelike;
+    const NAMES: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Oslo)
+        .weekday();
+    NAMES[today.num_days_from_monday() as usize]
+}
