@@ -198,6 +198,17 @@ fn answer(dovecot: &Dovecot, n: usize, tag: &str) {
     save(dovecot, "INBOX", &reply(n, tag, &Utc::now().to_rfc2822()));
 }
 
+/// Prospect `n` answers once the watcher is back in IDLE: its draft is withdrawn within
+/// seconds (Sent and Drafts are polled only every minute, so IDLE saw it). How long it took.
+fn reply_seen_through_idle(dovecot: &Dovecot, daemon: &Daemon, n: usize, tag: &str) -> Duration {
+    std::thread::sleep(Duration::from_secs(2));
+    answer(dovecot, n, tag);
+    let took = wait_until(Duration::from_secs(20), || {
+        count(dovecot, "Drafts") == CONVERSATIONS - 1
+    });
+    took.unwrap_or_else(|| panic!("the reply was not seen through IDLE:\n{}", daemon.log()))
+}
+
 /// Waits until the fault armed on IDLE fired (nudge went into IDLE), then until the watcher
 /// opened a new connection.
 fn idle_fault_then_reconnect(proxy: &Proxy, daemon: &Daemon) {
@@ -225,21 +236,8 @@ fn a_cut_in_the_middle_of_idle_is_reconnected_and_replies_still_seen_at_once() {
     );
     // The watcher connects again (about 2 s of backoff) and waits in IDLE again.
     idle_fault_then_reconnect(&proxy, &daemon);
-    std::thread::sleep(Duration::from_secs(2));
-    answer(&dovecot, 0, "after-cut");
-    // Sent and Drafts are polled every minute; IDLE sees the reply within seconds.
-    let took = wait_until(Duration::from_secs(20), || {
-        count(&dovecot, "Drafts") == CONVERSATIONS - 1
-    });
-    assert!(
-        took.is_some(),
-        "the reply was not seen through IDLE:\n{}",
-        daemon.log()
-    );
-    eprintln!(
-        "reply to withdrawal after the IDLE cut: {:?}",
-        took.unwrap()
-    );
+    let took = reply_seen_through_idle(&dovecot, &daemon, 0, "after-cut");
+    eprintln!("reply to withdrawal after the IDLE cut: {took:?}");
     assert!(daemon.is_running(), "{}", daemon.log());
     assert_eq!(nudge.conversation("Tilbud 0").unwrap()["state"], "replied");
     invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
@@ -449,16 +447,7 @@ fn an_idle_that_starts_too_late_is_reconnected() {
             .any(|l| l.contains("INBOX watcher") && l.contains("timed out")),
         "the watcher gave up on the late IDLE:\n{log}"
     );
-    std::thread::sleep(Duration::from_secs(2));
-    answer(&dovecot, 3, "after-stall");
-    let took = wait_until(Duration::from_secs(20), || {
-        count(&dovecot, "Drafts") == CONVERSATIONS - 1
-    });
-    assert!(
-        took.is_some(),
-        "the reply was not seen through IDLE:\n{}",
-        daemon.log()
-    );
+    reply_seen_through_idle(&dovecot, &daemon, 3, "after-stall");
     assert!(daemon.is_running(), "{}", daemon.log());
     assert_eq!(nudge.conversation("Tilbud 3").unwrap()["state"], "replied");
     invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
