@@ -4,7 +4,7 @@
 mod support;
 
 use support::mailclient::{MailClient, Message};
-use support::nudge::{seller_world, Nudge};
+use support::nudge::{ok, seller_world, Nudge};
 use support::Dovecot;
 
 fn opener(to: &str, subject: &str, id: &str) -> String {
@@ -35,16 +35,6 @@ async fn setup(extra: &str) -> (Dovecot, Nudge, MailClient) {
         )
         .await;
     (dovecot, nudge, client)
-}
-
-fn ok(output: std::process::Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "failed: {text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 mod support;
 
 use support::mailclient::{MailClient, Message};
-use support::nudge::{seller_world, Nudge};
+use support::nudge::{ok, seller_world, Nudge};
 use support::Dovecot;
 
 /// The seller's first message to a prospect, in Sent.
@@ -54,16 +54,6 @@ async fn world(extra: &str) -> (Dovecot, Nudge, MailClient) {
 
 async fn drafts(client: &mut MailClient) -> usize {
     client.messages("Drafts").await.len()
-}
-
-fn ok(output: std::process::Output) -> String {
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "failed: {text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    text
 }
 
 #[tokio::test]

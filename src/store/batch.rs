@@ -277,10 +277,9 @@ pub(super) async fn store_batch(
     let now_text = now.to_rfc3339();
 
     // Already stored under these UIDs.
-    let uids: Vec<String> = messages.iter().map(|m| m.uid.to_string()).collect();
-    let uid_refs: Vec<&str> = uids.iter().map(String::as_str).collect();
+    let uids: Vec<i64> = messages.iter().map(|m| i64::from(m.uid)).collect();
     let mut known: HashMap<u32, i64> = HashMap::new();
-    for chunk in uid_refs.chunks(IN_CHUNK) {
+    for chunk in uids.chunks(IN_CHUNK) {
         let sql = format!(
             "SELECT uid, id FROM messages WHERE folder = ? AND uidvalidity = ? AND uid IN ({})",
             vec!["?"; chunk.len()].join(", ")
@@ -289,7 +288,7 @@ pub(super) async fn store_batch(
             .bind(folder)
             .bind(uidvalidity);
         for uid in chunk {
-            query = query.bind(uid.parse::<i64>().unwrap_or(0));
+            query = query.bind(*uid);
         }
         for (uid, id) in query.fetch_all(&mut **tx).await? {
             known.insert(uid as u32, id);

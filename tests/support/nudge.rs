@@ -207,3 +207,14 @@ pub fn nudge_command(config: Option<&Path>) -> Command {
         );
     command
 }
+
+/// The stdout of a nudge run that must have succeeded (its stderr too when it did not).
+pub fn ok(output: Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "failed: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
