@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
 use crate::compose::{self, draft};
-use crate::engine::Pass;
+use crate::engine::{self, Pass};
 use crate::error::Result;
 use crate::imap::folders::Folders;
 use crate::imap::Connection;
@@ -751,6 +751,7 @@ async fn make_draft(
         None => None,
     }
     .ok_or_else(|| crate::Error::Data("the last touch is not in the store".into()))?;
+    let last = engine::with_text(pass, last).await?;
     let suppressed: HashSet<String> = store
         .suppressions()
         .await?

@@ -136,11 +136,16 @@ pub async fn look(pass: &mut Pass<'_>, due: &[&Conversation]) -> Result<Looked> 
             .store
             .store_messages(&messages, &state, Origin::Archive.name(), pass.now)
             .await?;
-        for (id, (_, classification, snippet)) in ids.into_iter().zip(&stored) {
-            pass.store
-                .set_message_text(id, classification.as_ref(), snippet)
-                .await?;
-        }
+        let texts: Vec<_> = ids
+            .into_iter()
+            .zip(
+                stored
+                    .iter()
+                    .map(|(_, class, snippet)| (class.clone(), snippet.clone())),
+            )
+            .map(|(id, (class, snippet))| (id, class, snippet))
+            .collect();
+        pass.store.set_message_texts(&texts).await?;
         debug!(folder = %folder.name, found = stored.len(), "mail found outside INBOX");
         looked.found += stored.len();
     }

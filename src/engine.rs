@@ -169,6 +169,7 @@ pub async fn pass_on(
     read_texts(&mut pass).await?;
     let read = started.elapsed();
     report.changes = apply_messages(&pass).await?;
+    let applied = started.elapsed();
     let settled = drafting::reconcile(&mut pass).await?;
     report.changes.extend(settled.changes);
     if settled.sent_meanwhile && !dry_run {
@@ -182,7 +183,9 @@ pub async fn pass_on(
             .changes
             .extend(drafting::reconcile(&mut pass).await?.changes);
     }
+    let reconciled = started.elapsed();
     let cadence = drafting::act(&mut pass).await?;
+    let acted = started.elapsed();
     report.changes.extend(cadence.changes);
     report.drafts = cadence.drafts;
     report.next_wake = cadence.next_wake;
@@ -196,7 +199,10 @@ pub async fn pass_on(
     debug!(
         sync_ms = synced.as_millis() as u64,
         texts_ms = (read - synced).as_millis() as u64,
-        apply_ms = (started.elapsed() - read).as_millis() as u64,
+        apply_ms = (applied - read).as_millis() as u64,
+        reconcile_ms = (reconciled - applied).as_millis() as u64,
+        cadence_ms = (acted - reconciled).as_millis() as u64,
+        summary_ms = (started.elapsed() - acted).as_millis() as u64,
         "pass timing"
     );
     store
@@ -433,23 +439,23 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     let folders = &pass.folders;
     let connection = &mut *pass.connection;
     let pending = store.unprocessed_messages().await?;
+    let reach = store.seller_reach().await?;
     let mut wanted: HashMap<String, Vec<&StoredMessage>> = HashMap::new();
     for message in pending.iter().filter(|m| !m.has_body) {
         let needed = if message.origin == Origin::Drafts {
             false
         } else if message.from_seller {
-            // Only the seller's sent mail is quoted; a seller's address elsewhere is a claim.
-            message.origin == Origin::Sent && !message.automated
+            // The seller's own text is read when a draft quotes it (`with_text`): most
+            // never are.
+            false
         } else {
             !message.automated
                 && (may_be_bounce(&message.from_addr, &message.subject)
-                    || store
-                        .may_concern_seller(
-                            message.thread_id,
-                            &message.from_addr,
-                            config.tracking.stop_on_same_domain,
-                        )
-                        .await?)
+                    || reach.may_concern(
+                        message.thread_id,
+                        &message.from_addr,
+                        config.tracking.stop_on_same_domain,
+                    ))
         };
         if needed {
             wanted
@@ -470,6 +476,7 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
         let same_validity = current.is_some_and(|s| s.uidvalidity == status.uidvalidity);
         if same_validity {
             for batch in uids.chunks(TEXT_BATCH) {
+                let mut texts = Vec::with_capacity(batch.len());
                 for item in connection.fetch_messages(&uid_set(batch)).await? {
                     let Some(message) = by_uid.get(&item.uid) else {
                         continue;
@@ -478,11 +485,7 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                     // reading panics is quarantined, and the others are read on (SPEC 13).
                     let read = std::panic::catch_unwind(|| read_text(message, &item.data, now));
                     match read {
-                        Ok(Some((class, snippet))) => {
-                            store
-                                .set_message_text(message.id, class.as_ref(), &snippet)
-                                .await?;
-                        }
+                        Ok(Some((class, snippet))) => texts.push((message.id, class, snippet)),
                         Ok(None) => {}
                         Err(panic) => {
                             let reason = format!(
@@ -493,11 +496,50 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                         }
                     }
                 }
+                store.set_message_texts(&texts).await?;
             }
         }
         // Gone from the server (or the folder was rebuilt): what the headers said stands.
     }
     Ok(())
+}
+
+/// `message` with its text read, when it was not yet: the seller's sent messages are read
+/// only when a draft quotes them. A message gone from the server keeps an empty text.
+pub(crate) async fn with_text(
+    pass: &mut Pass<'_>,
+    mut message: StoredMessage,
+) -> Result<StoredMessage> {
+    if message.has_body {
+        return Ok(message);
+    }
+    let Some(chosen) = pass.folders.all().find(|c| c.name == message.folder) else {
+        return Ok(message);
+    };
+    let status = pass.connection.examine(&chosen.raw_name).await?;
+    let current = pass.store.folder_state(&message.folder).await?;
+    if current.is_none_or(|s| s.uidvalidity != status.uidvalidity) {
+        return Ok(message);
+    }
+    let fetched = pass
+        .connection
+        .fetch_messages(&message.uid.to_string())
+        .await?;
+    let now = pass.now;
+    for item in fetched.iter().filter(|item| item.uid == message.uid) {
+        let read = std::panic::catch_unwind(|| read_text(&message, &item.data, now));
+        if let Ok(Some((class, snippet))) = read {
+            pass.store
+                .set_message_text(message.id, class.as_ref(), &snippet)
+                .await?;
+            if let Some(class) = class {
+                message.class = Some(class.class);
+            }
+            message.snippet = snippet;
+            message.has_body = true;
+        }
+    }
+    Ok(message)
 }
 
 /// What a message's text says: its class (inbound mail) and a snippet of its new text.
@@ -525,81 +567,123 @@ async fn load_index(store: &Store) -> Result<Index> {
     Ok(index)
 }
 
+/// What the rules ask of the store about many messages, read once per pass and kept current
+/// as the pass applies messages: a query per message would cost more than the decision.
+struct Known {
+    /// Threads holding list or automated inbound mail (among those with unprocessed mail).
+    automated_threads: HashSet<i64>,
+    /// Conversations whose latest draft is dismissed.
+    dismissed: HashMap<i64, DismissedDraft>,
+    /// The suppression list, lower case.
+    suppressed: HashSet<String>,
+    /// The last touch of each conversation whose last touch this pass applied.
+    last_touches: HashMap<i64, StoredMessage>,
+}
+
+impl Known {
+    async fn read(store: &Store) -> Result<Known> {
+        Ok(Known {
+            automated_threads: store.threads_with_automated_mail().await?,
+            dismissed: store
+                .dismissed_drafts()
+                .await?
+                .into_iter()
+                .map(|(id, draft)| {
+                    let dismissed = DismissedDraft {
+                        step: draft.step,
+                        made_at: draft.created_at,
+                    };
+                    (id, dismissed)
+                })
+                .collect(),
+            suppressed: store
+                .suppressions()
+                .await?
+                .into_iter()
+                .map(|s| s.address)
+                .collect(),
+            last_touches: HashMap::new(),
+        })
+    }
+
+    /// Keeps `message` at hand when it is now `conversation`'s last touch.
+    fn touched(&mut self, conversation: &crate::model::Conversation, message: &StoredMessage) {
+        if conversation.last_touch_message == Some(message.id) {
+            self.last_touches.insert(conversation.id, message.clone());
+        }
+    }
+}
+
 /// Messages without effect are marked processed in groups of this size.
-const MARK_BATCH: usize = 500;
+const MARK_BATCH: usize = 1000;
 
 /// Applies every unprocessed message to the conversations, in the order the server received
 /// them. Returns one line per change.
+///
+/// Messages are applied a chunk to a transaction, and each conversation a chunk changes is
+/// written once, at the commit, in its last state: a first sync of ten years of mail writes
+/// each conversation a few times, not once per message. A chunk that finds at its commit that
+/// a command changed one of its conversations meanwhile (`nudge stop`, `snooze`) is rolled
+/// back whole and decided again on the current rows.
 pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     let store = pass.store;
     let rules = pass.rules();
-    let mut suppressed: HashSet<String> = store
-        .suppressions()
-        .await?
-        .into_iter()
-        .map(|s| s.address)
-        .collect();
+    let mut known = Known::read(store).await?;
     let mut index = load_index(store).await?;
-    let automated_threads = store.threads_with_automated_mail().await?;
     let mut changes = Vec::new();
-    // Messages are applied a chunk to a transaction: one commit per chunk instead of one per
-    // message (SQLite writes its pages once). Each message's effects sit in a savepoint, so a
-    // stale decision rolls back that message alone.
+    let messages = store.unprocessed_messages().await?;
     let mut chunk = Chunk::default();
-    for message in store.unprocessed_messages().await? {
-        let mut attempts = 0;
-        let (effects, created) = loop {
-            // One message never stops the rest (SPEC 13): a panic or a data error while
-            // deciding quarantines it, and the pass goes on.
-            let decided = std::panic::AssertUnwindSafe(effects_of(
-                store,
-                &rules,
-                &index,
-                &suppressed,
-                &automated_threads,
-                &message,
-                pass.now,
-            ))
-            .catch_unwind()
-            .await;
-            let effects = match decided {
-                Ok(Ok(effects)) => effects,
-                Ok(Err(Error::Data(reason))) => {
-                    chunk.commit(store).await?;
-                    quarantine(store, &message, &reason, pass.now).await?;
-                    break (Vec::new(), Vec::new());
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(panic) => {
-                    let reason = format!("panicked: {}", panic_text(panic.as_ref()));
-                    chunk.commit(store).await?;
-                    quarantine(store, &message, &reason, pass.now).await?;
-                    break (Vec::new(), Vec::new());
-                }
-            };
-            if effects.is_empty() {
-                break (effects, Vec::new());
-            }
-            match chunk.apply(store, message.id, &effects, pass.now).await {
-                Ok(created) => break (effects, created),
-                // A command changed a conversation before this chunk began (`nudge stop`,
-                // `snooze`): decide again on the current rows.
-                Err(Error::Stale { id }) if attempts < STALE_RETRIES => {
+    let mut replays = 0;
+    let mut next = 0;
+    loop {
+        if chunk.full() || next == messages.len() {
+            match chunk.commit(store, pass.now).await {
+                Ok(()) => {}
+                Err(Error::Stale { id }) if replays < STALE_RETRIES => {
                     debug!(conversation = id, "changed meanwhile: deciding again");
-                    attempts += 1;
-                    chunk.commit(store).await?;
+                    replays += 1;
+                    next = chunk.first;
+                    changes.truncate(chunk.changes_before);
                     index = load_index(store).await?;
+                    known = Known::read(store).await?;
                 }
                 Err(e) => return Err(e),
             }
+            if next == messages.len() {
+                break;
+            }
+            chunk = Chunk {
+                first: next,
+                changes_before: changes.len(),
+                ..Chunk::default()
+            };
+        }
+        let message = &messages[next];
+        next += 1;
+        // One message never stops the rest (SPEC 13): a panic or a data error while
+        // deciding quarantines it, and the pass goes on.
+        let decided = std::panic::AssertUnwindSafe(effects_of(
+            store, &rules, &index, &known, message, pass.now,
+        ))
+        .catch_unwind()
+        .await;
+        let effects = match decided {
+            Ok(Ok(effects)) => effects,
+            Ok(Err(Error::Data(reason))) => {
+                chunk.quarantine(message, reason);
+                continue;
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => {
+                chunk.quarantine(message, format!("panicked: {}", panic_text(panic.as_ref())));
+                continue;
+            }
         };
         if effects.is_empty() {
-            chunk.without_effect.push(message.id);
-            if chunk.without_effect.len() >= MARK_BATCH {
-                chunk.commit(store).await?;
-            }
+            chunk.processed.push(message.id);
             continue;
         }
+        let created = chunk.apply(store, message.id, &effects, pass.now).await?;
         let mut created = created.into_iter();
         for effect in effects {
             match effect {
@@ -609,6 +693,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
+                    known.touched(&conversation, message);
                     index.insert(conversation);
                 }
                 Effect::Update(mut conversation, event) => {
@@ -617,6 +702,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
+                    known.touched(&conversation, message);
                     index.insert(conversation);
                 }
                 Effect::Note(id, event) => {
@@ -624,13 +710,23 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
                     changes.push(format!("#{id} {subject}: {}", event.detail));
                 }
                 Effect::Suppress { address, .. } => {
-                    suppressed.insert(address.to_ascii_lowercase());
+                    known.suppressed.insert(address.to_ascii_lowercase());
                 }
-                Effect::DraftSent { .. } => {}
+                Effect::DraftSent {
+                    conversation_id,
+                    step,
+                } => {
+                    if known
+                        .dismissed
+                        .get(&conversation_id)
+                        .is_some_and(|d| d.step == step)
+                    {
+                        known.dismissed.remove(&conversation_id);
+                    }
+                }
             }
         }
     }
-    chunk.commit(store).await?;
     for change in &changes {
         info!("{change}");
     }
@@ -638,24 +734,51 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
 }
 
 /// How many messages with an effect one transaction of [`apply_messages`] takes.
-const CHUNK: usize = 200;
+const CHUNK: usize = 500;
 
-/// The open transaction of [`apply_messages`]: messages applied since its start, and those
-/// without effect, marked processed at its commit.
+/// The open transaction of [`apply_messages`]: what the messages applied since its start
+/// write, held until its commit.
 #[derive(Default)]
 struct Chunk {
+    /// The first message of the chunk, and how many changes were reported before it: where
+    /// a chunk rolled back starts again.
+    first: usize,
+    changes_before: usize,
     tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    /// The conversations the chunk created and changed.
+    pending: crate::store::Pending,
     applied: usize,
-    /// The history rows of the messages applied, written at the commit.
+    /// A sent draft was recorded: the drafts' rows are read through other connections, so
+    /// the chunk commits at once for the messages after it.
+    drafts_changed: bool,
+    /// The history rows of the messages applied.
     events: Vec<(i64, crate::model::Event)>,
-    /// Messages applied, and messages without effect: marked processed at the commit.
+    /// Messages applied or without effect, marked processed at the commit.
     processed: Vec<i64>,
-    without_effect: Vec<i64>,
+    /// Messages set aside, and why.
+    quarantined: Vec<(i64, String)>,
 }
 
 impl Chunk {
-    /// Applies one message's effects in a savepoint of the chunk's transaction (begun when
-    /// needed); commits the chunk when it is full.
+    /// Time to commit.
+    fn full(&self) -> bool {
+        self.applied >= CHUNK
+            || self.drafts_changed
+            || self.processed.len() + self.quarantined.len() >= MARK_BATCH
+    }
+
+    /// The chunk's transaction, begun when first needed.
+    async fn tx(&mut self, store: &Store) -> Result<&mut sqlx::Transaction<'static, sqlx::Sqlite>> {
+        match self.tx {
+            Some(ref mut tx) => Ok(tx),
+            None => Ok(self
+                .tx
+                .insert(store.write().await.map_err(|e| store.error(e))?)),
+        }
+    }
+
+    /// Applies one message's effects within the chunk; returns the ids of the conversations
+    /// it created.
     async fn apply(
         &mut self,
         store: &Store,
@@ -663,52 +786,52 @@ impl Chunk {
         effects: &[Effect],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
-        let tx = match &mut self.tx {
-            Some(tx) => tx,
-            None => self
-                .tx
-                .insert(store.write().await.map_err(|e| store.error(e))?),
-        };
-        let mut savepoint = sqlx::Acquire::begin(&mut *tx)
-            .await
-            .map_err(|e| store.error(e))?;
-        match store.apply_effects(&mut savepoint, effects, now).await {
-            Ok((created, events)) => {
-                savepoint.commit().await.map_err(|e| store.error(e))?;
-                self.events.extend(events);
-                self.processed.push(message);
-                self.applied += 1;
-                // The drafts' rows are read through other connections: a sent draft is
-                // committed at once for the messages after it.
-                let drafts_changed = effects
-                    .iter()
-                    .any(|e| matches!(e, Effect::DraftSent { .. }));
-                if self.applied >= CHUNK || drafts_changed {
-                    self.commit(store).await?;
-                }
-                Ok(created)
-            }
-            Err(e) => {
-                savepoint.rollback().await.map_err(|e| store.error(e))?;
-                Err(e)
-            }
-        }
+        self.tx(store).await?;
+        let tx = self.tx.as_mut().expect("begun above");
+        let (created, events) = store
+            .defer_effects(tx, &mut self.pending, effects, now)
+            .await?;
+        self.events.extend(events);
+        self.processed.push(message);
+        self.applied += 1;
+        self.drafts_changed |= effects
+            .iter()
+            .any(|e| matches!(e, Effect::DraftSent { .. }));
+        Ok(created)
     }
 
-    /// Writes the history rows, marks the messages processed and commits the chunk.
-    async fn commit(&mut self, store: &Store) -> Result<()> {
-        let mut processed = std::mem::take(&mut self.processed);
-        processed.append(&mut self.without_effect);
-        let events = std::mem::take(&mut self.events);
-        self.applied = 0;
-        match self.tx.take() {
-            Some(mut tx) => {
-                store.insert_events(&mut tx, &events).await?;
-                store.mark_processed_in(&mut tx, &processed).await?;
-                tx.commit().await.map_err(|e| store.error(e))
-            }
-            None => store.mark_processed(&processed).await,
+    /// Sets a message aside: logged now, recorded at the commit.
+    fn quarantine(&mut self, message: &StoredMessage, reason: String) {
+        warn!(
+            folder = %message.folder,
+            uid = message.uid,
+            message_id = message.message_id.as_deref().unwrap_or(""),
+            reason,
+            "message quarantined: it cannot be processed and is skipped from now on"
+        );
+        self.quarantined.push((message.id, reason));
+    }
+
+    /// Writes the conversations, history rows, processed marks and quarantines, and
+    /// commits. `Error::Stale` when a conversation changed since it was read: nothing is
+    /// written.
+    async fn commit(&mut self, store: &Store, now: DateTime<Utc>) -> Result<()> {
+        if self.tx.is_none() && self.processed.is_empty() && self.quarantined.is_empty() {
+            return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        let events = std::mem::take(&mut self.events);
+        let processed = std::mem::take(&mut self.processed);
+        let quarantined = std::mem::take(&mut self.quarantined);
+        self.tx(store).await?;
+        let mut tx = self.tx.take().expect("begun above");
+        store.write_pending(&mut tx, pending, now).await?;
+        store.insert_events(&mut tx, &events).await?;
+        store.mark_processed_in(&mut tx, &processed).await?;
+        for (id, reason) in quarantined {
+            store.quarantine_in(&mut tx, id, &reason, now).await?;
+        }
+        tx.commit().await.map_err(|e| store.error(e))
     }
 }
 
@@ -760,15 +883,15 @@ async fn effects_of(
     store: &Store,
     rules: &Rules<'_>,
     index: &Index,
-    suppressed: &HashSet<String>,
-    automated_threads: &HashSet<i64>,
+    known: &Known,
     message: &StoredMessage,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
     panic_point(message.message_id.as_deref());
     let needed = rules.facts_needed(index, message);
     let mut facts = Facts {
-        thread_automated: needed.thread_automated && automated_threads.contains(&message.thread_id),
+        thread_automated: needed.thread_automated
+            && known.automated_threads.contains(&message.thread_id),
         returned_thread: match &needed.returned_message_id {
             Some(returned) => store.thread_of(returned).await?,
             None => None,
@@ -780,25 +903,23 @@ async fn effects_of(
         ..Facts::default()
     };
     if let Some(id) = needed.dismissed_draft_of {
-        if let Some(draft) = store.dismissed_draft(id).await? {
-            facts.dismissed_drafts.insert(
-                id,
-                DismissedDraft {
-                    step: draft.step,
-                    made_at: draft.created_at,
-                },
-            );
+        if let Some(draft) = known.dismissed.get(&id) {
+            facts.dismissed_drafts.insert(id, *draft);
         }
     }
     for id in rules.touches_needed(index, message, &facts) {
-        let touch = index.get(id).and_then(|c| c.last_touch_message);
-        if let Some(touch) = touch {
-            if let Some(found) = store.message(touch).await? {
-                facts.last_touches.insert(id, found);
-            }
+        let Some(touch) = index.get(id).and_then(|c| c.last_touch_message) else {
+            continue;
+        };
+        let found = match known.last_touches.get(&id).filter(|m| m.id == touch) {
+            Some(cached) => Some(cached.clone()),
+            None => store.message(touch).await?,
+        };
+        if let Some(found) = found {
+            facts.last_touches.insert(id, found);
         }
     }
-    match rules.decide(index, message, &facts, suppressed, now) {
+    match rules.decide(index, message, &facts, &known.suppressed, now) {
         Decision::Effects(effects) => Ok(effects),
         Decision::Nothing(reason) => {
             debug!(subject = %crate::display::neutralise(&message.subject), reason, "no effect");

@@ -14,6 +14,34 @@ const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, st
     first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
     next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, version";
 
+/// The columns [`bind_fields`] binds, in its order.
+const CONVERSATION_FIELDS: &str = "subject, prospects, state, step, first_touch_at, \
+    last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due, \
+    not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id";
+const ROW_OF_20: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ROW_OF_21: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Conversations created and changed by effects, kept in memory until
+/// [`Store::write_pending`]: a thread of many messages applied in one transaction writes its
+/// conversation once, in its last state.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// The id the next created conversation gets.
+    next_id: Option<i64>,
+    rows: Vec<PendingRow>,
+    /// Where each conversation is in `rows`.
+    at: std::collections::HashMap<i64, usize>,
+}
+
+#[derive(Debug)]
+struct PendingRow {
+    conversation: Conversation,
+    /// The version the row was read at; `None` for a conversation created here.
+    read_version: Option<i64>,
+    /// The version written.
+    version: i64,
+}
+
 impl Store {
     /// Applies `effects` and, if given, marks the message they came from as processed, all in
     /// one transaction. Returns the ids of conversations created, in order.
@@ -24,7 +52,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
-        let (created, events) = self.apply_effects(&mut tx, effects, now).await?;
+        let mut pending = Pending::default();
+        let (created, events) = self
+            .defer_effects(&mut tx, &mut pending, effects, now)
+            .await?;
+        self.write_pending(&mut tx, pending, now).await?;
         self.insert_events(&mut tx, &events).await?;
         if let Some(id) = processed_message {
             self.mark_processed_in(&mut tx, &[id]).await?;
@@ -33,12 +65,15 @@ impl Store {
         Ok(created)
     }
 
-    /// Applies `effects` within `tx` (see [`Store::commit_effects`]), all but their history
-    /// rows, which it returns for [`Store::insert_events`] to write (many at once). On `Err`
-    /// the caller rolls back what it wrote.
-    pub(crate) async fn apply_effects(
+    /// Applies `effects` within `tx`, all but the conversations' rows, which wait in `pending`
+    /// for [`Store::write_pending`] (each written once, in its last state), and their history
+    /// rows, which it returns for [`Store::insert_events`] to write many at once. Created
+    /// conversations get their ids at once: `tx` holds the write lock. Returns those ids, in
+    /// order, and the history rows.
+    pub(crate) async fn defer_effects(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
+        pending: &mut Pending,
         effects: &[Effect],
         now: DateTime<Utc>,
     ) -> Result<(Vec<i64>, Vec<(i64, Event)>)> {
@@ -47,24 +82,46 @@ impl Store {
         for effect in effects {
             match effect {
                 Effect::Track(conversation, event) => {
-                    let id = insert_conversation(tx, conversation, now)
+                    let id = match pending.next_id {
+                        Some(id) => id,
+                        None => sqlx::query_scalar::<_, i64>(
+                            "SELECT coalesce(max(id), 0) + 1 FROM conversations",
+                        )
+                        .fetch_one(&mut **tx)
                         .await
-                        .map_err(|e| self.error(e))?;
+                        .map_err(|e| self.error(e))?,
+                    };
+                    pending.next_id = Some(id + 1);
+                    let mut row = conversation.clone();
+                    row.id = id;
+                    pending.rows.push(PendingRow {
+                        read_version: None,
+                        version: conversation.version,
+                        conversation: row,
+                    });
+                    pending.at.insert(id, pending.rows.len() - 1);
                     events.push((id, event.clone()));
                     created.push(id);
                 }
                 Effect::Update(conversation, event) => {
-                    let current = update_conversation(tx, conversation, now)
-                        .await
-                        .map_err(|e| self.error(e))?;
-                    if !current {
-                        // Another process changed it since it was read: nothing of this
-                        // decision is written (the transaction rolls back when dropped).
-                        return Err(Error::Stale {
-                            id: conversation.id,
-                        });
+                    let id = conversation.id;
+                    let version = conversation.version + 1;
+                    match pending.at.get(&id) {
+                        Some(&at) => {
+                            let row = &mut pending.rows[at];
+                            row.conversation = conversation.clone();
+                            row.version = version;
+                        }
+                        None => {
+                            pending.rows.push(PendingRow {
+                                read_version: Some(conversation.version),
+                                version,
+                                conversation: conversation.clone(),
+                            });
+                            pending.at.insert(id, pending.rows.len() - 1);
+                        }
                     }
-                    events.push((conversation.id, event.clone()));
+                    events.push((id, event.clone()));
                 }
                 Effect::Note(id, event) => {
                     events.push((*id, event.clone()));
@@ -99,6 +156,66 @@ impl Store {
             }
         }
         Ok((created, events))
+    }
+
+    /// Writes the conversations `pending` holds: the new ones inserted, the changed ones
+    /// updated if their rows are still at the version they were read at. `Error::Stale` when
+    /// another process changed one meanwhile: nothing of it may be committed, and the caller
+    /// rolls `tx` back and decides again on the current rows.
+    pub(crate) async fn write_pending(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        pending: Pending,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (new, changed): (Vec<_>, Vec<_>) = pending
+            .rows
+            .into_iter()
+            .partition(|row| row.read_version.is_none());
+        let now = now.to_rfc3339();
+        for chunk in new.chunks(100) {
+            let sql = format!(
+                "INSERT INTO conversations (id, thread_id, version, {CONVERSATION_FIELDS},
+                     created_at, updated_at) VALUES {}",
+                vec![ROW_OF_21; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for row in chunk {
+                let c = &row.conversation;
+                query = bind_fields(query.bind(c.id).bind(c.thread_id).bind(row.version), c)
+                    .bind(now.clone())
+                    .bind(now.clone());
+            }
+            query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
+        }
+        for chunk in changed.chunks(100) {
+            let set: Vec<String> = CONVERSATION_FIELDS
+                .split(", ")
+                .enumerate()
+                .map(|(at, field)| format!("{field} = v.column{}", at + 4))
+                .collect();
+            // VALUES columns: id, version read, version written, the fields, updated_at.
+            let sql = format!(
+                "UPDATE conversations SET {}, version = v.column3, updated_at = v.column20
+                 FROM (VALUES {}) AS v
+                 WHERE conversations.id = v.column1 AND conversations.version = v.column2",
+                set.join(", "),
+                vec![ROW_OF_20; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for row in chunk {
+                let c = &row.conversation;
+                query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
+                    .bind(now.clone());
+            }
+            let done = query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(Error::Stale {
+                    id: chunk[0].conversation.id,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Writes history rows, in order, a few hundred to a statement.
@@ -358,27 +475,6 @@ fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> Convers
         .bind(&c.stop_reason)
         .bind(&c.language)
         .bind(&c.last_reply_message_id)
-}
-
-async fn insert_conversation(
-    tx: &mut Transaction<'_, Sqlite>,
-    c: &Conversation,
-    now: DateTime<Utc>,
-) -> std::result::Result<i64, sqlx::Error> {
-    let query = sqlx::query(
-        "INSERT INTO conversations (thread_id, subject, prospects, state, step, first_touch_at,
-             last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due,
-             not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id,
-             created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(c.thread_id);
-    let row = bind_fields(query, c)
-        .bind(now.to_rfc3339())
-        .bind(now.to_rfc3339())
-        .fetch_one(&mut **tx)
-        .await?;
-    row.try_get(0)
 }
 
 /// Saves a conversation's fields if the row is still at the version they were read from;

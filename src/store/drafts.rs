@@ -262,6 +262,19 @@ impl Store {
         Ok(latest.filter(|d| d.state == DraftState::Dismissed))
     }
 
+    /// The latest draft of each conversation whose latest draft is dismissed, by
+    /// conversation: [`Store::dismissed_draft`] for all of them in one query.
+    pub async fn dismissed_drafts(&self) -> Result<std::collections::HashMap<i64, Draft>> {
+        let latest = self
+            .drafts_where(
+                "state = 'dismissed'
+                 AND id IN (SELECT max(id) FROM drafts GROUP BY conversation_id)",
+                None,
+            )
+            .await?;
+        Ok(latest.into_iter().map(|d| (d.conversation_id, d)).collect())
+    }
+
     /// Every draft of a conversation, oldest first.
     pub async fn drafts_of(&self, conversation_id: i64) -> Result<Vec<Draft>> {
         self.drafts_where("conversation_id = ?", Some(conversation_id))

@@ -162,54 +162,64 @@ impl Store {
         class: Option<&Classification>,
         snippet: &str,
     ) -> Result<()> {
-        let name = class.map(|c| c.class.name());
-        let return_date = class.and_then(|c| c.return_date).map(|d| d.to_string());
-        let bounced_id = class.and_then(|c| c.returned_message_id.clone());
-        let bounced_to = class.and_then(|c| c.failed_recipient.clone());
-        sqlx::query(
-            "UPDATE messages SET class = ?, return_date = ?, bounced_message_id = ?,
-                 bounced_recipient = ?, snippet = ?, has_body = 1 WHERE id = ?",
-        )
-        .bind(name)
-        .bind(return_date)
-        .bind(bounced_id)
-        .bind(bounced_to)
-        .bind(snippet)
-        .bind(id)
-        .execute(self.pool())
-        .await
-        .map_err(|e| self.error(e))?;
+        self.set_message_texts(&[(id, class.cloned(), snippet.to_string())])
+            .await
+    }
+
+    /// [`Store::set_message_text`] for many messages, a few hundred to a statement.
+    pub async fn set_message_texts(
+        &self,
+        texts: &[(i64, Option<Classification>, String)],
+    ) -> Result<()> {
+        for chunk in texts.chunks(500) {
+            let sql = format!(
+                "UPDATE messages SET class = v.column2, return_date = v.column3,
+                     bounced_message_id = v.column4, bounced_recipient = v.column5,
+                     snippet = v.column6, has_body = 1
+                 FROM (VALUES {}) AS v WHERE messages.id = v.column1",
+                vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (id, class, snippet) in chunk {
+                let class = class.as_ref();
+                query = query
+                    .bind(*id)
+                    .bind(class.map(|c| c.class.name()))
+                    .bind(class.and_then(|c| c.return_date).map(|d| d.to_string()))
+                    .bind(class.and_then(|c| c.returned_message_id.clone()))
+                    .bind(class.and_then(|c| c.failed_recipient.clone()))
+                    .bind(snippet);
+            }
+            query
+                .execute(self.pool())
+                .await
+                .map_err(|e| self.error(e))?;
+        }
         Ok(())
     }
 
-    /// True when an inbound message from `from` in thread `thread_id` could matter to a
-    /// conversation: its thread holds a message of the seller's, or the seller has written to
-    /// the sender or (outside free mail) to the sender's organisation.
-    pub async fn may_concern_seller(
-        &self,
-        thread_id: i64,
-        from: &str,
-        same_domain: bool,
-    ) -> Result<bool> {
-        let from_domain = domain(from);
-        let org = if same_domain && !is_freemail(&from_domain) {
-            organisation_domain(&from_domain)
-        } else {
-            String::new()
+    /// Whom the seller has reached, for [`SellerReach::may_concern`]: read in three queries
+    /// once per pass rather than one per inbound message.
+    pub async fn seller_reach(&self) -> Result<SellerReach> {
+        let threads: Vec<i64> =
+            sqlx::query_scalar("SELECT DISTINCT thread_id FROM messages WHERE from_seller = 1")
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.error(e))?;
+        let contacts: Vec<(String, String)> =
+            sqlx::query_as("SELECT address, org_domain FROM contacts")
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.error(e))?;
+        let mut reach = SellerReach {
+            threads: threads.into_iter().collect(),
+            ..SellerReach::default()
         };
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM messages WHERE thread_id = ? AND from_seller = 1)
-                 OR EXISTS(SELECT 1 FROM contacts WHERE address = ?)
-                 OR (? != '' AND EXISTS(SELECT 1 FROM contacts WHERE org_domain = ?))",
-        )
-        .bind(thread_id)
-        .bind(from)
-        .bind(&org)
-        .bind(&org)
-        .fetch_one(self.pool())
-        .await
-        .map_err(|e| self.error(e))?;
-        Ok(found)
+        for (address, org) in contacts {
+            reach.addresses.insert(address);
+            reach.organisations.insert(org);
+        }
+        Ok(reach)
     }
 
     /// Messages whose effect on conversations is not applied yet, oldest first.
@@ -228,6 +238,18 @@ impl Store {
     /// Quarantines a message nudge could not process: it is marked processed, so no pass
     /// tries it again, with when and why (SPEC 13).
     pub async fn quarantine(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut connection = self.pool().acquire().await.map_err(|e| self.error(e))?;
+        self.quarantine_in(&mut connection, id, reason, now).await
+    }
+
+    /// [`Store::quarantine`] on `connection` (perhaps within a transaction).
+    pub(crate) async fn quarantine_in(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE messages SET processed = 1, quarantined_at = ?, quarantine_reason = ?
              WHERE id = ?",
@@ -235,7 +257,7 @@ impl Store {
         .bind(now.to_rfc3339())
         .bind(reason)
         .bind(id)
-        .execute(self.pool())
+        .execute(connection)
         .await
         .map_err(|e| self.error(e))?;
         Ok(())
@@ -458,4 +480,29 @@ pub(super) async fn merge_threads(
         }
     }
     Ok(())
+}
+
+/// The threads the seller wrote in and the people and organisations the seller wrote to.
+#[derive(Debug, Default)]
+pub struct SellerReach {
+    threads: std::collections::HashSet<i64>,
+    addresses: std::collections::HashSet<String>,
+    organisations: std::collections::HashSet<String>,
+}
+
+impl SellerReach {
+    /// True when an inbound message from `from` in thread `thread_id` could matter to a
+    /// conversation: its thread holds a message of the seller's, or the seller has written to
+    /// the sender or (with `same_domain`, outside free mail) to the sender's organisation.
+    pub fn may_concern(&self, thread_id: i64, from: &str, same_domain: bool) -> bool {
+        if self.threads.contains(&thread_id) || self.addresses.contains(from) {
+            return true;
+        }
+        let from_domain = domain(from);
+        if !same_domain || is_freemail(&from_domain) {
+            return false;
+        }
+        let org = organisation_domain(&from_domain);
+        !org.is_empty() && self.organisations.contains(&org)
+    }
 }
