@@ -438,30 +438,44 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     let (store, config, now) = (pass.store, pass.config, pass.now);
     let folders = &pass.folders;
     let connection = &mut *pass.connection;
-    let pending = store.unprocessed_messages().await?;
     let reach = store.seller_reach().await?;
-    let mut wanted: HashMap<String, Vec<&StoredMessage>> = HashMap::new();
-    for message in pending.iter().filter(|m| !m.has_body) {
-        let needed = if message.origin == Origin::Drafts {
-            false
-        } else if message.from_seller {
-            // The seller's own text is read when a draft quotes it (`with_text`): most
-            // never are.
-            false
-        } else {
-            !message.automated
-                && (may_be_bounce(&message.from_addr, &message.subject)
-                    || reach.may_concern(
-                        message.thread_id,
-                        &message.from_addr,
-                        config.tracking.stop_on_same_domain,
-                    ))
-        };
-        if needed {
-            wanted
-                .entry(message.folder.clone())
-                .or_default()
-                .push(message);
+    // Only what the reading needs is kept of each wanted message: a first sync of a large
+    // mailbox is read a page at a time.
+    let mut wanted: HashMap<String, Vec<Wanted>> = HashMap::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.unprocessed_page(after.as_ref(), PAGE).await?;
+        for message in page.iter().filter(|m| !m.has_body) {
+            let needed = if message.origin == Origin::Drafts {
+                false
+            } else if message.from_seller {
+                // The seller's own text is read when a draft quotes it (`with_text`): most
+                // never are.
+                false
+            } else {
+                !message.automated
+                    && (may_be_bounce(&message.from_addr, &message.subject)
+                        || reach.may_concern(
+                            message.thread_id,
+                            &message.from_addr,
+                            config.tracking.stop_on_same_domain,
+                        ))
+            };
+            if needed {
+                wanted
+                    .entry(message.folder.clone())
+                    .or_default()
+                    .push(Wanted {
+                        id: message.id,
+                        uid: message.uid,
+                        from_seller: message.from_seller,
+                        message_id: message.message_id.clone(),
+                    });
+            }
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     for (folder, messages) in wanted {
@@ -469,7 +483,7 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
             continue;
         };
         let status = connection.examine(&chosen.raw_name).await?;
-        let by_uid: HashMap<u32, &StoredMessage> = messages.iter().map(|m| (m.uid, *m)).collect();
+        let by_uid: HashMap<u32, &Wanted> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut uids: Vec<u32> = by_uid.keys().copied().collect();
         uids.sort_unstable();
         let current = store.folder_state(&folder).await?;
@@ -483,7 +497,9 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                     };
                     // A text that does not parse leaves what the headers said; one whose
                     // reading panics is quarantined, and the others are read on (SPEC 13).
-                    let read = std::panic::catch_unwind(|| read_text(message, &item.data, now));
+                    let read = std::panic::catch_unwind(|| {
+                        read_text(message.from_seller, &item.data, now)
+                    });
                     match read {
                         Ok(Some((class, snippet))) => texts.push((message.id, class, snippet)),
                         Ok(None) => {}
@@ -492,7 +508,14 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
                                 "reading its text panicked: {}",
                                 panic_text(panic.as_ref())
                             );
-                            quarantine(store, message, &reason, now).await?;
+                            warn!(
+                                folder = %folder,
+                                uid = message.uid,
+                                message_id = message.message_id.as_deref().unwrap_or(""),
+                                reason,
+                                "message quarantined: it cannot be processed and is skipped from now on"
+                            );
+                            store.quarantine(message.id, &reason, now).await?;
                         }
                     }
                 }
@@ -503,6 +526,17 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// An unprocessed message whose text a pass reads.
+struct Wanted {
+    id: i64,
+    uid: u32,
+    from_seller: bool,
+    message_id: Option<String>,
+}
+
+/// How many unprocessed messages a pass holds at a time.
+const PAGE: usize = 1000;
 
 /// `message` with its text read, when it was not yet: the seller's sent messages are read
 /// only when a draft quotes them. A message gone from the server keeps an empty text.
@@ -527,7 +561,7 @@ pub(crate) async fn with_text(
         .await?;
     let now = pass.now;
     for item in fetched.iter().filter(|item| item.uid == message.uid) {
-        let read = std::panic::catch_unwind(|| read_text(&message, &item.data, now));
+        let read = std::panic::catch_unwind(|| read_text(message.from_seller, &item.data, now));
         if let Ok(Some((class, snippet))) = read {
             pass.store
                 .set_message_text(message.id, class.as_ref(), &snippet)
@@ -545,13 +579,13 @@ pub(crate) async fn with_text(
 /// What a message's text says: its class (inbound mail) and a snippet of its new text.
 /// `None` when the text does not parse.
 fn read_text(
-    message: &StoredMessage,
+    from_seller: bool,
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Option<(Option<Classification>, String)> {
     let mail = parse(raw)?;
     let snippet: String = new_text(&mail.body).chars().take(SNIPPET_CHARS).collect();
-    let class = (!message.from_seller).then(|| classify(&mail, now.date_naive()));
+    let class = (!from_seller).then(|| classify(&mail, now.date_naive()));
     Some((class, snippet))
 }
 
@@ -631,21 +665,53 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     let mut known = Known::read(store).await?;
     let mut index = load_index(store).await?;
     let mut changes = Vec::new();
-    let messages = store.unprocessed_messages().await?;
-    let mut chunk = Chunk::default();
     let mut replays = 0;
+    let mut after = None;
+    loop {
+        let (messages, next_page) = store.unprocessed_page(after.as_ref(), PAGE).await?;
+        apply_page(
+            pass,
+            &rules,
+            &messages,
+            (&mut index, &mut known),
+            &mut changes,
+            &mut replays,
+        )
+        .await?;
+        match next_page {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    for change in &changes {
+        info!("{change}");
+    }
+    Ok(changes)
+}
+
+/// Applies one page of messages, in chunks (see [`apply_messages`]).
+async fn apply_page(
+    pass: &Pass<'_>,
+    rules: &Rules<'_>,
+    messages: &[StoredMessage],
+    (index, known): (&mut Index, &mut Known),
+    changes: &mut Vec<String>,
+    replays: &mut u32,
+) -> Result<()> {
+    let store = pass.store;
+    let mut chunk = Chunk::default();
     let mut next = 0;
     loop {
         if chunk.full() || next == messages.len() {
             match chunk.commit(store, pass.now).await {
                 Ok(()) => {}
-                Err(Error::Stale { id }) if replays < STALE_RETRIES => {
+                Err(Error::Stale { id }) if *replays < STALE_RETRIES => {
                     debug!(conversation = id, "changed meanwhile: deciding again");
-                    replays += 1;
+                    *replays += 1;
                     next = chunk.first;
                     changes.truncate(chunk.changes_before);
-                    index = load_index(store).await?;
-                    known = Known::read(store).await?;
+                    *index = load_index(store).await?;
+                    *known = Known::read(store).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -662,11 +728,10 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
         next += 1;
         // One message never stops the rest (SPEC 13): a panic or a data error while
         // deciding quarantines it, and the pass goes on.
-        let decided = std::panic::AssertUnwindSafe(effects_of(
-            store, &rules, &index, &known, message, pass.now,
-        ))
-        .catch_unwind()
-        .await;
+        let decided =
+            std::panic::AssertUnwindSafe(effects_of(store, rules, index, known, message, pass.now))
+                .catch_unwind()
+                .await;
         let effects = match decided {
             Ok(Ok(effects)) => effects,
             Ok(Err(Error::Data(reason))) => {
@@ -727,10 +792,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             }
         }
     }
-    for change in &changes {
-        info!("{change}");
-    }
-    Ok(changes)
+    Ok(())
 }
 
 /// How many messages with an effect one transaction of [`apply_messages`] takes.
@@ -838,24 +900,6 @@ impl Chunk {
 /// What one message does to the conversations: the store gathers the facts the rules ask
 /// for (the thread's other messages, a returned message's thread, last touches), then the
 /// rules decide.
-/// Sets a message nudge could not process aside: recorded in the store with the reason,
-/// never tried again, logged once.
-async fn quarantine(
-    store: &Store,
-    message: &StoredMessage,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    warn!(
-        folder = %message.folder,
-        uid = message.uid,
-        message_id = message.message_id.as_deref().unwrap_or(""),
-        reason,
-        "message quarantined: it cannot be processed and is skipped from now on"
-    );
-    store.quarantine(message.id, reason, now).await
-}
-
 /// The text a panic carried, for the quarantine reason.
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic

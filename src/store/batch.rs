@@ -294,10 +294,14 @@ pub(super) async fn store_batch(
             known.insert(uid as u32, id);
         }
     }
-    // Stored under an older UIDVALIDITY of this folder: the same message, renumbered.
+    // Stored under an older UIDVALIDITY of this folder: the same message, renumbered. Two
+    // ranges of the (folder, uidvalidity, uid) index, where `!=` would scan the folder.
     let renumbered: bool = sqlx::query_scalar(
-        "SELECT EXISTS(SELECT 1 FROM messages WHERE folder = ? AND uidvalidity != ?)",
+        "SELECT EXISTS(SELECT 1 FROM messages WHERE folder = ? AND uidvalidity < ?)
+             OR EXISTS(SELECT 1 FROM messages WHERE folder = ? AND uidvalidity > ?)",
     )
+    .bind(folder)
+    .bind(uidvalidity)
     .bind(folder)
     .bind(uidvalidity)
     .fetch_one(&mut **tx)

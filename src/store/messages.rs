@@ -224,15 +224,54 @@ impl Store {
 
     /// Messages whose effect on conversations is not applied yet, oldest first.
     pub async fn unprocessed_messages(&self) -> Result<Vec<StoredMessage>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.unprocessed_page(after.as_ref(), 1000).await?;
+            all.extend(page);
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Up to `limit` of [`Store::unprocessed_messages`], those after `after`, and where the
+    /// page ended (`None` at the end): a pass over a large first sync holds a page of
+    /// messages at a time, not the mailbox.
+    pub async fn unprocessed_page(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<(Vec<StoredMessage>, Option<Cursor>)> {
+        // `arrived` is always set (migration 0002 filled it for older rows): the order is
+        // the index's, read from where the last page ended.
+        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE processed = 0 AND quarantined_at IS NULL
-             ORDER BY coalesce(arrived, date), id"
+               AND (arrived > ? OR (arrived = ? AND id > ?))
+             ORDER BY arrived, id LIMIT ?"
         )))
+        .bind(arrived)
+        .bind(arrived)
+        .bind(id)
+        .bind(limit as i64)
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
-        rows.iter().map(|r| self.message_from_row(r)).collect()
+        let next = rows
+            .last()
+            .filter(|_| rows.len() == limit)
+            .map(|row| Cursor {
+                arrived: row.get::<Option<String>, _>("arrived").unwrap_or_default(),
+                id: row.get("id"),
+            });
+        let page = rows
+            .iter()
+            .map(|r| self.message_from_row(r))
+            .collect::<Result<_>>()?;
+        Ok((page, next))
     }
 
     /// Quarantines a message nudge could not process: it is marked processed, so no pass
@@ -505,4 +544,11 @@ impl SellerReach {
         let org = organisation_domain(&from_domain);
         !org.is_empty() && self.organisations.contains(&org)
     }
+}
+
+/// Where a page of unprocessed messages ended.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    arrived: String,
+    id: i64,
 }
