@@ -433,11 +433,9 @@ fn is_automated(mail: &Mail, from_seller: bool) -> bool {
 }
 
 /// Fetches and classifies the text of unprocessed messages that matter: inbound mail that may
-/// concern the seller, and the seller's own messages (quoted in drafts).
+/// concern the seller. The seller's own are read when a draft quotes them.
 async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
-    let (store, config, now) = (pass.store, pass.config, pass.now);
-    let folders = &pass.folders;
-    let connection = &mut *pass.connection;
+    let (store, config) = (pass.store, pass.config);
     let reach = store.seller_reach().await?;
     // Only what the reading needs is kept of each wanted message: a first sync of a large
     // mailbox is read a page at a time.
@@ -478,10 +476,17 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
             None => break,
         }
     }
+    read_wanted(pass, wanted).await
+}
+
+/// Fetches and reads the texts of `wanted`, by folder, [`TEXT_BATCH`] to a FETCH.
+async fn read_wanted(pass: &mut Pass<'_>, wanted: HashMap<String, Vec<Wanted>>) -> Result<()> {
+    let (store, now) = (pass.store, pass.now);
     for (folder, messages) in wanted {
-        let Some(chosen) = folders.all().find(|c| c.name == folder) else {
+        let Some(chosen) = pass.folders.all().find(|c| c.name == folder) else {
             continue;
         };
+        let connection = &mut *pass.connection;
         let status = connection.examine(&chosen.raw_name).await?;
         let by_uid: HashMap<u32, &Wanted> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut uids: Vec<u32> = by_uid.keys().copied().collect();
@@ -527,6 +532,26 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Reads the texts of the seller's messages `ids` that were not read yet, all at once: the
+/// last touches the drafts of a pass quote.
+pub(crate) async fn read_seller_texts(pass: &mut Pass<'_>, ids: &[i64]) -> Result<()> {
+    let mut wanted: HashMap<String, Vec<Wanted>> = HashMap::new();
+    for &id in ids {
+        if let Some(message) = pass.store.message(id).await?.filter(|m| !m.has_body) {
+            wanted
+                .entry(message.folder.clone())
+                .or_default()
+                .push(Wanted {
+                    id,
+                    uid: message.uid,
+                    from_seller: message.from_seller,
+                    message_id: message.message_id,
+                });
+        }
+    }
+    read_wanted(pass, wanted).await
+}
+
 /// An unprocessed message whose text a pass reads.
 struct Wanted {
     id: i64,
@@ -542,38 +567,13 @@ const PAGE: usize = 1000;
 /// only when a draft quotes them. A message gone from the server keeps an empty text.
 pub(crate) async fn with_text(
     pass: &mut Pass<'_>,
-    mut message: StoredMessage,
+    message: StoredMessage,
 ) -> Result<StoredMessage> {
     if message.has_body {
         return Ok(message);
     }
-    let Some(chosen) = pass.folders.all().find(|c| c.name == message.folder) else {
-        return Ok(message);
-    };
-    let status = pass.connection.examine(&chosen.raw_name).await?;
-    let current = pass.store.folder_state(&message.folder).await?;
-    if current.is_none_or(|s| s.uidvalidity != status.uidvalidity) {
-        return Ok(message);
-    }
-    let fetched = pass
-        .connection
-        .fetch_messages(&message.uid.to_string())
-        .await?;
-    let now = pass.now;
-    for item in fetched.iter().filter(|item| item.uid == message.uid) {
-        let read = std::panic::catch_unwind(|| read_text(message.from_seller, &item.data, now));
-        if let Ok(Some((class, snippet))) = read {
-            pass.store
-                .set_message_text(message.id, class.as_ref(), &snippet)
-                .await?;
-            if let Some(class) = class {
-                message.class = Some(class.class);
-            }
-            message.snippet = snippet;
-            message.has_body = true;
-        }
-    }
-    Ok(message)
+    read_seller_texts(pass, &[message.id]).await?;
+    Ok(pass.store.message(message.id).await?.unwrap_or(message))
 }
 
 /// What a message's text says: its class (inbound mail) and a snippet of its new text.

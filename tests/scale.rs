@@ -7,9 +7,11 @@
 //!   first sync needs about one command per 50 messages whatever the mailbox's size; a fixed
 //!   allowance covers login, LIST, EXAMINE and the searches. A command per message (a FETCH
 //!   each, a SEARCH each) breaks it at once.
-//! - SQL: a fetched batch is stored in a handful of statements; deciding what each message
-//!   means still costs a few statements per message (its facts, its effect, its history
-//!   row). Above 8 per message something went back to a statement per row per table.
+//! - SQL: a fetched batch is stored in a handful of statements, and applied a chunk of
+//!   messages to a transaction in a handful more (each conversation written once per chunk,
+//!   the facts the rules need read once per pass); what is left is per due draft, not per
+//!   message. Measured: 0.16 per message. A statement per message in any step (a lookup, an
+//!   update, a history row) adds at least 1 and breaks the bound of 0.5.
 //! - A pass with no change costs a fixed number of both, whatever the mailbox's size.
 
 mod support;
@@ -134,7 +136,7 @@ fn a_first_sync_costs_a_bounded_number_of_commands_and_statements_per_message() 
         total(&commands)
     );
     assert!(
-        per_message <= 8.0,
+        per_message <= 0.5,
         "{per_message:.2} SQL statements per message: {statements:?}"
     );
 }
