@@ -620,12 +620,7 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         config: &config.cadence,
     };
     let mut report = CadenceReport::default();
-    let conversations: Vec<Conversation> = store
-        .conversations()
-        .await?
-        .into_iter()
-        .filter(|c| c.state.is_open())
-        .collect();
+    let conversations: Vec<Conversation> = store.open_conversations().await?;
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
     fault_point("before-drafts");
     let mut plan = cadence.plan(&conversations, now, made_today);
@@ -640,12 +635,7 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         report
             .changes
             .extend(crate::engine::apply_messages(pass).await?);
-        let fresh: Vec<Conversation> = store
-            .conversations()
-            .await?
-            .into_iter()
-            .filter(|c| c.state.is_open())
-            .collect();
+        let fresh: Vec<Conversation> = store.open_conversations().await?;
         plan = cadence.plan(&fresh, now, made_today);
         fresh
     } else {
@@ -731,17 +721,16 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
     }
 
     // Record when each open conversation is due next, for `status`.
-    for conversation in store
-        .conversations()
+    let dues: Vec<(i64, Option<DateTime<Utc>>)> = store
+        .open_conversations()
         .await?
         .into_iter()
-        .filter(|c| c.state.is_open())
-    {
-        let due = cadence.next(&conversation).map(|d| d.at);
-        if due != conversation.next_due {
-            store.set_next_due(conversation.id, due).await?;
-        }
-    }
+        .filter_map(|c| {
+            let due = cadence.next(&c).map(|d| d.at);
+            (due != c.next_due).then_some((c.id, due))
+        })
+        .collect();
+    store.set_next_dues(&dues).await?;
     Ok(report)
 }
 

@@ -640,13 +640,20 @@ impl Known {
         })
     }
 
-    /// Keeps `message` at hand when it is now `conversation`'s last touch.
+    /// Keeps `message` at hand when it is now `conversation`'s last touch. The recent ones
+    /// are kept: a reply mostly follows its touch closely, and memory stays bounded.
     fn touched(&mut self, conversation: &crate::model::Conversation, message: &StoredMessage) {
         if conversation.last_touch_message == Some(message.id) {
+            if self.last_touches.len() >= LAST_TOUCHES_KEPT {
+                self.last_touches.clear();
+            }
             self.last_touches.insert(conversation.id, message.clone());
         }
     }
 }
+
+/// How many last touches [`Known`] keeps at most.
+const LAST_TOUCHES_KEPT: usize = 4000;
 
 /// Messages without effect are marked processed in groups of this size.
 const MARK_BATCH: usize = 1000;

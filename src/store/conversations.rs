@@ -245,13 +245,29 @@ impl Store {
 
     /// Records when a conversation is due next (shown by `status`; no history entry).
     pub async fn set_next_due(&self, id: i64, due: Option<DateTime<Utc>>) -> Result<()> {
-        sqlx::query("UPDATE conversations SET next_due = ? WHERE id = ?")
-            .bind(due.map(|t| t.to_rfc3339()))
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(())
+        self.set_next_dues(&[(id, due)]).await
+    }
+
+    /// [`Store::set_next_due`] for many conversations, a few hundred to a statement, in one
+    /// transaction.
+    pub async fn set_next_dues(&self, dues: &[(i64, Option<DateTime<Utc>>)]) -> Result<()> {
+        if dues.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await.map_err(|e| self.error(e))?;
+        for chunk in dues.chunks(500) {
+            let sql = format!(
+                "UPDATE conversations SET next_due = v.column2
+                 FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (id, due) in chunk {
+                query = query.bind(*id).bind(due.map(|t| t.to_rfc3339()));
+            }
+            query.execute(&mut *tx).await.map_err(|e| self.error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e))
     }
 
     /// Marks messages whose effect (none) is applied.
