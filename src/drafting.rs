@@ -384,6 +384,8 @@ async fn take_back(
             store
                 .set_draft_state(d.id, DraftState::Withdrawn, None, now)
                 .await?;
+            // Logged as a made draft is: the service's log says why a draft left Drafts.
+            info!("{}", line(conversation, what));
             out.changes.push(line(conversation, what));
         }
         Removal::NotThere => {

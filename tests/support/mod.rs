@@ -14,6 +14,7 @@
 //!   back the connection at a chosen IMAP command.
 //! - [`invariants`]: what must hold after any crash or fault, read from the store and the
 //!   mailbox; [`sales`]: the seller's openers and the prospects' replies.
+//! - [`measure`]: wall time and peak memory of a nudge run, for the benchmarks.
 //!
 //! Set `NUDGE_KEEP_TEST_DIRS=1` to keep the servers' temp dirs (config, logs, mail) after a run.
 // Each test crate that says `mod support;` uses only part of it.
@@ -25,6 +26,7 @@ pub mod hostile;
 pub mod invariants;
 pub mod mailbox;
 pub mod mailclient;
+pub mod measure;
 pub mod nudge;
 pub mod oauth;
 pub mod process;
