@@ -120,8 +120,7 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Runs one pass (`nudge sync`).
-/// `progress` is told how far the fetch of each folder is.
+/// Runs one pass (`nudge sync`), telling `progress` how far the fetch of each folder is.
 pub async fn sync(
     config: &Config,
     now: DateTime<Utc>,

@@ -54,12 +54,17 @@ pub struct Bar {
     target: Box<dyn Fn() -> ProgressDrawTarget + Send + Sync>,
     /// The folder being fetched.
     current: Mutex<Option<Folder>>,
+    /// Whether log lines step around this bar: the one on stdout, not a test's screen.
+    under_logs: bool,
 }
 
 /// A folder being fetched.
 struct Folder {
+    /// Its name, shown before the bar (neutralised: the server chose it).
     name: String,
+    /// The messages to fetch: the bar's length.
     total: usize,
+    /// When its fetch began: the delay and the rate count from here.
     started: Instant,
     /// Its bar, once the folder has run for the delay.
     bar: Option<ProgressBar>,
@@ -69,10 +74,12 @@ impl Bar {
     /// A bar on stdout, when `terminal` says stdout is one.
     pub fn new(terminal: bool) -> Bar {
         let delay = delay_from(std::env::var(DELAY_ENV).ok().as_deref());
-        Bar::with_target(terminal, delay, ProgressDrawTarget::stdout)
+        let mut bar = Bar::with_target(terminal, delay, ProgressDrawTarget::stdout);
+        bar.under_logs = true;
+        bar
     }
 
-    /// A bar drawn on what `target` makes, after `delay`.
+    /// A bar drawn on what `target` makes, after `delay`; log lines do not step around it.
     pub fn with_target(
         terminal: bool,
         delay: Duration,
@@ -83,6 +90,7 @@ impl Bar {
             delay,
             target: Box::new(target),
             current: Mutex::new(None),
+            under_logs: false,
         }
     }
 
@@ -130,7 +138,9 @@ impl Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_prefix(name.to_string());
-        shown(Some(bar.clone()));
+        if self.under_logs {
+            shown(Some(bar.clone()));
+        }
         bar
     }
 
@@ -162,7 +172,9 @@ impl SyncProgress for Bar {
     fn done(&self) {
         let folder = self.lock().take();
         if let Some(bar) = folder.and_then(|f| f.bar) {
-            shown(None);
+            if self.under_logs {
+                shown(None);
+            }
             bar.finish_and_clear();
         }
     }
