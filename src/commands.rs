@@ -21,6 +21,7 @@ use crate::mail::classify::{classify, MessageClass};
 use crate::mail::parse::one_line;
 use crate::mail::parse::parse;
 use crate::model::State;
+use crate::progress::SyncProgress;
 use crate::rules::machine::{self, Transition};
 use crate::store::Store;
 
@@ -119,8 +120,13 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Runs one pass (`nudge sync`).
-pub async fn sync(config: &Config, now: DateTime<Utc>, dry_run: bool) -> Result<PassReport> {
+/// Runs one pass (`nudge sync`), telling `progress` how far the fetch of each folder is.
+pub async fn sync(
+    config: &Config,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    progress: &dyn SyncProgress,
+) -> Result<PassReport> {
     let store = Store::open(&config.store.path).await?;
     // A dry run changes nothing on the server: it needs no turn of its own.
     let lock = if dry_run {
@@ -134,7 +140,7 @@ pub async fn sync(config: &Config, now: DateTime<Utc>, dry_run: bool) -> Result<
             }
         }
     };
-    let report = engine::run_pass(config, &store, now, dry_run).await;
+    let report = engine::run_pass(config, &store, now, dry_run, progress).await;
     drop(lock);
     store.close().await;
     report

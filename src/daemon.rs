@@ -28,6 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::imap::idle::{IdleInbox, Woken};
 use crate::imap::Connection;
 use crate::lock::{self, Lock};
+use crate::progress::Quiet;
 use crate::store::Store;
 use crate::systemd::Notifier;
 
@@ -249,7 +250,8 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 lock::PASS_WAIT,
             )
             .await?;
-            engine::pass_on(open, config, store, templates, Utc::now(), false).await
+            // The service draws no progress bar: nobody watches it, and the journal keeps lines.
+            engine::pass_on(open, config, store, templates, Utc::now(), false, &Quiet).await
         };
         let outcome = tokio::select! {
             outcome = pass => outcome,

@@ -23,6 +23,7 @@ use crate::mail::classify::{classify, may_be_bounce, Classification};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
 use crate::model::Origin;
+use crate::progress::SyncProgress;
 use crate::rules::link::Index;
 use crate::rules::{Decision, DismissedDraft, Effect, Facts, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
@@ -71,6 +72,8 @@ pub struct Pass<'a> {
     pub first_started_at: DateTime<Utc>,
     /// Change nothing on the server; report what would be done.
     pub dry_run: bool,
+    /// Told how far the fetch of each folder is (the bar of `nudge sync`).
+    pub progress: &'a dyn SyncProgress,
 }
 
 impl Pass<'_> {
@@ -106,6 +109,7 @@ pub async fn run_pass(
     store: &Store,
     now: DateTime<Utc>,
     dry_run: bool,
+    progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
     // A dry run works on a copy of the store, so that it reports exactly what a real pass
@@ -118,7 +122,16 @@ pub async fn run_pass(
     };
     let store = snapshot.as_ref().map_or(store, |(copy, _)| copy);
     let mut connection = Connection::open(&config.imap.server).await?;
-    let result = pass_on(&mut connection, config, store, &templates, now, dry_run).await;
+    let result = pass_on(
+        &mut connection,
+        config,
+        store,
+        &templates,
+        now,
+        dry_run,
+        progress,
+    )
+    .await;
     connection.logout().await;
     if let Some((copy, guard)) = snapshot {
         copy.close().await;
@@ -135,6 +148,7 @@ pub async fn pass_on(
     templates: &Templates,
     now: DateTime<Utc>,
     dry_run: bool,
+    progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
     let folders = connection.discover_folders(&config.imap).await?;
     let first_started_at = first_started_at(store, now).await?;
@@ -148,6 +162,7 @@ pub async fn pass_on(
         now,
         first_started_at,
         dry_run,
+        progress,
     };
     let mut report = PassReport::default();
     let started = std::time::Instant::now();
@@ -215,7 +230,7 @@ pub async fn pass_on(
 
 /// Stores the headers of the folder's new messages; returns how many were new.
 async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Result<usize> {
-    let (store, config, now) = (pass.store, pass.config, pass.now);
+    let (store, config, now, progress) = (pass.store, pass.config, pass.now, pass.progress);
     let connection = &mut *pass.connection;
     let status = connection.examine(&folder.raw_name).await?;
     let known = store.folder_state(&folder.name).await?;
@@ -250,6 +265,7 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         .map(|s| s.last_uid)
         .unwrap_or(0);
     let mut stored = 0;
+    progress.folder(&folder.name, uids.len());
     // A FETCH that times out (huge headers, a slow link) is asked again in smaller batches,
     // down to one message; a message that times out alone twice, while the link answers
     // for its flags each time, is quarantined, so sync always makes progress (SPEC 13).
@@ -364,7 +380,9 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
             store.quarantine(ids[at], &reason, now).await?;
         }
         stored += messages.len();
+        progress.fetched(stored);
     }
+    progress.done();
     if uids.is_empty() {
         // Record the folder even when empty, so the next pass is incremental.
         let state = FolderState {

@@ -36,6 +36,7 @@ pub mod lock;
 pub mod logging;
 pub mod mail;
 pub mod model;
+pub mod progress;
 pub mod rules;
 pub mod schedule;
 pub mod smtp;

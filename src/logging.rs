@@ -81,8 +81,11 @@ impl<W: std::io::Write> std::io::Write for Neutral<W> {
             None => (text.as_ref(), ""),
         };
         let line = neutralise_log_line(body, self.ansi);
-        self.inner.write_all(line.as_bytes())?;
-        self.inner.write_all(end.as_bytes())?;
+        // A progress bar on the same terminal steps aside for the line.
+        crate::progress::around(|| {
+            self.inner.write_all(line.as_bytes())?;
+            self.inner.write_all(end.as_bytes())
+        })?;
         Ok(buf.len())
     }
 

@@ -1,6 +1,7 @@
 //! The `nudge` command: parses arguments, sets up logging, calls the library, and maps errors
 //! to exit codes (see `Error::exit_code`).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -176,7 +177,11 @@ fn main() -> ExitCode {
         Command::Sync { dry_run, now } => runtime().block_on(async {
             let config = Config::load(&config_path)?;
             let now = now.unwrap_or_else(Utc::now);
-            let report = nudge::commands::sync(&config, now, dry_run).await?;
+            // The bar goes to stdout only when it is a terminal: piped, the output is the
+            // contract scripts parse (SPEC 12).
+            let progress = nudge::progress::Bar::new(std::io::stdout().is_terminal());
+            let report = nudge::commands::sync(&config, now, dry_run, &progress).await?;
+            drop(progress);
             print_sync(&report, now, &config, dry_run);
             Ok(())
         }),

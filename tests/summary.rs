@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use nudge::config::Config;
 use nudge::model::{Conversation, State};
+use nudge::progress::Quiet;
 use nudge::rules::{event, EventKind};
 use nudge::store::{Draft, DraftState, Effect, Store};
 use support::mailclient::{MailClient, Message};
@@ -708,11 +709,11 @@ async fn the_next_wake_of_a_pass_is_the_summary_retry_time() {
     std::fs::write(&nudge.config, text).unwrap();
     let config = Config::load(&nudge.config).unwrap();
     let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
-    nudge::commands::sync(&config, at("2026-11-18T09:00:00+01:00"), false)
+    nudge::commands::sync(&config, at("2026-11-18T09:00:00+01:00"), false, &Quiet)
         .await
         .unwrap();
     // Nothing listens on the SMTP port: the attempt fails, the pass does not.
-    let report = nudge::commands::sync(&config, at("2026-11-23T07:30:00+01:00"), false)
+    let report = nudge::commands::sync(&config, at("2026-11-23T07:30:00+01:00"), false, &Quiet)
         .await
         .expect("a failed summary does not fail the pass");
     assert_eq!(
@@ -721,7 +722,7 @@ async fn the_next_wake_of_a_pass_is_the_summary_retry_time() {
         "{:?}",
         report.changes
     );
-    let report = nudge::commands::sync(&config, at("2026-11-23T07:32:00+01:00"), false)
+    let report = nudge::commands::sync(&config, at("2026-11-23T07:32:00+01:00"), false, &Quiet)
         .await
         .unwrap();
     assert_eq!(report.next_wake, Some(at("2026-11-23T07:35:00+01:00")));
