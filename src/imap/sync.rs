@@ -43,6 +43,22 @@ fn header_query(uid_set: &str, gmail: &str) -> String {
     )
 }
 
+/// At most this much of a message's header fields is read in the first, single-section
+/// FETCH of headers: every field nudge reads, in one section, as the message orders them.
+/// A message whose fields reach it is asked again with [`header_query`], each kind of field
+/// bounded on its own.
+pub const ALL_FIELDS_BYTES: u32 = 16 * 1024;
+
+/// The FETCH of flags, INTERNALDATE and every header field nudge reads in one section, at
+/// most [`ALL_FIELDS_BYTES`] per message: one section for the server to cut and send, and
+/// for nudge to read, where ordinary mail needs no more.
+fn single_header_query(uid_set: &str, gmail: &str) -> String {
+    format!(
+        "UID FETCH {uid_set} (UID FLAGS INTERNALDATE{gmail} \
+         BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS} {THREAD_FIELDS} {RECIPIENT_FIELDS})]<0.{ALL_FIELDS_BYTES}>)"
+    )
+}
+
 /// How much of a message's text is fetched when its text is needed.
 pub const PARTIAL_MESSAGE_BYTES: u32 = 64 * 1024;
 
@@ -79,6 +95,9 @@ pub struct Fetched {
     pub data: Vec<u8>,
     /// Gmail's thread id (X-GM-EXT-1).
     pub gm_thrid: Option<u64>,
+    /// The length of the longest header section of the answer, to tell a section cut at
+    /// its bound.
+    pub header_bytes: usize,
 }
 
 impl Connection {
@@ -136,13 +155,32 @@ impl Connection {
     }
 
     /// Fetches flags, INTERNALDATE and the header fields nudge reads for `uid_set`.
+    ///
+    /// One section first; the messages whose fields fill it (a stranger's thousands of
+    /// References or recipients, which could push From or Subject past the bound) are asked
+    /// again with each kind of field bounded apart (SPEC 13).
     pub async fn fetch_headers(&mut self, uid_set: &str) -> Result<Vec<Fetched>> {
         let gmail = if self.has_capability("X-GM-EXT-1") {
             " X-GM-THRID"
         } else {
             ""
         };
-        let fetched = self.fetch(&header_query(uid_set, gmail)).await?;
+        let mut fetched = self.fetch(&single_header_query(uid_set, gmail)).await?;
+        let full: Vec<u32> = fetched
+            .iter()
+            .filter(|f| f.header_bytes >= ALL_FIELDS_BYTES as usize)
+            .map(|f| f.uid)
+            .collect();
+        if !full.is_empty() {
+            let again = self
+                .fetch(&header_query(&self::uid_set(&full), gmail))
+                .await?;
+            for item in again {
+                if let Some(slot) = fetched.iter_mut().find(|f| f.uid == item.uid) {
+                    *slot = item;
+                }
+            }
+        }
         self.header_fetches += fetched.len() as u64;
         Ok(fetched)
     }
@@ -192,7 +230,10 @@ impl Connection {
                             section: Some(SectionPath::Full(MessageSection::Header)),
                             data: Some(data),
                             ..
-                        } => sections.header.push(data.to_vec()),
+                        } => {
+                            fetched.header_bytes = fetched.header_bytes.max(data.len());
+                            sections.header.push(data.to_vec());
+                        }
                         AttributeValue::BodySection {
                             section: Some(SectionPath::Full(MessageSection::Text)),
                             data: Some(data),
@@ -356,6 +397,32 @@ mod tests {
             )),
             "{query}"
         );
+    }
+
+    /// The first ask is one section holding every field nudge reads, bounded; the bounded
+    /// three-section ask is what a message that fills it is asked again with.
+    #[test]
+    fn headers_are_first_asked_in_one_bounded_section() {
+        let query = single_header_query("1:500", "");
+        assert_eq!(query.matches("BODY.PEEK[").count(), 1, "{query}");
+        let fields = query
+            .split_once("HEADER.FIELDS (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(fields, _)| fields.to_string())
+            .unwrap_or_default();
+        for field in
+            format!("{HEADER_FIELDS} {THREAD_FIELDS} {RECIPIENT_FIELDS}").split_whitespace()
+        {
+            assert!(
+                fields.split_whitespace().any(|f| f == field),
+                "{field}: {query}"
+            );
+        }
+        assert!(
+            query.ends_with(&format!("]<0.{ALL_FIELDS_BYTES}>)")),
+            "{query}"
+        );
+        assert!(ALL_FIELDS_BYTES <= HEADER_FIELD_BYTES);
     }
 
     /// The thread and recipient fields are fetched on their own: tens of thousands of ids or

@@ -73,7 +73,7 @@ async fn insert_rows<T>(
             "INSERT INTO {head} VALUES {} {tail}",
             vec![group.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
         for item in chunk {
             query = bind(query, item);
         }
@@ -249,7 +249,8 @@ async fn lookup(
     for chunk in keys.chunks(IN_CHUNK) {
         let placeholders = vec!["?"; chunk.len()].join(", ");
         let mut query =
-            sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql.replace("{}", &placeholders)));
+            sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql.replace("{}", &placeholders)))
+                .persistent(false);
         for key in chunk {
             query = query.bind(*key);
         }
@@ -285,6 +286,7 @@ pub(super) async fn store_batch(
             vec!["?"; chunk.len()].join(", ")
         );
         let mut query = sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql))
+            .persistent(false)
             .bind(folder)
             .bind(uidvalidity);
         for uid in chunk {
@@ -415,6 +417,7 @@ async fn moved_ids(
             vec!["?"; chunk.len()].join(", ")
         );
         let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql))
+            .persistent(false)
             .bind(folder)
             .bind(uidvalidity);
         for id in chunk {

@@ -179,7 +179,7 @@ impl Store {
                      created_at, updated_at) VALUES {}",
                 vec![ROW_OF_21; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(c.thread_id).bind(row.version), c)
@@ -202,7 +202,7 @@ impl Store {
                 set.join(", "),
                 vec![ROW_OF_20; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
@@ -229,7 +229,7 @@ impl Store {
                 "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES {}",
                 vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for (id, event) in chunk {
                 query = query
                     .bind(*id)
@@ -261,7 +261,7 @@ impl Store {
                  FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
                 vec!["(?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for (id, due) in chunk {
                 query = query.bind(*id).bind(due.map(|t| t.to_rfc3339()));
             }
@@ -291,7 +291,7 @@ impl Store {
                 "UPDATE messages SET processed = 1 WHERE id IN ({})",
                 vec!["?"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
             for id in chunk {
                 query = query.bind(*id);
             }

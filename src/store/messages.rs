@@ -179,7 +179,7 @@ impl Store {
                  FROM (VALUES {}) AS v WHERE messages.id = v.column1",
                 vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for (id, class, snippet) in chunk {
                 let class = class.as_ref();
                 query = query
