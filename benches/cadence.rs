@@ -27,11 +27,11 @@ use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
 
-use support::mailbox::{write_maildir, Generated};
-use support::mailclient::{MailClient, Message};
+use support::mailbox::{seller_dovecot_with, Generated};
+use support::mailclient::Message;
 use support::measure::{measure, median};
 use support::nudge::{nudge_binary, Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::Dovecot;
 
 const OPEN: usize = 5_000;
 const DUE: usize = 20;
@@ -134,19 +134,7 @@ struct Run {
 }
 
 fn run(number: usize, messages: &[Generated]) -> Run {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        // A first login makes Dovecot create the Maildir with the right owner.
-        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
-        let _ = client.messages("Sent").await;
-        client.logout().await;
-    });
-    let maildir = dovecot.maildir_of(SELLER);
-    write_maildir(&maildir, |folder| maildir.join(folder), messages);
+    let dovecot = seller_dovecot_with(messages);
     let nudge = Nudge::new(&dovecot, CONFIG);
 
     let (first, first_rss, output) = sync(&nudge, FIRST_SYNC);

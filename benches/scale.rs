@@ -25,12 +25,12 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::mailbox::{generate, write_maildir};
+use support::mailbox::{generate, seller_dovecot_with};
 use support::mailclient::MailClient;
 use support::measure::{measure, median};
 use support::nudge::{nudge_binary, Nudge, PASSWORD, SELLER};
 use support::tls::tls_handshake;
-use support::{Dovecot, DovecotOptions};
+use support::Dovecot;
 
 const NOW: &str = "2026-11-18T09:00:00+01:00";
 const FOLDERS: [&str; 3] = ["INBOX", "Sent", "Drafts"];
@@ -196,22 +196,11 @@ struct Row {
 
 fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).expect("NOW").to_utc();
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        // A first login makes Dovecot create the Maildir with the right owner.
-        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
-        let _ = client.messages("Sent").await;
-        client.logout().await;
-    });
-    let maildir = dovecot.maildir_of(SELLER);
     let seeding = Instant::now();
     let messages = generate(size, 2026, now);
     let sent = messages.iter().filter(|m| m.folder == "Sent").count();
-    write_maildir(&maildir, |folder| maildir.join(folder), &messages);
+    let dovecot = seller_dovecot_with(&messages);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     // Dovecot indexes a Maildir on first access: done once here, outside every measurement.
     let (_, bytes) = runtime.block_on(floor(&dovecot));
     eprintln!(

@@ -671,7 +671,7 @@ impl Known {
 }
 
 /// How many last touches [`Known`] keeps at most.
-const LAST_TOUCHES_KEPT: usize = 4000;
+const LAST_TOUCHES_KEPT: usize = 50_000;
 
 /// Messages without effect are marked processed in groups of this size.
 const MARK_BATCH: usize = 1000;

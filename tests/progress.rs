@@ -9,10 +9,9 @@ use std::process::Command;
 
 use chrono::{DateTime, Utc};
 
-use support::mailbox::{generate, write_maildir};
-use support::mailclient::MailClient;
-use support::nudge::{nudge_binary, ok, Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::mailbox::{generate, seller_dovecot_with};
+use support::nudge::{nudge_binary, ok, Nudge, PASSWORD};
+use support::Dovecot;
 
 /// Enough for INBOX to take more than one batch of headers.
 const MESSAGES: usize = 1_500;
@@ -20,24 +19,8 @@ const NOW: &str = "2026-11-18T09:00:00+01:00";
 
 /// A Dovecot holding a generated seller mailbox, and nudge configured to read all of it.
 fn seeded() -> (Dovecot, Nudge) {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        // A first login makes Dovecot create the Maildir with the right owner.
-        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
-        let _ = client.messages("Sent").await;
-        client.logout().await;
-    });
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
-    let maildir = dovecot.maildir_of(SELLER);
-    write_maildir(
-        &maildir,
-        |folder| maildir.join(folder),
-        &generate(MESSAGES, 11, now),
-    );
+    let dovecot = seller_dovecot_with(&generate(MESSAGES, 11, now));
     let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
     (dovecot, nudge)
 }

@@ -20,10 +20,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use support::mailbox::{generate, write_maildir};
-use support::mailclient::MailClient;
-use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::{Dovecot, DovecotOptions};
+use support::mailbox::{generate, seller_dovecot_with};
+use support::nudge::Nudge;
+use support::Dovecot;
 
 const MESSAGES: usize = 2_000;
 const NOW: &str = "2026-11-18T09:00:00+01:00";
@@ -90,22 +89,9 @@ fn sync_counting(nudge: &Nudge, args: &[&str]) -> (String, BTreeMap<String, usiz
 }
 
 fn seeded() -> (Dovecot, Vec<support::mailbox::Generated>) {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
-        ..Default::default()
-    });
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        // A first login makes Dovecot create the Maildir with the right owner.
-        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
-        let _ = client.messages("Sent").await;
-        client.logout().await;
-    });
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
     let messages = generate(MESSAGES, 7, now);
-    let maildir = dovecot.maildir_of(SELLER);
-    write_maildir(&maildir, |folder| maildir.join(folder), &messages);
-    (dovecot, messages)
+    (seller_dovecot_with(&messages), messages)
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Which conversations an inbound message concerns, and how (SPEC 4).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{MessageClass, Rules};
 use crate::mail::address::{domain, is_freemail, organisation_domain};
@@ -36,9 +36,9 @@ impl Link {
 pub struct Index {
     conversations: HashMap<i64, Conversation>,
     by_thread: HashMap<i64, i64>,
-    by_address: HashMap<String, Vec<i64>>,
+    by_address: HashMap<String, BTreeSet<i64>>,
     /// Organisation domain → conversations (never free-mail domains).
-    by_organisation: HashMap<String, Vec<i64>>,
+    by_organisation: HashMap<String, BTreeSet<i64>>,
 }
 
 impl Index {
@@ -47,15 +47,16 @@ impl Index {
         let id = conversation.id;
         self.by_thread.insert(conversation.thread_id, id);
         for prospect in &conversation.prospects {
-            add_once(self.by_address.entry(prospect.clone()).or_default(), id);
+            self.by_address
+                .entry(prospect.clone())
+                .or_default()
+                .insert(id);
             let d = domain(prospect);
             if !d.is_empty() && !is_freemail(&d) {
-                add_once(
-                    self.by_organisation
-                        .entry(organisation_domain(&d))
-                        .or_default(),
-                    id,
-                );
+                self.by_organisation
+                    .entry(organisation_domain(&d))
+                    .or_default()
+                    .insert(id);
             }
         }
         self.conversations.insert(id, conversation);
@@ -86,8 +87,9 @@ impl Index {
         in_thread: bool,
     ) -> Vec<(i64, Link)> {
         let mut linked: Vec<(i64, Link)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut add = |id: i64, link: Link| {
-            if !linked.iter().any(|(known, _)| *known == id) {
+            if seen.insert(id) {
                 linked.push((id, link));
             }
         };
@@ -106,22 +108,15 @@ impl Index {
         }
         let d = domain(&from);
         if rules.tracking.stop_on_same_domain && !d.is_empty() && !is_freemail(&d) {
-            let mut ids: Vec<i64> = self
+            for &id in self
                 .by_organisation
                 .get(&organisation_domain(&d))
-                .cloned()
-                .unwrap_or_default();
-            ids.sort_unstable();
-            for id in ids {
+                .into_iter()
+                .flatten()
+            {
                 add(id, Link::SameOrganisation);
             }
         }
         linked
-    }
-}
-
-fn add_once(ids: &mut Vec<i64>, id: i64) {
-    if !ids.contains(&id) {
-        ids.push(id);
     }
 }

@@ -250,10 +250,9 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE processed = 0 AND quarantined_at IS NULL
-               AND (arrived > ? OR (arrived = ? AND id > ?))
+               AND (arrived, id) > (?, ?)
              ORDER BY arrived, id LIMIT ?"
         )))
-        .bind(arrived)
         .bind(arrived)
         .bind(id)
         .bind(limit as i64)

@@ -312,3 +312,23 @@ pub fn write_maildir(
         chown(&path, Some(uid), Some(gid)).expect("chown message file");
     }
 }
+
+/// A fresh Dovecot for the seller with `messages` written into the seller's Maildir (a first
+/// login makes Dovecot create the Maildir with the right owner).
+pub fn seller_dovecot_with(messages: &[Generated]) -> super::Dovecot {
+    use super::mailclient::MailClient;
+    use super::nudge::PASSWORD;
+    let dovecot = super::Dovecot::start(super::DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
+        let _ = client.messages("Sent").await;
+        client.logout().await;
+    });
+    let maildir = dovecot.maildir_of(SELLER);
+    write_maildir(&maildir, |folder| maildir.join(folder), messages);
+    dovecot
+}
