@@ -28,7 +28,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, Utc};
 
 use support::mailbox::{seller_dovecot_with, Generated};
-use support::mailclient::Message;
+use support::mailclient::opener;
 use support::measure::{measure, median};
 use support::nudge::{nudge_binary, Nudge, PASSWORD, SELLER};
 use support::Dovecot;
@@ -58,19 +58,17 @@ fn openers() -> Vec<Generated> {
                 at(TUESDAY) + Duration::minutes((i - DUE) as i64 / 2)
             };
             let to = format!("Prospect {i} <p{i}@org{i}.example>");
-            let subject = format!("Tilbud {i}");
-            let id = format!("opener{i}@fjordsalg.no");
-            let raw = Message {
-                from: "Kari Nordmann <kari@fjordsalg.no>",
-                to: &to,
-                subject: &subject,
-                message_id: &id,
-                in_reply_to: None,
-                date: &date.format("%a, %d %b %Y %H:%M:%S +0000").to_string(),
-                body: "Hei!\n\nTakk for praten. Her er forslaget vi snakket om.\n\nVennlig hilsen\nKari",
-                extra: "",
-            }
-            .render();
+            let raw = opener(
+                i,
+                &to,
+                &date.format("%a, %d %b %Y %H:%M:%S +0000").to_string(),
+                "Hei!
+
+Takk for praten. Her er forslaget vi snakket om.
+
+Vennlig hilsen
+Kari",
+            );
             Generated {
                 folder: "Sent",
                 date,

@@ -29,7 +29,7 @@ use chrono::{DateTime, Duration as Days, Utc};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use support::daemon::{wait_until, Daemon};
-use support::mailclient::{crlf, Message};
+use support::mailclient::{crlf, opener, Message};
 use support::measure::median;
 use support::nudge::{Nudge, PASSWORD, SELLER};
 use support::tls::{tls_handshake, ImapTls};
@@ -235,20 +235,8 @@ fn main() {
     });
     for i in 0..TRIALS {
         let to = format!("p{i}@customer{i}.no");
-        let subject = format!("Tilbud {i}");
-        let id = format!("opener{i}@fjordsalg.no");
         let date = (Utc::now() - Days::days(14)).to_rfc2822();
-        let raw = Message {
-            from: "Kari Nordmann <kari@fjordsalg.no>",
-            to: &to,
-            subject: &subject,
-            message_id: &id,
-            in_reply_to: None,
-            date: &date,
-            body: "Hei! Her er tilbudet vi snakket om.",
-            extra: "",
-        }
-        .render();
+        let raw = opener(i, &to, &date, "Hei! Her er tilbudet vi snakket om.");
         dovecot.save_message(SELLER, "Sent", crlf(&raw).as_bytes());
     }
     let nudge = Nudge::new(

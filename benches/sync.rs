@@ -13,7 +13,7 @@ use std::os::unix::fs::chown;
 use std::path::Path;
 use std::time::Instant;
 
-use support::mailclient::{crlf, MailClient, Message};
+use support::mailclient::{crlf, opener, MailClient, Message};
 use support::nudge::{Nudge, PASSWORD, SELLER};
 use support::{Dovecot, DovecotOptions};
 
@@ -51,19 +51,12 @@ fn main() {
     let seed = Instant::now();
     for i in 0..OPENERS {
         let to = format!("prospect{i}@customer{i}.no");
-        let id = format!("opener{i}@fjordsalg.no");
-        let subject = format!("Tilbud {i}");
-        let raw = Message {
-            from: "Kari Nordmann <kari@fjordsalg.no>",
-            to: &to,
-            subject: &subject,
-            message_id: &id,
-            in_reply_to: None,
-            date: "Mon, 16 Nov 2026 10:00:00 +0100",
-            body: "Hei! Her er tilbudet vi snakket om.",
-            extra: "",
-        }
-        .render();
+        let raw = opener(
+            i,
+            &to,
+            "Mon, 16 Nov 2026 10:00:00 +0100",
+            "Hei! Her er tilbudet vi snakket om.",
+        );
         write_maildir(&sent, &format!("o{i}"), &raw, uid, gid);
     }
     for i in 0..MESSAGES {

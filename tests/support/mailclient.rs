@@ -321,6 +321,23 @@ pub struct Message<'a> {
     pub extra: &'a str,
 }
 
+/// Opener number `i` from the seller to `to`, rendered: subject "Tilbud {i}", Message-ID
+/// `<opener{i}@fjordsalg.no>`.
+pub fn opener(i: usize, to: &str, date: &str, body: &str) -> String {
+    let subject = format!("Tilbud {i}");
+    let id = format!("opener{i}@fjordsalg.no");
+    Message::new(
+        "Kari Nordmann <kari@fjordsalg.no>",
+        to,
+        &subject,
+        &id,
+        None,
+        date,
+        body,
+    )
+    .render()
+}
+
 impl<'a> Message<'a> {
     /// A plain-text message without extra headers, answering `parent` when given.
     pub fn new(
