@@ -454,13 +454,16 @@ fn is_automated(mail: &Mail, from_seller: bool) -> bool {
 /// concern the seller. The seller's own are read when a draft quotes them.
 async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     let (store, config) = (pass.store, pass.config);
+    // A pass with nothing new reads nothing more.
+    let (mut page, mut next) = store.unprocessed_page(None, PAGE).await?;
+    if page.is_empty() {
+        return Ok(());
+    }
     let reach = store.seller_reach().await?;
     // Only what the reading needs is kept of each wanted message: a first sync of a large
     // mailbox is read a page at a time.
     let mut wanted: HashMap<String, Vec<Wanted>> = HashMap::new();
-    let mut after = None;
     loop {
-        let (page, next) = store.unprocessed_page(after.as_ref(), PAGE).await?;
         for message in page.iter().filter(|m| !m.has_body) {
             let needed = if message.origin == Origin::Drafts {
                 false
@@ -490,7 +493,7 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
             }
         }
         match next {
-            Some(next) => after = Some(next),
+            Some(after) => (page, next) = store.unprocessed_page(Some(&after), PAGE).await?,
             None => break,
         }
     }
@@ -686,14 +689,17 @@ const MARK_BATCH: usize = 1000;
 /// back whole and decided again on the current rows.
 pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     let store = pass.store;
+    // A pass with nothing new loads neither the conversations nor the facts.
+    let (mut messages, mut next_page) = store.unprocessed_page(None, PAGE).await?;
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
     let rules = pass.rules();
     let mut known = Known::read(store).await?;
     let mut index = load_index(store).await?;
     let mut changes = Vec::new();
     let mut replays = 0;
-    let mut after = None;
     loop {
-        let (messages, next_page) = store.unprocessed_page(after.as_ref(), PAGE).await?;
         apply_page(
             pass,
             &rules,
@@ -704,7 +710,9 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
         )
         .await?;
         match next_page {
-            Some(next) => after = Some(next),
+            Some(after) => {
+                (messages, next_page) = store.unprocessed_page(Some(&after), PAGE).await?;
+            }
             None => break,
         }
     }
