@@ -239,20 +239,29 @@ async fn next_id(tx: &mut Tx<'_>, table: &str) -> Result<i64, sqlx::Error> {
     Ok(max.unwrap_or(0) + 1)
 }
 
-/// The (key, id) rows `sql` (ending in `IN ({})`) finds for `keys`, asked in chunks.
-async fn lookup(
+/// The (key, id) rows `sql` (ending in `IN ({})`) finds for `keys`, asked in chunks; `scope`
+/// binds the folder and UIDVALIDITY placeholders that come before the list, when there are.
+async fn lookup<'k, K, O>(
     tx: &mut Tx<'_>,
     sql: &str,
-    keys: &[&str],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    scope: Option<(&'k str, i64)>,
+    keys: &'k [K],
+) -> Result<Vec<(O, i64)>, sqlx::Error>
+where
+    K: sqlx::Type<Sqlite> + sqlx::Encode<'k, Sqlite> + Send + Sync + Clone + 'k,
+    O: sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Sqlite> + Send + Unpin,
+{
     let mut found = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
         let placeholders = vec!["?"; chunk.len()].join(", ");
         let mut query =
-            sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql.replace("{}", &placeholders)))
+            sqlx::query_as::<_, (O, i64)>(AssertSqlSafe(sql.replace("{}", &placeholders)))
                 .persistent(false);
+        if let Some((folder, uidvalidity)) = scope {
+            query = query.bind(folder).bind(uidvalidity);
+        }
         for key in chunk {
-            query = query.bind(*key);
+            query = query.bind(key.clone());
         }
         found.extend(query.fetch_all(&mut **tx).await?);
     }
@@ -279,23 +288,16 @@ pub(super) async fn store_batch(
 
     // Already stored under these UIDs.
     let uids: Vec<i64> = messages.iter().map(|m| i64::from(m.uid)).collect();
-    let mut known: HashMap<u32, i64> = HashMap::new();
-    for chunk in uids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT uid, id FROM messages WHERE folder = ? AND uidvalidity = ? AND uid IN ({})",
-            vec!["?"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql))
-            .persistent(false)
-            .bind(folder)
-            .bind(uidvalidity);
-        for uid in chunk {
-            query = query.bind(*uid);
-        }
-        for (uid, id) in query.fetch_all(&mut **tx).await? {
-            known.insert(uid as u32, id);
-        }
-    }
+    let known: HashMap<u32, i64> = lookup::<_, i64>(
+        tx,
+        "SELECT uid, id FROM messages WHERE folder = ? AND uidvalidity = ? AND uid IN ({})",
+        Some((folder, uidvalidity)),
+        &uids,
+    )
+    .await?
+    .into_iter()
+    .map(|(uid, id)| (uid as u32, id))
+    .collect();
     // Stored under an older UIDVALIDITY of this folder: the same message, renumbered. Two
     // ranges of the (folder, uidvalidity, uid) index, where `!=` would scan the folder.
     let renumbered: bool = sqlx::query_scalar(
@@ -315,7 +317,11 @@ pub(super) async fn store_batch(
             .filter(|m| !known.contains_key(&m.uid))
             .filter_map(|m| m.mail.message_id.as_deref())
             .collect();
-        for (message_id, id) in moved_ids(tx, folder, uidvalidity, &ids).await? {
+        let sql = "SELECT message_id, id FROM messages WHERE folder = ? AND uidvalidity != ? \
+                   AND message_id IN ({})";
+        for (message_id, id) in
+            lookup::<_, String>(tx, sql, Some((folder, uidvalidity)), &ids).await?
+        {
             moved.entry(message_id).or_insert(id);
         }
     }
@@ -327,6 +333,7 @@ pub(super) async fn store_batch(
     let mut thread_of: HashMap<String, i64> = lookup(
         tx,
         "SELECT message_id, thread_id FROM thread_ids WHERE message_id IN ({})",
+        None,
         &wanted,
     )
     .await?
@@ -401,29 +408,4 @@ pub(super) async fn store_batch(
     }
     pending.flush(tx, now, &now_text).await?;
     Ok(ids)
-}
-
-async fn moved_ids(
-    tx: &mut Tx<'_>,
-    folder: &str,
-    uidvalidity: i64,
-    ids: &[&str],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        let sql = format!(
-            "SELECT message_id, id FROM messages WHERE folder = ? AND uidvalidity != ? \
-             AND message_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql))
-            .persistent(false)
-            .bind(folder)
-            .bind(uidvalidity);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        found.extend(query.fetch_all(&mut **tx).await?);
-    }
-    Ok(found)
 }
