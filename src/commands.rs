@@ -265,6 +265,30 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
     if let Some(date) = conversation.not_before {
         out.push_str(&format!("  back on:    {date} (out of office)\n"));
     }
+    // What the prospect said that nudge acts on (SPEC 15), in their words.
+    let heard = &conversation.heard;
+    if let Some(deferral) = &heard.deferral {
+        let when = match deferral.from {
+            Some(from) => format!("asked to hear back from {from}"),
+            None => "said not now (no time nudge could resolve)".to_string(),
+        };
+        out.push_str(&format!(
+            "  heard:      {when}: \u{201c}{}\u{201d}\n",
+            neutralise(&deferral.phrase)
+        ));
+    }
+    if let Some(departure) = &heard.departure {
+        out.push_str(&format!(
+            "  heard:      has left: \u{201c}{}\u{201d}\n",
+            neutralise(&departure.phrase)
+        ));
+        if !departure.replacements.is_empty() {
+            out.push_str(&format!(
+                "  new contacts to consider: {} (nudge never writes to them)\n",
+                neutralise(&departure.replacements.join(", "))
+            ));
+        }
+    }
     out.push_str("History:\n");
     for event in events? {
         out.push_str(&format!(
@@ -305,6 +329,8 @@ pub async fn quarantined_count(config: &Config) -> Result<i64> {
 pub enum Control {
     Stop,
     Resume,
+    /// The seller marks it won or finished.
+    Done,
     Snooze(NaiveDate),
 }
 
@@ -381,7 +407,7 @@ async fn control_in(
         }
         Control::Resume => {
             match conversation.state {
-                State::Stopped | State::Snoozed | State::LetGo => {}
+                State::Stopped | State::Snoozed | State::LetGo | State::Deferred | State::Done => {}
                 State::Bounced | State::OptedOut => {
                     return Err(Error::Data(format!(
                         "#{id} ended as {}: its address is suppressed; remove it with \
@@ -392,6 +418,12 @@ async fn control_in(
                 other => return Ok(format!("#{id} is {other}: nothing to resume.")),
             }
             Transition::Resume { steps_total, now }
+        }
+        Control::Done => {
+            if conversation.state == State::Done {
+                return Ok(format!("#{id} is done already."));
+            }
+            Transition::Done
         }
         Control::Snooze(until) => {
             if !conversation.state.is_open() {

@@ -803,7 +803,9 @@ async fn make_draft(
     } else {
         to
     };
-    let kind = if step as usize == config.cadence.steps.len() {
+    let kind = if template == crate::schedule::CHECK_BACK {
+        "the check-back the prospect asked for".to_string()
+    } else if step as usize == config.cadence.steps.len() {
         "the close-the-loop message".to_string()
     } else {
         format!("follow-up {step}")

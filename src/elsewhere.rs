@@ -17,16 +17,12 @@ use crate::engine::Pass;
 use crate::error::Result;
 use crate::imap::folders;
 use crate::imap::sync::uid_set;
-use crate::mail::classify::classify;
 use crate::mail::parse::parse;
-use crate::mail::quote::new_text;
 use crate::model::{Conversation, Origin};
-use crate::store::{FolderState, NewMessage};
+use crate::store::{FolderState, MessageText, NewMessage};
 
 /// At most this many messages found in one folder are read.
 const MAX_FOUND: usize = 200;
-/// How much of a found message's new text is kept.
-const SNIPPET_CHARS: usize = 2000;
 
 /// What a search of the other folders did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,13 +98,12 @@ pub async fn look(pass: &mut Pass<'_>, due: &[&Conversation]) -> Result<Looked> 
                 .from
                 .as_ref()
                 .is_some_and(|f| pass.config.account.is_seller(&f.address));
-            let classification = (!from_seller).then(|| classify(&mail, pass.now.date_naive()));
-            let snippet: String = new_text(&mail.body).chars().take(SNIPPET_CHARS).collect();
+            let facts = crate::engine::text_facts(&mail, from_seller, pass.now);
             stored.push((
                 NewMessage {
                     folder: folder.name.clone(),
                     origin: Origin::Archive,
-                    class: classification.as_ref().map(|c| c.class),
+                    class: facts.class.as_ref().map(|c| c.class),
                     uidvalidity: status.uidvalidity,
                     uid: item.uid,
                     automated: mail.signals.list || mail.signals.nudge_summary,
@@ -118,14 +113,13 @@ pub async fn look(pass: &mut Pass<'_>, due: &[&Conversation]) -> Result<Looked> 
                     flags: item.flags,
                     from_seller,
                 },
-                classification,
-                snippet,
+                facts,
             ));
         }
         if stored.is_empty() {
             continue;
         }
-        let messages: Vec<NewMessage> = stored.iter().map(|(m, _, _)| m.clone()).collect();
+        let messages: Vec<NewMessage> = stored.iter().map(|(m, _)| m.clone()).collect();
         let state = FolderState {
             name: folder.name.clone(),
             uidvalidity: status.uidvalidity,
@@ -136,18 +130,19 @@ pub async fn look(pass: &mut Pass<'_>, due: &[&Conversation]) -> Result<Looked> 
             .store
             .store_messages(&messages, &state, Origin::Archive.name(), pass.now)
             .await?;
-        let texts: Vec<_> = ids
+        let texts: Vec<MessageText> = ids
             .into_iter()
-            .zip(
-                stored
-                    .iter()
-                    .map(|(_, class, snippet)| (class.clone(), snippet.clone())),
-            )
-            .map(|(id, (class, snippet))| (id, class, snippet))
+            .zip(stored)
+            .map(|(id, (_, facts))| MessageText {
+                id,
+                class: facts.class,
+                snippet: facts.snippet,
+                heard: facts.heard,
+            })
             .collect();
         pass.store.set_message_texts(&texts).await?;
-        debug!(folder = %folder.name, found = stored.len(), "mail found outside INBOX");
-        looked.found += stored.len();
+        debug!(folder = %folder.name, found = texts.len(), "mail found outside INBOX");
+        looked.found += texts.len();
     }
     Ok(looked)
 }

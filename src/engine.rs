@@ -527,7 +527,12 @@ async fn read_wanted(pass: &mut Pass<'_>, wanted: HashMap<String, Vec<Wanted>>) 
                         read_text(message.from_seller, &item.data, now)
                     });
                     match read {
-                        Ok(Some((class, snippet))) => texts.push((message.id, class, snippet)),
+                        Ok(Some(facts)) => texts.push(crate::store::MessageText {
+                            id: message.id,
+                            class: facts.class,
+                            snippet: facts.snippet,
+                            heard: facts.heard,
+                        }),
                         Ok(None) => {}
                         Err(panic) => {
                             let reason = format!(
@@ -597,17 +602,37 @@ pub(crate) async fn with_text(
     Ok(pass.store.message(message.id).await?.unwrap_or(message))
 }
 
-/// What a message's text says: its class (inbound mail) and a snippet of its new text.
-/// `None` when the text does not parse.
-fn read_text(
-    from_seller: bool,
-    raw: &[u8],
-    now: DateTime<Utc>,
-) -> Option<(Option<Classification>, String)> {
+/// What a message's text says: its class (inbound mail), a snippet of its new text, and what
+/// it says beyond its class. `None` when the text does not parse.
+fn read_text(from_seller: bool, raw: &[u8], now: DateTime<Utc>) -> Option<TextFacts> {
     let mail = parse(raw)?;
-    let snippet: String = new_text(&mail.body).chars().take(SNIPPET_CHARS).collect();
-    let class = (!from_seller).then(|| classify(&mail, now.date_naive()));
-    Some((class, snippet))
+    Some(text_facts(&mail, from_seller, now))
+}
+
+/// What a parsed message's text says (see [`read_text`]).
+pub(crate) fn text_facts(mail: &Mail, from_seller: bool, now: DateTime<Utc>) -> TextFacts {
+    let text = new_text(&mail.body);
+    let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
+    let class = (!from_seller).then(|| classify(mail, now.date_naive()));
+    // A deferral counts from the day it was written, never from a future Date.
+    let written = mail.date.map_or(now, |d| d.min(now)).date_naive();
+    let sender = mail.from.as_ref().map_or("", |f| f.address.as_str());
+    let heard = class
+        .as_ref()
+        .map(|c| crate::mail::intent::hear(&text, written, sender, c.class))
+        .unwrap_or_default();
+    TextFacts {
+        class,
+        snippet,
+        heard,
+    }
+}
+
+/// What [`text_facts`] reads from a message's text.
+pub(crate) struct TextFacts {
+    pub class: Option<Classification>,
+    pub snippet: String,
+    pub heard: crate::model::Heard,
 }
 
 /// How often one message is decided again when commands keep changing its conversations.

@@ -64,7 +64,14 @@ enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Follow up on a stopped, snoozed or let-go conversation again
+    /// Mark a conversation won or finished: never followed up again until you write again
+    Done {
+        id: i64,
+        /// Pretend it is this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Follow up on a stopped, snoozed, let-go or deferred conversation again
     Resume {
         id: i64,
         /// Pretend it is this time (RFC 3339)
@@ -215,6 +222,7 @@ fn main() -> ExitCode {
         }),
         Command::Stop { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Stop)),
         Command::Resume { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Resume)),
+        Command::Done { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Done)),
         Command::Snooze { id, until, now } => control(&config_path, id, now, |config, now| {
             let today = now.with_timezone(&config.account.timezone).date_naive();
             nudge::commands::parse_until(&until, today).map(Control::Snooze)

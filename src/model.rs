@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mail::parse::Mailbox;
 pub use crate::rules::{EventKind, MessageClass, Origin};
@@ -31,10 +31,19 @@ pub enum State {
     Stopped,
     /// The seller snoozed it until a date.
     Snoozed,
+    /// The prospect asked to hear back later, at a time nudge understood: a check-back is
+    /// drafted on the first business day of that period.
+    Deferred,
+    /// The prospect has left their company (a reply or an auto-reply said so): never followed
+    /// up; the addresses the text named are suggested to the seller.
+    Departed,
+    /// The seller marked it won or finished (`nudge done`): never followed up again until the
+    /// seller writes again.
+    Done,
 }
 
 impl State {
-    pub const ALL: [State; 9] = [
+    pub const ALL: [State; 12] = [
         State::Waiting,
         State::Drafted,
         State::Closing,
@@ -44,6 +53,9 @@ impl State {
         State::OptedOut,
         State::Stopped,
         State::Snoozed,
+        State::Deferred,
+        State::Departed,
+        State::Done,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +69,9 @@ impl State {
             State::OptedOut => "opted_out",
             State::Stopped => "stopped",
             State::Snoozed => "snoozed",
+            State::Deferred => "deferred",
+            State::Departed => "departed",
+            State::Done => "done",
         }
     }
 
@@ -64,7 +79,7 @@ impl State {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            State::Waiting | State::Drafted | State::Closing | State::Snoozed
+            State::Waiting | State::Drafted | State::Closing | State::Snoozed | State::Deferred
         )
     }
 }
@@ -119,6 +134,9 @@ pub struct Conversation {
     /// answers it starts the cadence again.
     #[serde(skip)]
     pub last_reply_message_id: Option<String>,
+    /// What the prospect's latest reply said that nudge acts on: a deferral, a departure,
+    /// whether it asks the seller something.
+    pub heard: Heard,
     /// How many times the stored row changed: an update applies only to the version it read.
     #[serde(skip)]
     pub version: i64,
@@ -152,10 +170,45 @@ impl Conversation {
             stop_reason: None,
             language: None,
             last_reply_message_id: None,
+            heard: Heard::default(),
             version: 0,
         }
     }
 }
+
+/// What a reply says beyond its class (stored as JSON on messages and conversations).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Heard {
+    /// "Not now, try us again after the summer".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferral: Option<Deferral>,
+    /// "Ingrid no longer works here; please contact per@…".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departure: Option<Departure>,
+    /// The reply asks the seller something or asks for an action.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asks: bool,
+}
+
+impl Heard {
+    /// Nothing heard: stored as NULL.
+    pub fn is_empty(&self) -> bool {
+        self.deferral.is_none() && self.departure.is_none() && !self.asks
+    }
+
+    /// The JSON the store keeps; `None` when nothing was heard.
+    pub fn to_json(&self) -> Option<String> {
+        (!self.is_empty()).then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// From the store's JSON; a value that does not read is nothing heard.
+    pub fn from_json(json: Option<&str>) -> Heard {
+        json.and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+}
+
+pub use crate::mail::intent::{Deferral, Departure};
 
 /// One entry of a conversation's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +257,8 @@ pub struct Message {
     pub snippet: String,
     /// Its text was read (not only its headers).
     pub has_body: bool,
+    /// What its text says beyond its class.
+    pub heard: Heard,
 }
 
 impl Message {

@@ -14,6 +14,9 @@ use crate::cadence::Calendar;
 use crate::config::{CadenceConfig, DayEnd};
 use crate::model::{Conversation, State};
 
+/// The template of the follow-up a prospect asked for ("try us again after the summer").
+pub const CHECK_BACK: &str = "check-back";
+
 /// What falls due for a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DueKind {
@@ -83,6 +86,28 @@ impl Cadence<'_> {
             }
             State::Waiting | State::Snoozed | State::Closing => {
                 (self.config.let_go_after_business_days, DueKind::LetGo)
+            }
+            State::Deferred => {
+                // The check-back is due on the first business day of the period the
+                // prospect named (SPEC 15).
+                let from = c.heard.deferral.as_ref().and_then(|d| d.from)?;
+                let day = self.calendar.first_business_day_on_or_after(from);
+                let mut at = self.calendar.at_local(day, draft_time);
+                if let Some(back) = c.not_before {
+                    let resume = self.calendar.next_business_day_after(back);
+                    at = at.max(self.calendar.at_local(resume, draft_time));
+                }
+                if let Some(until) = c.snoozed_until {
+                    at = at.max(until);
+                }
+                let kind = DueKind::FollowUp {
+                    step: c.step + 1,
+                    template: CHECK_BACK.to_string(),
+                };
+                return Some(Due {
+                    at: self.next_drafting_moment(at),
+                    kind,
+                });
             }
             _ => return None,
         };
@@ -483,5 +508,43 @@ mod tests {
         c.snoozed_until = None;
         c.not_before = Some(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap());
         assert_eq!(cadence.next(&c).unwrap().at, oslo(2026, 12, 28, 8, 30));
+    }
+
+    /// A deferral to "after the summer" (1 August 2027, a Sunday) is due on the first
+    /// business day of the period, Monday 2 August, with the check-back; nothing is due for
+    /// the departed or the done.
+    #[test]
+    fn a_deferral_is_due_on_the_first_business_day_of_the_period_it_names() {
+        let cal = calendar();
+        let cfg = config(20);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let mut c = conversation(1, oslo(2026, 6, 10, 10, 15), State::Deferred, 0);
+        c.heard.deferral = Some(crate::model::Deferral {
+            phrase: "etter ferien".into(),
+            from: Some(NaiveDate::from_ymd_opt(2027, 8, 1).unwrap()),
+        });
+        let due = cadence.next(&c).unwrap();
+        assert_eq!(due.at, oslo(2027, 8, 2, 8, 30));
+        assert_eq!(
+            due.kind,
+            DueKind::FollowUp {
+                step: 1,
+                template: CHECK_BACK.into()
+            }
+        );
+        // An out-of-office on top of it moves it further.
+        c.not_before = Some(NaiveDate::from_ymd_opt(2027, 8, 4).unwrap());
+        assert_eq!(cadence.next(&c).unwrap().at, oslo(2027, 8, 5, 8, 30));
+        // Without a date there is nothing to wait for.
+        c.heard.deferral = None;
+        assert!(cadence.next(&c).is_none());
+        for state in [State::Departed, State::Done] {
+            assert!(cadence
+                .next(&conversation(1, oslo(2026, 11, 10, 10, 0), state, 0))
+                .is_none());
+        }
     }
 }

@@ -202,3 +202,81 @@ async fn a_summary_attempt_is_claimed_once_and_again_only_after_a_certain_failur
         .is_sent());
     store.close().await;
 }
+
+/// A store that migration 0006 left, with a conversation, its draft and its history, takes
+/// the states of what the prospect said (0007) and keeps every row and every reference.
+#[tokio::test]
+async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let mut previous = sqlx::migrate!("./migrations");
+    let before: Vec<_> = previous
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 6)
+        .cloned()
+        .collect();
+    assert_eq!(before.len(), 6);
+    previous.migrations = before.into();
+    previous.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO threads (id, created_at) VALUES (1, '2026-06-01T09:00:00+00:00')",
+        "INSERT INTO conversations (id, thread_id, subject, prospects, state, step, first_touch_at,
+             last_touch_at, created_at, updated_at, version)
+         VALUES (4, 1, 'Tilbud', '[\"ingrid@fjordkraft.example\"]', 'drafted', 1,
+             '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00',
+             '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00', 3)",
+        "INSERT INTO drafts (conversation_id, step, template, message_id, state, created_at)
+         VALUES (4, 1, 'followup-1', '<d1@fjordsalg.example>', 'pending',
+             '2026-06-04T07:30:00+00:00')",
+        "INSERT INTO events (conversation_id, at, kind, detail, step)
+         VALUES (4, '2026-06-01T09:00:00+00:00', 'tracked', 'the seller wrote', 0)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrates");
+    assert_eq!(store.applied_migrations().await.unwrap().last(), Some(&7));
+    let mut conversation = store.conversation(4).await.unwrap().expect("kept");
+    assert_eq!(conversation.state, nudge::model::State::Drafted);
+    assert_eq!((conversation.step, conversation.version), (1, 3));
+    assert_eq!(store.events(4).await.unwrap().len(), 1);
+    assert!(store.waiting_draft(4).await.unwrap().is_some());
+    // The new states are allowed, and what was heard is kept with them.
+    conversation.state = nudge::model::State::Departed;
+    conversation.heard.departure = Some(nudge::model::Departure {
+        phrase: "har sluttet".into(),
+        replacements: vec!["per@fjordkraft.example".into()],
+    });
+    let event = nudge::model::Event {
+        at: Utc.with_ymd_and_hms(2026, 6, 8, 9, 0, 0).unwrap(),
+        kind: nudge::model::EventKind::Departed,
+        detail: "has left".into(),
+        step: None,
+    };
+    let now = Utc.with_ymd_and_hms(2026, 6, 8, 9, 0, 0).unwrap();
+    store
+        .commit_effects(
+            None,
+            &[nudge::rules::Effect::Update(conversation.clone(), event)],
+            now,
+        )
+        .await
+        .unwrap();
+    let read = store.conversation(4).await.unwrap().unwrap();
+    assert_eq!(read.state, nudge::model::State::Departed);
+    assert_eq!(read.heard, conversation.heard);
+    assert!(store.integrity_check().await.is_ok());
+    store.close().await;
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{event, Effect, EventKind, Link, Suppressed};
 use crate::config::OnDismiss;
-use crate::model::{Conversation, Message, State};
+use crate::model::{Conversation, Departure, Heard, Message, State};
 
 /// The stop reason of a conversation whose draft the seller deleted.
 pub const DISMISSED: &str = "dismissed";
@@ -28,6 +28,8 @@ pub enum Transition<'a> {
         /// starts the cadence again.
         message_id: Option<String>,
         at: DateTime<Utc>,
+        /// What the reply says beyond being one: a deferral, whether it asks something.
+        heard: Heard,
     },
     AutoReply {
         who: String,
@@ -42,6 +44,15 @@ pub enum Transition<'a> {
         failed: Vec<String>,
         ends: bool,
     },
+    /// A reply or an auto-reply says the person has left (SPEC 15): never followed up again;
+    /// the addresses the text names are the seller's to consider.
+    Departed {
+        who: String,
+        departure: Departure,
+        at: DateTime<Utc>,
+    },
+    /// `nudge done`: the seller marks the conversation won or finished.
+    Done,
     /// nudge put a follow-up into Drafts.
     Drafted {
         step: u32,
@@ -162,7 +173,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             } else {
                 record_touch(&mut next, message, prospects);
                 let detail = match c.state {
-                    State::Replied | State::LetGo => {
+                    State::Replied | State::LetGo | State::Deferred | State::Done => {
                         // The conversation goes on and the seller is waiting once more.
                         next.state = State::Waiting;
                         next.step = 0;
@@ -170,10 +181,19 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                         next.last_reply_message_id = None;
                         next.not_before = None;
                         next.next_due = None;
+                        next.heard = Heard::default();
+                        next.stop_reason = None;
                         format!(
                             "the seller wrote again after it was {}: following up from the start",
                             c.state
                         )
+                    }
+                    State::Drafted if c.heard.deferral.is_some() => {
+                        // The check-back the prospect asked for: the cadence goes on after it.
+                        next.step = c.step + 1;
+                        next.state = waiting_or_closing(next.step, steps_total);
+                        next.heard = Heard::default();
+                        "the seller sent the check-back the prospect asked for".to_string()
                     }
                     State::Drafted => {
                         next.step = c.step + 1;
@@ -187,7 +207,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                     State::Waiting | State::Closing | State::Snoozed => {
                         "the seller wrote again by hand: the wait starts over".to_string()
                     }
-                    State::Stopped | State::Bounced | State::OptedOut => {
+                    State::Stopped | State::Bounced | State::OptedOut | State::Departed => {
                         "the seller wrote again".to_string()
                     }
                 };
@@ -200,19 +220,62 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             link,
             message_id,
             at,
+            heard,
         } => {
             let link = link.describe();
             next.last_inbound_at = Some(next.last_inbound_at.map_or(at, |i| i.max(at)));
+            // A deferral to a day still ahead: the conversation waits for it (SPEC 15).
+            let deferred_to = heard
+                .deferral
+                .as_ref()
+                .and_then(|d| d.from)
+                .filter(|from| *from > at.date_naive());
+            let understood = heard
+                .deferral
+                .as_ref()
+                .map(|d| match deferred_to {
+                    Some(from) => format!(
+                        "; asked to hear back from {from} (\u{201c}{}\u{201d})",
+                        d.phrase
+                    ),
+                    None => format!("; said not now (\u{201c}{}\u{201d})", d.phrase),
+                })
+                .unwrap_or_default();
+            let defer = |next: &mut Conversation| {
+                if deferred_to.is_some() {
+                    // The check-back opens a fresh cadence.
+                    next.state = State::Deferred;
+                    next.step = 0;
+                    next.not_before = None;
+                    next.wait_from = None;
+                }
+            };
             match c.state {
+                State::Deferred => {
+                    // The prospect wrote again before the day they named.
+                    next.state = State::Replied;
+                    next.heard = heard;
+                    if message_id.is_some() {
+                        next.last_reply_message_id = message_id;
+                    }
+                    defer(&mut next);
+                    step = c.replied_after_step;
+                    (
+                        EventKind::WroteAgain,
+                        format!("{who} wrote again{understood}"),
+                    )
+                }
                 s if s.is_open() || s == State::LetGo => {
                     let came_back = matches!(s, State::Closing | State::LetGo);
                     next.state = State::Replied;
                     next.replied_after_step = Some(c.step);
                     next.last_reply_message_id = message_id;
+                    next.heard = heard;
+                    defer(&mut next);
                     (
                         EventKind::Reply,
                         format!(
-                            "{who} replied {link}{}",
+                            "{who} replied {link}{}{understood}",
                             if came_back {
                                 "; came back after close"
                             } else {
@@ -225,16 +288,63 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                     if message_id.is_some() {
                         next.last_reply_message_id = message_id;
                     }
+                    next.heard = heard;
+                    defer(&mut next);
                     step = c.replied_after_step;
-                    (EventKind::WroteAgain, format!("{who} wrote again"))
+                    (
+                        EventKind::WroteAgain,
+                        format!("{who} wrote again{understood}"),
+                    )
                 }
-                // Stopped, bounced or opted out: the reply is recorded (the seller should
-                // answer it), the state stays.
+                // Stopped, bounced, opted out, departed or done: the reply is recorded (the
+                // seller should answer it), the state stays.
                 other => (
                     EventKind::Reply,
                     format!("{who} replied {link} (the conversation is {other})"),
                 ),
             }
+        }
+        Transition::Departed { who, departure, at } => {
+            next.last_inbound_at = Some(next.last_inbound_at.map_or(at, |i| i.max(at)));
+            let instead = if departure.replacements.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the text names {} to contact instead",
+                    departure.replacements.join(", ")
+                )
+            };
+            let detail = format!(
+                "{who}: has left (\u{201c}{}\u{201d}){instead}",
+                departure.phrase
+            );
+            if matches!(
+                c.state,
+                State::Bounced | State::OptedOut | State::Departed | State::Done
+            ) {
+                note_only = true;
+            } else {
+                next.state = State::Departed;
+                next.stop_reason = Some("departed".into());
+                next.heard = Heard {
+                    departure: Some(departure),
+                    ..Heard::default()
+                };
+            }
+            (EventKind::Departed, detail)
+        }
+        Transition::Done => {
+            if c.state == State::Done {
+                note_only = true;
+            }
+            next.state = State::Done;
+            next.stop_reason = Some("done".into());
+            (
+                EventKind::Done,
+                "marked done by the seller (nudge done): not followed up again until the \
+                 seller writes again"
+                    .to_string(),
+            )
         }
         Transition::AutoReply { who, return_date } => match return_date {
             Some(date) => {
@@ -310,6 +420,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                     )
                 }
                 OnDismiss::Skip => {
+                    next.heard.deferral = None;
                     next.step = dismissed;
                     next.state = waiting_or_closing(dismissed, steps_total);
                     next.wait_from = Some(now);
@@ -333,6 +444,7 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             if c.state != State::Snoozed {
                 next.state = waiting_or_closing(next.step, steps_total);
             }
+            next.heard.deferral = None;
             if c.state == State::Stopped {
                 next.stop_reason = None;
             }
@@ -375,6 +487,8 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             next.stop_reason = None;
             next.snoozed_until = None;
             next.wait_from = Some(now);
+            // A deferral the seller overrides: the cadence goes on now.
+            next.heard.deferral = None;
             (
                 EventKind::Resumed,
                 "resumed by the seller (nudge resume)".to_string(),

@@ -53,6 +53,10 @@ pub enum EventKind {
     Snoozed,
     /// Two threads turned out to be one.
     Merged,
+    /// The prospect has left their company.
+    Departed,
+    /// The seller marked the conversation done.
+    Done,
     /// Something worth keeping in the history that changes nothing.
     Noted,
 }
@@ -512,6 +516,14 @@ impl Rules<'_> {
                 if !is_after_last_touch(conversation, message, link, last_touch) {
                     return Vec::new();
                 }
+                if let Some(departure) = message
+                    .heard
+                    .departure
+                    .clone()
+                    .filter(|_| matches!(link, Link::Thread | Link::SameAddress))
+                {
+                    return self.on_departure(conversation, message, class, departure, suppressed);
+                }
                 let transition = if class == MessageClass::AutoReply {
                     if !conversation.state.is_open() {
                         return Vec::new();
@@ -526,11 +538,76 @@ impl Rules<'_> {
                         link,
                         message_id: message.message_id.clone().filter(|_| link == Link::Thread),
                         at,
+                        heard: message.heard.clone(),
                     }
                 };
                 vec![machine::apply(conversation, transition).into_effect(at)]
             }
         }
+    }
+}
+
+impl Rules<'_> {
+    /// What a reply or auto-reply saying the person has left does (SPEC 15). The sender's
+    /// address, when it is a prospect's, is never written to again; when other prospects
+    /// are left the cadence goes on with them, otherwise the conversation ends as departed.
+    /// The addresses the text names are only suggested: nudge never writes to them.
+    fn on_departure(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+        class: MessageClass,
+        departure: crate::model::Departure,
+        suppressed: &dyn Suppressed,
+    ) -> Vec<Effect> {
+        let at = message.arrived;
+        if class == MessageClass::AutoReply && !conversation.state.is_open() {
+            return Vec::new();
+        }
+        let sender = message.from_addr.to_ascii_lowercase();
+        let is_prospect = conversation.prospects.contains(&sender);
+        let others_left = conversation
+            .prospects
+            .iter()
+            .any(|p| *p != sender && !suppressed.is_suppressed(p));
+        let mut effects = Vec::new();
+        if is_prospect && others_left {
+            let note = event(
+                at,
+                EventKind::Departed,
+                format!(
+                    "{}: has left (\u{201c}{}\u{201d}); follow-ups go on with the others{}",
+                    message.who(),
+                    departure.phrase,
+                    if departure.replacements.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the text names {} to contact instead",
+                            departure.replacements.join(", ")
+                        )
+                    }
+                ),
+            );
+            effects.push(Effect::Note(conversation.id, note));
+        } else {
+            let outcome = machine::apply(
+                conversation,
+                Transition::Departed {
+                    who: message.who(),
+                    departure,
+                    at,
+                },
+            );
+            effects.push(outcome.into_effect(at));
+        }
+        if is_prospect {
+            effects.push(Effect::Suppress {
+                address: sender,
+                reason: "departed".into(),
+            });
+        }
+        effects
     }
 }
 

@@ -727,3 +727,223 @@ fn only_a_later_sent_copy_revises_a_dismissal_of_a_conversation_left_where_it_wa
         assert!(revised(&touch(&dismissed, &sent_copy(at(19, 9)))));
     });
 }
+
+fn deferral(phrase: &str, from: Option<chrono::NaiveDate>) -> crate::model::Heard {
+    crate::model::Heard {
+        deferral: Some(crate::model::Deferral {
+            phrase: phrase.into(),
+            from,
+        }),
+        ..Default::default()
+    }
+}
+
+fn departure(replacements: &[&str]) -> crate::model::Heard {
+    crate::model::Heard {
+        departure: Some(crate::model::Departure {
+            phrase: "har sluttet".into(),
+            replacements: replacements.iter().map(|a| a.to_string()).collect(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn a_reply_that_names_a_later_time_defers_the_conversation_and_starts_the_cadence_afresh() {
+    with(|rules| {
+        let mut c = conversation(&[INGRID], State::Waiting);
+        c.step = 2;
+        let mut reply = inbound(INGRID, MessageClass::Reply, at(18, 8));
+        reply.heard = deferral("ta kontakt etter ferien", Some(date(2027, 8, 1)));
+        let effects =
+            rules.on_inbound(&c, &reply, MessageClass::Reply, Link::Thread, None, &none());
+        let after = updated(&effects).expect("updated");
+        assert_eq!(after.state, State::Deferred);
+        assert_eq!(after.step, 0, "the check-back opens a fresh cadence");
+        assert_eq!(
+            after.replied_after_step,
+            Some(2),
+            "the reply counts for its step"
+        );
+        assert_eq!(after.heard, reply.heard);
+        assert!(after.state.is_open());
+        let Some(Effect::Update(_, event)) = effects.first() else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(event.kind, EventKind::Reply);
+        assert!(event.detail.contains("2027-08-01"), "{}", event.detail);
+        assert!(event.detail.contains("etter ferien"), "{}", event.detail);
+    });
+}
+
+#[test]
+fn a_deferral_nudge_cannot_resolve_or_that_is_past_stays_replied_and_is_remembered() {
+    with(|rules| {
+        for from in [None, Some(date(2026, 11, 1))] {
+            let c = conversation(&[INGRID], State::Waiting);
+            let mut reply = inbound(INGRID, MessageClass::Reply, at(18, 8));
+            reply.heard = deferral("ikke akkurat nå", from);
+            let effects =
+                rules.on_inbound(&c, &reply, MessageClass::Reply, Link::Thread, None, &none());
+            let after = updated(&effects).expect("updated");
+            assert_eq!(after.state, State::Replied, "{from:?}");
+            assert_eq!(after.heard.deferral, reply.heard.deferral);
+        }
+    });
+}
+
+#[test]
+fn a_prospect_writing_again_while_deferred_is_waiting_on_the_seller() {
+    with(|rules| {
+        let mut c = conversation(&[INGRID], State::Deferred);
+        c.heard = deferral("after the summer", Some(date(2027, 8, 1)));
+        c.replied_after_step = Some(1);
+        let mut reply = inbound(INGRID, MessageClass::Reply, at(20, 8));
+        reply.heard.asks = true;
+        let effects =
+            rules.on_inbound(&c, &reply, MessageClass::Reply, Link::Thread, None, &none());
+        let Some(Effect::Update(after, event)) = effects.first() else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(after.state, State::Replied);
+        assert!(after.heard.asks && after.heard.deferral.is_none());
+        assert_eq!((event.kind, event.step), (EventKind::WroteAgain, Some(1)));
+    });
+}
+
+#[test]
+fn the_sent_check_back_continues_the_cadence_after_it() {
+    with(|rules| {
+        let mut c = conversation(&[INGRID], State::Drafted);
+        c.heard = deferral("after the summer", Some(date(2027, 8, 1)));
+        c.step = 0;
+        let mut sent = opener(&[INGRID]);
+        sent.id = 9;
+        sent.date = at(25, 9);
+        let effects = rules
+            .on_touch(
+                Some(&c),
+                &sent,
+                vec![INGRID.into()],
+                &Facts::default(),
+                &none(),
+                at(25, 10),
+            )
+            .expect("a touch");
+        let after = updated(&effects).expect("updated");
+        assert_eq!((after.state, after.step), (State::Waiting, 1));
+        assert_eq!(after.heard, crate::model::Heard::default());
+        assert_eq!(after.last_touch_message, Some(9));
+    });
+}
+
+#[test]
+fn a_departure_ends_a_conversation_with_one_prospect_and_suppresses_only_the_leaver() {
+    with(|rules| {
+        for class in [MessageClass::AutoReply, MessageClass::Reply] {
+            let c = conversation(&[INGRID], State::Drafted);
+            let mut notice = inbound(INGRID, class, at(18, 8));
+            notice.heard = departure(&["kari.hansen@fjordkraft.no"]);
+            let effects = rules.on_inbound(&c, &notice, class, Link::Thread, None, &none());
+            let after = updated(&effects).expect("updated");
+            assert_eq!(after.state, State::Departed, "{class:?}");
+            assert_eq!(after.next_due, None);
+            assert_eq!(
+                after.heard.departure.as_ref().unwrap().replacements,
+                vec!["kari.hansen@fjordkraft.no".to_string()]
+            );
+            assert_eq!(
+                suppressions(&effects),
+                vec![INGRID],
+                "never the replacement"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_departure_of_one_of_two_prospects_goes_on_with_the_other() {
+    with(|rules| {
+        let c = conversation(&[INGRID, PER], State::Waiting);
+        let mut notice = inbound(INGRID, MessageClass::AutoReply, at(18, 8));
+        notice.heard = departure(&[]);
+        let effects = rules.on_inbound(
+            &c,
+            &notice,
+            MessageClass::AutoReply,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert!(updated(&effects).is_none(), "{effects:?}");
+        assert!(
+            matches!(effects.first(), Some(Effect::Note(7, e)) if e.kind == EventKind::Departed)
+        );
+        assert_eq!(suppressions(&effects), vec![INGRID]);
+    });
+}
+
+#[test]
+fn a_colleague_saying_someone_left_does_not_end_a_conversation_by_organisation() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Waiting);
+        let mut notice = inbound(PER, MessageClass::AutoReply, at(18, 8));
+        notice.thread_id = 5;
+        notice.heard = departure(&[]);
+        let effects = rules.on_inbound(
+            &c,
+            &notice,
+            MessageClass::AutoReply,
+            Link::SameOrganisation,
+            None,
+            &none(),
+        );
+        assert!(effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Update(c, _) if c.state == State::Departed)));
+        assert!(suppressions(&effects).is_empty());
+    });
+}
+
+#[test]
+fn done_ends_following_up_until_the_seller_writes_again() {
+    with(|rules| {
+        let c = conversation(&[INGRID], State::Replied);
+        let outcome = machine::apply(&c, machine::Transition::Done);
+        assert_eq!(outcome.next.state, State::Done);
+        assert!(!outcome.next.state.is_open());
+        assert_eq!(outcome.kind, EventKind::Done);
+        // A reply is recorded; the state stays.
+        let reply = inbound(INGRID, MessageClass::Reply, at(18, 8));
+        let effects = rules.on_inbound(
+            &outcome.next,
+            &reply,
+            MessageClass::Reply,
+            Link::Thread,
+            None,
+            &none(),
+        );
+        assert_eq!(updated(&effects).map(|c| c.state), Some(State::Done));
+        // The seller writes again: the cadence starts over.
+        let mut sent = opener(&[INGRID]);
+        sent.id = 9;
+        sent.date = at(20, 9);
+        let effects = rules
+            .on_touch(
+                Some(&outcome.next),
+                &sent,
+                vec![INGRID.into()],
+                &Facts::default(),
+                &none(),
+                at(20, 10),
+            )
+            .expect("a touch");
+        let after = updated(&effects).expect("updated");
+        assert_eq!((after.state, after.step), (State::Waiting, 0));
+        assert_eq!(after.stop_reason, None);
+    });
+}

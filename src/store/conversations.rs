@@ -12,14 +12,14 @@ use crate::rules::Effect;
 
 const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, step, \
     first_touch_at, last_touch_message, last_touch_at, last_inbound_at, replied_after_step, \
-    next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, version";
+    next_due, not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, heard, version";
 
 /// The columns [`bind_fields`] binds, in its order.
 const CONVERSATION_FIELDS: &str = "subject, prospects, state, step, first_touch_at, \
     last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due, \
-    not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id";
-const ROW_OF_20: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, heard";
 const ROW_OF_21: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ROW_OF_22: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Conversations created and changed by effects, kept in memory until
 /// [`Store::write_pending`]: a thread of many messages applied in one transaction writes its
@@ -177,7 +177,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO conversations (id, thread_id, version, {CONVERSATION_FIELDS},
                      created_at, updated_at) VALUES {}",
-                vec![ROW_OF_21; chunk.len()].join(", ")
+                vec![ROW_OF_22; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for row in chunk {
@@ -196,11 +196,11 @@ impl Store {
                 .collect();
             // VALUES columns: id, version read, version written, the fields, updated_at.
             let sql = format!(
-                "UPDATE conversations SET {}, version = v.column3, updated_at = v.column20
+                "UPDATE conversations SET {}, version = v.column3, updated_at = v.column21
                  FROM (VALUES {}) AS v
                  WHERE conversations.id = v.column1 AND conversations.version = v.column2",
                 set.join(", "),
-                vec![ROW_OF_20; chunk.len()].join(", ")
+                vec![ROW_OF_21; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for row in chunk {
@@ -322,7 +322,7 @@ impl Store {
     /// Conversations still waiting on the prospect.
     pub async fn open_conversations(&self) -> Result<Vec<Conversation>> {
         self.conversations_where(
-            "state IN ('waiting', 'drafted', 'closing', 'snoozed')",
+            "state IN ('waiting', 'drafted', 'closing', 'snoozed', 'deferred')",
             None,
         )
         .await
@@ -436,6 +436,7 @@ fn conversation_of_row(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<Con
         stop_reason: row.get("stop_reason"),
         language: row.get("language"),
         last_reply_message_id: row.get("last_reply_message_id"),
+        heard: crate::model::Heard::from_json(row.get::<Option<String>, _>("heard").as_deref()),
         version: row.get("version"),
     })
 }
@@ -471,7 +472,7 @@ type EventRow = (Option<i64>, String, String, String, Option<i64>);
 
 type ConversationQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
-/// Binds a conversation's fields, from `subject` to `last_reply_message_id`, in the order both
+/// Binds a conversation's fields, from `subject` to `heard`, in the order both
 /// statements below name them.
 fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> ConversationQuery<'q> {
     query
@@ -491,6 +492,7 @@ fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> Convers
         .bind(&c.stop_reason)
         .bind(&c.language)
         .bind(&c.last_reply_message_id)
+        .bind(c.heard.to_json())
 }
 
 /// Saves a conversation's fields if the row is still at the version they were read from;
@@ -504,7 +506,7 @@ async fn update_conversation(
         "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
              first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
              replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
-             stop_reason = ?, language = ?, last_reply_message_id = ?, updated_at = ?,
+             stop_reason = ?, language = ?, last_reply_message_id = ?, heard = ?, updated_at = ?,
              version = version + 1
          WHERE id = ? AND version = ?",
     );

@@ -11,7 +11,7 @@ const CLASSES: [(MessageClass, &str); 5] = [
     (MessageClass::Automated, "automated"),
 ];
 
-const EVENT_KINDS: [(EventKind, &str); 15] = [
+const EVENT_KINDS: [(EventKind, &str); 17] = [
     (EventKind::Tracked, "tracked"),
     (EventKind::Touch, "touch"),
     (EventKind::Reply, "reply"),
@@ -26,6 +26,8 @@ const EVENT_KINDS: [(EventKind, &str); 15] = [
     (EventKind::Resumed, "resumed"),
     (EventKind::Snoozed, "snoozed"),
     (EventKind::Merged, "merged"),
+    (EventKind::Departed, "departed"),
+    (EventKind::Done, "done"),
     (EventKind::Noted, "noted"),
 ];
 

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
 use crate::mail::parse::{Mail, Mailbox};
-use crate::model::{Message as StoredMessage, MessageClass, Origin};
+use crate::model::{Heard, Message as StoredMessage, MessageClass, Origin};
 use crate::rules::machine::Transition;
 
 /// Where the sync of one folder stands.
@@ -54,10 +54,21 @@ pub struct NewMessage {
     pub class: Option<MessageClass>,
 }
 
+/// What a message's text says, as [`Store::set_message_texts`] records it.
+#[derive(Debug, Clone)]
+pub struct MessageText {
+    pub id: i64,
+    /// Its class (inbound mail); `None` for the seller's own.
+    pub class: Option<Classification>,
+    /// The start of its new text.
+    pub snippet: String,
+    pub heard: Heard,
+}
+
 const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
     from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags, from_seller, \
     automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
-    (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
+    heard, (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
 
 fn split_ids(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
@@ -162,33 +173,36 @@ impl Store {
         class: Option<&Classification>,
         snippet: &str,
     ) -> Result<()> {
-        self.set_message_texts(&[(id, class.cloned(), snippet.to_string())])
-            .await
+        let text = MessageText {
+            id,
+            class: class.cloned(),
+            snippet: snippet.to_string(),
+            heard: Heard::default(),
+        };
+        self.set_message_texts(&[text]).await
     }
 
     /// [`Store::set_message_text`] for many messages, a few hundred to a statement.
-    pub async fn set_message_texts(
-        &self,
-        texts: &[(i64, Option<Classification>, String)],
-    ) -> Result<()> {
+    pub async fn set_message_texts(&self, texts: &[MessageText]) -> Result<()> {
         for chunk in texts.chunks(500) {
             let sql = format!(
                 "UPDATE messages SET class = v.column2, return_date = v.column3,
                      bounced_message_id = v.column4, bounced_recipient = v.column5,
-                     snippet = v.column6, has_body = 1
+                     snippet = v.column6, heard = v.column7, has_body = 1
                  FROM (VALUES {}) AS v WHERE messages.id = v.column1",
-                vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for (id, class, snippet) in chunk {
-                let class = class.as_ref();
+            for text in chunk {
+                let class = text.class.as_ref();
                 query = query
-                    .bind(*id)
+                    .bind(text.id)
                     .bind(class.map(|c| c.class.name()))
                     .bind(class.and_then(|c| c.return_date).map(|d| d.to_string()))
                     .bind(class.and_then(|c| c.returned_message_id.clone()))
                     .bind(class.and_then(|c| c.failed_recipient.clone()))
-                    .bind(snippet);
+                    .bind(text.snippet.as_str())
+                    .bind(text.heard.to_json());
             }
             query
                 .execute(self.pool())
@@ -455,6 +469,7 @@ impl Store {
             bounced_recipient: row.get("bounced_recipient"),
             snippet: row.get("snippet"),
             has_body: row.get("has_body"),
+            heard: Heard::from_json(row.get::<Option<String>, _>("heard").as_deref()),
         })
     }
 }

@@ -27,7 +27,7 @@ mod suppressions;
 pub use crate::rules::Effect;
 pub(crate) use conversations::Pending;
 pub use drafts::{Draft, DraftCopy, DraftState};
-pub use messages::{Cursor, FolderState, NewMessage, Quarantined, SellerReach};
+pub use messages::{Cursor, FolderState, MessageText, NewMessage, Quarantined, SellerReach};
 
 /// A stored message, as the engine reads it back.
 pub type StoredMessage = crate::model::Message;
