@@ -722,11 +722,18 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         ));
     }
 
-    // Record when each open conversation is due next, for `status`.
-    let dues: Vec<(i64, Option<DateTime<Utc>>)> = store
-        .open_conversations()
-        .await?
-        .into_iter()
+    // Record when each open conversation is due next, for `status`. Those this pass drafted
+    // for, let go or stopped have no due time now, written with their new state; the others
+    // are as read above.
+    let acted: HashSet<i64> = plan
+        .let_go
+        .iter()
+        .chain(plan.drafts.iter().map(|(id, _)| id))
+        .copied()
+        .collect();
+    let dues: Vec<(i64, Option<DateTime<Utc>>)> = conversations
+        .iter()
+        .filter(|c| !acted.contains(&c.id))
         .filter_map(|c| {
             let due = cadence.next(&c).map(|d| d.at);
             (due != c.next_due).then_some((c.id, due))

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::imap::folders::{Chosen, Folders};
 use crate::imap::sync::uid_set;
 use crate::imap::Connection;
+use crate::mail::address::{domain, organisation_domain};
 use crate::mail::classify::{classify, may_be_bounce, Classification};
 use crate::mail::parse::{parse, Mail};
 use crate::mail::quote::new_text;
@@ -459,11 +460,11 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     if page.is_empty() {
         return Ok(());
     }
-    let reach = store.seller_reach().await?;
     // Only what the reading needs is kept of each wanted message: a first sync of a large
     // mailbox is read a page at a time.
     let mut wanted: HashMap<String, Vec<Wanted>> = HashMap::new();
     loop {
+        let reach = store.seller_reach_of(&page).await?;
         for message in page.iter().filter(|m| !m.has_body) {
             let needed = if message.origin == Origin::Drafts {
                 false
@@ -638,14 +639,45 @@ pub(crate) struct TextFacts {
 /// How often one message is decided again when commands keep changing its conversations.
 const STALE_RETRIES: u32 = 5;
 
-/// Every conversation, indexed for linking.
-async fn load_index(store: &Store) -> Result<Index> {
+/// The conversations a pass may change, indexed for linking: every one, or, for a pass of a
+/// few messages (`small`), only those the messages can concern.
+async fn load_index(store: &Store, small: Option<&[StoredMessage]>) -> Result<Index> {
+    let conversations = match small {
+        None => store.conversations().await?,
+        Some(messages) => {
+            let threads: Vec<i64> = messages.iter().map(|m| m.thread_id).collect();
+            let returned: Vec<String> = messages
+                .iter()
+                .filter_map(|m| m.bounced_message_id.clone())
+                .collect();
+            let mut addresses: Vec<String> = messages
+                .iter()
+                .map(|m| m.from_addr.to_ascii_lowercase())
+                .filter(|a| a.contains('@'))
+                .collect();
+            addresses.sort();
+            addresses.dedup();
+            let mut organisations: Vec<String> = addresses
+                .iter()
+                .map(|a| organisation_domain(&domain(a)))
+                .filter(|o| !o.is_empty())
+                .collect();
+            organisations.sort();
+            organisations.dedup();
+            store
+                .conversations_concerning(&threads, &returned, &addresses, &organisations)
+                .await?
+        }
+    };
     let mut index = Index::default();
-    for conversation in store.conversations().await? {
+    for conversation in conversations {
         index.insert(conversation);
     }
     Ok(index)
 }
+
+/// A pass of at most this many new messages loads only the conversations they can concern.
+const SMALL_PASS: usize = 100;
 
 /// What the rules ask of the store about many messages, read once per pass and kept current
 /// as the pass applies messages: a query per message would cost more than the decision.
@@ -721,7 +753,9 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     }
     let rules = pass.rules();
     let mut known = Known::read(store).await?;
-    let mut index = load_index(store).await?;
+    // A pass of a few messages (a reply in the daemon) reads only what they can concern.
+    let small = (next_page.is_none() && messages.len() <= SMALL_PASS).then(|| messages.clone());
+    let mut index = load_index(store, small.as_deref()).await?;
     let mut changes = Vec::new();
     let mut replays = 0;
     loop {
@@ -732,6 +766,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             (&mut index, &mut known),
             &mut changes,
             &mut replays,
+            small.as_deref(),
         )
         .await?;
         match next_page {
@@ -755,6 +790,7 @@ async fn apply_page(
     (index, known): (&mut Index, &mut Known),
     changes: &mut Vec<String>,
     replays: &mut u32,
+    small: Option<&[StoredMessage]>,
 ) -> Result<()> {
     let store = pass.store;
     let mut chunk = Chunk::default();
@@ -768,7 +804,7 @@ async fn apply_page(
                     *replays += 1;
                     next = chunk.first;
                     changes.truncate(chunk.changes_before);
-                    *index = load_index(store).await?;
+                    *index = load_index(store, small).await?;
                     *known = Known::read(store).await?;
                 }
                 Err(e) => return Err(e),

@@ -13,6 +13,9 @@
 //!   message. Measured: 0.16 per message. A statement per message in any step (a lookup, an
 //!   update, a history row) adds at least 1 and breaks the bound of 0.5.
 //! - A pass with no change costs a fixed number of both, whatever the mailbox's size.
+//! - A pass with one new reply reads the conversations the reply can concern and the open
+//!   ones the cadence looks at, not every conversation: rows read stay below the open
+//!   conversations plus a small allowance.
 
 mod support;
 
@@ -58,6 +61,14 @@ fn since(
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
         .filter(|(_, v)| *v > 0)
         .collect()
+}
+
+/// Rows the statements of a sqlx statement log returned, in all.
+fn rows_returned(log: &str) -> usize {
+    log.lines()
+        .filter_map(|line| line.split_once("rows_returned=").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<usize>().ok())
+        .sum()
 }
 
 /// Runs `nudge sync ARGS` with sqlx's statement log on: its output and the statements run,
@@ -146,5 +157,64 @@ fn a_pass_with_no_change_costs_the_same_at_any_size() {
         total(&statements) <= 60,
         "a pass with no change ran {} statements: {statements:?}",
         total(&statements)
+    );
+}
+
+#[test]
+fn a_pass_with_one_reply_reads_what_the_reply_concerns() {
+    let (dovecot, messages) = seeded();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    nudge.sync(NOW);
+    nudge.sync(LATER);
+    let status = nudge.status();
+    let open = status
+        .iter()
+        .filter(|c| {
+            matches!(
+                c["state"].as_str(),
+                Some("waiting" | "drafted" | "closing" | "snoozed" | "deferred")
+            )
+        })
+        .count();
+    // A reply to the newest opener in Sent.
+    let opener = messages
+        .iter()
+        .rev()
+        .find(|m| m.folder == "Sent")
+        .expect("an opener");
+    let id = support::mailclient::header_value(&opener.raw, "Message-ID").unwrap();
+    let to = support::mailclient::header_value(&opener.raw, "To").unwrap();
+    let reply = format!(
+        "From: {to}\nTo: {}\nSubject: Re: scale\nDate: Wed, 18 Nov 2026 08:00:00 +0000\n\
+         Message-ID: <scale-reply@example.net>\nIn-Reply-To: {id}\nReferences: {id}\n\n\
+         Takk, vi tar en prat.\n",
+        support::nudge::SELLER
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut client = support::mailclient::MailClient::connect(
+            &dovecot,
+            support::nudge::SELLER,
+            support::nudge::PASSWORD,
+        )
+        .await;
+        client.append("INBOX", &reply, &[]).await;
+        client.logout().await;
+    });
+    let (log, statements) = sync_counting(&nudge, &["sync", "--now", LATER_STILL]);
+    assert!(log.contains("replied"), "the reply was applied: {log}");
+    let rows = rows_returned(&log);
+    eprintln!(
+        "{} conversations, {open} open; the pass read {rows} rows in {} statements",
+        status.len(),
+        total(&statements)
+    );
+    assert!(
+        status.len() > open + 200,
+        "the mailbox has many ended conversations"
+    );
+    assert!(
+        rows <= open + 100,
+        "a one-reply pass read {rows} rows ({open} open of {} conversations): {statements:?}",
+        status.len()
     );
 }

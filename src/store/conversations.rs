@@ -328,6 +328,83 @@ impl Store {
         .await
     }
 
+    /// The conversations a few inbound or sent messages can concern: those of their threads
+    /// (and of the threads of the messages bounces return), and those with a prospect at one
+    /// of the `addresses` or in one of the `organisations` (a superset: the rules decide).
+    /// Indexed lookups and one pass over the prospects, instead of every conversation.
+    pub async fn conversations_concerning(
+        &self,
+        threads: &[i64],
+        returned: &[String],
+        addresses: &[String],
+        organisations: &[String],
+    ) -> Result<Vec<Conversation>> {
+        let mut threads: Vec<i64> = threads.to_vec();
+        if !returned.is_empty() {
+            let sql = format!(
+                "SELECT thread_id FROM thread_ids WHERE message_id IN ({})",
+                super::messages::placeholders(returned.len())
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(false);
+            for id in returned {
+                query = query.bind(id.as_str());
+            }
+            threads.extend(
+                query
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(|e| self.error(e))?,
+            );
+        }
+        let domain = "substr(p.value, instr(p.value, '@') + 1)";
+        let mut prospect_tests: Vec<String> = Vec::new();
+        if !addresses.is_empty() {
+            prospect_tests.push(format!(
+                "p.value IN ({})",
+                super::messages::placeholders(addresses.len())
+            ));
+        }
+        for _ in organisations {
+            prospect_tests.push(format!("({domain} = ? OR {domain} LIKE '%.' || ?)"));
+        }
+        let mut conditions = vec![format!(
+            "thread_id IN ({})",
+            super::messages::placeholders(threads.len().max(1))
+        )];
+        if !prospect_tests.is_empty() {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM json_each(conversations.prospects) AS p WHERE {})",
+                prospect_tests.join(" OR ")
+            ));
+        }
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {} ORDER BY id",
+            conditions.join(" OR ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        if threads.is_empty() {
+            query = query.bind(0_i64);
+        }
+        for thread in &threads {
+            query = query.bind(*thread);
+        }
+        for address in addresses {
+            query = query.bind(address.as_str());
+        }
+        for organisation in organisations {
+            query = query
+                .bind(organisation.as_str())
+                .bind(organisation.as_str());
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| self.conversation_from_row(row))
+            .collect()
+    }
+
     async fn conversations_where(
         &self,
         condition: &str,

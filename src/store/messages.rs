@@ -212,27 +212,63 @@ impl Store {
         Ok(())
     }
 
-    /// Whom the seller has reached, for [`SellerReach::may_concern`]: read in three queries
-    /// once per pass rather than one per inbound message.
-    pub async fn seller_reach(&self) -> Result<SellerReach> {
-        let threads: Vec<i64> =
-            sqlx::query_scalar("SELECT DISTINCT thread_id FROM messages WHERE from_seller = 1")
-                .fetch_all(self.pool())
-                .await
-                .map_err(|e| self.error(e))?;
-        let contacts: Vec<(String, String)> =
-            sqlx::query_as("SELECT address, org_domain FROM contacts")
-                .fetch_all(self.pool())
-                .await
-                .map_err(|e| self.error(e))?;
-        let mut reach = SellerReach {
-            threads: threads.into_iter().collect(),
-            ..SellerReach::default()
-        };
-        for (address, org) in contacts {
-            reach.addresses.insert(address);
-            reach.organisations.insert(org);
+    /// Whom the seller has reached, as far as `messages` can ask [`SellerReach::may_concern`]:
+    /// their threads that hold the seller's mail, and the contacts among their senders and
+    /// their organisations. A few indexed lookups per page, whatever the mailbox's size.
+    pub async fn seller_reach_of(&self, messages: &[StoredMessage]) -> Result<SellerReach> {
+        let threads: Vec<i64> = messages
+            .iter()
+            .map(|m| m.thread_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let addresses: Vec<String> = messages
+            .iter()
+            .map(|m| m.from_addr.clone())
+            .filter(|a| !a.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let organisations: Vec<String> = addresses
+            .iter()
+            .map(|a| organisation_domain(&domain(a)))
+            .filter(|o| !o.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut reach = SellerReach::default();
+        let mut tx = self.pool().begin().await.map_err(|e| self.error(e))?;
+        for chunk in threads.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT DISTINCT thread_id FROM messages WHERE from_seller = 1 AND thread_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(false);
+            for thread in chunk {
+                query = query.bind(*thread);
+            }
+            let found = query.fetch_all(&mut *tx).await.map_err(|e| self.error(e))?;
+            reach.threads.extend(found);
         }
+        for (column, keys, set) in [
+            ("address", &addresses, &mut reach.addresses),
+            ("org_domain", &organisations, &mut reach.organisations),
+        ] {
+            for chunk in keys.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT DISTINCT {column} FROM contacts WHERE {column} IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut query =
+                    sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).persistent(false);
+                for key in chunk {
+                    query = query.bind(key.as_str());
+                }
+                let found = query.fetch_all(&mut *tx).await.map_err(|e| self.error(e))?;
+                set.extend(found);
+            }
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
         Ok(reach)
     }
 
@@ -533,6 +569,14 @@ pub(super) async fn merge_threads(
         }
     }
     Ok(())
+}
+
+/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
+const IN_CHUNK: usize = 500;
+
+/// `?, ?, …` for `n` values.
+pub(super) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 /// The threads the seller wrote in and the people and organisations the seller wrote to.
