@@ -735,7 +735,7 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         .iter()
         .filter(|c| !acted.contains(&c.id))
         .filter_map(|c| {
-            let due = cadence.next(&c).map(|d| d.at);
+            let due = cadence.next(c).map(|d| d.at);
             (due != c.next_due).then_some((c.id, due))
         })
         .collect();
