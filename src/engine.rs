@@ -842,7 +842,12 @@ async fn apply_page(
             chunk.processed.push(message.id);
             continue;
         }
-        let created = chunk.apply(store, message.id, &effects, pass.now).await?;
+        // Mail from before nudge first started is the conversation's past: what did not
+        // change its state (a prospect writing again) needs no history row.
+        let historic = message.arrived < pass.first_started_at;
+        let created = chunk
+            .apply(store, message.id, &effects, pass.now, historic)
+            .await?;
         let mut created = created.into_iter();
         for effect in effects {
             match effect {
@@ -934,20 +939,26 @@ impl Chunk {
     }
 
     /// Applies one message's effects within the chunk; returns the ids of the conversations
-    /// it created.
+    /// it created. A `historic` message (from before nudge first started) writes no history
+    /// row for what changed no state.
     async fn apply(
         &mut self,
         store: &Store,
         message: i64,
         effects: &[Effect],
         now: DateTime<Utc>,
+        historic: bool,
     ) -> Result<Vec<i64>> {
         self.tx(store).await?;
         let tx = self.tx.as_mut().expect("begun above");
         let (created, events) = store
             .defer_effects(tx, &mut self.pending, effects, now)
             .await?;
-        self.events.extend(events);
+        self.events.extend(
+            events
+                .into_iter()
+                .filter(|(_, e)| !(historic && e.kind == crate::rules::EventKind::WroteAgain)),
+        );
         self.processed.push(message);
         self.applied += 1;
         self.drafts_changed |= effects

@@ -247,7 +247,7 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
     pool.close().await;
 
     let store = Store::open(&path).await.expect("migrates");
-    assert_eq!(store.applied_migrations().await.unwrap().last(), Some(&7));
+    assert!(store.applied_migrations().await.unwrap().contains(&7));
     let mut conversation = store.conversation(4).await.unwrap().expect("kept");
     assert_eq!(conversation.state, nudge::model::State::Drafted);
     assert_eq!((conversation.step, conversation.version), (1, 3));

@@ -526,3 +526,57 @@ async fn flagged_mode_tracks_only_what_the_seller_flagged_in_sent() {
         "waiting"
     );
 }
+
+/// A first sync of old mail records what changed a conversation's state, not every message
+/// of its past: a prospect writing again before nudge started leaves no history row; once
+/// nudge runs, it does.
+#[tokio::test]
+async fn a_first_sync_writes_history_for_changes_of_state_only() {
+    let (_dovecot, nudge, mut client) = seller_world("").await;
+    client
+        .append(
+            "Sent",
+            &opener(
+                "Ingrid Berg <ingrid.berg@fjordkraft.no>",
+                "Tilbud på rammeavtale",
+                "a1@fjordsalg.no",
+            )
+            .render(),
+            &["\\Seen"],
+        )
+        .await;
+    for (id, date) in [
+        ("r1@fjordkraft.no", "Tue, 17 Nov 2026 14:30:00 +0100"),
+        ("r2@fjordkraft.no", "Tue, 17 Nov 2026 15:30:00 +0100"),
+    ] {
+        let mut reply = inbound(
+            "Ingrid Berg <ingrid.berg@fjordkraft.no>",
+            "Re: Tilbud på rammeavtale",
+            id,
+            Some("a1@fjordsalg.no"),
+            "Takk, vi ser på det.",
+        );
+        reply.date = date;
+        client.append("INBOX", &reply.render(), &[]).await;
+    }
+    nudge.sync(SECOND_PASS);
+    let c = nudge.conversation("Tilbud på rammeavtale").unwrap();
+    assert_eq!(c["state"], "replied");
+    let id = c["id"].to_string();
+    let show = support::nudge::ok(nudge.run(&["show", &id]));
+    assert!(show.contains("replied in the thread"), "{show}");
+    assert!(!show.contains("wrote again"), "{show}");
+    let mut reply = inbound(
+        "Ingrid Berg <ingrid.berg@fjordkraft.no>",
+        "Re: Tilbud på rammeavtale",
+        "r3@fjordkraft.no",
+        Some("a1@fjordsalg.no"),
+        "En ting til: kan dere levere i januar?",
+    );
+    reply.date = "Wed, 18 Nov 2026 10:00:00 +0100";
+    client.append("INBOX", &reply.render(), &[]).await;
+    nudge.sync("2026-11-18T11:00:00+01:00");
+    let show = support::nudge::ok(nudge.run(&["show", &id]));
+    assert_eq!(show.matches("wrote again").count(), 1, "{show}");
+    client.logout().await;
+}

@@ -105,15 +105,14 @@ impl<'m> Pending<'m> {
         )
         .await?;
         let rows = std::mem::take(&mut self.rows);
-        let values: Vec<MessageValues> =
-            rows.iter().map(|r| MessageValues::of(r, at, now)).collect();
+        let values: Vec<MessageValues> = rows.iter().map(|r| MessageValues::of(r, at)).collect();
         insert_rows(
             tx,
             "messages (id, folder, uidvalidity, uid, thread_id, message_id, in_reply_to, refs,
                  from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags,
-                 from_seller, automated, class, seen_at)",
+                 from_seller, automated, class)",
             "",
-            20,
+            19,
             &values,
             |q, v| {
                 q.bind(v.id)
@@ -135,7 +134,6 @@ impl<'m> Pending<'m> {
                     .bind(v.from_seller)
                     .bind(v.automated)
                     .bind(v.class)
-                    .bind(v.seen_at)
             },
         )
         .await?;
@@ -194,11 +192,10 @@ struct MessageValues<'m> {
     from_seller: bool,
     automated: bool,
     class: Option<&'static str>,
-    seen_at: &'m str,
 }
 
 impl<'m> MessageValues<'m> {
-    fn of(row: &Row<'m>, at: DateTime<Utc>, now: &'m str) -> MessageValues<'m> {
+    fn of(row: &Row<'m>, at: DateTime<Utc>) -> MessageValues<'m> {
         let message = row.message;
         let mail = &message.mail;
         let date = mail.date.or(message.internal_date).unwrap_or(at);
@@ -224,7 +221,6 @@ impl<'m> MessageValues<'m> {
             from_seller: message.from_seller,
             automated: message.automated,
             class: message.class.map(MessageClass::name),
-            seen_at: now,
         }
     }
 }
