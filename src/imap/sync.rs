@@ -9,7 +9,7 @@ use async_imap::imap_proto::{
 use chrono::{DateTime, Utc};
 
 use super::{bounded, imap_error, Connection};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Header fields nudge reads, besides the thread and recipient fields; everything else stays
 /// on the server.
@@ -106,10 +106,19 @@ impl Connection {
         let timeout = self.timeout;
         let session = &mut self.session;
         let mailbox = bounded(timeout, format!("EXAMINE {folder}"), async {
-            session
-                .examine(folder)
-                .await
-                .map_err(|e| imap_error(&format!("EXAMINE {folder}"), e))
+            session.examine(folder).await.map_err(|e| {
+                // Deleted since LIST showed it (the seller reorganising): a folder that is
+                // gone, not a broken connection.
+                let text = e.to_string();
+                if is_nonexistent(&text) {
+                    Error::FolderNotFound {
+                        role: "watched",
+                        reason: format!("{folder} is gone from the server ({text})"),
+                    }
+                } else {
+                    imap_error(&format!("EXAMINE {folder}"), e)
+                }
+            })
         })
         .await?;
         let uidvalidity = mailbox.uid_validity.ok_or_else(|| {
@@ -312,6 +321,21 @@ impl Connection {
     }
 }
 
+/// True for a server's answer that the mailbox does not exist: the RFC 5530 response code,
+/// or the words servers use without it.
+fn is_nonexistent(answer: &str) -> bool {
+    let answer = answer.to_ascii_lowercase();
+    [
+        "[nonexistent]",
+        "doesn't exist",
+        "does not exist",
+        "unknown mailbox",
+        "no such mailbox",
+    ]
+    .iter()
+    .any(|words| answer.contains(words))
+}
+
 /// The body sections one message's FETCH answered with.
 #[derive(Default)]
 struct Sections {
@@ -470,6 +494,17 @@ mod tests {
             ..Sections::default()
         };
         assert_eq!(whole.joined(), b"From: a@b\r\n\r\nx");
+    }
+
+    #[test]
+    fn a_missing_mailbox_is_told_from_other_refusals() {
+        assert!(is_nonexistent(
+            "No Response: [NONEXISTENT] Mailbox doesn't exist: Utkast"
+        ));
+        assert!(is_nonexistent("NO Mailbox does not exist"));
+        assert!(is_nonexistent("NO Unknown Mailbox: Drafts (Failure)"));
+        assert!(!is_nonexistent("NO [SERVERBUG] Internal error occurred"));
+        assert!(!is_nonexistent("BAD Command line too long"));
     }
 
     #[test]
