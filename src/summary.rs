@@ -140,17 +140,26 @@ impl Summary {
     /// Cuts every list to [`LIST_LIMIT`] entries, keeping the first ones, and adds what it
     /// leaves out to [`Summary::more`]. Doing it twice changes nothing.
     pub fn fit(&mut self) {
-        fn cut<T>(list: &mut Vec<T>, more: &mut u32) {
-            let left_out = list.len().saturating_sub(LIST_LIMIT);
+        self.fit_to(LIST_LIMIT);
+    }
+
+    /// [`Summary::fit`] to `limit` entries a list.
+    pub fn fit_to(&mut self, limit: usize) {
+        let cut = |list_len: usize, more: &mut u32| {
+            let left_out = list_len.saturating_sub(limit);
             *more = more.saturating_add(u32::try_from(left_out).unwrap_or(u32::MAX));
-            list.truncate(LIST_LIMIT);
-        }
+        };
         let more = &mut self.more;
-        cut(&mut self.drafts_waiting, &mut more.drafts_waiting);
-        cut(&mut self.replied, &mut more.replied);
-        cut(&mut self.let_go, &mut more.let_go);
-        cut(&mut self.due_next_week, &mut more.due_next_week);
-        cut(&mut self.waiting_on_you, &mut more.waiting_on_you);
+        cut(self.drafts_waiting.len(), &mut more.drafts_waiting);
+        cut(self.replied.len(), &mut more.replied);
+        cut(self.let_go.len(), &mut more.let_go);
+        cut(self.due_next_week.len(), &mut more.due_next_week);
+        cut(self.waiting_on_you.len(), &mut more.waiting_on_you);
+        self.drafts_waiting.truncate(limit);
+        self.replied.truncate(limit);
+        self.let_go.truncate(limit);
+        self.due_next_week.truncate(limit);
+        self.waiting_on_you.truncate(limit);
     }
 
     /// A realistic week, for previews, the README's picture and tests of the rendering.
@@ -543,8 +552,9 @@ macro_rules! summary_templates {
 const TEMPLATES: &[(&str, &str, &str)] = summary_templates!("en", "nb", "sv", "da");
 
 /// The text and HTML parts. HTML values are auto-escaped by Tera. Each list shows at most
-/// [`LIST_LIMIT`] entries (see [`Summary::fit`]), and every line of the text part is at most
-/// [`TEXT_WIDTH`] characters (see [`wrap`]).
+/// [`LIST_LIMIT`] entries (see [`Summary::fit`]), fewer when the HTML part would pass
+/// [`MAX_HTML_BYTES`] (subjects of markup characters, each escaped to six bytes, take a lot);
+/// every line of the text part is at most [`TEXT_WIDTH`] characters (see [`wrap`]).
 pub fn render(summary: &Summary, language: Language) -> Result<(String, String)> {
     // A language without its own summary gets the English one.
     let (_, text, html) = TEMPLATES
@@ -555,17 +565,26 @@ pub fn render(summary: &Summary, language: Language) -> Result<(String, String)>
     let mut tera = crate::compose::templates::sandboxed_tera();
     tera.add_raw_templates(vec![("summary.txt", *text), ("summary.html", *html)])
         .map_err(|e| Error::Data(format!("summary templates: {e}")))?;
-    let context = tera::Context::from_serialize(shown(summary))
-        .map_err(|e| Error::Data(format!("summary context: {e}")))?;
-    let render = |name: &str| {
+    let render = |name: &str, summary: &Summary| {
+        let context = tera::Context::from_serialize(summary)
+            .map_err(|e| Error::Data(format!("summary context: {e}")))?;
         tera.render(name, &context)
             .map_err(|e| Error::Data(format!("rendering {name}: {}", tera_error_text(&e))))
     };
-    Ok((
-        wrap(&render("summary.txt")?, TEXT_WIDTH),
-        render("summary.html")?,
-    ))
+    let mut shown = shown(summary);
+    let mut html = render("summary.html", &shown)?;
+    let mut limit = LIST_LIMIT;
+    while html.len() > MAX_HTML_BYTES && limit > 1 {
+        limit /= 2;
+        shown.fit_to(limit);
+        html = render("summary.html", &shown)?;
+    }
+    Ok((wrap(&render("summary.txt", &shown)?, TEXT_WIDTH), html))
 }
+
+/// The largest HTML part: Gmail clips a message whose HTML passes about 102 KB, and the
+/// seller would miss the end of the summary.
+pub const MAX_HTML_BYTES: usize = 80 * 1024;
 
 /// The widest line of the text part, in characters: what every mail client shows unbroken
 /// (RFC 5322 2.1.1 asks for 78).
@@ -1056,6 +1075,9 @@ mod tests {
         let once = summary.clone();
         summary.fit();
         assert_eq!(summary, once, "fitting twice changes nothing");
+        summary.fit_to(4);
+        assert_eq!((summary.let_go.len(), summary.more.let_go), (4, 13));
+        assert_eq!((summary.replied.len(), summary.more.replied), (1, 0));
     }
 
     #[test]

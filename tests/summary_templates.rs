@@ -726,3 +726,69 @@ fn a_thousand_conversations_of_every_kind_fit_a_mail_client() {
         );
     }
 }
+
+/// Subjects and addresses of nothing but markup characters, each escaped to five or six
+/// bytes in HTML: the lists get shorter, so the HTML part still fits, and each says how many
+/// it leaves out.
+#[test]
+fn markup_in_every_subject_still_fits() {
+    let mut summary = a_thousand_of_everything();
+    let hostile = |i: usize| {
+        format!("{i} {}", "<'\"&/>".repeat(40))
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    for (i, d) in summary.drafts_waiting.iter_mut().enumerate() {
+        (d.subject, d.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, r) in summary.replied.iter_mut().enumerate() {
+        (r.subject, r.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, l) in summary.let_go.iter_mut().enumerate() {
+        (l.subject, l.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, d) in summary.due_next_week.iter_mut().enumerate() {
+        (d.subject, d.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, w) in summary.waiting_on_you.iter_mut().enumerate() {
+        (w.subject, w.prospect) = (hostile(i), hostile(i));
+    }
+    for language in languages() {
+        let code = language.code;
+        let (text, html) = nudge::summary::render(&summary, language.library).unwrap();
+        assert!(
+            html.len() < 80 * 1024,
+            "{code}: the HTML part is {} bytes",
+            html.len()
+        );
+        assert!(!html.contains("<'"), "{code}: raw markup in html");
+        assert!(html.contains("&lt;&#x27;&quot;&amp;&#x2F;&gt;"), "{code}");
+        assert_text_is_plain_and_narrow(code, &text);
+        // Each list shows its first entries and counts the rest.
+        let (before, after) = language.more.split_once('N').unwrap();
+        let counts: Vec<usize> = text
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix(before)?
+                    .strip_suffix(after)?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert_eq!(counts.len(), 5, "{code}:\n{text}");
+        let shown = THOUSAND - counts[0];
+        assert!(counts.iter().all(|&c| c == counts[0]), "{code}: {counts:?}");
+        assert!(
+            (1..=nudge::summary::LIST_LIMIT).contains(&shown),
+            "{code}: {shown}"
+        );
+        assert_eq!(
+            text.matches("\n  - 0 <'\"&/>").count(),
+            5,
+            "{code}: the first entries"
+        );
+        assert_eq!(text.matches("\n  - ").count(), 5 * shown, "{code}:\n{text}");
+    }
+}
