@@ -99,12 +99,14 @@ fn from_domain(organisation: &str) -> String {
     }
 }
 
-/// A name as it may be shown: on one line, without control characters, trimmed of white space
-/// and of the punctuation that ends a line ("Fjordkraft AS,"); `None` when nothing that looks
-/// like a name is left (no letter, an address, a link, too long).
+/// A name as it may be shown: on one line, without control characters and without format
+/// characters (a stranger's bidi override would reorder the draft's sentence), trimmed of
+/// white space and of the punctuation that ends a line ("Fjordkraft AS,"); `None` when nothing
+/// that looks like a name is left (no letter, an address, a link, too long).
 fn cleaned(text: &str) -> Option<String> {
     let one_line: String = text
         .chars()
+        .filter(|&c| !crate::display::is_format(c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
@@ -159,8 +161,8 @@ fn names_company(candidate: &str, label: Option<&str>) -> Option<String> {
     (has_company_form(&name) || spells_domain).then_some(name)
 }
 
-/// The company in a display name: after " | ", " - " or " – ", or in the parentheses at its
-/// end. "Berg, Ingrid" alone gives none.
+/// The company in a display name: after " | ", " - " or " – ", in the parentheses at its end,
+/// or the whole name when it carries a company form. "Berg, Ingrid" alone gives none.
 fn from_display_name(name: &str, label: Option<&str>) -> Option<String> {
     let name = name.trim().trim_matches('"').trim();
     if let Some(inner) = name
@@ -183,7 +185,8 @@ fn from_display_name(name: &str, label: Option<&str>) -> Option<String> {
             }
         }
     }
-    None
+    // A shared mailbox's name is the company's: "Fjordkraft AS <post@fjordkraft.no>".
+    cleaned(name).filter(|n| has_company_form(n))
 }
 
 /// The company in the signature of `text`: among its last lines, a line after the one with
@@ -204,7 +207,14 @@ fn from_signature(
     // The words of the prospect's name: from the display name, else from the address
     // ("ingrid.berg@" gives "ingrid" and "berg").
     let local = address.split('@').next().unwrap_or("");
-    let source = match display_name {
+    // Only the person's part of the name: "Ingrid Berg (IT)" is no reason to take a line
+    // with "it" for the name.
+    let person = display_name.map(|n| {
+        [" | ", " - ", " – ", " — ", "("]
+            .iter()
+            .fold(n, |n, separator| n.split(separator).next().unwrap_or(n))
+    });
+    let source = match person {
         Some(n) if n.chars().any(char::is_alphabetic) => n.to_string(),
         _ => local.replace(['.', '_', '-'], " "),
     };
@@ -218,9 +228,14 @@ fn from_signature(
             .any(|w| name_words.contains(&w.to_lowercase()))
     };
     let after_name = last.iter().rposition(|l| is_name_line(l))?;
-    last[after_name + 1..]
-        .iter()
-        .find_map(|line| names_company(line, label).filter(|n| n.split_whitespace().count() <= 6))
+    last[after_name + 1..].iter().find_map(|line| {
+        // The line, or what it starts with: "Fjordkraft AS | Postboks 123 | 5804 Bergen".
+        let first = line.split(['|', '·', ',']).next().unwrap_or(line);
+        [*line, first]
+            .into_iter()
+            .find_map(|candidate| names_company(candidate, label))
+            .filter(|n| n.split_whitespace().count() <= 6)
+    })
 }
 
 #[cfg(test)]
@@ -301,6 +316,16 @@ mod tests {
             "Fjordkraft AS",
             "a free-mail prospect may name a company"
         );
+        assert_eq!(
+            company(
+                "x@gmail.com",
+                None,
+                Some("Fjord\u{202E}kraft AS\u{200B}"),
+                None
+            ),
+            "Fjordkraft AS",
+            "no format characters"
+        );
         let long = "A".repeat(MAX_COMPANY_CHARS + 1);
         assert_eq!(
             company("x@fjordkraft.no", None, Some(&long), None),
@@ -317,6 +342,7 @@ mod tests {
             ("Ingrid Berg (Fjordkraft AS)", "Fjordkraft AS"),
             ("Berg, Ingrid (Fjordkraft)", "Fjordkraft"),
             ("\"Ingrid Berg | Salg | Fjordkraft AS\"", "Fjordkraft AS"),
+            ("Fjordkraft AS", "Fjordkraft AS"),
         ];
         for (name, expected) in cases {
             // On a free-mail address: only the name can tell.
@@ -371,6 +397,11 @@ mod tests {
             ("Ingrid Berg\nExample ApS", "Example ApS"),
             ("Ingrid Berg\nExample Ltd", "Example Ltd"),
             ("Ingrid Berg\nExample Inc.", "Example Inc."),
+            (
+                "Ingrid Berg\nFjordkraft AS | Postboks 7050 | 5020 Bergen",
+                "Fjordkraft AS",
+            ),
+            ("Ingrid Berg\nExample AB, Box 123, Stockholm", "Example AB"),
         ];
         for (signature, expected) in cases {
             assert_eq!(
@@ -423,6 +454,16 @@ mod tests {
                 "{signature}"
             );
         }
+        // The name's words, not a department in parentheses: "it" is no name line.
+        assert_eq!(
+            company(
+                "i@gmail.com",
+                Some("Ingrid Berg (IT)"),
+                None,
+                Some("Hei\n\nSee if it works\nExample AB")
+            ),
+            "",
+        );
         // Only the last lines are a signature.
         let early = format!("Ingrid Berg\nFjordkraft AS\n{}", "Mer tekst.\n".repeat(10));
         assert_eq!(
