@@ -23,11 +23,11 @@ const MAX_COMPANY_CHARS: usize = 80;
 const SIGNATURE_LINES: usize = 8;
 
 /// Words that mark a company form, as written (case matters: "AS" is one, "as" is a word).
+/// Not "SE": in a signature it is more often Sweden than a European company.
 const COMPANY_FORMS: &[&str] = &[
     "AS", "ASA", "AB", "Ab", "A/S", "ApS", "I/S", "IVS", "Oy", "Oyj", "Ltd", "Ltd.", "Limited",
-    "Inc", "Inc.", "LLC", "plc", "PLC", "Corp", "Corp.", "GmbH", "AG", "KG", "SE", "SA", "S.A.",
-    "SAS", "BV", "B.V.", "NV", "N.V.", "Srl", "S.r.l.", "SpA", "S.p.A.", "ehf", "ehf.", "hf",
-    "hf.",
+    "Inc", "Inc.", "LLC", "plc", "PLC", "Corp", "Corp.", "GmbH", "AG", "KG", "SA", "S.A.", "SAS",
+    "BV", "B.V.", "NV", "N.V.", "Srl", "S.r.l.", "SpA", "S.p.A.", "ehf", "ehf.", "hf", "hf.",
 ];
 
 /// What an `Organization:` header says when it names no company.
@@ -463,6 +463,15 @@ mod tests {
                 Some("Hei\n\nSee if it works\nExample AB")
             ),
             "",
+        );
+        assert_eq!(
+            company(
+                "i@gmail.com",
+                Some("Ingrid"),
+                None,
+                Some("Ingrid\nStockholm, SE")
+            ),
+            ""
         );
         // Only the last lines are a signature.
         let early = format!("Ingrid Berg\nFjordkraft AS\n{}", "Mer tekst.\n".repeat(10));
