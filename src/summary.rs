@@ -88,7 +88,35 @@ pub struct WaitingOnYou {
     pub business_days: i64,
 }
 
+/// At most this many entries in each list of the summary. A week with more is a busy one, and a
+/// long list is read by nobody: Gmail clips a message whose HTML passes about 102 KB, and the
+/// seller acts on the first few anyway. The rest is counted in [`Summary::more`] and shown as
+/// "and N more"; the numbers at a glance ([`Numbers`]) always count everything.
+pub const LIST_LIMIT: usize = 10;
+
+/// At most this many characters of a subject or a prospect are shown: the rest is cut, with
+/// "…". Subjects are written by strangers, and one of thousands of characters would fill the
+/// summary on its own.
+pub const SHOWN_CHARS: usize = 200;
+
+/// How many entries of each list were left out, beyond [`LIST_LIMIT`]: 0 when the list is
+/// whole. Templates show "and N more" under a list when its count is not 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct More {
+    pub drafts_waiting: u32,
+    pub replied: u32,
+    pub let_go: u32,
+    pub due_next_week: u32,
+    pub waiting_on_you: u32,
+}
+
 /// Everything the summary templates see.
+///
+/// The lists come most useful first, and [`Summary::fit`] keeps the head of each:
+/// - `drafts_waiting`: oldest first, the drafts going stale while the seller looks away;
+/// - `replied` and `let_go`: latest first, the ones the seller is least likely to have seen;
+/// - `due_next_week`: soonest first, the order they will arrive in Drafts;
+/// - `waiting_on_you`: longest waiting first, the prospects most at risk of going cold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub seller_first_name: String,
@@ -104,9 +132,36 @@ pub struct Summary {
     pub let_go: Vec<LetGo>,
     pub due_next_week: Vec<DueNext>,
     pub waiting_on_you: Vec<WaitingOnYou>,
+    /// What each list leaves out.
+    pub more: More,
 }
 
 impl Summary {
+    /// Cuts every list to [`LIST_LIMIT`] entries, keeping the first ones, and adds what it
+    /// leaves out to [`Summary::more`]. Doing it twice changes nothing.
+    pub fn fit(&mut self) {
+        self.fit_to(LIST_LIMIT);
+    }
+
+    /// [`Summary::fit`] to `limit` entries a list.
+    pub fn fit_to(&mut self, limit: usize) {
+        let cut = |list_len: usize, more: &mut u32| {
+            let left_out = list_len.saturating_sub(limit);
+            *more = more.saturating_add(u32::try_from(left_out).unwrap_or(u32::MAX));
+        };
+        let more = &mut self.more;
+        cut(self.drafts_waiting.len(), &mut more.drafts_waiting);
+        cut(self.replied.len(), &mut more.replied);
+        cut(self.let_go.len(), &mut more.let_go);
+        cut(self.due_next_week.len(), &mut more.due_next_week);
+        cut(self.waiting_on_you.len(), &mut more.waiting_on_you);
+        self.drafts_waiting.truncate(limit);
+        self.replied.truncate(limit);
+        self.let_go.truncate(limit);
+        self.due_next_week.truncate(limit);
+        self.waiting_on_you.truncate(limit);
+    }
+
     /// A realistic week, for previews, the README's picture and tests of the rendering.
     pub fn sample() -> Summary {
         let s = |t: &str| t.to_string();
@@ -211,6 +266,7 @@ impl Summary {
                 prospect: s("siri@havbruk.no"),
                 business_days: 3,
             }],
+            more: More::default(),
         }
     }
 }
@@ -285,8 +341,10 @@ pub async fn compute(
     }
     n.tracked = conversations.iter().filter(|c| c.state.is_open()).count() as u32;
 
+    let mut waiting = store.waiting_drafts().await?;
+    waiting.sort_by_key(|d| (d.created_at, d.id));
     let mut drafts_waiting = Vec::new();
-    for draft in store.waiting_drafts().await? {
+    for draft in waiting {
         let Some(c) = by_id(draft.conversation_id) else {
             continue;
         };
@@ -355,7 +413,7 @@ pub async fn compute(
     due_next_week.sort_by_key(|(d, _)| *d);
 
     let today = calendar.local_date(now);
-    let waiting_on_you = conversations
+    let mut waiting_on_you: Vec<WaitingOnYou> = conversations
         .iter()
         .filter(|c| matches!(c.state, State::Replied | State::Stopped))
         .filter_map(|c| {
@@ -375,11 +433,15 @@ pub async fn compute(
             })
         })
         .collect();
+    waiting_on_you.sort_by_key(|w| std::cmp::Reverse(w.business_days));
+    // The events come oldest first.
+    replied.reverse();
+    let_go.reverse();
 
     let local_due = calendar.local_date(due);
     let first_day = calendar.local_date(from);
     let last_day = local_due - Duration::days(1);
-    Ok(Summary {
+    let mut summary = Summary {
         seller_first_name: config
             .account
             .name
@@ -397,7 +459,10 @@ pub async fn compute(
         let_go,
         due_next_week: due_next_week.into_iter().map(|(_, d)| d).collect(),
         waiting_on_you,
-    })
+        more: More::default(),
+    };
+    summary.fit();
+    Ok(summary)
 }
 
 /// "16–22 November 2026", "16.–22. november 2026", …
@@ -486,7 +551,10 @@ macro_rules! summary_templates {
 
 const TEMPLATES: &[(&str, &str, &str)] = summary_templates!("en", "nb", "sv", "da");
 
-/// The text and HTML parts. HTML values are auto-escaped by Tera.
+/// The text and HTML parts. HTML values are auto-escaped by Tera. Each list shows at most
+/// [`LIST_LIMIT`] entries (see [`Summary::fit`]), fewer when the HTML part would pass
+/// [`MAX_HTML_BYTES`] (subjects of markup characters, each escaped to six bytes, take a lot);
+/// every line of the text part is at most [`TEXT_WIDTH`] characters (see [`wrap`]).
 pub fn render(summary: &Summary, language: Language) -> Result<(String, String)> {
     // A language without its own summary gets the English one.
     let (_, text, html) = TEMPLATES
@@ -497,20 +565,123 @@ pub fn render(summary: &Summary, language: Language) -> Result<(String, String)>
     let mut tera = crate::compose::templates::sandboxed_tera();
     tera.add_raw_templates(vec![("summary.txt", *text), ("summary.html", *html)])
         .map_err(|e| Error::Data(format!("summary templates: {e}")))?;
-    let context = tera::Context::from_serialize(shown(summary))
-        .map_err(|e| Error::Data(format!("summary context: {e}")))?;
-    let render = |name: &str| {
+    let render = |name: &str, summary: &Summary| {
+        let context = tera::Context::from_serialize(summary)
+            .map_err(|e| Error::Data(format!("summary context: {e}")))?;
         tera.render(name, &context)
             .map_err(|e| Error::Data(format!("rendering {name}: {}", tera_error_text(&e))))
     };
-    Ok((render("summary.txt")?, render("summary.html")?))
+    let mut shown = shown(summary);
+    let mut html = render("summary.html", &shown)?;
+    let mut limit = LIST_LIMIT;
+    while html.len() > MAX_HTML_BYTES && limit > 1 {
+        limit /= 2;
+        shown.fit_to(limit);
+        html = render("summary.html", &shown)?;
+    }
+    Ok((wrap(&render("summary.txt", &shown)?, TEXT_WIDTH), html))
 }
 
-/// The summary with the text that came from mail (subjects, prospects) neutralised: bidi and
-/// other format characters and control characters escaped (SPEC 13), in both parts.
+/// The largest HTML part: Gmail clips a message whose HTML passes about 102 KB, and the
+/// seller would miss the end of the summary.
+pub const MAX_HTML_BYTES: usize = 80 * 1024;
+
+/// The widest line of the text part, in characters: what every mail client shows unbroken
+/// (RFC 5322 2.1.1 asks for 78).
+pub const TEXT_WIDTH: usize = 78;
+
+/// `text` with every line longer than `width` characters broken at spaces, the rest of it
+/// indented under the start of the line's text: under the text of a list entry ("  - "), so
+/// a long subject reads as one block. A word longer than a whole line (an address, a subject
+/// without spaces) is broken where the line ends. Lines that fit are left as they are.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let content = line.trim_start_matches(' ');
+        let indent = line.len() - content.len();
+        let hang = if content.starts_with("- ") {
+            indent + 2
+        } else {
+            indent
+        };
+        // The indent of the lines after the first; never so deep that no text fits.
+        let hang = " ".repeat(hang.min(width / 2));
+        let mut lines: Vec<String> = Vec::new();
+        let mut current = " ".repeat(indent.min(width / 2));
+        // The characters of `current` and whether it holds a word yet.
+        let mut count = current.chars().count();
+        let mut has_word = false;
+        for word in content.split(' ') {
+            let length = word.chars().count();
+            if has_word && count + 1 + length <= width {
+                current.push(' ');
+                current.push_str(word);
+                count += 1 + length;
+                continue;
+            }
+            if word.is_empty() {
+                continue;
+            }
+            if has_word {
+                if hang.len() + length > width && count + 2 <= width {
+                    // Too long for a line of its own anyway: it starts here.
+                    current.push(' ');
+                    count += 1;
+                } else {
+                    lines.push(std::mem::replace(&mut current, hang.clone()));
+                    count = hang.len();
+                }
+            }
+            // A word that does not fit on a line of its own is broken where the line ends.
+            let mut rest = word;
+            while count + rest.chars().count() > width {
+                let room = width - count;
+                let at = rest
+                    .char_indices()
+                    .nth(room)
+                    .map_or(rest.len(), |(at, _)| at);
+                current.push_str(&rest[..at]);
+                lines.push(std::mem::replace(&mut current, hang.clone()));
+                count = hang.len();
+                rest = &rest[at..];
+            }
+            current.push_str(rest);
+            count += rest.chars().count();
+            has_word = true;
+        }
+        lines.push(current);
+        let lines: Vec<&str> = lines
+            .iter()
+            .map(|l| l.trim_end())
+            .filter(|l| !l.is_empty())
+            .collect();
+        out.push_str(&lines.join("\n"));
+    }
+    out
+}
+
+/// The summary as shown: each list fitted (see [`Summary::fit`]), and the text that came from
+/// mail (subjects, prospects) neutralised (bidi and other format characters and control
+/// characters escaped, SPEC 13) and cut to [`SHOWN_CHARS`], in both parts.
 fn shown(summary: &Summary) -> Summary {
-    let n = |text: &mut String| *text = neutralise(text).into_owned();
+    let n = |text: &mut String| {
+        let neutral = neutralise(text);
+        *text = match neutral.char_indices().nth(SHOWN_CHARS - 1) {
+            Some((at, _)) if neutral.chars().count() > SHOWN_CHARS => {
+                format!("{}…", neutral[..at].trim_end())
+            }
+            _ => neutral.into_owned(),
+        };
+    };
     let mut out = summary.clone();
+    out.fit();
     for d in &mut out.drafts_waiting {
         n(&mut d.subject);
         n(&mut d.prospect);
@@ -860,6 +1031,65 @@ mod tests {
         }
         assert!(text.contains("Faktura <U+202E>fdp.exe"), "{text}");
         assert!(html.contains("Faktura &lt;U+202E&gt;fdp.exe"), "{html}");
+    }
+
+    #[test]
+    fn wrapping_hangs_under_the_entry_and_leaves_short_lines_alone() {
+        let short = "AT A GLANCE\n  Tracked conversations:          37\n\n  - a: \"b\"";
+        assert_eq!(
+            wrap(short, 78),
+            short,
+            "lines that fit are kept, spaces and all"
+        );
+        let entry = "  - per@nordlys.no: \"Tilbud på rammeavtale for kontorstoler og pulter\"";
+        assert_eq!(
+            wrap(entry, 40),
+            "  - per@nordlys.no: \"Tilbud på\n    rammeavtale for kontorstoler og\n    pulter\""
+        );
+        // The width counts characters, not bytes.
+        assert_eq!(wrap("æøå æøå æøå", 7), "æøå æøå\næøå");
+        // A word longer than a line is broken where the line ends.
+        assert_eq!(
+            wrap("  - abcdefghijklmnopqrstuvwxyz", 12),
+            "  - abcdefgh\n    ijklmnop\n    qrstuvwx\n    yz"
+        );
+        // No trailing spaces where a line is broken, and blank lines stay.
+        let wrapped = wrap("one two   three four\n\nfive", 9);
+        assert_eq!(wrapped, "one two\nthree\nfour\n\nfive");
+        for line in wrap(&"word ".repeat(100), 78).lines() {
+            assert!(line.chars().count() <= 78 && line == line.trim_end());
+        }
+    }
+
+    #[test]
+    fn fitting_keeps_the_head_of_each_list_and_counts_the_rest() {
+        let mut summary = Summary::sample();
+        let first = summary.let_go[0].clone();
+        summary.let_go = vec![first.clone(); LIST_LIMIT + 7];
+        summary.replied.truncate(1);
+        summary.fit();
+        assert_eq!(summary.let_go.len(), LIST_LIMIT);
+        assert_eq!(summary.let_go[0], first);
+        assert_eq!(summary.more.let_go, 7);
+        assert_eq!((summary.replied.len(), summary.more.replied), (1, 0));
+        let once = summary.clone();
+        summary.fit();
+        assert_eq!(summary, once, "fitting twice changes nothing");
+        summary.fit_to(4);
+        assert_eq!((summary.let_go.len(), summary.more.let_go), (4, 13));
+        assert_eq!((summary.replied.len(), summary.more.replied), (1, 0));
+    }
+
+    #[test]
+    fn a_subject_of_thousands_of_characters_is_cut_in_both_parts() {
+        let mut summary = Summary::sample();
+        summary.let_go[0].subject = format!("Tilbud {}", "x".repeat(5000));
+        let (text, html) = render(&summary, Language::En).unwrap();
+        let shown = format!("Tilbud {}…", "x".repeat(SHOWN_CHARS - 8));
+        assert!(html.contains(&format!("{shown}<")), "{html}");
+        assert!(!html.contains(&"x".repeat(SHOWN_CHARS)));
+        let text: String = text.lines().map(str::trim).collect();
+        assert!(text.contains(&shown), "{text}");
     }
 
     #[test]

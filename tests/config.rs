@@ -579,7 +579,8 @@ fn init_template_loads_and_documents_every_key() {
                     || rest.starts_with("extra_holidays")
                     || rest.starts_with("away")
                     || rest.starts_with("workdays")
-                    || rest.starts_with("to =") =>
+                    || rest.starts_with("to =")
+                    || rest.starts_with("\"tromsosjomat.no\"") =>
             {
                 rest.to_string()
             }
@@ -592,6 +593,46 @@ fn init_template_loads_and_documents_every_key() {
     std::fs::write(&ca, "x").unwrap();
     let uncommented = uncommented.replace("/etc/ssl/private-ca.pem", ca.to_str().unwrap());
     Config::parse(&uncommented, None, true).expect("the optional keys are real keys");
+}
+
+/// `[companies]`: domains, lower-cased, with the names as written; an empty name or a key that
+/// is no domain is refused, naming the table.
+#[test]
+fn companies_are_domains_with_names() {
+    let text = format!(
+        "{SPEC_EXAMPLE}\n[companies]\n\"Fjordkraft.NO\" = \" Fjordkraft AS \"\n\
+         \"tromsosjomat.no\" = \"Tromsø Sjømat AS\"\n"
+    );
+    let config = Config::parse(&text, None, false).expect("companies load");
+    assert_eq!(
+        config.companies,
+        vec![
+            ("fjordkraft.no".to_string(), "Fjordkraft AS".to_string()),
+            (
+                "tromsosjomat.no".to_string(),
+                "Tromsø Sjømat AS".to_string()
+            ),
+        ]
+    );
+    assert!(Config::parse(SPEC_EXAMPLE, None, false)
+        .unwrap()
+        .companies
+        .is_empty());
+    for (entry, says) in [
+        ("\"fjordkraft.no\" = \"  \"", "is empty"),
+        (
+            "\"ingrid@fjordkraft.no\" = \"Fjordkraft\"",
+            "is not a domain",
+        ),
+        ("\"fjordkraft\" = \"Fjordkraft\"", "is not a domain"),
+        ("\"fjord kraft.no\" = \"Fjordkraft\"", "is not a domain"),
+        ("\"fjordkraft..no\" = \"Fjordkraft\"", "is not a domain"),
+        ("\"fjordkraft.no\" = \"Fjordkraft\\nBcc: x\"", "one line"),
+    ] {
+        let error = config_error(&format!("{SPEC_EXAMPLE}\n[companies]\n{entry}\n"), false);
+        assert_eq!(error.key, "companies", "{entry}");
+        assert!(error.message.contains(says), "{entry}: {}", error.message);
+    }
 }
 
 #[test]

@@ -1739,9 +1739,23 @@ fn check_summary(input: &[u8], choice: u64) -> Result<(), String> {
             ));
         }
     }
-    let neutral = neutralise(&value).into_owned();
-    if !shown.is_empty() && !text.contains(&neutral) {
+    // Shown neutralised, and cut with "…" when longer than the summary shows.
+    let mut neutral = neutralise(&value).into_owned();
+    let limit = nudge::summary::SHOWN_CHARS;
+    if neutral.chars().count() > limit {
+        let kept: String = neutral.chars().take(limit - 1).collect();
+        neutral = format!("{}…", kept.trim_end());
+    }
+    // The text part wraps long lines: white space may become a line break and an indent, and
+    // a word longer than a line is broken. Without white space, the value is there as it is.
+    let squashed = |t: &str| t.split_whitespace().collect::<String>();
+    if !shown.is_empty() && !squashed(&text).contains(&squashed(&neutral)) {
         return Err(format!("the text part does not show {neutral:?} as it is"));
+    }
+    if let Some(line) = text.lines().find(|l| l.chars().count() > 78) {
+        return Err(format!(
+            "the text part has a line over 78 columns: {line:?}"
+        ));
     }
     let escaped = tera::escape_html(&neutral);
     if !shown.is_empty() && !html.contains(&escaped) {

@@ -334,6 +334,160 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
     );
 }
 
+/// A busy week: each list keeps its most pressing entries, up to the limit, and counts the
+/// rest; the numbers count them all.
+#[tokio::test]
+async fn a_busy_week_keeps_the_most_pressing_of_each_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let limit = nudge::summary::LIST_LIMIT;
+    let each = limit + 3;
+    for thread in 1..=(3 * each) as i64 {
+        let message = nudge::store::NewMessage {
+            folder: "Sent".into(),
+            uidvalidity: 1,
+            uid: thread as u32,
+            mail: nudge::mail::parse::Mail {
+                message_id: Some(format!("t{thread}@x")),
+                ..Default::default()
+            },
+            gm_thrid: None,
+            internal_date: None,
+            flags: vec![],
+            from_seller: true,
+            automated: true,
+            origin: nudge::model::Origin::Sent,
+            class: None,
+        };
+        let state = nudge::store::FolderState {
+            name: "Sent".into(),
+            uidvalidity: 1,
+            last_uid: thread as u32,
+            highest_modseq: None,
+        };
+        store
+            .store_messages(&[message], &state, "sent", oslo(2, 9))
+            .await
+            .unwrap();
+    }
+    // Replies and let-gos through the week, one an hour; drafts made one an hour, the
+    // newest first.
+    for i in 0..each {
+        let at = oslo(17, 8) + Duration::hours(i as i64);
+        let thread = i as i64 + 1;
+        add(
+            &store,
+            thread,
+            &format!("r{i}@x.no"),
+            &format!("Replied {i}"),
+            State::Replied,
+            1,
+            Some(1),
+            EventKind::Reply,
+            "replied",
+            at,
+        )
+        .await;
+        let thread = (each + i) as i64 + 1;
+        add(
+            &store,
+            thread,
+            &format!("l{i}@x.no"),
+            &format!("Let go {i}"),
+            State::LetGo,
+            3,
+            None,
+            EventKind::LetGo,
+            "let go",
+            at,
+        )
+        .await;
+        let thread = (2 * each + i) as i64 + 1;
+        let id = add(
+            &store,
+            thread,
+            &format!("d{i}@x.no"),
+            &format!("Drafted {i}"),
+            State::Drafted,
+            1,
+            None,
+            EventKind::Drafted,
+            "drafted",
+            at,
+        )
+        .await;
+        store
+            .begin_draft(&Draft {
+                id: 0,
+                conversation_id: id,
+                step: 2,
+                template: "followup-2".into(),
+                variant: 0,
+                language: "en".into(),
+                message_id: format!("d{i}@x"),
+                folder: Some("Drafts".into()),
+                uidvalidity: Some(1),
+                uid: Some(i as u32 + 1),
+                state: DraftState::Pending,
+                created_at: oslo(21, 20) - Duration::hours(i as i64),
+                fingerprint: None,
+                parent_message_id: None,
+                seller_message_id: None,
+                removal_attempts: 0,
+            })
+            .await
+            .unwrap();
+    }
+    let due = oslo(23, 7);
+    let summary = nudge::summary::compute(&store, &config(), due, due)
+        .await
+        .unwrap();
+    let (n, more) = (&summary.n, &summary.more);
+    assert_eq!(
+        (n.replies, n.let_go, n.drafts_waiting),
+        (each as u32, each as u32, each as u32)
+    );
+    assert_eq!((more.replied, more.let_go, more.drafts_waiting), (3, 3, 3));
+    let subjects = |list: Vec<&String>| list.into_iter().cloned().collect::<Vec<String>>();
+    // The latest replies and let-gos first: the ones the seller is least likely to have seen.
+    let latest: Vec<String> = (0..each)
+        .rev()
+        .take(limit)
+        .map(|i| format!("Replied {i}"))
+        .collect();
+    assert_eq!(
+        subjects(summary.replied.iter().map(|r| &r.subject).collect()),
+        latest
+    );
+    let latest: Vec<String> = (0..each)
+        .rev()
+        .take(limit)
+        .map(|i| format!("Let go {i}"))
+        .collect();
+    assert_eq!(
+        subjects(summary.let_go.iter().map(|l| &l.subject).collect()),
+        latest
+    );
+    // The oldest drafts first: the ones going stale.
+    let oldest: Vec<String> = (0..each)
+        .rev()
+        .take(limit)
+        .map(|i| format!("Drafted {i}"))
+        .collect();
+    assert_eq!(
+        subjects(summary.drafts_waiting.iter().map(|d| &d.subject).collect()),
+        oldest
+    );
+
+    let (text, html) = nudge::summary::render(&summary, config().account.language).unwrap();
+    assert_eq!(text.matches("\n  and 3 more\n").count(), 3, "{text}");
+    assert_eq!(html.matches(">and 3 more</td>").count(), 3);
+    assert!(
+        !text.contains("Replied 2\"") && text.contains("Replied 3\""),
+        "{text}"
+    );
+}
+
 fn opener(days_ago_from: DateTime<Utc>) -> String {
     Message {
         from: "Kari Nordmann <kari@fjordsalg.no>",

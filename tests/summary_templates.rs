@@ -1,6 +1,8 @@
 //! The weekly summary templates (SPEC 8) in every shipped language, rendered the way
 //! `summary::render` does (HTML under a `.html` name, so Tera auto-escapes it; text under
-//! `.txt`, not escaped): a full week with hostile names, an empty week, and bars at 0 and 100.
+//! `.txt`, not escaped): a full week with hostile names, an empty week, and bars at 0 and 100;
+//! and through `summary::render`, a week of a thousand conversations of every kind, which must
+//! still fit a mail client.
 
 use serde_json::{json, Value};
 use tera::{Context, Tera};
@@ -16,6 +18,9 @@ struct Language {
     steps: [&'static str; 4],
     /// Text headings of the drafts, replied, let-go, due and waiting-on-you sections.
     sections: [&'static str; 5],
+    /// What a list leaves out, with `N` for the number.
+    more: &'static str,
+    library: nudge::config::Language,
 }
 
 macro_rules! templates {
@@ -57,6 +62,8 @@ fn languages() -> [Language; 4] {
                 "COMING UP NEXT WEEK",
                 "WAITING ON YOU",
             ],
+            more: "and N more",
+            library: nudge::config::Language::En,
         },
         Language {
             code: "nb",
@@ -77,6 +84,8 @@ fn languages() -> [Language; 4] {
                 "KOMMER NESTE UKE",
                 "DE VENTER PÅ SVAR FRA DEG",
             ],
+            more: "og N til",
+            library: nudge::config::Language::Nb,
         },
         Language {
             code: "sv",
@@ -97,6 +106,8 @@ fn languages() -> [Language; 4] {
                 "KOMMER NÄSTA VECKA",
                 "DE VÄNTAR PÅ SVAR FRÅN DIG",
             ],
+            more: "och N till",
+            library: nudge::config::Language::Sv,
         },
         Language {
             code: "da",
@@ -112,6 +123,8 @@ fn languages() -> [Language; 4] {
                 "KOMMER I NÆSTE UGE",
                 "DE VENTER PÅ SVAR FRA DIG",
             ],
+            more: "og N mere",
+            library: nudge::config::Language::Da,
         },
     ]
 }
@@ -155,7 +168,11 @@ fn full_week(language: &Language) -> Value {
         ],
         "waiting_on_you": [
             { "subject": "Prisliste", "prospect": "Tor Bakke", "business_days": 3 }
-        ]
+        ],
+        "more": {
+            "drafts_waiting": 0, "replied": 0, "let_go": 0, "due_next_week": 0,
+            "waiting_on_you": 0
+        }
     })
 }
 
@@ -174,7 +191,11 @@ fn empty_week(language: &Language) -> Value {
         "replied": [],
         "let_go": [],
         "due_next_week": [],
-        "waiting_on_you": []
+        "waiting_on_you": [],
+        "more": {
+            "drafts_waiting": 0, "replied": 0, "let_go": 0, "due_next_week": 0,
+            "waiting_on_you": 0
+        }
     })
 }
 
@@ -486,5 +507,288 @@ fn bars_at_the_edges() {
             html.contains("width:4%") && html.contains("width:96%"),
             "{code}: 4% bar"
         );
+    }
+}
+
+/// A list cut short says how many it leaves out, under that list, in both parts; a whole
+/// list says nothing of the kind.
+#[test]
+fn a_list_cut_short_says_how_many_more() {
+    let lists = [
+        "drafts_waiting",
+        "replied",
+        "let_go",
+        "due_next_week",
+        "waiting_on_you",
+    ];
+    for language in languages() {
+        let code = language.code;
+        let (text, html) = render(&language, &full_week(&language));
+        let word = language.more.split(' ').next().unwrap();
+        assert!(
+            !text.contains(&language.more.replace('N', "0"))
+                && !text.lines().any(|l| l.starts_with(&format!("  {word} "))),
+            "{code}: a whole list says {:?}:\n{text}",
+            language.more
+        );
+        assert!(!html.contains(&format!(">{word} ")), "{code}: {html}");
+        for (i, list) in lists.iter().enumerate() {
+            let mut context = full_week(&language);
+            let count = 40 + i as u64;
+            context["more"][list] = json!(count);
+            let (text, html) = render(&language, &context);
+            let said = language.more.replace('N', &count.to_string());
+            assert!(
+                text.contains(&format!("\n  {said}\n")),
+                "{code} {list}: text lacks {said:?}:\n{text}"
+            );
+            assert!(html.contains(&format!(">{said}</td>")), "{code} {list}");
+            // Under its own list: after that section's heading, before the next one.
+            let at = text.find(&said).unwrap();
+            assert!(
+                at > text.find(language.sections[i]).unwrap(),
+                "{code} {list}"
+            );
+            if let Some(next) = language.sections.get(i + 1) {
+                assert!(at < text.find(next).unwrap(), "{code} {list}");
+            }
+        }
+    }
+}
+
+const THOUSAND: usize = 1000;
+
+/// A subject of 200 characters, with words of every length and markup a stranger wrote.
+fn long_subject(i: usize) -> String {
+    let mut subject = format!("Re: Tilbud {i} på rammeavtale <script>alert(1)</script> & ");
+    let words = [
+        "kontorstoler",
+        "og",
+        "hev-senk-pulter",
+        "for",
+        "avdelingen",
+        "i",
+    ];
+    let mut w = i;
+    while subject.chars().count() < 200 {
+        subject.push_str(words[w % words.len()]);
+        subject.push(' ');
+        w += 1;
+    }
+    subject
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+/// A prospect with a long address, about 70 characters: nearly a line of its own.
+fn long_prospect(i: usize) -> String {
+    format!("ingrid-marie.berg-johannessen.{i}@innkjop.fjordkraft-nettselskap.no")
+}
+
+/// A week of a thousand conversations in every list, as `summary::compute` would give it.
+fn a_thousand_of_everything() -> nudge::summary::Summary {
+    use nudge::summary::*;
+    let mut summary = Summary::sample();
+    summary.seller_first_name = "Kari-Mette Annelise".into();
+    summary.n = Numbers {
+        tracked: 5000,
+        new_this_week: 1000,
+        replies: 1000,
+        drafts_waiting: 1000,
+        let_go: 1000,
+        bounced: 0,
+        opted_out: 0,
+        dismissed: 0,
+        came_back: 0,
+    };
+    summary.drafts_waiting = (0..THOUSAND)
+        .map(|i| WaitingDraft {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+            age_days: 3,
+            step: 2,
+            is_close: false,
+        })
+        .collect();
+    summary.replied = (0..THOUSAND)
+        .map(|i| Replied {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+            after_step: 3,
+            after_close: true,
+            came_back: true,
+        })
+        .collect();
+    summary.let_go = (0..THOUSAND)
+        .map(|i| LetGo {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+        })
+        .collect();
+    summary.due_next_week = (0..THOUSAND)
+        .map(|i| DueNext {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+            due: "Wed 25 Nov".into(),
+            step: 3,
+            is_close: true,
+        })
+        .collect();
+    summary.waiting_on_you = (0..THOUSAND)
+        .map(|i| WaitingOnYou {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+            business_days: 12,
+        })
+        .collect();
+    summary
+}
+
+/// Gmail clips HTML over about 102 KB, and text over 78 columns breaks in many readers: a
+/// thousand conversations of every kind, with long subjects and names, still fit, the lists
+/// say how many they leave out, and the numbers still count everything.
+#[test]
+fn a_thousand_conversations_of_every_kind_fit_a_mail_client() {
+    let summary = a_thousand_of_everything();
+    let limit = nudge::summary::LIST_LIMIT;
+    assert!(limit < THOUSAND);
+    for language in languages() {
+        let code = language.code;
+        let (text, html) = nudge::summary::render(&summary, language.library).unwrap();
+        assert!(
+            html.len() < 80 * 1024,
+            "{code}: the HTML part is {} bytes",
+            html.len()
+        );
+        assert_no_leftovers(code, "text", &text);
+        assert_no_leftovers(code, "html", &html);
+        assert_self_contained_html(code, &html);
+        assert_text_is_plain_and_narrow(code, &text);
+
+        // Each list: its first entries, and how many more.
+        let said = language.more.replace('N', &(THOUSAND - limit).to_string());
+        assert_eq!(text.matches(&said).count(), 5, "{code}: {said:?}:\n{text}");
+        assert_eq!(html.matches(&format!(">{said}</td>")).count(), 5, "{code}");
+        assert_eq!(
+            text.matches(&long_prospect(0)).count(),
+            5,
+            "{code}: each list starts with its first entry"
+        );
+        let last = long_prospect(limit - 1);
+        assert_eq!(text.matches(&last).count(), 5, "{code}: {last}");
+        let beyond = format!("{}@", long_prospect(limit).split('@').next().unwrap());
+        assert!(!text.contains(&beyond), "{code}: entry {limit} is left out");
+        assert!(!html.contains(&beyond), "{code}: entry {limit} is left out");
+        // The numbers at a glance count everything.
+        for number in ["5000", "1000"] {
+            assert!(text.contains(number), "{code}: text lacks {number}");
+            assert!(html.contains(number), "{code}: html lacks {number}");
+        }
+
+        // A subject is wrapped, never cut: its words follow each other across the lines,
+        // which hang under the start of the entry's text.
+        let subject = long_subject(0);
+        let at = text.find("  - ").unwrap();
+        let mut block: Vec<&str> = Vec::new();
+        for line in text[at..].lines() {
+            block.push(line);
+            if line.ends_with(['"', '»', '”']) {
+                break;
+            }
+        }
+        let joined = block.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+        assert!(
+            joined.starts_with(&format!("- {}: ", long_prospect(0))) && joined.contains(&subject),
+            "{code}: the subject across lines:\n{}",
+            block.join("\n")
+        );
+        assert!(block.len() >= 3, "{code}: wrapped over several lines");
+        assert!(
+            block[1..]
+                .iter()
+                .all(|l| l.starts_with("    ") && !l.starts_with("     ")),
+            "{code}: hanging indent:\n{}",
+            block.join("\n")
+        );
+
+        // Strangers' markup: escaped in HTML, as written in text.
+        assert!(!html.contains("<script"), "{code}: raw markup in html");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; &amp;"),
+            "{code}: escaped subject"
+        );
+        assert!(
+            text.contains("<script>alert(1)</script>"),
+            "{code}: text as written"
+        );
+    }
+}
+
+/// Subjects and addresses of nothing but markup characters, each escaped to five or six
+/// bytes in HTML: the lists get shorter, so the HTML part still fits, and each says how many
+/// it leaves out.
+#[test]
+fn markup_in_every_subject_still_fits() {
+    let mut summary = a_thousand_of_everything();
+    let hostile = |i: usize| {
+        format!("{i} {}", "<'\"&/>".repeat(40))
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    for (i, d) in summary.drafts_waiting.iter_mut().enumerate() {
+        (d.subject, d.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, r) in summary.replied.iter_mut().enumerate() {
+        (r.subject, r.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, l) in summary.let_go.iter_mut().enumerate() {
+        (l.subject, l.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, d) in summary.due_next_week.iter_mut().enumerate() {
+        (d.subject, d.prospect) = (hostile(i), hostile(i));
+    }
+    for (i, w) in summary.waiting_on_you.iter_mut().enumerate() {
+        (w.subject, w.prospect) = (hostile(i), hostile(i));
+    }
+    for language in languages() {
+        let code = language.code;
+        let (text, html) = nudge::summary::render(&summary, language.library).unwrap();
+        assert!(
+            html.len() < 80 * 1024,
+            "{code}: the HTML part is {} bytes",
+            html.len()
+        );
+        assert!(!html.contains("<'"), "{code}: raw markup in html");
+        assert!(html.contains("&lt;&#x27;&quot;&amp;&#x2F;&gt;"), "{code}");
+        assert_text_is_plain_and_narrow(code, &text);
+        // Each list shows its first entries and counts the rest.
+        let (before, after) = language.more.split_once('N').unwrap();
+        let counts: Vec<usize> = text
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix(before)?
+                    .strip_suffix(after)?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert_eq!(counts.len(), 5, "{code}:\n{text}");
+        let shown = THOUSAND - counts[0];
+        assert!(counts.iter().all(|&c| c == counts[0]), "{code}: {counts:?}");
+        assert!(
+            (1..=nudge::summary::LIST_LIMIT).contains(&shown),
+            "{code}: {shown}"
+        );
+        assert_eq!(
+            text.matches("\n  - 0 <'\"&/>").count(),
+            5,
+            "{code}: the first entries"
+        );
+        assert_eq!(text.matches("\n  - ").count(), 5 * shown, "{code}:\n{text}");
     }
 }

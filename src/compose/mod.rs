@@ -1,12 +1,13 @@
 //! Writing follow-ups: the template and its variant, the language, and the draft itself.
 
+pub mod company;
 pub mod draft;
 pub mod templates;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Language};
-use crate::mail::address::{domain, is_freemail, organisation_domain};
+use crate::mail::address::{domain, organisation_domain};
 use crate::mail::parse::Mailbox;
 use crate::model::Conversation;
 use templates::FollowUpContext;
@@ -82,6 +83,10 @@ pub fn choose_variant(conversation_id: i64, count: usize, used: &[u32]) -> u32 {
 }
 
 /// What the templates may say about this conversation.
+///
+/// `prospect_company` comes from [`company::company_name`] with what a conversation carries
+/// today: the greeted address, its display name and `[companies]`. The prospect's latest
+/// `Organization:` header and signature are passed as `None` until the store keeps them.
 pub fn context(
     config: &Config,
     conversation: &Conversation,
@@ -92,10 +97,13 @@ pub fn context(
 ) -> FollowUpContext {
     let prospect_name = greeted.name.clone().unwrap_or_default();
     let prospect_first_name = first_name(&prospect_name);
-    let company = Some(domain(&greeted.address))
-        .filter(|d| !d.is_empty() && !is_freemail(d))
-        .map(|d| company_from_domain(&organisation_domain(&d)))
-        .unwrap_or_default();
+    let company = company::company_name(
+        &greeted.address,
+        greeted.name.as_deref(),
+        None,
+        None,
+        &config.companies,
+    );
     let seller_name = config.account.name.clone();
     FollowUpContext {
         prospect_first_name,
@@ -134,16 +142,6 @@ fn first_name(name: &str) -> String {
     first.unwrap_or("").to_string()
 }
 
-/// "Fjordkraft" from "fjordkraft.no", "Thamesbuild" from "thamesbuild.co.uk".
-fn company_from_domain(org: &str) -> String {
-    let label = org.split('.').next().unwrap_or("");
-    let mut chars = label.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,12 +156,10 @@ mod tests {
     }
 
     #[test]
-    fn names_and_companies() {
+    fn names() {
         assert_eq!(first_name("Ingrid Berg"), "Ingrid");
         assert_eq!(first_name("Berg, Ingrid"), "Ingrid");
         assert_eq!(first_name(""), "");
-        assert_eq!(company_from_domain("fjordkraft.no"), "Fjordkraft");
-        assert_eq!(company_from_domain("thamesbuild.co.uk"), "Thamesbuild");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use crate::error::ConfigError;
 
 /// Default for the timeout of network operations.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+/// The longest company name `[companies]` takes: longer is no name but a mistake.
+const MAX_COMPANY_CHARS: usize = 100;
 
 pub(super) struct Checker<'a> {
     pub(super) text: &'a str,
@@ -116,9 +118,14 @@ impl Checker<'_> {
             }
             languages.push((key, language));
         }
+        let mut companies = Vec::new();
+        for (key, name) in raw.companies {
+            companies.push(self.company(&key, &name)?);
+        }
         Ok(Config {
             path: self.path.map(Path::to_path_buf),
             languages,
+            companies,
             account,
             imap,
             smtp,
@@ -127,6 +134,42 @@ impl Checker<'_> {
             summary,
             store,
         })
+    }
+
+    /// One entry of `[companies]`: a domain (lower-cased) and the name written for it.
+    fn company(&self, key: &str, name: &str) -> std::result::Result<(String, String), ConfigError> {
+        let domain = key.trim().trim_end_matches('.').to_lowercase();
+        let labels_ok = domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+        if !domain.contains('.') || !labels_ok {
+            return Err(self.error(
+                "companies",
+                format!(
+                    "\"{key}\" is not a domain: write the part after the @, like \"fjordkraft.no\""
+                ),
+            ));
+        }
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(self.error(
+                "companies",
+                format!("the company name for \"{domain}\" is empty"),
+            ));
+        }
+        if name.chars().any(char::is_control) || name.chars().count() > MAX_COMPANY_CHARS {
+            return Err(self.error(
+                "companies",
+                format!(
+                    "the company name for \"{domain}\" must be one line of at most \
+                     {MAX_COMPANY_CHARS} characters"
+                ),
+            ));
+        }
+        Ok((domain, name.to_string()))
     }
 
     fn address(&self, key: &str, value: &str) -> std::result::Result<String, ConfigError> {

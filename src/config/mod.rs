@@ -115,6 +115,9 @@ pub struct Config {
     pub store: StoreConfig,
     /// Template language per address or domain (lower-case), before detection.
     pub languages: Vec<(String, Language)>,
+    /// The company name per domain (lower-case), before anything mail says: the name
+    /// follow-ups give for a prospect of that domain or of its organisation.
+    pub companies: Vec<(String, String)>,
 }
 
 /// Who the seller is.

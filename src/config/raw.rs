@@ -35,6 +35,9 @@ pub(super) struct RawConfig {
     /// Template language per address or domain: `"fjordkraft.no" = "nb"`.
     #[serde(default)]
     pub(super) languages: std::collections::BTreeMap<String, Language>,
+    /// The prospect's company as it is written, per domain: `"tromsosjomat.no" = "Tromsø Sjømat AS"`.
+    #[serde(default)]
+    pub(super) companies: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

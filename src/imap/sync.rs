@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub const HEADER_FIELDS: &str = "MESSAGE-ID FROM SUBJECT DATE \
     AUTO-SUBMITTED X-AUTOREPLY X-AUTORESPOND PRECEDENCE X-AUTO-RESPONSE-SUPPRESS \
     X-MS-EXCHANGE-INBOX-RULES-LOOP LIST-ID LIST-UNSUBSCRIBE CONTENT-TYPE X-NUDGE-SUMMARY \
-    X-MICROSOFT-ORIGINAL-MESSAGE-ID";
+    X-MICROSOFT-ORIGINAL-MESSAGE-ID ORGANIZATION";
 
 /// The thread fields, which strangers and long threads fill with thousands of ids. They are
 /// fetched on their own, so that however long they are, the fields after them in the message

@@ -11,6 +11,8 @@ const MAX_BODY_CHARS: usize = 16 * 1024;
 /// Upper bound on a display name: no person's name is longer, and a stranger's name of
 /// thousands of characters would fill every log line, history entry and summary naming them.
 pub const MAX_NAME_CHARS: usize = 200;
+/// Upper bound on the `Organization:` header kept: a company's name, not a stranger's essay.
+pub const MAX_ORGANIZATION_CHARS: usize = 200;
 
 /// A person in a header: lower-case address and, if given, a display name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -100,6 +102,9 @@ pub struct Mail {
     pub report: Option<Report>,
     /// For bounces: the Message-ID of the returned original, found in the report's parts.
     pub returned_message_id: Option<String>,
+    /// The `Organization:` header, decoded, on one line without control characters, trimmed
+    /// and bounded; `None` when missing or empty. What the sender's company calls itself.
+    pub organization: Option<String>,
 }
 
 impl Mail {
@@ -206,6 +211,18 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
     let to = mailboxes(message.to());
     let cc = mailboxes(message.cc());
     let subject = message.subject().map(one_line).unwrap_or_default();
+    // mail-parser keeps Organization raw: its encoded words are decoded here.
+    let organization = raw_header("Organization")
+        .map(|raw| {
+            let line = format!("{raw}\r\n");
+            let value =
+                mail_parser::parsers::MessageStream::new(line.as_bytes()).parse_unstructured();
+            cut(
+                &one_line(value.as_text().unwrap_or(raw)),
+                MAX_ORGANIZATION_CHARS,
+            )
+        })
+        .filter(|value| !value.is_empty());
     let date = message
         .date()
         .filter(|d| d.is_valid())
@@ -345,6 +362,7 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
         body,
         report,
         returned_message_id,
+        organization,
     })
 }
 
@@ -648,6 +666,32 @@ mod tests {
             .expect("a sender");
         assert_eq!(from.address, "per@stranger.example");
         assert_eq!(from.name, Some("Æ".repeat(MAX_NAME_CHARS)));
+    }
+
+    #[test]
+    fn the_organization_header_is_decoded_on_one_bounded_line() {
+        let organization = |header: &str| {
+            let raw = format!("From: ingrid@fjordkraft.no\r\n{header}Subject: Hei\r\n\r\nHei.\r\n");
+            parse(raw.as_bytes()).and_then(|m| m.organization)
+        };
+        assert_eq!(
+            organization("Organization: Fjordkraft AS\r\n").as_deref(),
+            Some("Fjordkraft AS")
+        );
+        assert_eq!(
+            organization("Organization: =?utf-8?Q?Troms=C3=B8_Sj=C3=B8mat_AS?=\r\n").as_deref(),
+            Some("Tromsø Sjømat AS"),
+            "encoded words are decoded"
+        );
+        assert_eq!(
+            organization("Organization:   Fjordkraft\r\n\tNett\x01 AS  \r\n").as_deref(),
+            Some("Fjordkraft Nett AS"),
+            "folded, control characters gone, trimmed"
+        );
+        assert_eq!(organization("Organization:   \r\n"), None);
+        assert_eq!(organization(""), None);
+        let long = organization(&format!("Organization: {}\r\n", "Å".repeat(5000))).unwrap();
+        assert_eq!(long, "Å".repeat(MAX_ORGANIZATION_CHARS));
     }
 
     #[test]
