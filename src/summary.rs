@@ -86,6 +86,38 @@ pub struct WaitingOnYou {
     pub subject: String,
     pub prospect: String,
     pub business_days: i64,
+    /// The reply asks the seller something or asks for something to be done.
+    pub asks: bool,
+}
+
+/// A prospect who asked to hear back later, and when nudge will draft the check-back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComingBack {
+    pub subject: String,
+    pub prospect: String,
+    /// The prospect's own words.
+    pub phrase: String,
+    /// The day of the check-back, written the language's way.
+    pub on: String,
+}
+
+/// A prospect who said "not now" without a time nudge could understand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotNow {
+    pub subject: String,
+    pub prospect: String,
+    pub phrase: String,
+}
+
+/// Someone who has left, and the addresses the notice named instead: for the seller to
+/// consider, never written to by nudge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewContacts {
+    pub subject: String,
+    /// Who left.
+    pub prospect: String,
+    /// The addresses named instead, joined by ", ".
+    pub addresses: String,
 }
 
 /// At most this many entries in each list of the summary. A week with more is a busy one, and a
@@ -108,6 +140,9 @@ pub struct More {
     pub let_go: u32,
     pub due_next_week: u32,
     pub waiting_on_you: u32,
+    pub coming_back: u32,
+    pub not_now: u32,
+    pub new_contacts: u32,
 }
 
 /// Everything the summary templates see.
@@ -132,6 +167,12 @@ pub struct Summary {
     pub let_go: Vec<LetGo>,
     pub due_next_week: Vec<DueNext>,
     pub waiting_on_you: Vec<WaitingOnYou>,
+    /// Prospects who asked to hear back later, soonest first.
+    pub coming_back: Vec<ComingBack>,
+    /// Prospects who said "not now" this week without a time.
+    pub not_now: Vec<NotNow>,
+    /// People who left this week, and whom their notices named instead.
+    pub new_contacts: Vec<NewContacts>,
     /// What each list leaves out.
     pub more: More,
 }
@@ -155,6 +196,12 @@ impl Summary {
         cut(self.let_go.len(), &mut more.let_go);
         cut(self.due_next_week.len(), &mut more.due_next_week);
         cut(self.waiting_on_you.len(), &mut more.waiting_on_you);
+        cut(self.coming_back.len(), &mut more.coming_back);
+        cut(self.not_now.len(), &mut more.not_now);
+        cut(self.new_contacts.len(), &mut more.new_contacts);
+        self.coming_back.truncate(limit);
+        self.not_now.truncate(limit);
+        self.new_contacts.truncate(limit);
         self.drafts_waiting.truncate(limit);
         self.replied.truncate(limit);
         self.let_go.truncate(limit);
@@ -265,6 +312,23 @@ impl Summary {
                 subject: s("Spørsmål om prisen"),
                 prospect: s("siri@havbruk.no"),
                 business_days: 3,
+                asks: true,
+            }],
+            coming_back: vec![ComingBack {
+                subject: s("Rammeavtale for 2027"),
+                prospect: s("tor@fjellbygg.no"),
+                phrase: s("ta kontakt igjen etter ferien"),
+                on: s("2. august"),
+            }],
+            not_now: vec![NotNow {
+                subject: s("Demo av plattformen"),
+                prospect: s("liv@tromsosjomat.no"),
+                phrase: s("ikke akkurat nå"),
+            }],
+            new_contacts: vec![NewContacts {
+                subject: s("Tilbud på kjølelager"),
+                prospect: s("ola@kystfisk.no"),
+                addresses: s("per.olsen@kystfisk.no"),
             }],
             more: More::default(),
         }
@@ -413,7 +477,8 @@ pub async fn compute(
     due_next_week.sort_by_key(|(d, _)| *d);
 
     let today = calendar.local_date(now);
-    let mut waiting_on_you: Vec<WaitingOnYou> = conversations
+    let recent = now - Duration::days(i64::from(config.summary.waiting_on_you_days));
+    let mut waiting_on_you: Vec<(bool, WaitingOnYou)> = conversations
         .iter()
         .filter(|c| matches!(c.state, State::Replied | State::Stopped))
         .filter_map(|c| {
@@ -426,14 +491,80 @@ pub async fn compute(
                     days += 1;
                 }
             }
-            (days >= 2).then(|| WaitingOnYou {
-                subject: strip_reply_prefixes(&c.subject),
-                prospect: prospect_of(c),
-                business_days: days,
+            (days >= 2).then(|| {
+                let entry = WaitingOnYou {
+                    subject: strip_reply_prefixes(&c.subject),
+                    prospect: prospect_of(c),
+                    business_days: days,
+                    asks: c.heard.asks,
+                };
+                (inbound >= recent, entry)
             })
         })
         .collect();
-    waiting_on_you.sort_by_key(|w| std::cmp::Reverse(w.business_days));
+    // A recent reply that asks something first (the seller owes an answer), then the other
+    // recent ones, then the older; longest waiting first within each.
+    waiting_on_you.sort_by_key(|(recent, w)| {
+        (
+            !(*recent && w.asks),
+            !*recent,
+            std::cmp::Reverse(w.business_days),
+        )
+    });
+    let waiting_on_you: Vec<WaitingOnYou> = waiting_on_you.into_iter().map(|(_, w)| w).collect();
+
+    // What prospects said that nudge acts on (SPEC 15).
+    let cadence = crate::schedule::Cadence {
+        calendar: &calendar,
+        config: &config.cadence,
+    };
+    let mut coming_back: Vec<(DateTime<Utc>, ComingBack)> = conversations
+        .iter()
+        .filter(|c| c.state == State::Deferred)
+        .filter_map(|c| {
+            let deferral = c.heard.deferral.as_ref()?;
+            let at = cadence.next(c)?.at;
+            Some((
+                at,
+                ComingBack {
+                    subject: strip_reply_prefixes(&c.subject),
+                    prospect: prospect_of(c),
+                    phrase: deferral.phrase.clone(),
+                    on: short_date(at.with_timezone(&zone).date_naive(), language),
+                },
+            ))
+        })
+        .collect();
+    coming_back.sort_by_key(|(at, _)| *at);
+    let this_week = |c: &Conversation| c.last_inbound_at.is_some_and(|i| i >= from && i < due);
+    let not_now: Vec<NotNow> = conversations
+        .iter()
+        .filter(|c| matches!(c.state, State::Replied | State::Stopped) && this_week(c))
+        .filter_map(|c| {
+            let deferral = c.heard.deferral.as_ref().filter(|d| d.from.is_none())?;
+            Some(NotNow {
+                subject: strip_reply_prefixes(&c.subject),
+                prospect: prospect_of(c),
+                phrase: deferral.phrase.clone(),
+            })
+        })
+        .collect();
+    let new_contacts: Vec<NewContacts> = conversations
+        .iter()
+        .filter(|c| c.state == State::Departed && this_week(c))
+        .filter_map(|c| {
+            let departure = c
+                .heard
+                .departure
+                .as_ref()
+                .filter(|d| !d.replacements.is_empty())?;
+            Some(NewContacts {
+                subject: strip_reply_prefixes(&c.subject),
+                prospect: prospect_of(c),
+                addresses: departure.replacements.join(", "),
+            })
+        })
+        .collect();
     // The events come oldest first.
     replied.reverse();
     let_go.reverse();
@@ -459,6 +590,9 @@ pub async fn compute(
         let_go,
         due_next_week: due_next_week.into_iter().map(|(_, d)| d).collect(),
         waiting_on_you,
+        coming_back: coming_back.into_iter().map(|(_, c)| c).collect(),
+        not_now,
+        new_contacts,
         more: More::default(),
     };
     summary.fit();

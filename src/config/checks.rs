@@ -97,6 +97,18 @@ impl Checker<'_> {
             },
             weekday: raw.summary.weekday,
             time: raw.summary.time,
+            waiting_on_you_days: match raw.summary.waiting_on_you_days {
+                0 => return Err(self.error(
+                    "summary.waiting_on_you_days",
+                    "must be at least 1 (days of replies listed first when they ask you something)",
+                )),
+                days if days > 3650 => {
+                    return Err(
+                        self.error("summary.waiting_on_you_days", "must be at most 3650 days")
+                    )
+                }
+                days => days,
+            },
         };
         let store = StoreConfig {
             path: match raw.store.path {

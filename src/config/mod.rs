@@ -305,6 +305,8 @@ pub struct SummaryConfig {
     pub to: String,
     pub weekday: Weekday,
     pub time: NaiveTime,
+    /// "Waiting on you" lists first the replies of this many days that ask something.
+    pub waiting_on_you_days: u32,
 }
 
 #[derive(Debug, Clone)]

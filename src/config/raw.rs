@@ -175,6 +175,8 @@ pub(super) struct RawSummary {
     pub(super) weekday: Weekday,
     #[serde(default = "default_summary_time", deserialize_with = "de_time")]
     pub(super) time: NaiveTime,
+    #[serde(default = "default_waiting_on_you_days")]
+    pub(super) waiting_on_you_days: u32,
 }
 
 impl Default for RawSummary {
@@ -184,8 +186,13 @@ impl Default for RawSummary {
             to: None,
             weekday: default_summary_weekday(),
             time: default_summary_time(),
+            waiting_on_you_days: default_waiting_on_you_days(),
         }
     }
+}
+
+fn default_waiting_on_you_days() -> u32 {
+    30
 }
 
 #[derive(Debug, Default, Deserialize)]
