@@ -556,8 +556,8 @@ impl World {
                 }
                 Ok(true)
             }
-            "check" | "sync" | "status" | "show" | "stop" | "resume" | "snooze" | "suppress"
-            | "templates" | "summary" => {
+            "check" | "sync" | "status" | "show" | "stop" | "done" | "resume" | "snooze"
+            | "suppress" | "templates" | "summary" => {
                 let sent_before = self.smtp.received().len();
                 let output = run(config, args, &[]);
                 check_success(&output)?;
