@@ -775,10 +775,19 @@ async fn make_draft(
         .map(|t| t.variants.len())
         .unwrap_or(1);
     let variant = compose::choose_variant(conversation.id, count, &used);
+    // The greeted prospect's latest message in the thread may name their company.
+    let greeted = recipients.greeted.address.to_ascii_lowercase();
+    let from_prospect = store
+        .thread_messages(conversation.thread_id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|m| !m.from_seller && m.from_addr.eq_ignore_ascii_case(&greeted));
     let context = compose::context(
         config,
         conversation,
         &recipients.greeted,
+        from_prospect.as_ref(),
         language,
         step,
         now,

@@ -259,6 +259,8 @@ pub struct Message {
     pub has_body: bool,
     /// What its text says beyond its class.
     pub heard: Heard,
+    /// Its Organization header (mail from others only).
+    pub organization: Option<String>,
 }
 
 impl Message {

@@ -58,14 +58,7 @@ pub fn company_name(
     new_text: Option<&str>,
     overrides: &[(String, String)],
 ) -> String {
-    let domain = domain(prospect_address)
-        .trim_end_matches('.')
-        .to_lowercase();
-    let organisation = organisation_domain(&domain);
-    // The domain's own name, when it may name a company.
-    let label = Some(organisation.split('.').next().unwrap_or(""))
-        .filter(|l| !l.is_empty() && !is_freemail(&domain))
-        .map(fold);
+    let (domain, organisation, label) = domain_parts(prospect_address);
     if !domain.is_empty() {
         if let Some((_, name)) = overrides
             .iter()
@@ -87,6 +80,43 @@ pub fn company_name(
                 .map(|o| from_domain(o))
         })
         .unwrap_or_default()
+}
+
+/// An address's domain, its organisation domain, and the organisation's own name folded for
+/// comparison when it may name a company (not for free mail).
+fn domain_parts(address: &str) -> (String, String, Option<String>) {
+    let domain = domain(address).trim_end_matches('.').to_lowercase();
+    let organisation = organisation_domain(&domain);
+    let label = Some(organisation.split('.').next().unwrap_or(""))
+        .filter(|l| !l.is_empty() && !is_freemail(&domain))
+        .map(fold);
+    (domain, organisation, label)
+}
+
+/// The person in a display name that also names the company: "Ingrid Berg" of "Ingrid Berg |
+/// Fjordkraft AS", "Ingrid Berg - Fjordkraft" or "Ingrid Berg (Fjordkraft AS)", so a draft
+/// greets a person, not a signature. Any other name is returned as it is.
+pub fn person_name(display_name: &str, prospect_address: &str) -> String {
+    let (_, _, label) = domain_parts(prospect_address);
+    let label = label.as_deref();
+    let name = display_name.trim().trim_matches('"').trim();
+    if let Some((before, inner)) = name.strip_suffix(')').and_then(|n| n.rsplit_once('(')) {
+        if !before.trim().is_empty() && names_company(inner, label).is_some() {
+            return before.trim().to_string();
+        }
+    }
+    for separator in [" | ", " - ", " – ", " — "] {
+        if let Some((before, after)) = name.split_once(separator) {
+            if !before.trim().is_empty()
+                && after
+                    .split(separator)
+                    .any(|piece| names_company(piece, label).is_some())
+            {
+                return before.trim().to_string();
+            }
+        }
+    }
+    name.to_string()
 }
 
 /// "Fjordkraft" from "fjordkraft.no", "Thamesbuild" from "thamesbuild.co.uk".
@@ -236,6 +266,31 @@ fn from_signature(
             .find_map(|candidate| names_company(candidate, label))
             .filter(|n| n.split_whitespace().count() <= 6)
     })
+}
+
+#[cfg(test)]
+mod person_tests {
+    use super::person_name;
+
+    #[test]
+    fn the_person_is_told_from_the_company_in_a_display_name() {
+        let at = "ingrid.berg@fjordkraft.no";
+        assert_eq!(
+            person_name("Ingrid Berg | Fjordkraft AS", at),
+            "Ingrid Berg"
+        );
+        assert_eq!(person_name("Ingrid Berg - Fjordkraft", at), "Ingrid Berg");
+        assert_eq!(
+            person_name("Ingrid Berg (Fjordkraft AS)", at),
+            "Ingrid Berg"
+        );
+        assert_eq!(person_name("\"Berg, Ingrid\"", at), "Berg, Ingrid");
+        assert_eq!(
+            person_name("Anne-Lise Dahl - Salg", at),
+            "Anne-Lise Dahl - Salg"
+        );
+        assert_eq!(person_name("Ingrid Berg (IT)", at), "Ingrid Berg (IT)");
+    }
 }
 
 #[cfg(test)]

@@ -87,21 +87,31 @@ pub fn choose_variant(conversation_id: i64, count: usize, used: &[u32]) -> u32 {
 /// `prospect_company` comes from [`company::company_name`] with what a conversation carries
 /// today: the greeted address, its display name and `[companies]`. The prospect's latest
 /// `Organization:` header and signature are passed as `None` until the store keeps them.
+///
+/// `from_prospect` is the greeted prospect's latest message in the thread, when there is one:
+/// its Organization header and signature may name the company as they write it.
 pub fn context(
     config: &Config,
     conversation: &Conversation,
     greeted: &Mailbox,
+    from_prospect: Option<&crate::model::Message>,
     language: Language,
     step: u32,
     now: DateTime<Utc>,
 ) -> FollowUpContext {
-    let prospect_name = greeted.name.clone().unwrap_or_default();
+    let prospect_name = greeted
+        .name
+        .as_deref()
+        .map(|n| company::person_name(n, &greeted.address))
+        .unwrap_or_default();
     let prospect_first_name = first_name(&prospect_name);
     let company = company::company_name(
         &greeted.address,
         greeted.name.as_deref(),
-        None,
-        None,
+        from_prospect.and_then(|m| m.organization.as_deref()),
+        from_prospect
+            .filter(|m| m.has_body)
+            .map(|m| m.snippet.as_str()),
         &config.companies,
     );
     let seller_name = config.account.name.clone();

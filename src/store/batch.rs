@@ -110,9 +110,9 @@ impl<'m> Pending<'m> {
             tx,
             "messages (id, folder, uidvalidity, uid, thread_id, message_id, in_reply_to, refs,
                  from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags,
-                 from_seller, automated, class)",
+                 from_seller, automated, class, organization)",
             "",
-            19,
+            20,
             &values,
             |q, v| {
                 q.bind(v.id)
@@ -134,6 +134,7 @@ impl<'m> Pending<'m> {
                     .bind(v.from_seller)
                     .bind(v.automated)
                     .bind(v.class)
+                    .bind(v.organization)
             },
         )
         .await?;
@@ -192,6 +193,7 @@ struct MessageValues<'m> {
     from_seller: bool,
     automated: bool,
     class: Option<&'static str>,
+    organization: Option<&'m str>,
 }
 
 impl<'m> MessageValues<'m> {
@@ -221,6 +223,11 @@ impl<'m> MessageValues<'m> {
             from_seller: message.from_seller,
             automated: message.automated,
             class: message.class.map(MessageClass::name),
+            // Only mail from others names the prospect's company.
+            organization: mail
+                .organization
+                .as_deref()
+                .filter(|_| !message.from_seller),
         }
     }
 }

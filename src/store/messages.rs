@@ -68,7 +68,7 @@ pub struct MessageText {
 const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
     from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags, from_seller, \
     automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
-    heard, (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
+    heard, organization, (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
 
 fn split_ids(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
@@ -506,6 +506,7 @@ impl Store {
             snippet: row.get("snippet"),
             has_body: row.get("has_body"),
             heard: Heard::from_json(row.get::<Option<String>, _>("heard").as_deref()),
+            organization: row.get("organization"),
         })
     }
 }
