@@ -37,11 +37,13 @@ macro_rules! templates {
     };
 }
 
-fn languages() -> [Language; 4] {
+fn languages() -> [Language; 6] {
     let (en_txt, en_html) = templates!("en");
     let (nb_txt, nb_html) = templates!("nb");
     let (sv_txt, sv_html) = templates!("sv");
     let (da_txt, da_html) = templates!("da");
+    let (fi_txt, fi_html) = templates!("fi");
+    let (de_txt, de_html) = templates!("de");
     [
         Language {
             code: "en",
@@ -111,6 +113,46 @@ fn languages() -> [Language; 4] {
                 "AFSLUTTET UDEN SVAR",
                 "KOMMER I NÆSTE UGE",
                 "DE VENTER PÅ SVAR FRA DIG",
+            ],
+        },
+        Language {
+            code: "fi",
+            txt: fi_txt,
+            html: fi_html,
+            period: "16.–22. marraskuuta 2026",
+            due: ["ti 24.11.", "to 26.11."],
+            steps: [
+                "Ensimmäinen viesti",
+                "Jatkoviesti 1",
+                "Jatkoviesti 2",
+                "Päätösviesti",
+            ],
+            sections: [
+                "SINUA ODOTTAVAT LUONNOKSET",
+                "KUKA VASTASI",
+                "PÄÄTETTY ILMAN VASTAUSTA",
+                "TULOSSA ENSI VIIKOLLA",
+                "HE ODOTTAVAT VASTAUSTASI",
+            ],
+        },
+        Language {
+            code: "de",
+            txt: de_txt,
+            html: de_html,
+            period: "16.–22. November 2026",
+            due: ["Di. 24. Nov", "Do. 26. Nov"],
+            steps: [
+                "Erste E-Mail",
+                "Folge-E-Mail 1",
+                "Folge-E-Mail 2",
+                "Abschluss",
+            ],
+            sections: [
+                "ENTWÜRFE, DIE AUF SIE WARTEN",
+                "WER GEANTWORTET HAT",
+                "OHNE ANTWORT BEENDET",
+                "NÄCHSTE WOCHE GEPLANT",
+                "SIE WARTEN AUF IHRE ANTWORT",
             ],
         },
     ]

@@ -458,7 +458,7 @@ fn nudge_renders_every_shipped_variant_within_ninety_words_with_the_signature() 
     use nudge::compose::draft::closing;
     use nudge::compose::templates::{FollowUpContext, Templates, LANGUAGES};
     let templates = Templates::builtin();
-    assert_eq!(templates.all().len(), 12);
+    assert_eq!(templates.all().len(), 20);
     for language in LANGUAGES {
         for name in ["followup-1", "followup-2", "close-the-loop"] {
             let template = templates.get(language, name).expect("shipped");

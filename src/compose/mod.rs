@@ -29,14 +29,21 @@ pub fn choose_language(config: &Config, prospects: &[String], last_text: &str) -
 }
 
 /// The language of a text, among the shipped languages, when the detector is fairly sure.
-/// Norwegian and Danish are close; a few everyday words decide between them.
+/// Norwegian and Danish are close; a few everyday words decide between them. Finnish and
+/// German are far enough from the others that the detector tells them apart on its own.
 pub fn detect_language(text: &str) -> Option<Language> {
     use whatlang::Lang;
     if text.split_whitespace().count() < 4 {
         return None;
     }
-    let detector =
-        whatlang::Detector::with_allowlist(vec![Lang::Eng, Lang::Nob, Lang::Swe, Lang::Dan]);
+    let detector = whatlang::Detector::with_allowlist(vec![
+        Lang::Eng,
+        Lang::Nob,
+        Lang::Swe,
+        Lang::Dan,
+        Lang::Fin,
+        Lang::Deu,
+    ]);
     let info = detector.detect(text)?;
     // Between Norwegian and Danish the detector is seldom sure; the word check decides.
     let close_pair = matches!(info.lang(), Lang::Nob | Lang::Dan);
@@ -46,6 +53,8 @@ pub fn detect_language(text: &str) -> Option<Language> {
     match info.lang() {
         Lang::Eng => Some(Language::En),
         Lang::Swe => Some(Language::Sv),
+        Lang::Fin => Some(Language::Fi),
+        Lang::Deu => Some(Language::De),
         Lang::Nob | Lang::Dan => Some(norwegian_or_danish(text)),
         _ => None,
     }
@@ -179,6 +188,14 @@ mod tests {
         assert_eq!(
             detect_language("Hej Mette, tak for en god snak i går. Her er tilbuddet, som vi talte om, og jeg håber, det passer jer."),
             Some(Language::Da)
+        );
+        assert_eq!(
+            detect_language("Hei Mikko, kiitos mukavasta keskustelusta eilen. Tässä on tarjous, josta puhuimme, ja toivon, että se sopii teille."),
+            Some(Language::Fi)
+        );
+        assert_eq!(
+            detect_language("Hallo Herr Weber, vielen Dank für das nette Gespräch gestern. Anbei das Angebot, über das wir gesprochen haben; ich hoffe, es passt für Sie."),
+            Some(Language::De)
         );
         assert_eq!(detect_language("OK"), None, "too short to tell");
         assert_eq!(

@@ -14,7 +14,14 @@ use crate::error::{ConfigError, Error, Result};
 pub const VARIANT_MARKER: &str = "{# variant #}";
 
 /// Languages with shipped templates, in the order `templates list` shows them.
-pub const LANGUAGES: [Language; 4] = [Language::En, Language::Nb, Language::Sv, Language::Da];
+pub const LANGUAGES: [Language; 6] = [
+    Language::En,
+    Language::Nb,
+    Language::Sv,
+    Language::Da,
+    Language::Fi,
+    Language::De,
+];
 
 macro_rules! builtin {
     ($($lang:literal / $name:literal),* $(,)?) => {
@@ -36,6 +43,12 @@ const BUILTIN: &[(&str, &str, &str)] = builtin![
     "da" / "followup-1",
     "da" / "followup-2",
     "da" / "close-the-loop",
+    "fi" / "followup-1",
+    "fi" / "followup-2",
+    "fi" / "close-the-loop",
+    "de" / "followup-1",
+    "de" / "followup-2",
+    "de" / "close-the-loop",
 ];
 
 /// Where a template came from.
@@ -83,6 +96,8 @@ impl FollowUpContext {
             Language::Nb => ("Tilbud på rammeavtale", "10. november"),
             Language::Sv => ("Offert på licenser", "10 november"),
             Language::Da => ("Tilbud på flådestyring", "10. november"),
+            Language::Fi => ("Tarjous huoltosopimuksesta", "10. marraskuuta"),
+            Language::De => ("Angebot für Ihre Niederlassung", "10. November"),
         };
         FollowUpContext {
             prospect_name: "Ingrid Berg".into(),
