@@ -122,6 +122,9 @@ pub fn context(
         days_waiting: (now - conversation.last_touch_at).num_days().max(0),
         step,
         steps_total: config.cadence.steps.len() as u32,
+        // Known only for a conversation the prospect asked to resume later.
+        deferral_phrase: String::new(),
+        deferred_on: String::new(),
     }
 }
 

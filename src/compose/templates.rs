@@ -29,26 +29,33 @@ macro_rules! builtin {
     };
 }
 
-/// The shipped templates: (language, name, text).
+/// The shipped templates: (language, name, text). `check-back` is the follow-up for a
+/// prospect who asked to be contacted later, drafted on the day they named.
 const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "followup-1",
     "en" / "followup-2",
     "en" / "close-the-loop",
+    "en" / "check-back",
     "nb" / "followup-1",
     "nb" / "followup-2",
     "nb" / "close-the-loop",
+    "nb" / "check-back",
     "sv" / "followup-1",
     "sv" / "followup-2",
     "sv" / "close-the-loop",
+    "sv" / "check-back",
     "da" / "followup-1",
     "da" / "followup-2",
     "da" / "close-the-loop",
+    "da" / "check-back",
     "fi" / "followup-1",
     "fi" / "followup-2",
     "fi" / "close-the-loop",
+    "fi" / "check-back",
     "de" / "followup-1",
     "de" / "followup-2",
     "de" / "close-the-loop",
+    "de" / "check-back",
 ];
 
 /// Where a template came from.
@@ -86,18 +93,54 @@ pub struct FollowUpContext {
     /// The follow-up's step, 1-based.
     pub step: u32,
     pub steps_total: u32,
+    /// The prospect's own words when they asked to be contacted later ("try us again after
+    /// the summer"), so a check-back can show the seller kept their word; empty when unknown.
+    pub deferral_phrase: String,
+    /// The date of that answer, written the language's way like `first_touch_date`; empty
+    /// when unknown.
+    pub deferred_on: String,
 }
 
 impl FollowUpContext {
     /// A realistic context for previews.
     pub fn sample(language: Language) -> FollowUpContext {
-        let (subject, date) = match language {
-            Language::En => ("Proposal for your site team", "10 November"),
-            Language::Nb => ("Tilbud på rammeavtale", "10. november"),
-            Language::Sv => ("Offert på licenser", "10 november"),
-            Language::Da => ("Tilbud på flådestyring", "10. november"),
-            Language::Fi => ("Tarjous huoltosopimuksesta", "10. marraskuuta"),
-            Language::De => ("Angebot für Ihre Niederlassung", "10. November"),
+        let (subject, date, deferral_phrase, deferred_on) = match language {
+            Language::En => (
+                "Proposal for your site team",
+                "10 November",
+                "try us again in the new year",
+                "17 November",
+            ),
+            Language::Nb => (
+                "Tilbud på rammeavtale",
+                "10. november",
+                "ta kontakt igjen over nyttår",
+                "17. november",
+            ),
+            Language::Sv => (
+                "Offert på licenser",
+                "10 november",
+                "hör av dig igen efter nyår",
+                "17 november",
+            ),
+            Language::Da => (
+                "Tilbud på flådestyring",
+                "10. november",
+                "kontakt os igen efter nytår",
+                "17. november",
+            ),
+            Language::Fi => (
+                "Tarjous huoltosopimuksesta",
+                "10. marraskuuta",
+                "palataan asiaan vuodenvaihteen jälkeen",
+                "17. marraskuuta",
+            ),
+            Language::De => (
+                "Angebot für Ihre Niederlassung",
+                "10. November",
+                "melden Sie sich im neuen Jahr wieder",
+                "17. November",
+            ),
         };
         FollowUpContext {
             prospect_name: "Ingrid Berg".into(),
@@ -111,6 +154,8 @@ impl FollowUpContext {
             days_waiting: 5,
             step: 1,
             steps_total: 3,
+            deferral_phrase: deferral_phrase.into(),
+            deferred_on: deferred_on.into(),
         }
     }
 }
