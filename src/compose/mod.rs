@@ -178,6 +178,56 @@ mod tests {
         assert_eq!(company_from_domain("thamesbuild.co.uk"), "Thamesbuild");
     }
 
+    /// Every shipped wording is read as its own language: Finnish and German in the detector
+    /// take nothing from the Scandinavian languages or English.
+    #[test]
+    fn every_shipped_wording_is_detected_as_its_language() {
+        use templates::{Templates, LANGUAGES};
+        let shipped = Templates::builtin();
+        let mut wrong = Vec::new();
+        for template in shipped.all() {
+            let language = template.language;
+            for variant in 0..template.variants.len() as u32 {
+                let text = shipped
+                    .render(
+                        language,
+                        &template.name,
+                        variant,
+                        &FollowUpContext::sample(language),
+                    )
+                    .expect("renders");
+                let found = detect_language(&text);
+                if found != Some(language) {
+                    wrong.push(format!(
+                        "{}/{} {variant}: {found:?}",
+                        language.code(),
+                        template.name
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert_eq!(shipped.all().len(), LANGUAGES.len() * 4);
+        // Short everyday answers, where a wider allowlist could tip the balance.
+        for (text, language) in [
+            ("Takk, det høres bra ut.", Language::Nb),
+            ("Hei, kan vi ta det på torsdag?", Language::Nb),
+            ("Tak, det lyder godt. Vi ses.", Language::Da),
+            ("Hej, kan vi tage det på torsdag?", Language::Da),
+            ("Tack, det låter bra. Vi hörs.", Language::Sv),
+            ("Hej, kan vi ta det på torsdag?", Language::Sv),
+            ("Thanks, that sounds good to me.", Language::En),
+            (
+                "Kiitos, kuulostaa hyvältä. Palataan torstaina.",
+                Language::Fi,
+            ),
+            ("Danke, das klingt gut für uns.", Language::De),
+        ] {
+            let found = detect_language(text);
+            assert!(found.is_none_or(|l| l == language), "{text:?}: {found:?}");
+        }
+    }
+
     #[test]
     fn detects_the_shipped_languages() {
         assert_eq!(
