@@ -1,7 +1,7 @@
 //! Finding when someone is back from an out-of-office text, in English, Norwegian, Swedish,
 //! Danish, German and Finnish: "back on 3 December", "tilbake mandag 7.12", "åter 3 december",
 //! "tilbage den 3. december", "zurück am 03.12.2026", "palaan 3. joulukuuta",
-//! "3.12.2026 alkaen", "away from 20 to 27 November".
+//! "3.12.2026 alkaen", "ab KW 49", "away from 20 to 27 November".
 //!
 //! The result is the date the text names as the end of the absence (the day back, or the last
 //! day away); the cadence resumes on the first business day after it. Dates before the message
@@ -242,6 +242,7 @@ struct Patterns {
     day_month: Regex,
     month_day: Regex,
     weekday: Regex,
+    calendar_week: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -261,6 +262,8 @@ fn patterns() -> &'static Patterns {
                 r"\b({months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?"
             )),
             weekday: build(&format!(r"\b({weekdays})\b")),
+            // German auto-replies count in calendar weeks: "ab KW 49", "bis Kalenderwoche 48".
+            calendar_week: build(r"\b(?:kw|kalenderwoche)\.?\s*(\d{1,2})\b"),
         }
     })
 }
@@ -353,6 +356,24 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
         if let Some(date) = day_first.or(month_first) {
             found.push(Found { start, end, date });
             covered.push((start, end));
+        }
+    }
+    for c in p.calendar_week.captures_iter(&lower) {
+        let m = c.get(0).expect("whole match");
+        if overlaps(&covered, m.start(), m.end()) {
+            continue;
+        }
+        // "bis KW 48" is away through that week's Friday; otherwise back on its Monday.
+        let last_word = lower[..m.start()].split_whitespace().next_back();
+        let through = matches!(last_word, Some("bis" | "einschließlich" | "inkl."));
+        let weekday = if through { Weekday::Fri } else { Weekday::Mon };
+        if let Some(date) = calendar_week(num(&c, 1), weekday, sent) {
+            found.push(Found {
+                start: m.start(),
+                end: m.end(),
+                date,
+            });
+            covered.push((m.start(), m.end()));
         }
     }
     for c in p.weekday.captures_iter(&lower) {
@@ -466,6 +487,16 @@ fn resolve(day: u32, month: u32, year: Option<i32>, sent: NaiveDate) -> Option<N
                 _ => NaiveDate::from_ymd_opt(sent.year() + 1, month, day),
             }
         }
+    }
+}
+
+/// The `weekday` of ISO week `week`, in the message's year or, once that week is more than
+/// a week past, the next year's.
+fn calendar_week(week: u32, weekday: Weekday, sent: NaiveDate) -> Option<NaiveDate> {
+    let this_year = NaiveDate::from_isoywd_opt(sent.iso_week().year(), week, weekday);
+    match this_year {
+        Some(d) if d + Duration::days(7) >= sent => Some(d),
+        _ => NaiveDate::from_isoywd_opt(sent.iso_week().year() + 1, week, weekday),
     }
 }
 
@@ -615,6 +646,20 @@ mod tests {
             Some(d(2026, 11, 30))
         );
         assert_eq!(found("Rufen Sie mich um 10.12 Uhr an."), None);
+        // Calendar weeks: week 49 of 2026 starts on Monday 30 November.
+        assert_eq!(
+            found("Ab KW 49 bin ich wieder im Büro."),
+            Some(d(2026, 11, 30))
+        );
+        assert_eq!(
+            found("Ich bin bis einschließlich Kalenderwoche 48 im Urlaub."),
+            Some(d(2026, 11, 27))
+        );
+        assert_eq!(
+            find_return_date("Zurück in KW 2.", d(2026, 12, 20)),
+            Some(d(2027, 1, 11))
+        );
+        assert_eq!(found("Die Lieferung ist für KW 60 geplant."), None);
     }
 
     #[test]
