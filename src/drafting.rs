@@ -889,5 +889,7 @@ pub fn language_name(language: crate::config::Language) -> &'static str {
         crate::config::Language::Nb => "Norwegian",
         crate::config::Language::Sv => "Swedish",
         crate::config::Language::Da => "Danish",
+        crate::config::Language::Fi => "Finnish",
+        crate::config::Language::De => "German",
     }
 }

@@ -601,7 +601,10 @@ pub async fn compute(
 
 /// "16–22 November 2026", "16.–22. november 2026", …
 fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
-    let dot = if matches!(language, Language::Nb | Language::Da) {
+    let dot = if matches!(
+        language,
+        Language::Nb | Language::Da | Language::Fi | Language::De
+    ) {
         "."
     } else {
         ""
@@ -636,7 +639,11 @@ fn short_date(date: NaiveDate, language: Language) -> String {
         .collect();
     match language {
         Language::En | Language::Sv => format!("{weekday} {} {month}", date.day()),
-        Language::Nb | Language::Da => format!("{weekday} {}. {month}", date.day()),
+        Language::Nb | Language::Da | Language::De => {
+            format!("{weekday} {}. {month}", date.day())
+        }
+        // Finnish month names share their first letters ("marraskuu", "maaliskuu"): "ti 24.11."
+        Language::Fi => format!("{weekday} {}.{}.", date.day(), date.month()),
     }
 }
 
@@ -664,6 +671,17 @@ pub fn subject(summary: &Summary, language: Language) -> String {
             plural(r, "svar", "svar"),
             plural(d, "udkast", "udkast")
         ),
+        Language::Fi => format!(
+            "Viikkosi: {r} {}, {d} {} odottaa",
+            plural(r, "vastaus", "vastausta"),
+            plural(d, "luonnos", "luonnosta")
+        ),
+        Language::De => format!(
+            "Ihre Woche: {r} {}, {d} {} {}",
+            plural(r, "Antwort", "Antworten"),
+            plural(d, "Entwurf", "Entwürfe"),
+            plural(d, "wartet", "warten")
+        ),
     }
 }
 
@@ -683,7 +701,7 @@ macro_rules! summary_templates {
     };
 }
 
-const TEMPLATES: &[(&str, &str, &str)] = summary_templates!("en", "nb", "sv", "da");
+const TEMPLATES: &[(&str, &str, &str)] = summary_templates!("en", "nb", "sv", "da", "fi", "de");
 
 /// The text and HTML parts. HTML values are auto-escaped by Tera. Each list shows at most
 /// [`LIST_LIMIT`] entries (see [`Summary::fit`]), fewer when the HTML part would pass
@@ -1239,6 +1257,56 @@ mod tests {
         assert_eq!(period(from, to, Language::En), "16–22 November 2026");
         assert_eq!(period(from, to, Language::Nb), "16.–22. november 2026");
         assert_eq!(short_date(from, Language::En), "Mon 16 Nov");
+        assert_eq!(period(from, to, Language::Fi), "16.–22. marraskuuta 2026");
+        assert_eq!(period(from, to, Language::De), "16.–22. November 2026");
+        let across = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            period(to, across, Language::Fi),
+            "22. marraskuuta – 4. joulukuuta 2026"
+        );
+        assert_eq!(short_date(from, Language::Fi), "ma 16.11.");
+        assert_eq!(short_date(from, Language::De), "Mo. 16. Nov");
+    }
+
+    #[test]
+    fn subjects_agree_with_their_numbers_in_finnish_and_german() {
+        let mut summary = Summary::sample();
+        summary.n.replies = 1;
+        summary.n.drafts_waiting = 1;
+        assert_eq!(
+            subject(&summary, Language::Fi),
+            "Viikkosi: 1 vastaus, 1 luonnos odottaa"
+        );
+        assert_eq!(
+            subject(&summary, Language::De),
+            "Ihre Woche: 1 Antwort, 1 Entwurf wartet"
+        );
+        summary.n.replies = 3;
+        summary.n.drafts_waiting = 2;
+        assert_eq!(
+            subject(&summary, Language::Fi),
+            "Viikkosi: 3 vastausta, 2 luonnosta odottaa"
+        );
+        assert_eq!(
+            subject(&summary, Language::De),
+            "Ihre Woche: 3 Antworten, 2 Entwürfe warten"
+        );
+    }
+
+    #[test]
+    fn every_language_has_its_own_summary_text() {
+        let summary = Summary::sample();
+        let (english, _) = render(&summary, Language::En).unwrap();
+        for language in crate::compose::templates::LANGUAGES {
+            let (text, html) = render(&summary, language).unwrap();
+            assert!(
+                html.contains(&format!("<html lang=\"{}\">", language.code())),
+                "{language:?}"
+            );
+            if language != Language::En {
+                assert_ne!(text, english, "{language:?} falls back to English");
+            }
+        }
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn expected() -> Vec<Expected> {
         .collect()
 }
 
-/// The six conversations the fixtures answer (see the corpus README in expected.tsv's notes).
+/// The seven conversations the fixtures answer (see the corpus README in expected.tsv's notes).
 fn conversations() -> Vec<(char, String, Conversation)> {
     // The openers' Date headers, in UTC.
     let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
@@ -88,6 +88,12 @@ fn conversations() -> Vec<(char, String, Conversation)> {
             "f1.opener@fjordsalg.no",
             "k.weber@bergbau-gmbh.de",
             at(16, 7, 45),
+        ),
+        (
+            'G',
+            "g1.opener@fjordsalg.no",
+            "mikko.virtanen@saimaanvesi.fi",
+            at(17, 8, 30),
         ),
     ]
     .into_iter()

@@ -114,6 +114,36 @@ password_env = "OLA_PASSWORD"
 }
 
 /// The SPEC example with one substitution; panics if `from` is not in it.
+#[test]
+fn finnish_and_german_are_template_languages() {
+    let text = r#"
+[account]
+email = "kari@fjordsalg.no"
+name = "Kari"
+timezone = "Europe/Helsinki"
+language = "fi"
+
+[imap]
+host = "127.0.0.1"
+security = "plain"
+username = "kari"
+password_env = "KARI_PASSWORD"
+
+[languages]
+"bergbau-gmbh.de" = "de"
+"mikko.virtanen@saimaanvesi.fi" = "fi"
+"#;
+    let config = Config::parse(text, None, false).expect("fi and de load");
+    assert_eq!(config.account.language, Language::Fi);
+    assert!(config
+        .languages
+        .contains(&("bergbau-gmbh.de".to_string(), Language::De)));
+    assert!(config
+        .languages
+        .contains(&("mikko.virtanen@saimaanvesi.fi".to_string(), Language::Fi)));
+    assert_eq!((Language::Fi.code(), Language::De.code()), ("fi", "de"));
+}
+
 fn spec_with(from: &str, to: &str) -> String {
     assert!(SPEC_EXAMPLE.contains(from), "fixture lacks {from:?}");
     SPEC_EXAMPLE.replacen(from, to, 1)

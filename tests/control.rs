@@ -115,7 +115,10 @@ async fn suppressing_a_domain_stops_follow_ups_to_it() {
 async fn templates_are_listed_previewed_and_overridden_by_the_sellers_file() {
     let (_d, nudge, mut client) = setup("").await;
     let list = ok(nudge.run(&["templates", "list"]));
-    assert_eq!(list.matches("built in").count(), 12, "{list}");
+    assert_eq!(list.matches("built in").count(), 24, "{list}");
+    for shown in ["fi   followup-1", "de   close-the-loop", "en   check-back"] {
+        assert!(list.contains(shown), "{shown}: {list}");
+    }
     let preview = ok(nudge.run(&["templates", "preview", "close-the-loop", "--lang", "sv"]));
     assert!(preview.contains("variant 1"), "{preview}");
     assert!(preview.contains("Vänliga hälsningar"), "{preview}");

@@ -1427,7 +1427,7 @@ fn fuzz_config() {
 // ---------------------------------------------------------------------------------------------
 
 /// The string fields of a follow-up context, by name.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "prospect_name",
     "prospect_first_name",
     "prospect_company",
@@ -1435,6 +1435,7 @@ const FIELDS: [&str; 7] = [
     "seller_first_name",
     "signature",
     "subject",
+    "deferred_on",
 ];
 
 fn field(context: &mut FollowUpContext, index: usize) -> &mut String {
@@ -1445,7 +1446,8 @@ fn field(context: &mut FollowUpContext, index: usize) -> &mut String {
         3 => &mut context.seller_name,
         4 => &mut context.seller_first_name,
         5 => &mut context.signature,
-        _ => &mut context.subject,
+        6 => &mut context.subject,
+        _ => &mut context.deferred_on,
     }
 }
 
@@ -1463,8 +1465,9 @@ fn check_template_values(input: &[u8], choice: u64) -> Result<(), String> {
         return Ok(());
     }
     let templates = builtin_templates();
-    let language = LANGUAGES[(choice & 3) as usize];
-    let name = ["followup-1", "followup-2", "close-the-loop"][((choice >> 2) % 3) as usize];
+    let language = LANGUAGES[(choice % LANGUAGES.len() as u64) as usize];
+    let names = ["followup-1", "followup-2", "close-the-loop", "check-back"];
+    let name = names[((choice >> 2) % names.len() as u64) as usize];
     let variant = (choice >> 4) as u32 & 7;
     let mut hostile = FollowUpContext::sample(language);
     let mut placeholders = FollowUpContext::sample(language);
@@ -1586,7 +1589,7 @@ fn check_template_file(input: &[u8], choice: u64) -> Result<(), String> {
     thread_local! {
         static DIR: tempfile::TempDir = tempfile::tempdir().expect("a temp dir");
     }
-    let language = LANGUAGES[(choice & 3) as usize];
+    let language = LANGUAGES[(choice % LANGUAGES.len() as u64) as usize];
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
     let home = std::env::var("HOME").unwrap_or_default();
     DIR.with(|dir| {
@@ -1637,8 +1640,8 @@ fn check_template_file(input: &[u8], choice: u64) -> Result<(), String> {
 
 fn template_file_corpus() -> Vec<Vec<u8>> {
     let mut corpus = Vec::new();
-    for language in ["en", "nb", "sv", "da"] {
-        for name in ["followup-1", "followup-2", "close-the-loop"] {
+    for language in ["en", "nb", "sv", "da", "fi", "de"] {
+        for name in ["followup-1", "followup-2", "close-the-loop", "check-back"] {
             corpus.push(
                 std::fs::read(root().join(format!("templates/{language}/{name}.txt.tera")))
                     .expect("a shipped template"),
@@ -1689,7 +1692,7 @@ fn get_env_in_a_template_file_is_refused() {
 /// evaluated; nothing hidden reaches either part.
 fn check_summary(input: &[u8], choice: u64) -> Result<(), String> {
     let value = value_of(input);
-    let language = LANGUAGES[(choice & 3) as usize];
+    let language = LANGUAGES[(choice % LANGUAGES.len() as u64) as usize];
     let mut summary = Summary::sample();
     let mut shown: Vec<String> = Vec::new();
     let mut slot = 0u32;

@@ -38,13 +38,9 @@ fn screenshot(html: &str, dir: &Path) -> Vec<u8> {
     std::fs::read(&png).expect("the screenshot was written")
 }
 
-#[test]
-fn the_summary_renders_in_chromium_and_is_not_blank() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, html) = render(&Summary::sample(), Language::En).unwrap();
-    let png = screenshot(&html, dir.path());
-
-    let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+/// (distinct colours, inked pixels, all pixels) of a PNG.
+fn ink(png: &[u8]) -> (usize, usize, usize) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
     let mut reader = decoder.read_info().expect("a PNG");
     let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
     let info = reader.next_frame(&mut pixels).expect("a frame");
@@ -58,8 +54,16 @@ fn the_summary_renders_in_chromium_and_is_not_blank() {
             inked += 1;
         }
     }
-    let total = bytes.len() / channels;
-    assert!(colours.len() > 20, "only {} colours: blank?", colours.len());
+    (colours.len(), inked, bytes.len() / channels)
+}
+
+#[test]
+fn the_summary_renders_in_chromium_and_is_not_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = render(&Summary::sample(), Language::En).unwrap();
+    let png = screenshot(&html, dir.path());
+    let (colours, inked, total) = ink(&png);
+    assert!(colours > 20, "only {colours} colours: blank?");
     assert!(
         inked * 100 > total,
         "only {inked} of {total} pixels carry ink"
@@ -67,4 +71,28 @@ fn the_summary_renders_in_chromium_and_is_not_blank() {
     // Keep the latest picture for the README.
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/summary.png");
     let _ = std::fs::write(target, &png);
+}
+
+/// The Finnish and German summaries have the longest words of the shipped languages
+/// ("Entwürfe-Ordner", "luonnoskansiossasi"): they render too, with as much on the page.
+#[test]
+fn the_finnish_and_german_summaries_render_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, english) = render(&Summary::sample(), Language::En).unwrap();
+    let english_ink = ink(&screenshot(&english, dir.path())).1;
+    for language in [Language::Fi, Language::De] {
+        let (_, html) = render(&Summary::sample(), language).unwrap();
+        assert!(html.contains(&format!("<html lang=\"{}\">", language.code())));
+        let (colours, inked, total) = ink(&screenshot(&html, dir.path()));
+        assert!(colours > 20, "{language:?}: only {colours} colours: blank?");
+        assert!(
+            inked * 100 > total,
+            "{language:?}: only {inked} of {total} pixels carry ink"
+        );
+        // The same numbers and sections: within a third of the English page's ink.
+        assert!(
+            inked * 3 > english_ink * 2 && inked * 2 < english_ink * 3,
+            "{language:?}: {inked} inked pixels against {english_ink} in English"
+        );
+    }
 }

@@ -42,11 +42,13 @@ macro_rules! templates {
     };
 }
 
-fn languages() -> [Language; 4] {
+fn languages() -> [Language; 6] {
     let (en_txt, en_html) = templates!("en");
     let (nb_txt, nb_html) = templates!("nb");
     let (sv_txt, sv_html) = templates!("sv");
     let (da_txt, da_html) = templates!("da");
+    let (fi_txt, fi_html) = templates!("fi");
+    let (de_txt, de_html) = templates!("de");
     [
         Language {
             code: "en",
@@ -125,6 +127,50 @@ fn languages() -> [Language; 4] {
             ],
             more: "og N mere",
             library: nudge::config::Language::Da,
+        },
+        Language {
+            code: "fi",
+            txt: fi_txt,
+            html: fi_html,
+            period: "16.–22. marraskuuta 2026",
+            due: ["ti 24.11.", "to 26.11."],
+            steps: [
+                "Ensimmäinen viesti",
+                "Jatkoviesti 1",
+                "Jatkoviesti 2",
+                "Päätösviesti",
+            ],
+            sections: [
+                "SINUA ODOTTAVAT LUONNOKSET",
+                "KUKA VASTASI",
+                "PÄÄTETTY ILMAN VASTAUSTA",
+                "TULOSSA ENSI VIIKOLLA",
+                "HE ODOTTAVAT VASTAUSTASI",
+            ],
+            more: "ja N muuta",
+            library: nudge::config::Language::Fi,
+        },
+        Language {
+            code: "de",
+            txt: de_txt,
+            html: de_html,
+            period: "16.–22. November 2026",
+            due: ["Di. 24. Nov", "Do. 26. Nov"],
+            steps: [
+                "Erste E-Mail",
+                "Folge-E-Mail 1",
+                "Folge-E-Mail 2",
+                "Abschluss",
+            ],
+            sections: [
+                "ENTWÜRFE, DIE AUF SIE WARTEN",
+                "WER GEANTWORTET HAT",
+                "OHNE ANTWORT BEENDET",
+                "NÄCHSTE WOCHE GEPLANT",
+                "SIE WARTEN AUF IHRE ANTWORT",
+            ],
+            more: "und N weitere",
+            library: nudge::config::Language::De,
         },
     ]
 }
@@ -740,7 +786,7 @@ fn a_thousand_conversations_of_every_kind_fit_a_mail_client() {
         let mut block: Vec<&str> = Vec::new();
         for line in text[at..].lines() {
             block.push(line);
-            if line.ends_with(['"', '»', '”']) {
+            if line.ends_with(['"', '»', '”', '“']) {
                 break;
             }
         }

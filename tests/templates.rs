@@ -15,8 +15,9 @@ use std::path::PathBuf;
 /// The line that separates variants in a template file.
 const VARIANT_MARKER: &str = "{# variant #}";
 
-/// The templates every shipped language must have.
-const NAMES: [&str; 3] = ["followup-1", "followup-2", "close-the-loop"];
+/// The templates every shipped language must have. `check-back` answers a prospect who asked
+/// to be contacted later: it must read as the seller keeping their word, never as a chase.
+const NAMES: [&str; 4] = ["followup-1", "followup-2", "close-the-loop", "check-back"];
 
 /// The body before the quote may be 90 words including the signature; the follow-up text
 /// itself stays at 70 so a normal signature fits.
@@ -63,6 +64,38 @@ const FORBIDDEN: &[&str] = &[
     "som nævnt i min sidste",
     "rykker",
     "påmindelse",
+    // fi
+    "en ole kuullut sinusta",
+    "en ole kuullut teistä",
+    "et ole vastannut",
+    "ette ole vastanneet",
+    "saitko viestini",
+    "saitteko viestini",
+    "kuten aiemmin mainitsin",
+    "kuten edellisessä viestissäni",
+    "muistutan vielä",
+    "muistutus",
+    "halusin vain tarkistaa",
+    "kiireellinen",
+    "viimeinen tilaisuus",
+    "vain tänään",
+    // de
+    "nur kurz nachhaken",
+    "kurz nachhaken",
+    "nachhaken",
+    "wollte nur mal nachfragen",
+    "nur kurz nachfragen",
+    "wie bereits erwähnt",
+    "wie in meiner letzten e-mail",
+    "ich habe noch nichts von ihnen gehört",
+    "habe noch nichts von ihnen gehört",
+    "haben sie meine e-mail erhalten",
+    "haben sie meine nachricht erhalten",
+    "erinnerung",
+    "dringend",
+    "letzte chance",
+    "nur noch heute",
+    "zeitlich begrenzt",
 ];
 
 /// What the tests need to know about one shipped language.
@@ -78,9 +111,12 @@ struct Language {
     door_open: &'static [&'static str],
     /// (subject, first touch date) of a typical conversation and of one with a long subject.
     subjects: [(&'static str, &'static str); 2],
+    /// (the prospect's words asking to be contacted later, the date of that answer): a short
+    /// and a long one, as a check-back quotes them.
+    deferrals: [(&'static str, &'static str); 2],
 }
 
-const LANGUAGES: [Language; 4] = [
+const LANGUAGES: [Language; 6] = [
     Language {
         code: "en",
         next_step: &[
@@ -117,6 +153,7 @@ const LANGUAGES: [Language; 4] = [
                 "3 October",
             ),
         ],
+        deferrals: [("try us again in the new year", "17 November"), ("not before the budget round in March, please try us again then", "20 October")],
     },
     Language {
         code: "nb",
@@ -149,6 +186,7 @@ const LANGUAGES: [Language; 4] = [
                 "3. oktober",
             ),
         ],
+        deferrals: [("ta kontakt igjen over nyttår", "17. november"), ("ikke før budsjettrunden i mars, ta gjerne kontakt igjen da", "20. oktober")],
     },
     Language {
         code: "sv",
@@ -176,6 +214,7 @@ const LANGUAGES: [Language; 4] = [
                 "3 oktober",
             ),
         ],
+        deferrals: [("hör av dig igen efter nyår", "17 november"), ("inte före budgetrundan i mars, hör gärna av dig igen då", "20 oktober")],
     },
     Language {
         code: "da",
@@ -203,6 +242,81 @@ const LANGUAGES: [Language; 4] = [
                 "3. oktober",
             ),
         ],
+        deferrals: [("kontakt os igen efter nytår", "17. november"), ("ikke før budgetrunden i marts, kontakt os gerne igen der", "20. oktober")],
+    },
+    Language {
+        code: "fi",
+        next_step: &[
+            "vastaa vain",
+            "kirjoita vain",
+            "kirjoita milloin",
+            "ota yhteyttä",
+            "lyhyt vastaus riittää",
+            "vastaus riittää",
+        ],
+        easy_out: &[
+            "täysin ok",
+            "ihan ok",
+            "ei haittaa",
+            "kerro vain",
+            "sano vain",
+            "ymmärrettävää",
+            "ei tarvitse vastata",
+            "ei nyt",
+            "jätän asian",
+            "en kirjoita asiasta enempää",
+            "en vie aikaasi enempää",
+            "en häiritse enempää",
+            "ei tule siitä enää viestejä",
+            "omalta osaltani",
+        ],
+        last: "viimei",
+        door_open: &["ovi", "milloin tahansa", "ota yhteyttä", "kirjoita vain"],
+        subjects: [
+            ("Tarjous huoltosopimuksesta", "10. marraskuuta"),
+            (
+                "Päivitetty tarjous 40 kenttälisenssistä ja käyttöönottokoulutuksesta Tampereen ja Oulun toimipisteisiin",
+                "3. lokakuuta",
+            ),
+        ],
+        deferrals: [("palataan asiaan vuodenvaihteen jälkeen", "17. marraskuuta"), ("ei ennen maaliskuun budjettikierrosta, ota silloin uudelleen yhteyttä", "20. lokakuuta")],
+    },
+    Language {
+        code: "de",
+        next_step: &[
+            "antworten sie einfach",
+            "schreiben sie mir",
+            "melden sie sich",
+            "eine kurze nachricht genügt",
+            "eine zeile",
+        ],
+        easy_out: &[
+            "in ordnung",
+            "kein problem",
+            "sagen sie einfach",
+            "sagen sie es einfach",
+            "verständlich",
+            "verständnis",
+            "müssen nicht antworten",
+            "nicht jetzt",
+            "lasse ich es",
+            "lasse es",
+            "lasse ich sie in ruhe",
+            "halte ich mich zurück",
+            "schreibe ich nicht weiter",
+            "auf meiner seite",
+            "nichts weiter von mir",
+        ],
+        last: "letzte",
+        door_open: &["tür", "jederzeit", "melden sie sich", "schreiben sie mir"],
+        subjects: [
+            ("Angebot für Ihre Niederlassung", "10. November"),
+            (
+                "Überarbeitetes Angebot für 40 Außendienstlizenzen und Schulungen an den Standorten Hamburg und Bremen",
+                "3. Oktober",
+            ),
+        ],
+        deferrals: [("melden Sie sich im neuen Jahr wieder", "17. November"), ("nicht vor der Budgetrunde im März, melden Sie sich gern dann wieder", "20. Oktober")],
     },
 ];
 
@@ -214,14 +328,18 @@ struct Conversation {
     subject: &'static str,
     first_touch_date: &'static str,
     days_waiting: i64,
+    deferral_phrase: &'static str,
+    deferred_on: &'static str,
 }
 
 const SELLER_NAME: &str = "Kari Nordmann";
 const SELLER_FIRST_NAME: &str = "Kari";
 
-/// A named prospect at a company, one with neither (a shared mailbox, say), and a long subject.
+/// A named prospect at a company, one with neither (a shared mailbox, say) whose deferral is
+/// unknown, and a long subject with a long deferral.
 fn conversations(language: &Language) -> Vec<Conversation> {
     let [(subject, date), (long_subject, long_date)] = language.subjects;
+    let [(phrase, deferred_on), (long_phrase, long_deferred_on)] = language.deferrals;
     vec![
         Conversation {
             prospect_first_name: "Ingrid",
@@ -230,6 +348,8 @@ fn conversations(language: &Language) -> Vec<Conversation> {
             subject,
             first_touch_date: date,
             days_waiting: 5,
+            deferral_phrase: phrase,
+            deferred_on,
         },
         Conversation {
             prospect_first_name: "",
@@ -238,6 +358,8 @@ fn conversations(language: &Language) -> Vec<Conversation> {
             subject,
             first_touch_date: date,
             days_waiting: 12,
+            deferral_phrase: "",
+            deferred_on: "",
         },
         Conversation {
             prospect_first_name: "Bjørn-Erik",
@@ -246,6 +368,8 @@ fn conversations(language: &Language) -> Vec<Conversation> {
             subject: long_subject,
             first_touch_date: long_date,
             days_waiting: 21,
+            deferral_phrase: long_phrase,
+            deferred_on: long_deferred_on,
         },
     ]
 }
@@ -262,6 +386,8 @@ fn context(conversation: &Conversation, step: u32) -> tera::Context {
     context.insert("days_waiting", &conversation.days_waiting);
     context.insert("step", &step);
     context.insert("steps_total", &3u32);
+    context.insert("deferral_phrase", conversation.deferral_phrase);
+    context.insert("deferred_on", conversation.deferred_on);
     context
 }
 
@@ -298,7 +424,8 @@ fn tone_problems(
     text: &str,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let lower = text.to_lowercase();
+    let own = text.to_string();
+    let lower = own.to_lowercase();
     let words = text.split_whitespace().count();
 
     if text.is_empty() {
@@ -313,7 +440,7 @@ fn tone_problems(
         }
     }
     // Questions of our own, not ones that happen to be in the subject.
-    let questions = text.replace(conversation.subject, "").matches('?').count();
+    let questions = own.replace(conversation.subject, "").matches('?').count();
     if questions == 0 && !contains_any(&lower, language.next_step) {
         problems.push("no question and no next step".to_string());
     }
@@ -330,11 +457,19 @@ fn tone_problems(
             problems.push(format!("pushy or guilt phrase {phrase:?}"));
         }
     }
-    if text.contains('!') {
+    if own.contains('!') {
         problems.push("exclamation mark".to_string());
     }
     if !text.contains(conversation.subject) && !text.contains(conversation.first_touch_date) {
         problems.push("mentions neither the subject nor the first touch date".to_string());
+    }
+    if name == "check-back" && !conversation.deferral_phrase.is_empty() {
+        // The prospect's words are in reach of the template (the context carries them here as
+        // a seller's template might try), yet never in the draft: a stranger's message never
+        // chooses a draft's words (SPEC 13).
+        if text.contains(conversation.deferral_phrase) {
+            problems.push("quotes the prospect's words".to_string());
+        }
     }
     if name == "close-the-loop" {
         if !lower.contains(language.last) {
@@ -458,10 +593,11 @@ fn nudge_renders_every_shipped_variant_within_ninety_words_with_the_signature() 
     use nudge::compose::draft::closing;
     use nudge::compose::templates::{FollowUpContext, Templates, LANGUAGES};
     let templates = Templates::builtin();
-    assert_eq!(templates.all().len(), 12);
+    assert_eq!(templates.all().len(), 24);
     for language in LANGUAGES {
-        for name in ["followup-1", "followup-2", "close-the-loop"] {
+        for name in NAMES {
             let template = templates.get(language, name).expect("shipped");
+            assert_eq!(template.language, language, "{name} falls back to English");
             assert!(template.variants.len() >= 2, "{name} {language:?}");
             for variant in 0..template.variants.len() as u32 {
                 let text = templates

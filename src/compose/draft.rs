@@ -175,13 +175,15 @@ pub fn quote(last: &StoredMessage, language: Language, zone: Tz) -> String {
     out.trim_end().to_string()
 }
 
-const WEEKDAYS: [[&str; 7]; 4] = [
+const WEEKDAYS: [[&str; 7]; 6] = [
     ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
     ["mån", "tis", "ons", "tors", "fre", "lör", "sön"],
     ["man.", "tir.", "ons.", "tor.", "fre.", "lør.", "søn."],
+    ["ma", "ti", "ke", "to", "pe", "la", "su"],
+    ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."],
 ];
-const MONTHS_SHORT: [[&str; 12]; 4] = [
+const MONTHS_SHORT: [[&str; 12]; 6] = [
     [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ],
@@ -197,8 +199,17 @@ const MONTHS_SHORT: [[&str; 12]; 4] = [
         "jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.",
         "dec.",
     ],
+    [
+        "tammik.", "helmik.", "maalisk.", "huhtik.", "toukok.", "kesäk.", "heinäk.", "elok.",
+        "syysk.", "lokak.", "marrask.", "jouluk.",
+    ],
+    [
+        "Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
+        "Dez.",
+    ],
 ];
-const MONTHS_LONG: [[&str; 12]; 4] = [
+/// Full month names as a date uses them: Finnish in the partitive ("10. marraskuuta").
+const MONTHS_LONG: [[&str; 12]; 6] = [
     [
         "January",
         "February",
@@ -255,6 +266,34 @@ const MONTHS_LONG: [[&str; 12]; 4] = [
         "november",
         "december",
     ],
+    [
+        "tammikuuta",
+        "helmikuuta",
+        "maaliskuuta",
+        "huhtikuuta",
+        "toukokuuta",
+        "kesäkuuta",
+        "heinäkuuta",
+        "elokuuta",
+        "syyskuuta",
+        "lokakuuta",
+        "marraskuuta",
+        "joulukuuta",
+    ],
+    [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
 ];
 
 /// A weekday's short name ("Tue", "tir.").
@@ -273,10 +312,13 @@ fn index(language: Language) -> usize {
         Language::Nb => 1,
         Language::Sv => 2,
         Language::Da => 3,
+        Language::Fi => 4,
+        Language::De => 5,
     }
 }
 
-/// "On Tue, 10 Nov 2026 at 10:15, Kari <k@x> wrote:" and its nb, sv, da forms.
+/// "On Tue, 10 Nov 2026 at 10:15, Kari <k@x> wrote:" and its nb, sv, da, fi and de forms
+/// (Finnish and German as Outlook and Gmail write them: a numeric date, "klo 9.12", "um 09:12").
 pub fn attribution(who: &str, at: DateTime<Utc>, language: Language, zone: Tz) -> String {
     let t = at.with_timezone(&zone);
     let i = index(language);
@@ -288,6 +330,14 @@ pub fn attribution(who: &str, at: DateTime<Utc>, language: Language, zone: Tz) -
         Language::Nb => format!("{weekday} {d}. {month} {y} kl. {h:02}:{m:02} skrev {who}:"),
         Language::Sv => format!("Den {weekday} {d} {month} {y} kl {h:02}:{m:02} skrev {who}:"),
         Language::Da => format!("Den {weekday} {d}. {month} {y} kl. {h:02}.{m:02} skrev {who}:"),
+        Language::Fi => format!(
+            "{weekday} {d}.{}.{y} klo {h}.{m:02} {who} kirjoitti:",
+            t.month()
+        ),
+        Language::De => format!(
+            "Am {d:02}.{:02}.{y} um {h:02}:{m:02} schrieb {who}:",
+            t.month()
+        ),
     }
 }
 
@@ -297,7 +347,9 @@ pub fn long_date(at: DateTime<Utc>, language: Language, zone: Tz) -> String {
     let month = MONTHS_LONG[index(language)][t.month0() as usize];
     match language {
         Language::En | Language::Sv => format!("{} {month}", t.day()),
-        Language::Nb | Language::Da => format!("{}. {month}", t.day()),
+        Language::Nb | Language::Da | Language::Fi | Language::De => {
+            format!("{}. {month}", t.day())
+        }
     }
 }
 
@@ -308,6 +360,8 @@ pub fn closing(language: Language) -> &'static str {
         Language::Nb => "Vennlig hilsen",
         Language::Sv => "Vänliga hälsningar",
         Language::Da => "Venlig hilsen",
+        Language::Fi => "Ystävällisin terveisin",
+        Language::De => "Viele Grüße",
     }
 }
 
@@ -357,7 +411,27 @@ mod tests {
             attribution(who, at, Language::Da, zone),
             "Den tir. 10. nov. 2026 kl. 10.15 skrev Kari Nordmann <kari@fjordsalg.no>:"
         );
+        assert_eq!(
+            attribution(who, at, Language::Fi, zone),
+            "ti 10.11.2026 klo 10.15 Kari Nordmann <kari@fjordsalg.no> kirjoitti:"
+        );
+        assert_eq!(
+            attribution(who, at, Language::De, zone),
+            "Am 10.11.2026 um 10:15 schrieb Kari Nordmann <kari@fjordsalg.no>:"
+        );
+        // Finnish writes the hour without a leading zero, German with one.
+        let early = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 8, 5, 0).unwrap();
+        assert_eq!(
+            attribution("Ingrid Berg", early, Language::Fi, zone),
+            "ma 2.3.2026 klo 9.05 Ingrid Berg kirjoitti:"
+        );
+        assert_eq!(
+            attribution("Ingrid Berg", early, Language::De, zone),
+            "Am 02.03.2026 um 09:05 schrieb Ingrid Berg:"
+        );
         assert_eq!(long_date(at, Language::Nb, zone), "10. november");
+        assert_eq!(long_date(at, Language::Fi, zone), "10. marraskuuta");
+        assert_eq!(long_date(at, Language::De, zone), "10. November");
         assert_eq!(long_date(at, Language::En, zone), "10 November");
     }
 

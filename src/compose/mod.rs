@@ -30,14 +30,21 @@ pub fn choose_language(config: &Config, prospects: &[String], last_text: &str) -
 }
 
 /// The language of a text, among the shipped languages, when the detector is fairly sure.
-/// Norwegian and Danish are close; a few everyday words decide between them.
+/// Norwegian and Danish are close; a few everyday words decide between them. Finnish and
+/// German are far enough from the others that the detector tells them apart on its own.
 pub fn detect_language(text: &str) -> Option<Language> {
     use whatlang::Lang;
     if text.split_whitespace().count() < 4 {
         return None;
     }
-    let detector =
-        whatlang::Detector::with_allowlist(vec![Lang::Eng, Lang::Nob, Lang::Swe, Lang::Dan]);
+    let detector = whatlang::Detector::with_allowlist(vec![
+        Lang::Eng,
+        Lang::Nob,
+        Lang::Swe,
+        Lang::Dan,
+        Lang::Fin,
+        Lang::Deu,
+    ]);
     let info = detector.detect(text)?;
     // Between Norwegian and Danish the detector is seldom sure; the word check decides.
     let close_pair = matches!(info.lang(), Lang::Nob | Lang::Dan);
@@ -47,6 +54,8 @@ pub fn detect_language(text: &str) -> Option<Language> {
     match info.lang() {
         Lang::Eng => Some(Language::En),
         Lang::Swe => Some(Language::Sv),
+        Lang::Fin => Some(Language::Fi),
+        Lang::Deu => Some(Language::De),
         Lang::Nob | Lang::Dan => Some(norwegian_or_danish(text)),
         _ => None,
     }
@@ -131,6 +140,14 @@ pub fn context(
         days_waiting: (now - conversation.last_touch_at).num_days().max(0),
         step,
         steps_total: config.cadence.steps.len() as u32,
+        // Known only for a conversation the prospect asked to resume later.
+        deferred_on: conversation
+            .heard
+            .deferral
+            .as_ref()
+            .and(conversation.last_inbound_at)
+            .map(|at| draft::long_date(at, language, config.account.timezone))
+            .unwrap_or_default(),
     }
 }
 
@@ -172,6 +189,56 @@ mod tests {
         assert_eq!(first_name(""), "");
     }
 
+    /// Every shipped wording is read as its own language: Finnish and German in the detector
+    /// take nothing from the Scandinavian languages or English.
+    #[test]
+    fn every_shipped_wording_is_detected_as_its_language() {
+        use templates::{Templates, LANGUAGES};
+        let shipped = Templates::builtin();
+        let mut wrong = Vec::new();
+        for template in shipped.all() {
+            let language = template.language;
+            for variant in 0..template.variants.len() as u32 {
+                let text = shipped
+                    .render(
+                        language,
+                        &template.name,
+                        variant,
+                        &FollowUpContext::sample(language),
+                    )
+                    .expect("renders");
+                let found = detect_language(&text);
+                if found != Some(language) {
+                    wrong.push(format!(
+                        "{}/{} {variant}: {found:?}",
+                        language.code(),
+                        template.name
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert_eq!(shipped.all().len(), LANGUAGES.len() * 4);
+        // Short everyday answers, where a wider allowlist could tip the balance.
+        for (text, language) in [
+            ("Takk, det høres bra ut.", Language::Nb),
+            ("Hei, kan vi ta det på torsdag?", Language::Nb),
+            ("Tak, det lyder godt. Vi ses.", Language::Da),
+            ("Hej, kan vi tage det på torsdag?", Language::Da),
+            ("Tack, det låter bra. Vi hörs.", Language::Sv),
+            ("Hej, kan vi ta det på torsdag?", Language::Sv),
+            ("Thanks, that sounds good to me.", Language::En),
+            (
+                "Kiitos, kuulostaa hyvältä. Palataan torstaina.",
+                Language::Fi,
+            ),
+            ("Danke, das klingt gut für uns.", Language::De),
+        ] {
+            let found = detect_language(text);
+            assert!(found.is_none_or(|l| l == language), "{text:?}: {found:?}");
+        }
+    }
+
     #[test]
     fn detects_the_shipped_languages() {
         assert_eq!(
@@ -185,6 +252,14 @@ mod tests {
         assert_eq!(
             detect_language("Hej Mette, tak for en god snak i går. Her er tilbuddet, som vi talte om, og jeg håber, det passer jer."),
             Some(Language::Da)
+        );
+        assert_eq!(
+            detect_language("Hei Mikko, kiitos mukavasta keskustelusta eilen. Tässä on tarjous, josta puhuimme, ja toivon, että se sopii teille."),
+            Some(Language::Fi)
+        );
+        assert_eq!(
+            detect_language("Hallo Herr Weber, vielen Dank für das nette Gespräch gestern. Anbei das Angebot, über das wir gesprochen haben; ich hoffe, es passt für Sie."),
+            Some(Language::De)
         );
         assert_eq!(detect_language("OK"), None, "too short to tell");
         assert_eq!(

@@ -14,7 +14,14 @@ use crate::error::{ConfigError, Error, Result};
 pub const VARIANT_MARKER: &str = "{# variant #}";
 
 /// Languages with shipped templates, in the order `templates list` shows them.
-pub const LANGUAGES: [Language; 4] = [Language::En, Language::Nb, Language::Sv, Language::Da];
+pub const LANGUAGES: [Language; 6] = [
+    Language::En,
+    Language::Nb,
+    Language::Sv,
+    Language::Da,
+    Language::Fi,
+    Language::De,
+];
 
 macro_rules! builtin {
     ($($lang:literal / $name:literal),* $(,)?) => {
@@ -22,20 +29,33 @@ macro_rules! builtin {
     };
 }
 
-/// The shipped templates: (language, name, text).
+/// The shipped templates: (language, name, text). `check-back` is the follow-up for a
+/// prospect who asked to be contacted later, drafted on the day they named.
 const BUILTIN: &[(&str, &str, &str)] = builtin![
     "en" / "followup-1",
     "en" / "followup-2",
     "en" / "close-the-loop",
+    "en" / "check-back",
     "nb" / "followup-1",
     "nb" / "followup-2",
     "nb" / "close-the-loop",
+    "nb" / "check-back",
     "sv" / "followup-1",
     "sv" / "followup-2",
     "sv" / "close-the-loop",
+    "sv" / "check-back",
     "da" / "followup-1",
     "da" / "followup-2",
     "da" / "close-the-loop",
+    "da" / "check-back",
+    "fi" / "followup-1",
+    "fi" / "followup-2",
+    "fi" / "close-the-loop",
+    "fi" / "check-back",
+    "de" / "followup-1",
+    "de" / "followup-2",
+    "de" / "close-the-loop",
+    "de" / "check-back",
 ];
 
 /// Where a template came from.
@@ -73,16 +93,31 @@ pub struct FollowUpContext {
     /// The follow-up's step, 1-based.
     pub step: u32,
     pub steps_total: u32,
+    /// For a check-back: the date the prospect asked to be contacted later, written the
+    /// language's way like `first_touch_date`; empty otherwise. Their words themselves never
+    /// reach a draft (SPEC 13: a stranger's message never chooses a draft's words); `nudge
+    /// show` and the summary quote them to the seller.
+    pub deferred_on: String,
 }
 
 impl FollowUpContext {
     /// A realistic context for previews.
     pub fn sample(language: Language) -> FollowUpContext {
-        let (subject, date) = match language {
-            Language::En => ("Proposal for your site team", "10 November"),
-            Language::Nb => ("Tilbud på rammeavtale", "10. november"),
-            Language::Sv => ("Offert på licenser", "10 november"),
-            Language::Da => ("Tilbud på flådestyring", "10. november"),
+        let (subject, date, deferred_on) = match language {
+            Language::En => ("Proposal for your site team", "10 November", "17 November"),
+            Language::Nb => ("Tilbud på rammeavtale", "10. november", "17. november"),
+            Language::Sv => ("Offert på licenser", "10 november", "17 november"),
+            Language::Da => ("Tilbud på flådestyring", "10. november", "17. november"),
+            Language::Fi => (
+                "Tarjous huoltosopimuksesta",
+                "10. marraskuuta",
+                "17. marraskuuta",
+            ),
+            Language::De => (
+                "Angebot für Ihre Niederlassung",
+                "10. November",
+                "17. November",
+            ),
         };
         FollowUpContext {
             prospect_name: "Ingrid Berg".into(),
@@ -96,6 +131,7 @@ impl FollowUpContext {
             days_waiting: 5,
             step: 1,
             steps_total: 3,
+            deferred_on: deferred_on.into(),
         }
     }
 }

@@ -52,6 +52,8 @@ pub enum Language {
     Nb,
     Sv,
     Da,
+    Fi,
+    De,
 }
 
 impl Language {
@@ -61,6 +63,8 @@ impl Language {
             Language::Nb => "nb",
             Language::Sv => "sv",
             Language::Da => "da",
+            Language::Fi => "fi",
+            Language::De => "de",
         }
     }
 }

@@ -666,7 +666,12 @@ const AUTO_REPLY_SUBJECTS: &[&str] = &[
     "ikke på kontoret",
     "abwesenheitsnotiz",
     "abwesenheit",
+    "abwesend",
     "automatische antwort",
+    "automatische abwesenheitsnotiz",
+    "automatische rückantwort",
+    "außer haus",
+    "nicht im büro",
     "réponse automatique",
     "absence du bureau",
     "respuesta automática",
@@ -674,7 +679,10 @@ const AUTO_REPLY_SUBJECTS: &[&str] = &[
     "automatisch antwoord",
     "afwezig",
     "automaattinen vastaus",
+    "automaattivastaus",
     "poissa",
+    "lomalla",
+    "lomavastaus",
 ];
 
 fn auto_reply_subject(subject: &str) -> Option<&'static str> {
@@ -685,7 +693,7 @@ fn auto_reply_subject(subject: &str) -> Option<&'static str> {
         .find(|p| lower.starts_with(p))
 }
 
-/// Ways people ask not to be contacted, in en, nb, sv, da and de.
+/// Ways people ask not to be contacted, in en, nb, sv, da, de and fi.
 const OPT_OUT_PHRASES: &[&str] = &[
     // English
     "unsubscribe",
@@ -779,6 +787,48 @@ const OPT_OUT_PHRASES: &[&str] = &[
     "aus ihrer liste",
     "tragen sie mich aus",
     "tragen sie uns aus",
+    "keine weiteren nachrichten",
+    "keine weitere kontaktaufnahme",
+    "von weiteren kontaktaufnahmen",
+    "nicht weiter kontaktieren",
+    "schreiben sie mir nicht mehr",
+    "schreiben sie uns nicht mehr",
+    "löschen sie meine",
+    "löschen sie unsere",
+    "keine weiteren zusendungen",
+    "widerspreche der verarbeitung",
+    "widerspreche der nutzung",
+    "widerspreche der verwendung",
+    // Finnish: imperatives in the plural (polite) and singular, and "I/we do not want"
+    // ("älkää lähettäkö laskua vielä" is about an invoice: the phrases name more messages)
+    "älkää lähettäkö enää",
+    "älkää lähettäkö meille enää",
+    "älkää lähettäkö minulle enää",
+    "älkää lähettäkö lisää",
+    "älä lähetä enää",
+    "älä lähetä minulle enää",
+    "älkää ottako enää yhteyttä",
+    "älkää ottako yhteyttä",
+    "älä ota enää yhteyttä",
+    "älä ota yhteyttä",
+    "poistakaa minut",
+    "poistakaa meidät",
+    "poistakaa osoitteeni",
+    "poista minut",
+    "poista meidät",
+    "poista osoitteeni",
+    "en halua enää viestejä",
+    "en halua enää sähköposteja",
+    "en halua enää yhteydenottoja",
+    "emme halua enää viestejä",
+    "emme halua enää yhteydenottoja",
+    "en halua vastaanottaa",
+    "emme halua vastaanottaa",
+    "ei enää viestejä",
+    "lopettakaa viestien",
+    "lopeta viestien",
+    "en toivo yhteydenottoja",
+    "emme toivo yhteydenottoja",
 ];
 
 /// Words that turn an opt-out phrase around: "please don't unsubscribe me".
@@ -792,12 +842,20 @@ const NEGATIONS: &[&str] = &[
     "ikke",
     "inte",
     "nicht",
+    // Finnish negates with a verb: "älä poista minua", "älkää poistako".
+    "älä",
+    "älkää",
 ];
 
 /// The phrase with which the new text (quotes already stripped) asks not to be contacted
 /// again. The subject is never read: "Re: Unsubscribe from the newsletter?" is a question.
 pub fn opt_out_phrase(new_text: &str) -> Option<&'static str> {
-    let text = new_text.to_lowercase();
+    // A phrase wrapped over two lines by the mail client is still one phrase.
+    let text = new_text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     OPT_OUT_PHRASES
         .iter()
         .copied()
@@ -884,12 +942,239 @@ mod tests {
         assert_eq!(opt_out_phrase("Tak for tilbagemeldingen, vi ses."), None);
         assert_eq!(opt_out_phrase("Thanks, let's talk Thursday."), None);
         assert_eq!(
+            opt_out_phrase("Ei kiitos. Älä ota enää\r\nyhteyttä tästä asiasta."),
+            Some("älä ota enää yhteyttä"),
+            "wrapped by the mail client"
+        );
+        assert_eq!(
             opt_out_phrase("Please don't unsubscribe me, I am interested."),
             None
         );
         assert!(
             opt_out_phrase("Ikke kontakt meg igjen.").is_some(),
             "a phrase that starts with a negation"
+        );
+    }
+
+    /// (subject, extra headers, text, class, return date) from a Finnish or German prospect.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        MessageClass,
+        Option<(i32, u32, u32)>,
+    );
+
+    fn check_cases(from: &str, cases: &[Case]) {
+        let mut wrong = Vec::new();
+        for (subject, headers, text, class, back) in cases {
+            let found = classify(&mail(from, subject, headers, text), day());
+            let back = back.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+            if found.class != *class || found.return_date != back {
+                wrong.push(format!(
+                    "{subject:?} / {text:?}: {:?} {:?} ({}), expected {class:?} {back:?}",
+                    found.class, found.return_date, found.reason
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn finnish_auto_replies_opt_outs_and_replies() {
+        use MessageClass::{AutoReply, OptOut, Reply};
+        check_cases(
+            "Mikko Virtanen <mikko.virtanen@saimaanvesi.fi>",
+            &[
+                // Outlook's rule-based replies carry no header: the subject decides.
+                (
+                    "Automaattinen vastaus: Tarjous",
+                    "",
+                    "Olen lomalla ja palaan toimistolle 3.12.",
+                    AutoReply,
+                    Some((2026, 12, 3)),
+                ),
+                (
+                    "Poissa toimistolta: Re: Tarjous",
+                    "",
+                    "Olen poissa toimistolta, takaisin maanantaina 7.12.",
+                    AutoReply,
+                    Some((2026, 12, 7)),
+                ),
+                (
+                    "Lomalla",
+                    "Auto-Submitted: auto-replied\r\n",
+                    "Palaan 3. joulukuuta. Kiireellisissä asioissa ota yhteyttä Annaan.",
+                    AutoReply,
+                    Some((2026, 12, 3)),
+                ),
+                (
+                    "Re: Tarjous",
+                    "X-Autoreply: yes\r\n",
+                    "Olen tavoitettavissa 30.11.2026 alkaen.",
+                    AutoReply,
+                    Some((2026, 11, 30)),
+                ),
+                (
+                    "Automaattivastaus",
+                    "",
+                    "Olen koulutuksessa, vastaan viesteihin viiveellä.",
+                    AutoReply,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Ei kiitos, älä ota enää yhteyttä.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Poistakaa minut listaltanne.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "En halua enää viestejä teiltä, kiitos.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Älkää lähettäkö enää tarjouksia tähän osoitteeseen.",
+                    OptOut,
+                    None,
+                ),
+                // Negatives: a person answering, an invoice, a question about a holiday.
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Kiitos tarjouksesta. Palataan asiaan ensi viikolla, sopiiko torstai?",
+                    Reply,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Älkää lähettäkö laskua ennen toimitusta, muuten kaikki hyvin.",
+                    Reply,
+                    None,
+                ),
+                (
+                    "Re: Lomalla joulukuussa?",
+                    "",
+                    "Olen lomalla 3.12. asti, palaan asiaan sen jälkeen.",
+                    Reply,
+                    None,
+                ),
+                (
+                    "Re: Tarjous",
+                    "",
+                    "Älä poista minut jakelusta, haluan kuulla uutiset jatkossakin.",
+                    Reply,
+                    None,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn german_auto_replies_opt_outs_and_replies() {
+        use MessageClass::{AutoReply, OptOut, Reply};
+        check_cases(
+            "Klaus Weber <k.weber@bergbau-gmbh.de>",
+            &[
+                (
+                    "Abwesend: Angebot",
+                    "",
+                    "Ich bin bis einschließlich 27.11. nicht im Büro.",
+                    AutoReply,
+                    Some((2026, 11, 27)),
+                ),
+                (
+                    "Automatische Rückantwort: Angebot",
+                    "",
+                    "Ab Montag, 30. November bin ich wieder erreichbar.",
+                    AutoReply,
+                    Some((2026, 11, 30)),
+                ),
+                (
+                    "Außer Haus",
+                    "Auto-Submitted: auto-replied\r\n",
+                    "Ich bin am 3. Dezember zurück.",
+                    AutoReply,
+                    Some((2026, 12, 3)),
+                ),
+                (
+                    "Re: Angebot",
+                    "X-Autoreply: yes\r\n",
+                    "Ich bin vom 23.11. bis zum 4.12.2026 im Urlaub.",
+                    AutoReply,
+                    Some((2026, 12, 4)),
+                ),
+                (
+                    "Nicht im Büro: Angebot",
+                    "",
+                    "Am 3.12. bin ich wieder da.",
+                    AutoReply,
+                    Some((2026, 12, 3)),
+                ),
+                (
+                    "Re: Angebot",
+                    "",
+                    "Bitte löschen Sie meine Daten aus Ihrem System.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Angebot",
+                    "",
+                    "Ich widerspreche der Verwendung meiner Daten zu Werbezwecken.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Angebot",
+                    "",
+                    "Bitte schreiben Sie mir nicht mehr.",
+                    OptOut,
+                    None,
+                ),
+                (
+                    "Re: Angebot",
+                    "",
+                    "Bitte sehen Sie von weiteren Kontaktaufnahmen ab.",
+                    OptOut,
+                    None,
+                ),
+                // Negatives.
+                (
+                    "Re: Angebot",
+                    "",
+                    "Bitte nicht abmelden, ich habe weiterhin Interesse.",
+                    Reply,
+                    None,
+                ),
+                (
+                    "Re: Angebot",
+                    "",
+                    "Danke, ich bin ab dem 3. Dezember wieder im Büro, dann sprechen wir.",
+                    Reply,
+                    None,
+                ),
+                (
+                    "Re: Abwesenheit im Dezember",
+                    "",
+                    "Ich widerspreche der Annahme, dass wir im Dezember nicht bestellen.",
+                    Reply,
+                    None,
+                ),
+            ],
         );
     }
 

@@ -30,8 +30,9 @@ fn starts_quote(lines: &[&str], index: usize) -> bool {
         return true; // signature separator
     }
     let lower = line.to_lowercase();
-    const SEPARATORS: [&str; 10] = [
+    const SEPARATORS: [&str; 11] = [
         "-----original message-----",
+        "-----alkuperäinen viesti-----",
         "-----opprinnelig melding-----",
         "-----ursprungligt meddelande-----",
         "-----oprindelig meddelelse-----",
@@ -57,8 +58,17 @@ fn starts_quote(lines: &[&str], index: usize) -> bool {
 
 /// "From: … / Sent: …" (and localized) header blocks that Outlook puts above the quote.
 fn is_outlook_header_block(lines: &[&str], index: usize) -> bool {
-    const FROM: [&str; 7] = ["from:", "fra:", "från:", "von:", "de :", "de:", "van:"];
-    const SENT: [&str; 12] = [
+    const FROM: [&str; 8] = [
+        "from:",
+        "fra:",
+        "från:",
+        "von:",
+        "de :",
+        "de:",
+        "van:",
+        "lähettäjä:",
+    ];
+    const SENT: [&str; 13] = [
         "sent:",
         "sendt:",
         "skickat:",
@@ -69,6 +79,7 @@ fn is_outlook_header_block(lines: &[&str], index: usize) -> bool {
         "dato:",
         "datum:",
         "verzonden:",
+        "lähetetty:",
         "to:",
         "til:",
     ];
@@ -149,6 +160,10 @@ mod tests {
             "Den tir. 10. nov. 2026 kl. 10.15 skrev Kari Nordmann <kari@fjordsalg.no>:",
             "Am Di., 10. Nov. 2026 um 10:15 Uhr schrieb Kari Nordmann <kari@fjordsalg.no>:",
             "On 10 Nov 2026, at 10:15, Kari Nordmann <kari@fjordsalg.no> wrote:",
+            // nudge's own Finnish and German attributions, and Gmail's Finnish one.
+            "ti 10.11.2026 klo 10.15 Kari Nordmann <kari@fjordsalg.no> kirjoitti:",
+            "Am 10.11.2026 um 10:15 schrieb Kari Nordmann <kari@fjordsalg.no>:",
+            "ti 10.11.2026 klo 10.15 Kari Nordmann (kari@fjordsalg.no) kirjoitti:",
         ] {
             let body = format!("Hei!\nHøres bra ut.\n\n{attribution}\n\nSluta maila mig\n");
             assert_eq!(new_text(&body), "Hei!\nHøres bra ut.", "{attribution}");
@@ -161,6 +176,10 @@ mod tests {
         assert_eq!(new_text(body), "Ring meg gjerne.");
         let body = "Sounds good.\n________________________________\nFrom: Kari\nSent: Tuesday\n";
         assert_eq!(new_text(body), "Sounds good.");
+        let body = "Soitellaan.\r\n\r\nLähettäjä: Kari Nordmann <kari@fjordsalg.no>\r\nLähetetty: tiistai 10. marraskuuta 2026 10.15\r\nVastaanottaja: Mikko Virtanen\r\nAihe: Tarjous\r\n\r\nPoistakaa minut listalta\r\n";
+        assert_eq!(new_text(body), "Soitellaan.");
+        let body = "Kiitos.\n-----Alkuperäinen viesti-----\nPoista minut\n";
+        assert_eq!(new_text(body), "Kiitos.");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Finding when someone is back from an out-of-office text, in English, Norwegian, Swedish,
-//! Danish and German: "back on 3 December", "tilbake mandag 7.12", "åter 3 december",
-//! "tilbage den 3. december", "zurück am 03.12.2026", "away from 20 to 27 November".
+//! Danish, German and Finnish: "back on 3 December", "tilbake mandag 7.12", "åter 3 december",
+//! "tilbage den 3. december", "zurück am 03.12.2026", "palaan 3. joulukuuta",
+//! "3.12.2026 alkaen", "ab KW 49", "away from 20 to 27 November".
 //!
 //! The result is the date the text names as the end of the absence (the day back, or the last
 //! day away); the cadence resumes on the first business day after it. Dates before the message
@@ -71,6 +72,56 @@ const MONTHS: &[(&str, u32)] = &[
     ("dec", 12),
     ("des", 12),
     ("dez", 12),
+    // Finnish: the partitive of a date ("3. joulukuuta"), the genitive ("joulukuun 3. päivä"),
+    // the inessive ("joulukuussa"), the name and the abbreviation ("jouluk.").
+    ("tammikuuta", 1),
+    ("tammikuun", 1),
+    ("tammikuu", 1),
+    ("tammik", 1),
+    ("helmikuuta", 2),
+    ("helmikuun", 2),
+    ("helmikuu", 2),
+    ("helmik", 2),
+    ("maaliskuuta", 3),
+    ("maaliskuun", 3),
+    ("maaliskuu", 3),
+    ("maalisk", 3),
+    ("huhtikuuta", 4),
+    ("huhtikuun", 4),
+    ("huhtikuu", 4),
+    ("huhtik", 4),
+    ("toukokuuta", 5),
+    ("toukokuun", 5),
+    ("toukokuu", 5),
+    ("toukok", 5),
+    ("kesäkuuta", 6),
+    ("kesäkuun", 6),
+    ("kesäkuu", 6),
+    ("kesäk", 6),
+    ("heinäkuuta", 7),
+    ("heinäkuun", 7),
+    ("heinäkuu", 7),
+    ("heinäk", 7),
+    ("elokuuta", 8),
+    ("elokuun", 8),
+    ("elokuu", 8),
+    ("elok", 8),
+    ("syyskuuta", 9),
+    ("syyskuun", 9),
+    ("syyskuu", 9),
+    ("syysk", 9),
+    ("lokakuuta", 10),
+    ("lokakuun", 10),
+    ("lokakuu", 10),
+    ("lokak", 10),
+    ("marraskuuta", 11),
+    ("marraskuun", 11),
+    ("marraskuu", 11),
+    ("marrask", 11),
+    ("joulukuuta", 12),
+    ("joulukuun", 12),
+    ("joulukuu", 12),
+    ("jouluk", 12),
 ];
 
 const WEEKDAYS: &[(&str, Weekday)] = &[
@@ -99,6 +150,21 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
     ("søndag", Weekday::Sun),
     ("söndag", Weekday::Sun),
     ("sonntag", Weekday::Sun),
+    // Finnish, with the essive a date takes ("maanantaina" = on Monday).
+    ("maanantaina", Weekday::Mon),
+    ("maanantai", Weekday::Mon),
+    ("tiistaina", Weekday::Tue),
+    ("tiistai", Weekday::Tue),
+    ("keskiviikkona", Weekday::Wed),
+    ("keskiviikko", Weekday::Wed),
+    ("torstaina", Weekday::Thu),
+    ("torstai", Weekday::Thu),
+    ("perjantaina", Weekday::Fri),
+    ("perjantai", Weekday::Fri),
+    ("lauantaina", Weekday::Sat),
+    ("lauantai", Weekday::Sat),
+    ("sunnuntaina", Weekday::Sun),
+    ("sunnuntai", Weekday::Sun),
 ];
 
 /// Words after which a date is the end of the absence.
@@ -135,7 +201,18 @@ const KEYWORDS: &[&str] = &[
     "til",
     "-",
     "–",
+    "palaan",
+    "palaamme",
+    "paluu",
+    "takaisin",
+    "toimistolla",
+    "toimistolle",
+    "tavoitettavissa",
 ];
+
+/// Words after a date that make it the end of the absence: Finnish puts "from" and "until"
+/// after the date ("3.12. alkaen", "4.12. asti"), German often "back" ("am 3.12. wieder da").
+const KEYWORDS_AFTER: &[&str] = &["alkaen", "lähtien", "asti", "saakka", "wieder", "zurück"];
 
 fn month_number(word: &str) -> Option<u32> {
     let word = word.trim_end_matches('.');
@@ -165,6 +242,7 @@ struct Patterns {
     day_month: Regex,
     month_day: Regex,
     weekday: Regex,
+    calendar_week: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -184,6 +262,8 @@ fn patterns() -> &'static Patterns {
                 r"\b({months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?"
             )),
             weekday: build(&format!(r"\b({weekdays})\b")),
+            // German auto-replies count in calendar weeks: "ab KW 49", "bis Kalenderwoche 48".
+            calendar_week: build(r"\b(?:kw|kalenderwoche)\.?\s*(\d{1,2})\b"),
         }
     })
 }
@@ -192,6 +272,7 @@ fn patterns() -> &'static Patterns {
 #[derive(Debug, Clone, Copy)]
 struct Found {
     start: usize,
+    end: usize,
     date: NaiveDate,
 }
 
@@ -208,6 +289,7 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
         if let Some(date) = ymd(num(&c, 1), num(&c, 2), num(&c, 3)) {
             found.push(Found {
                 start: m.start(),
+                end: m.end(),
                 date,
             });
         }
@@ -223,6 +305,7 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
         if let Some(date) = resolve(day, month, year, sent) {
             found.push(Found {
                 start: m.start(),
+                end: m.end(),
                 date,
             });
             covered.push((m.start(), m.end()));
@@ -240,6 +323,7 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
         if let Some(date) = resolve(num(&c, 2), month, year, sent) {
             found.push(Found {
                 start: m.start(),
+                end: m.end(),
                 date,
             });
             covered.push((m.start(), m.end()));
@@ -270,8 +354,26 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
             None
         };
         if let Some(date) = day_first.or(month_first) {
-            found.push(Found { start, date });
+            found.push(Found { start, end, date });
             covered.push((start, end));
+        }
+    }
+    for c in p.calendar_week.captures_iter(&lower) {
+        let m = c.get(0).expect("whole match");
+        if overlaps(&covered, m.start(), m.end()) {
+            continue;
+        }
+        // "bis KW 48" is away through that week's Friday; otherwise back on its Monday.
+        let last_word = lower[..m.start()].split_whitespace().next_back();
+        let through = matches!(last_word, Some("bis" | "einschließlich" | "inkl."));
+        let weekday = if through { Weekday::Fri } else { Weekday::Mon };
+        if let Some(date) = calendar_week(num(&c, 1), weekday, sent) {
+            found.push(Found {
+                start: m.start(),
+                end: m.end(),
+                date,
+            });
+            covered.push((m.start(), m.end()));
         }
     }
     for c in p.weekday.captures_iter(&lower) {
@@ -280,7 +382,8 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
         let followed_by_date = found
             .iter()
             .any(|f| f.start > m.end() && f.start <= m.end() + 6);
-        if followed_by_date || !near_keyword(&lower, m.start()) {
+        if followed_by_date || !(near_keyword(&lower, m.start()) || keyword_after(&lower, m.end()))
+        {
             continue;
         }
         let weekday = WEEKDAYS
@@ -290,6 +393,7 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
             .expect("matched a weekday name");
         found.push(Found {
             start: m.start(),
+            end: m.end(),
             date: next_weekday(sent, weekday),
         });
     }
@@ -297,7 +401,7 @@ pub fn find_return_date(text: &str, sent: NaiveDate) -> Option<NaiveDate> {
     let valid: Vec<Found> = found.into_iter().filter(|f| window(f.date)).collect();
     let near: Vec<&Found> = valid
         .iter()
-        .filter(|f| near_keyword(&lower, f.start))
+        .filter(|f| near_keyword(&lower, f.start) || keyword_after(&lower, f.end))
         .collect();
     let pool: Vec<&Found> = if near.is_empty() {
         valid.iter().collect()
@@ -322,10 +426,13 @@ fn overlaps(covered: &[(usize, usize)], start: usize, end: usize) -> bool {
         .any(|&(s, e)| start < e && s < end.max(start + 1))
 }
 
-/// "kl. 10.15", "um 9.30": a time of day, not a date.
+/// "kl. 10.15", "um 9.30", "klo 10.12": a time of day, not a date.
 fn preceded_by_clock_word(text: &str, start: usize) -> bool {
     let last_word = text[..start].split_whitespace().next_back().unwrap_or("");
-    ["kl", "kl.", "klokka", "klockan", "um", "at", "ca.", "ca"].contains(&last_word)
+    [
+        "kl", "kl.", "klokka", "klockan", "klo", "klo.", "um", "at", "ca.", "ca",
+    ]
+    .contains(&last_word)
 }
 
 /// True when a return or range word stands shortly before `start`.
@@ -344,6 +451,20 @@ fn near_keyword(text: &str, start: usize) -> bool {
             tail.iter().any(|w| w.trim_end_matches([':', '.']) == *k)
         }
     })
+}
+
+/// True when a return word follows `end` within three words ("3.12.2026 alkaen", "am 3.12.
+/// bin ich wieder da").
+fn keyword_after(text: &str, end: usize) -> bool {
+    let Some(after) = text.get(end..) else {
+        return false;
+    };
+    after
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ')')
+        .map(|w| w.trim_matches(['.', ':', ';', '!']))
+        .filter(|w| !w.is_empty())
+        .take(3)
+        .any(|w| KEYWORDS_AFTER.contains(&w))
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
@@ -366,6 +487,16 @@ fn resolve(day: u32, month: u32, year: Option<i32>, sent: NaiveDate) -> Option<N
                 _ => NaiveDate::from_ymd_opt(sent.year() + 1, month, day),
             }
         }
+    }
+}
+
+/// The `weekday` of ISO week `week`, in the message's year or, once that week is more than
+/// a week past, the next year's.
+fn calendar_week(week: u32, weekday: Weekday, sent: NaiveDate) -> Option<NaiveDate> {
+    let this_year = NaiveDate::from_isoywd_opt(sent.iso_week().year(), week, weekday);
+    match this_year {
+        Some(d) if d + Duration::days(7) >= sent => Some(d),
+        _ => NaiveDate::from_isoywd_opt(sent.iso_week().year() + 1, week, weekday),
     }
 }
 
@@ -465,6 +596,70 @@ mod tests {
             found("Abwesend vom 23.11. bis 04.12.2026."),
             Some(d(2026, 12, 4))
         );
+    }
+
+    #[test]
+    fn finnish() {
+        assert_eq!(
+            found("Olen lomalla ja palaan toimistolle 3.12."),
+            Some(d(2026, 12, 3))
+        );
+        assert_eq!(
+            found("Olen poissa toimistolta, takaisin maanantaina 7.12."),
+            Some(d(2026, 12, 7))
+        );
+        assert_eq!(found("Palaan 3. joulukuuta."), Some(d(2026, 12, 3)));
+        assert_eq!(
+            found("Olen tavoitettavissa 3.12.2026 alkaen."),
+            Some(d(2026, 12, 3))
+        );
+        assert_eq!(
+            found("Olen lomalla 23.11.–4.12.2026 välisen ajan."),
+            Some(d(2026, 12, 4))
+        );
+        assert_eq!(found("Palaan joulukuun 3. päivänä."), Some(d(2026, 12, 3)));
+        assert_eq!(
+            found("Olen koulutuksessa 4.12. asti."),
+            Some(d(2026, 12, 4))
+        );
+        assert_eq!(found("Takaisin torstaina."), Some(d(2026, 11, 19)));
+        // "alkaen" after the date marks it; another date later in the text is not the return.
+        assert_eq!(
+            found("Toimisto on suljettu. 1.12. alkaen olen taas paikalla. Tilaukset toimitetaan normaalisti, inventaario on 15.12."),
+            Some(d(2026, 12, 1))
+        );
+        assert_eq!(found("Soita minulle klo 10.12 huomenna."), None);
+    }
+
+    #[test]
+    fn german_forms_with_the_word_after_the_date() {
+        assert_eq!(
+            found("Am 3.12. bin ich wieder da, am 20.11. war ich noch im Büro."),
+            Some(d(2026, 12, 3))
+        );
+        assert_eq!(
+            found("Ich bin bis einschließlich 27.11. nicht im Büro."),
+            Some(d(2026, 11, 27))
+        );
+        assert_eq!(
+            found("Ab Montag, 30. November bin ich wieder erreichbar."),
+            Some(d(2026, 11, 30))
+        );
+        assert_eq!(found("Rufen Sie mich um 10.12 Uhr an."), None);
+        // Calendar weeks: week 49 of 2026 starts on Monday 30 November.
+        assert_eq!(
+            found("Ab KW 49 bin ich wieder im Büro."),
+            Some(d(2026, 11, 30))
+        );
+        assert_eq!(
+            found("Ich bin bis einschließlich Kalenderwoche 48 im Urlaub."),
+            Some(d(2026, 11, 27))
+        );
+        assert_eq!(
+            find_return_date("Zurück in KW 2.", d(2026, 12, 20)),
+            Some(d(2027, 1, 11))
+        );
+        assert_eq!(found("Die Lieferung ist für KW 60 geplant."), None);
     }
 
     #[test]
