@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod classify;
+pub mod intent;
 pub mod parse;
 pub mod quote;
 pub mod return_date;
