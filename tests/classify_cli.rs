@@ -87,7 +87,16 @@ fn json_output_is_one_array_with_exactly_the_promised_keys() {
         keys.sort();
         assert_eq!(
             keys,
-            ["class", "failed_recipient", "file", "reason", "return_date"]
+            [
+                "asks",
+                "class",
+                "deferral",
+                "departure",
+                "failed_recipient",
+                "file",
+                "reason",
+                "return_date"
+            ]
         );
     }
     let column =
