@@ -597,9 +597,85 @@ fn not_now(sentence: &str) -> Option<(usize, usize)> {
                 ]
                 .contains(&w.as_str())
             });
-            !anymore && !why
+            !anymore && !why && stands_as_a_clause(sentence, m.start(), m.end(), &next)
         })
         .map(|m| (m.start(), m.end()))
+}
+
+/// The most words between a contact word and the time expression it goes with.
+const CUE_GAP_WORDS: usize = 6;
+
+/// True when a contact or "later" word stands close to the expression, in the same clause:
+/// "get back to me in Q3", "wir kommen in KW 34 auf Sie zurück", but not "we signed in March,
+/// contact me if anything comes up".
+fn cue_near(sentence: &str, expression: &TimeExpression) -> bool {
+    time_patterns().cue.find_iter(sentence).any(|m| {
+        let gap = if m.end() <= expression.start {
+            &sentence[m.end()..expression.start]
+        } else if m.start() >= expression.end {
+            &sentence[expression.end..m.start()]
+        } else {
+            ""
+        };
+        !gap.contains([',', ';', ':', '–', '—', '(', ')'])
+            && gap.split_whitespace().count() <= CUE_GAP_WORDS
+    })
+}
+
+/// "Not right now, sorry", "Hei Kari, ikke akkurat nå.", "Det passer ikke akkurat nå.":
+/// a "not now" that is an answer of its own, not an adverb inside another statement
+/// ("jeg har ikke nå tilgang til dokumentet").
+fn stands_as_a_clause(sentence: &str, start: usize, end: usize, next: &str) -> bool {
+    let before = sentence[..start].trim_end();
+    let opens = before.is_empty()
+        || before.ends_with([',', ';', ':', '–', '—', '-', '!', '.', '('])
+        || words_before(sentence, start, 1).iter().any(|w| {
+            [
+                "but",
+                "men",
+                "mutta",
+                "aber",
+                "and",
+                "og",
+                "och",
+                "und",
+                "ja",
+                "sorry",
+                "unfortunately",
+                "dessverre",
+                "tyvärr",
+                "desværre",
+                "leider",
+                "valitettavasti",
+                "thanks",
+                "takk",
+                "tack",
+                "tak",
+                "danke",
+                "kiitos",
+            ]
+            .contains(&w.as_str())
+        });
+    let after = sentence[end..].trim_start();
+    let closes = after.is_empty()
+        || after.starts_with([',', ';', ':', '–', '—', '-', '!', '.', ')', '?'])
+        || [
+            "aktuelt",
+            "aktuellt",
+            "aktuel",
+            "aktuell",
+            "relevant",
+            "möglich",
+            "interessant",
+            "interested",
+            "ajankohtainen",
+            "mulig",
+            "möjligt",
+            "muligt",
+            "mahdollista",
+        ]
+        .contains(&next);
+    opens || closes
 }
 
 /// True when words right before or after the expression give it the "not before then" sense.
@@ -653,8 +729,10 @@ pub fn find_deferral(new_text_of_reply: &str, received: NaiveDate) -> Option<Def
         }
         previous = expressions.iter().map(|e| (span, *e)).collect();
         for expression in expressions {
-            let later =
-                cue || now.is_some() || previous_not_now || not_before(sentence, &expression);
+            let later = cue_near(sentence, &expression)
+                || now.is_some()
+                || previous_not_now
+                || not_before(sentence, &expression);
             if !later {
                 continue;
             }
@@ -701,9 +779,11 @@ fn departure_patterns() -> &'static DeparturePatterns {
         phrases: build(concat!(
             r"(?i)\b(?:",
             // English
-            r"no longer (?:with|at|employed|part of)|no longer (?:works?|working) (?:at|for|with|in|here)|",
-            r"(?:has|have|had) left (?:the company|the organi[sz]ation|the firm|the business|us|our company|our team)|",
-            r"(?:has|have) (?:now )?left (?-i:\p{Lu})\w*|",
+            r"no longer (?:with|at) (?:us|the company|the firm|the organi[sz]ation|our company|this company|(?-i:\p{Lu})\w*)|",
+            r"no longer employed|no longer part of (?:the|our) (?:team|company|organi[sz]ation)|no longer part of (?-i:\p{Lu})\w*|",
+            r"no longer (?:works?|working) (?:at|for|with|in|here)|",
+            r"(?:has|have|had|'ve) left (?:the company|the organi[sz]ation|the firm|the business|us|our company|our team)|",
+            r"(?:has|have|'ve) (?:now )?left (?-i:\p{Lu})\w*|",
             r"(?:has|have) moved on from|",
             // Norwegian
             r"har (?:(?-i:\p{Lu})\w+ |dessverre |nå |nettopp |nylig |allerede )?sluttet|har fratrådt|har fratrådd|er fratrådt|er ikke lenger ansatt|er ikke lengre ansatt|",
@@ -775,7 +855,7 @@ const NOT_A_JOB: [&str; 20] = [
 ];
 
 /// True when the departure phrase at `start..end` of `sentence` speaks of a person leaving.
-fn departure_guard(sentence: &str, start: usize, end: usize) -> bool {
+fn departure_guard(sentence: &str, start: usize, end: usize, context: &str) -> bool {
     let matched = sentence[start..end].to_lowercase();
     let subject = words_before(sentence, start, 2);
     // For phrases that begin with their verb ("har sluttet"), the word before is the subject;
@@ -833,8 +913,41 @@ fn departure_guard(sentence: &str, start: usize, end: usize) -> bool {
             return false;
         }
     }
+    // "has left Oslo", "har forladt København": a capitalised object is an employer only with
+    // words of work in the sentence or the next.
+    let object_is_a_name = sentence[start..end]
+        .split_whitespace()
+        .next_back()
+        .is_some_and(|w| w.starts_with(char::is_uppercase))
+        && ![" hos ", "no longer", " bei "]
+            .iter()
+            .any(|w| matched.contains(w));
+    if object_is_a_name && !WORK_WORDS.iter().any(|w| context.contains(w)) {
+        return false;
+    }
+    // "Regnet har sluttet", "Projektet har slutat": a definite noun, not a person, stopped.
+    if verb_only {
+        let subject: Vec<&str> = sentence[..start].split_whitespace().collect();
+        if let [only] = subject.as_slice() {
+            let only = only.to_lowercase();
+            if only.ends_with("et") || only.ends_with("ene") {
+                return false;
+            }
+        }
+    }
     true
 }
+
+/// Words of work that make "has left Acme" a job left, not a town ("at Acme", "hos Acme" and
+/// "bei Acme" need none).
+#[rustfmt::skip]
+const WORK_WORDS: [&str; 40] = [
+    "job", "company", "position", "role", "colleague", "successor", "employ", "contact",
+    "jobb", "stilling", "selskap", "firma", "kollega", "etterfølger", "kontakt", "ansatt",
+    "tjänst", "företag", "efterträdare", "anställ", "selskab", "virksomhed", "efterfølger",
+    "ansat", "stelle", "unternehmen", "nachfolger", "kolleg", "työ", "yritys", "seuraaja",
+    "tehtäv", " ltd", " gmbh", " a/s", " oy", "responsib", "ansvarlig", "ansvarig", "zuständig",
+];
 
 /// An e-mail address as written, lower-case, without a `mailto:` prefix.
 fn addresses_in(sentence: &str) -> Vec<String> {
@@ -855,7 +968,15 @@ pub fn find_departure(text: &str, sender: &str) -> Option<Departure> {
         let sentence = &text[span.start..span.end];
         p.phrases
             .find_iter(sentence)
-            .find(|m| departure_guard(sentence, m.start(), m.end()))
+            .find(|m| {
+                // The sentence and the next, lower-case: the words around a departure.
+                let next = spans
+                    .iter()
+                    .find(|s| s.start >= span.end)
+                    .map_or("", |s| &text[s.start..s.end]);
+                let context = format!("{sentence} {next}").to_lowercase();
+                departure_guard(sentence, m.start(), m.end(), &context)
+            })
             .map(|m| (i, (span.start + m.start(), span.start + m.end())))
     })?;
     let sender = sender.trim().to_lowercase();
@@ -902,12 +1023,12 @@ fn ask_patterns() -> &'static AskPatterns {
         request: build(concat!(
             r"(?i)\b(?:",
             r"can you|could you|would you|will you|please (?:send|call|share|provide|advise|confirm|forward|email|e-mail|get back|let me know|let us know)|",
-            r"let me know|let us know|send me|send us|call me|give me a call|i'd like|i would like|we'd like|we would like|",
+            r"let me know|let us know|send me|send us|call me|give me a call|(?:i|we)(?:'d| would) like (?:a|an|the|some|more|to (?:see|get|receive|know|have|order|book|schedule|discuss|meet|hear))|",
             r"kan du|kunne du|kan dere|kunne dere|send meg|send oss|gi (?:meg |oss )?beskjed|ring meg|vennligst send|",
             r"hadde vært fint om|fint om du|fint om dere|setter pris på om|har du mulighet|er det mulig|",
-            r"kan ni|kunde du|kunde ni|skicka gärna|vänligen skicka|skicka (?:mig|oss|över)|hör av dig|hör av er|meddela|ring mig|",
-            r"jag vill gärna|vi vill gärna|är det möjligt|har du möjlighet|",
-            r"send mig|send os|giv (?:mig |os )?besked|lad mig vide|lad os vide|ring til mig|jeg vil gerne|vi vil gerne|er det muligt|",
+            r"kan ni|kunde du|kunde ni|skicka gärna|vänligen skicka|skicka (?:mig|oss|över)|hör av dig|hör av er|meddela (?:mig|oss|gärna)|vänligen meddela|ring mig|",
+            r"(?:jag|vi) vill gärna (?:ha|se|få|veta|höra)|är det möjligt|har du möjlighet|",
+            r"send mig|send os|giv (?:mig |os )?besked|lad mig vide|lad os vide|ring til mig|(?:jeg|vi) vil gerne (?:have|se|høre|bede|modtage|vide)|er det muligt|",
             r"können sie|könnten sie|kannst du|könntest du|bitte (?:senden|schicken|rufen|melden|geben)|senden sie mir|schicken sie (?:mir|uns)|",
             r"lassen sie mich wissen|geben sie mir bescheid|geben sie bescheid|rufen sie mich an|ich hätte gerne|wir hätten gerne|wäre es möglich|",
             r"voitko|voisitko|voitteko|voisitteko|lähettäkää|lähetä (?:minulle|meille)|lähettäisitkö|kertokaa|kerro (?:minulle|meille)|",
