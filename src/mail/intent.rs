@@ -22,6 +22,9 @@ use super::return_date::MONTHS;
 /// The longest phrase kept, in characters.
 const PHRASE_CHARS: usize = 100;
 
+/// The most of one sentence that is read, in bytes.
+const MAX_SENTENCE_BYTES: usize = 1_000;
+
 /// A deferral is never believed further ahead than this ("in 14 months" is no plan).
 pub const MAX_DEFERRAL_DAYS: i64 = 400;
 
@@ -68,10 +71,16 @@ fn sentences(text: &str) -> Vec<Sentence> {
         let lead = piece.len() - piece.trim_start().len();
         let trail = piece.len() - piece.trim_end().len();
         if lead + trail < piece.len() {
-            out.push(Sentence {
-                start: start + lead,
-                end: end - trail,
-            });
+            let (start, mut end) = (start + lead, end - trail);
+            // Only so much of a sentence is read: what a person writes in one is far shorter,
+            // and a stranger's endless "sentence" must not make every rule scan it again.
+            if end - start > MAX_SENTENCE_BYTES {
+                end = start + MAX_SENTENCE_BYTES;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+            }
+            out.push(Sentence { start, end });
         }
     };
     for (i, &(at, c)) in chars.iter().enumerate() {
@@ -291,27 +300,12 @@ fn time_patterns() -> &'static TimePatterns {
 }
 
 /// Words that, right before a time expression, give it the "not before then" sense:
-/// "not until Q3", "først etter sommeren", "tidigast i augusti", "erst im Herbst", "vasta syksyllä".
-const NOT_BEFORE: [&str; 19] = [
-    "until",
-    "till",
-    "earliest",
-    "først",
-    "tidligst",
-    "ikke før",
-    "før",
-    "först",
-    "tidigast",
-    "förrän",
-    "erst",
-    "frühestens",
-    "nicht vor",
-    "bis",
-    "vasta",
-    "aikaisintaan",
-    "ennen",
-    "not before",
-    "only",
+/// "not until Q3", "først etter sommeren", "tidigast i augusti", "erst im Herbst", "vasta
+/// syksyllä". ("Until" alone is as often past: "we waited until March".)
+#[rustfmt::skip]
+const NOT_BEFORE: [&str; 15] = [
+    "not until", "not before", "earliest", "først", "tidligst", "ikke før", "först", "tidigast",
+    "förrän", "erst", "frühestens", "nicht vor", "vasta", "aikaisintaan", "ei ennen",
 ];
 
 /// Nouns after "after the summer" that make it an event, not a season ("the summer party").
@@ -629,70 +623,47 @@ fn stands_as_a_clause(sentence: &str, start: usize, end: usize, next: &str) -> b
     let before = sentence[..start].trim_end();
     let opens = before.is_empty()
         || before.ends_with([',', ';', ':', '–', '—', '-', '!', '.', '('])
-        || words_before(sentence, start, 1).iter().any(|w| {
-            [
-                "but",
-                "men",
-                "mutta",
-                "aber",
-                "and",
-                "og",
-                "och",
-                "und",
-                "ja",
-                "sorry",
-                "unfortunately",
-                "dessverre",
-                "tyvärr",
-                "desværre",
-                "leider",
-                "valitettavasti",
-                "thanks",
-                "takk",
-                "tack",
-                "tak",
-                "danke",
-                "kiitos",
-            ]
-            .contains(&w.as_str())
-        });
+        || words_before(sentence, start, 1)
+            .iter()
+            .any(|w| CLAUSE_OPENERS.contains(&w.as_str()));
     let after = sentence[end..].trim_start();
     let closes = after.is_empty()
         || after.starts_with([',', ';', ':', '–', '—', '-', '!', '.', ')', '?'])
-        || [
-            "aktuelt",
-            "aktuellt",
-            "aktuel",
-            "aktuell",
-            "relevant",
-            "möglich",
-            "interessant",
-            "interested",
-            "ajankohtainen",
-            "mulig",
-            "möjligt",
-            "muligt",
-            "mahdollista",
-        ]
-        .contains(&next);
+        || NOT_NOW_COMPLEMENTS.contains(&next);
     opens || closes
 }
+
+/// Words after which a "not now" opens its own clause: "but not right now", "sorry, not now".
+#[rustfmt::skip]
+const CLAUSE_OPENERS: [&str; 22] = [
+    "but", "men", "mutta", "aber", "and", "og", "och", "und", "ja", "sorry", "unfortunately",
+    "dessverre", "tyvärr", "desværre", "leider", "valitettavasti", "thanks", "takk", "tack",
+    "tak", "danke", "kiitos",
+];
+
+/// Words that complete a "not now" into a statement of its own: "im Moment nicht möglich".
+#[rustfmt::skip]
+const NOT_NOW_COMPLEMENTS: [&str; 13] = [
+    "aktuelt", "aktuellt", "aktuel", "aktuell", "relevant", "möglich", "interessant",
+    "interested", "ajankohtainen", "mulig", "möjligt", "muligt", "mahdollista",
+];
 
 /// True when words right before or after the expression give it the "not before then" sense.
 fn not_before(sentence: &str, expression: &TimeExpression) -> bool {
     let before = words_before(sentence, expression.start, 2).join(" ");
     let after = sentence[expression.end..].trim_start().to_lowercase();
-    NOT_BEFORE.iter().any(|w| {
-        before == *w || before.ends_with(&format!(" {w}")) || before.starts_with(&format!("{w} "))
-    }) || [
-        "at the earliest",
-        "tidligst",
-        "tidigast",
-        "frühestens",
-        "aikaisintaan",
-    ]
-    .iter()
-    .any(|w| after.starts_with(w))
+    NOT_BEFORE
+        .iter()
+        .any(|w| before == *w || before.ends_with(&format!(" {w}")))
+        || [
+            "at the earliest",
+            "tidligst",
+            "tidigast",
+            "frühestens",
+            "aikaisintaan",
+        ]
+        .iter()
+        .any(|w| after.starts_with(w))
 }
 
 /// Finds a "come back later" in the new text of a human reply received on `received`. A time
@@ -824,6 +795,7 @@ fn departure_patterns() -> &'static DeparturePatterns {
 
 /// Pronouns and words that make the subject of a departure phrase a thing or the writer's
 /// company ("we are no longer with …", "det har sluttet å virke").
+#[rustfmt::skip]
 const NOT_A_PERSON: [&str; 22] = [
     "we", "we're", "we've", "it", "it's", "this", "that", "vi", "det", "den", "dette", "denne",
     "wir", "es", "das", "dies", "me", "se", "tämä", "our", "they", "system",
@@ -831,27 +803,11 @@ const NOT_A_PERSON: [&str; 22] = [
 
 /// Words after a departure phrase that make it about something else than a job:
 /// "har sluttet å bruke", "har slutat med", "no longer with the old supplier".
+#[rustfmt::skip]
 const NOT_A_JOB: [&str; 20] = [
-    "å",
-    "med",
-    "att",
-    "at",
-    "the old",
-    "the previous",
-    "the former",
-    "the same",
-    "that",
-    "this",
-    "those",
-    "these",
-    "using",
-    "to use",
-    "selling",
-    "producing",
-    "the product",
-    "the service",
-    "them",
-    "zu",
+    "å", "med", "att", "at", "the old", "the previous", "the former", "the same", "that", "this",
+    "those", "these", "using", "to use", "selling", "producing", "the product", "the service",
+    "them", "zu",
 ];
 
 /// True when the departure phrase at `start..end` of `sentence` speaks of a person leaving.
@@ -927,7 +883,7 @@ fn departure_guard(sentence: &str, start: usize, end: usize, context: &str) -> b
     }
     // "Regnet har sluttet", "Projektet har slutat": a definite noun, not a person, stopped.
     if verb_only {
-        let subject: Vec<&str> = sentence[..start].split_whitespace().collect();
+        let subject: Vec<&str> = sentence[..start].split_whitespace().rev().take(2).collect();
         if let [only] = subject.as_slice() {
             let only = only.to_lowercase();
             if only.ends_with("et") || only.ends_with("ene") {
@@ -966,17 +922,13 @@ pub fn find_departure(text: &str, sender: &str) -> Option<Departure> {
     let spans = sentences(&text);
     let (at, core) = spans.iter().enumerate().find_map(|(i, span)| {
         let sentence = &text[span.start..span.end];
-        p.phrases
-            .find_iter(sentence)
-            .find(|m| {
-                // The sentence and the next, lower-case: the words around a departure.
-                let next = spans
-                    .iter()
-                    .find(|s| s.start >= span.end)
-                    .map_or("", |s| &text[s.start..s.end]);
-                let context = format!("{sentence} {next}").to_lowercase();
-                departure_guard(sentence, m.start(), m.end(), &context)
-            })
+        let mut found = p.phrases.find_iter(sentence).peekable();
+        found.peek()?;
+        // The sentence and the next, lower-case: the words around a departure.
+        let next = spans.get(i + 1).map_or("", |s| &text[s.start..s.end]);
+        let context = format!("{sentence} {next}").to_lowercase();
+        found
+            .find(|m| departure_guard(sentence, m.start(), m.end(), &context))
             .map(|m| (i, (span.start + m.start(), span.start + m.end())))
     })?;
     let sender = sender.trim().to_lowercase();
