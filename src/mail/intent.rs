@@ -22,6 +22,9 @@ use super::return_date::MONTHS;
 /// The longest phrase kept, in characters.
 const PHRASE_CHARS: usize = 100;
 
+/// Lines shorter than this are greetings, signature lines or list items, not wrapped prose.
+const SHORT_LINE_CHARS: usize = 50;
+
 /// The most of one sentence that is read, in bytes.
 const MAX_SENTENCE_BYTES: usize = 1_000;
 
@@ -60,11 +63,14 @@ struct Sentence {
 }
 
 /// Splits `text` into sentences: at `.`, `!`, `?` or `;` followed by white space, at blank
-/// lines, and at line breaks before a line that does not go on in lower case (greetings,
-/// signatures and lists are lines of their own; wrapped prose is not).
+/// lines, after a line that ends a sentence, and after a short line (under
+/// [`SHORT_LINE_CHARS`]) that the next does not go on in lower case: greetings and signature
+/// lines are sentences of their own, prose wrapped at 72 columns is not, even when the next
+/// line starts with a German noun.
 fn sentences(text: &str) -> Vec<Sentence> {
     let mut out = Vec::new();
     let mut start = 0;
+    let mut line_start = 0;
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let push = |start: usize, end: usize, out: &mut Vec<Sentence>| {
         let piece = &text[start..end];
@@ -91,6 +97,8 @@ fn sentences(text: &str) -> Vec<Sentence> {
                     && !(c == '.' && ends_with_abbreviation(&text[start..at]))
             }
             '\n' => {
+                let line = text[line_start..at].trim();
+                line_start = at + 1;
                 // The first character of the next line that is not white space.
                 let rest = chars[i + 1..]
                     .iter()
@@ -98,7 +106,10 @@ fn sentences(text: &str) -> Vec<Sentence> {
                     .find(|c| *c == '\n' || !c.is_whitespace());
                 match rest {
                     None | Some('\n') => true,
-                    Some(c) => !c.is_lowercase(),
+                    Some(c) => {
+                        line.ends_with(['.', '!', '?', ';', ':'])
+                            || (line.chars().count() < SHORT_LINE_CHARS && !c.is_lowercase())
+                    }
                 }
             }
             _ => false,
@@ -147,6 +158,18 @@ fn phrase(text: &str, sentence: Sentence, core: (usize, usize)) -> String {
             break;
         }
         to = core.1 + i + c.len_utf8();
+    }
+    // Whole words only: start after a cut word, end before one.
+    let mut from = from;
+    if from > sentence.start && !text[..from].ends_with(char::is_whitespace) {
+        if let Some(space) = text[from..core.0].find(char::is_whitespace) {
+            from += space;
+        }
+    }
+    if to < sentence.end && !text[to..].starts_with(char::is_whitespace) {
+        if let Some(space) = text[core.1..to].rfind(char::is_whitespace) {
+            to = core.1 + space;
+        }
     }
     one_line(text[from..to].trim())
 }
