@@ -1150,6 +1150,53 @@ mod tests {
         assert!(find_departure("We are no longer with the old supplier.", "a@x.no").is_none());
     }
 
+    #[test]
+    fn wrapped_german_prose_is_one_sentence_and_signature_lines_are_their_own() {
+        let text = "Sehr geehrte Frau Nordmann,\n\ndanke für die Erinnerung. Wir entscheiden Anfang Dezember über das\nBudget für 2027 und melden uns dann bei Ihnen.\n\nMit freundlichen Grüßen\nKlaus Weber\nEinkauf";
+        let found: Vec<&str> = sentences(text)
+            .into_iter()
+            .map(|s| &text[s.start..s.end])
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "Sehr geehrte Frau Nordmann,",
+                "danke für die Erinnerung.",
+                "Wir entscheiden Anfang Dezember über das\nBudget für 2027 und melden uns dann bei Ihnen.",
+                "Mit freundlichen Grüßen",
+                "Klaus Weber",
+                "Einkauf",
+            ]
+        );
+        let deferral = find_deferral(text, d(2026, 11, 19)).expect("a deferral");
+        assert_eq!(deferral.from, Some(d(2026, 12, 1)));
+    }
+
+    #[test]
+    fn a_long_sentence_is_quoted_in_whole_words_around_what_decided() {
+        let text = format!(
+            "{} and so we cannot take on new agreements until after the summer, {}.",
+            "We are in the middle of a large reorganisation of the purchasing department",
+            "when the new head of purchasing starts and has had time to look at the budgets"
+        );
+        let deferral =
+            find_deferral(&format!("Not now. {text}"), d(2026, 3, 2)).expect("a deferral");
+        assert!(
+            deferral.phrase.contains("after the summer"),
+            "{}",
+            deferral.phrase
+        );
+        assert!(
+            deferral.phrase.chars().count() <= 100,
+            "{}",
+            deferral.phrase
+        );
+        let first = deferral.phrase.split(' ').next().unwrap_or_default();
+        let last = deferral.phrase.split(' ').next_back().unwrap_or_default();
+        assert!(text.contains(&format!(" {first} ")), "{}", deferral.phrase);
+        assert!(text.contains(&format!(" {last} ")), "{}", deferral.phrase);
+    }
+
     proptest! {
         #[test]
         fn deferrals_stay_within_the_window(
