@@ -18,6 +18,7 @@ use crate::imap::folders::Folders;
 use crate::imap::Connection;
 use crate::lock::{self, Lock};
 use crate::mail::classify::{classify, MessageClass};
+use crate::mail::intent::{Deferral, Departure};
 use crate::mail::parse::one_line;
 use crate::mail::parse::parse;
 use crate::model::State;
@@ -769,6 +770,12 @@ pub struct ClassifiedFile {
     pub failed_recipient: Option<String>,
     pub return_date: Option<NaiveDate>,
     pub reason: String,
+    /// For replies: a "come back later", with the day it names (if any).
+    pub deferral: Option<Deferral>,
+    /// For replies and auto-replies: the person has left, and whom to contact instead.
+    pub departure: Option<Departure>,
+    /// For replies: the reply asks the seller something.
+    pub asks: bool,
 }
 
 /// `nudge classify`: reads each file as one raw message (LF or CRLF) and classifies it with
@@ -803,15 +810,19 @@ pub fn classify_files(files: &[PathBuf], today: NaiveDate) -> (Vec<ClassifiedFil
             failed_recipient: result.failed_recipient,
             return_date: result.return_date,
             reason: result.reason,
+            deferral: result.deferral,
+            departure: result.departure,
+            asks: result.asks,
         });
     }
     (found, failures)
 }
 
 /// The text form of `nudge classify`: `FILE: CLASS` for each file, then indented the
-/// failed recipient, the return date and the reason, as far as they apply. The recipient and
-/// the reason quote the message (a header keyword, a report's address), so they are shown
-/// neutralised (SPEC 13); the JSON form keeps them as they are.
+/// failed recipient, the return date, a deferral, a departure and the reason, as far as they
+/// apply. The recipient, the phrases and the reason quote the message (a header keyword, a
+/// report's address), so they are shown neutralised (SPEC 13); the JSON form keeps them as
+/// they are.
 pub fn classify_text(found: &[ClassifiedFile]) -> String {
     let mut out = String::new();
     for file in found {
@@ -821,6 +832,27 @@ pub fn classify_text(found: &[ClassifiedFile]) -> String {
         }
         if let Some(date) = file.return_date {
             out.push_str(&format!("  return date: {date}\n"));
+        }
+        if let Some(deferral) = &file.deferral {
+            let from = deferral
+                .from
+                .map_or_else(|| "no date named".to_string(), |d| d.to_string());
+            out.push_str(&format!(
+                "  deferral: {from} (\"{}\")\n",
+                neutralise(&deferral.phrase)
+            ));
+        }
+        if let Some(departure) = &file.departure {
+            let instead = if departure.replacements.is_empty() {
+                "no one named instead".to_string()
+            } else {
+                format!("contact instead: {}", departure.replacements.join(", "))
+            };
+            out.push_str(&format!(
+                "  departure: {} (\"{}\")\n",
+                neutralise(&instead),
+                neutralise(&departure.phrase)
+            ));
         }
         out.push_str(&format!("  reason: {}\n", neutralise(&file.reason)));
     }

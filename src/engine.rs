@@ -615,12 +615,13 @@ pub(crate) fn text_facts(mail: &Mail, from_seller: bool, now: DateTime<Utc>) -> 
     let text = new_text(&mail.body);
     let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
     let class = (!from_seller).then(|| classify(mail, now.date_naive()));
-    // A deferral counts from the day it was written, never from a future Date.
-    let written = mail.date.map_or(now, |d| d.min(now)).date_naive();
-    let sender = mail.from.as_ref().map_or("", |f| f.address.as_str());
     let heard = class
         .as_ref()
-        .map(|c| crate::mail::intent::hear(&text, written, sender, c.class))
+        .map(|c| crate::model::Heard {
+            deferral: c.deferral.clone(),
+            departure: c.departure.clone(),
+            asks: c.asks,
+        })
         .unwrap_or_default();
     TextFacts {
         class,

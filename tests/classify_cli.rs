@@ -87,7 +87,16 @@ fn json_output_is_one_array_with_exactly_the_promised_keys() {
         keys.sort();
         assert_eq!(
             keys,
-            ["class", "failed_recipient", "file", "reason", "return_date"]
+            [
+                "asks",
+                "class",
+                "deferral",
+                "departure",
+                "failed_recipient",
+                "file",
+                "reason",
+                "return_date"
+            ]
         );
     }
     let column =
@@ -213,4 +222,55 @@ fn text_output_shows_what_the_message_wrote_neutralised() {
         stdout.contains("failed recipient: ingrid<U+001B>[31m@fjordkraft.no"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_deferral_and_a_departure_get_a_line_each_and_their_json_fields() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deferral = dir.path().join("deferral.eml");
+    std::fs::write(
+        &deferral,
+        "From: Ingrid Berg <ingrid@fjordkraft.no>\nTo: kari@fjordsalg.no\nSubject: Re: Tilbud\n\
+         Date: Wed, 18 Nov 2026 09:00:00 +0100\n\n\
+         Hei Kari,\n\nIkke akkurat nå. Ta gjerne kontakt igjen i mars?\n\nMvh\nIngrid\n",
+    )
+    .unwrap();
+    let departure = dir.path().join("departure.eml");
+    std::fs::write(
+        &departure,
+        "From: Per Li <per.li@fjordkraft.no>\nTo: kari@fjordsalg.no\nSubject: Autosvar: Tilbud\n\
+         Auto-Submitted: auto-replied\nDate: Wed, 18 Nov 2026 09:00:00 +0100\n\n\
+         Per Li har sluttet i Fjordkraft AS. Ta kontakt med Ola (Ola.Dahl@fjordkraft.no).\n",
+    )
+    .unwrap();
+    let files = [
+        deferral.display().to_string(),
+        departure.display().to_string(),
+    ];
+    let output = classify(&files);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let expected = format!(
+        "{}: reply\n  deferral: 2027-03-01 (\"Ta gjerne kontakt igjen i mars?\")\n  \
+         reason: no automatic signal: a person wrote it\n\
+         {}: auto_reply\n  departure: contact instead: ola.dahl@fjordkraft.no \
+         (\"Per Li har sluttet i Fjordkraft AS.\")\n  reason: Auto-Submitted: auto-replied\n",
+        files[0], files[1]
+    );
+    assert_eq!(stdout, expected);
+
+    let mut args = vec!["--json".to_string()];
+    args.extend(files.iter().cloned());
+    let output = classify(&args);
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("one JSON array");
+    assert_eq!(rows[0]["deferral"]["from"], "2027-03-01");
+    assert_eq!(rows[0]["asks"], true, "the question mark asks something");
+    assert_eq!(rows[0]["departure"], serde_json::Value::Null);
+    assert_eq!(
+        rows[1]["departure"]["replacements"],
+        serde_json::json!(["ola.dahl@fjordkraft.no"])
+    );
+    assert_eq!(rows[1]["deferral"], serde_json::Value::Null);
+    assert_eq!(rows[1]["asks"], false);
 }

@@ -883,6 +883,9 @@ fn check_classification(
         failed_recipient: class.failed_recipient.clone(),
         return_date: class.return_date,
         reason: class.reason.clone(),
+        deferral: class.deferral.clone(),
+        departure: class.departure.clone(),
+        asks: class.asks,
     }]);
     if shown.chars().any(|c| is_hidden(c) && c != '\n') {
         return Err(format!("classify shows a hidden character: {shown:?}"));
@@ -893,6 +896,27 @@ fn check_classification(
         }
         let sent = mail.date.map(|d| d.date_naive()).unwrap_or(received);
         in_window(date, sent)?;
+    }
+    if class.class != MessageClass::Reply && (class.deferral.is_some() || class.asks) {
+        return Err(format!("a deferral or a question on a {:?}", class.class));
+    }
+    if let Some(from) = class.deferral.as_ref().and_then(|d| d.from) {
+        let sent = mail.date.map(|d| d.date_naive()).unwrap_or(received);
+        if from < sent || from - sent > chrono::Duration::days(400) {
+            return Err(format!("a deferral to {from}, judged from {sent}"));
+        }
+    }
+    if let Some(departure) = &class.departure {
+        if !matches!(class.class, MessageClass::Reply | MessageClass::AutoReply) {
+            return Err(format!("a departure on a {:?}", class.class));
+        }
+        if let Some(bad) = departure
+            .replacements
+            .iter()
+            .find(|a| !a.contains('@') || a.chars().any(|c| c.is_uppercase()))
+        {
+            return Err(format!("a replacement that is no address: {bad:?}"));
+        }
     }
     if let Some(failed) = &class.failed_recipient {
         if class.class != MessageClass::Bounce {

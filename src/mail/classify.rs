@@ -8,6 +8,7 @@ use std::fmt;
 use chrono::NaiveDate;
 
 use super::address::{is_robot, local_part};
+use super::intent::{asks_something, find_deferral, find_departure, Deferral, Departure};
 use super::parse::{Mail, RecipientStatus, Report};
 use super::quote::new_text;
 use super::return_date::find_return_date;
@@ -49,6 +50,12 @@ pub struct Classification {
     pub return_date: Option<NaiveDate>,
     /// One line in plain words: the header, phrase or part that decided.
     pub reason: String,
+    /// For human replies: the prospect asks to be contacted later ("after the summer").
+    pub deferral: Option<Deferral>,
+    /// For replies and auto-replies: the person has left, with whom to contact instead.
+    pub departure: Option<Departure>,
+    /// For human replies: the reply asks the seller something (a question or a request).
+    pub asks: bool,
 }
 
 impl Classification {
@@ -59,6 +66,9 @@ impl Classification {
             failed_recipient: None,
             return_date: None,
             reason: reason.into(),
+            deferral: None,
+            departure: None,
+            asks: false,
         }
     }
 }
@@ -76,11 +86,14 @@ pub fn classify(mail: &Mail, received: NaiveDate) -> Classification {
         );
     }
     let list = list_signal(mail);
+    let sender = mail.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
     if let Some(reason) = auto_reply_signal(mail, list.is_some()) {
         let sent = mail.date.map(|d| d.date_naive()).unwrap_or(received);
-        let text = format!("{}\n{}", mail.subject, new_text(&mail.body));
+        let body = new_text(&mail.body);
+        let text = format!("{}\n{}", mail.subject, body);
         return Classification {
             return_date: find_return_date(&text, sent),
+            departure: find_departure(&body, sender),
             ..Classification::new(MessageClass::AutoReply, reason)
         };
     }
@@ -93,16 +106,25 @@ pub fn classify(mail: &Mail, received: NaiveDate) -> Classification {
             format!("sender {} is a role or robot address", from.address),
         );
     }
-    if let Some(phrase) = opt_out_phrase(&new_text(&mail.body)) {
+    let body = new_text(&mail.body);
+    if let Some(phrase) = opt_out_phrase(&body) {
         return Classification::new(
             MessageClass::OptOut,
             format!("opt-out phrase \"{phrase}\" in the new text"),
         );
     }
-    Classification::new(
-        MessageClass::Reply,
-        "no automatic signal: a person wrote it",
-    )
+    // What the person's own words say: a deferral is judged from the day they wrote, as a
+    // return date is.
+    let sent = mail.date.map(|d| d.date_naive()).unwrap_or(received);
+    Classification {
+        deferral: find_deferral(&body, sent),
+        departure: find_departure(&body, sender),
+        asks: asks_something(&body),
+        ..Classification::new(
+            MessageClass::Reply,
+            "no automatic signal: a person wrote it",
+        )
+    }
 }
 
 /// Mailing-list and bulk mail: never a reply, never an opt-out.

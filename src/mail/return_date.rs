@@ -16,7 +16,7 @@ use regex::Regex;
 pub const MAX_DAYS_AHEAD: i64 = 60;
 
 /// Month names and abbreviations in the supported languages, with their month number.
-const MONTHS: &[(&str, u32)] = &[
+pub(crate) const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
     ("januar", 1),
     ("januari", 1),
