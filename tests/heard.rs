@@ -11,41 +11,29 @@ use support::mailclient::{MailClient, Message};
 use support::nudge::{smtp_section, Nudge, PASSWORD, SELLER};
 use support::{SmtpSecurity, SmtpServer};
 
-fn opener<'a>(to: &'a str, subject: &'a str, id: &'a str, date: &'a str, body: &'a str) -> String {
+/// The seller's opener, from Sent.
+fn opener(to: &str, subject: &str, id: &str, date: &str, body: &str) -> String {
+    Message::new(SELLER_FROM, to, subject, id, None, date, body).render()
+}
+
+/// The prospect's answer to `parent`, with `extra` header lines.
+fn answer(
+    from: &str,
+    subject: &str,
+    id: &str,
+    parent: &str,
+    date: &str,
+    body: &str,
+    extra: &str,
+) -> String {
     Message {
-        from: "Kari Nordmann <kari@fjordsalg.no>",
-        to,
-        subject,
-        message_id: id,
-        in_reply_to: None,
-        date,
-        body,
-        extra: "",
+        extra,
+        ..Message::new(from, SELLER_FROM, subject, id, Some(parent), date, body)
     }
     .render()
 }
 
-fn answer<'a>(
-    from: &'a str,
-    subject: &'a str,
-    id: &'a str,
-    parent: &'a str,
-    date: &'a str,
-    body: &'a str,
-    extra: &'a str,
-) -> String {
-    Message {
-        from,
-        to: "Kari Nordmann <kari@fjordsalg.no>",
-        subject,
-        message_id: id,
-        in_reply_to: Some(parent),
-        date,
-        body,
-        extra,
-    }
-    .render()
-}
+const SELLER_FROM: &str = "Kari Nordmann <kari@fjordsalg.no>";
 
 fn drafts_text(drafts: &[support::mailclient::FolderMessage]) -> Vec<String> {
     drafts.iter().map(|d| d.text()).collect()
