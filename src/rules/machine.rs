@@ -497,6 +497,8 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
         Transition::Snooze { until, label } => {
             next.state = State::Snoozed;
             next.snoozed_until = Some(until);
+            // The seller's date replaces the one the prospect named.
+            next.heard.deferral = None;
             (
                 EventKind::Snoozed,
                 format!("snoozed until {label} (nudge snooze)"),

@@ -947,3 +947,36 @@ fn done_ends_following_up_until_the_seller_writes_again() {
         assert_eq!(after.stop_reason, None);
     });
 }
+
+#[test]
+fn the_sellers_resume_or_snooze_overrides_a_deferral() {
+    let mut c = conversation(&[INGRID], State::Deferred);
+    c.heard = deferral("after the summer", Some(date(2027, 8, 1)));
+    let resumed = machine::apply(
+        &c,
+        machine::Transition::Resume {
+            steps_total: 3,
+            now: at(20, 9),
+        },
+    );
+    assert_eq!(resumed.next.state, State::Waiting);
+    assert_eq!(resumed.next.heard.deferral, None);
+    let snoozed = machine::apply(
+        &c,
+        machine::Transition::Snooze {
+            until: at(25, 7),
+            label: "2026-11-25".into(),
+        },
+    );
+    assert_eq!(snoozed.next.state, State::Snoozed);
+    assert_eq!(snoozed.next.heard.deferral, None);
+    let stopped = machine::apply(
+        &c,
+        machine::Transition::Stop {
+            reason: "stopped by the seller".into(),
+            detail: "stopped".into(),
+        },
+    );
+    assert_eq!(stopped.next.state, State::Stopped);
+    assert_eq!(stopped.next.next_due, None);
+}
