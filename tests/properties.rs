@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nudge::config::{Account, TrackMode, Tracking};
 use nudge::mail::parse::Mailbox;
-use nudge::model::{Conversation, Message, MessageClass, Origin, State};
+use nudge::model::{
+    Conversation, Deferral, Departure, Heard, Message, MessageClass, Origin, State,
+};
 use nudge::rules::link::Index;
 use nudge::rules::{recipients, Effect, Facts, Rules};
 use proptest::prelude::*;
@@ -80,6 +82,28 @@ struct Draw {
     names_last: bool,
     /// A bounce's failed recipient.
     failed: Option<usize>,
+    /// What its text says beyond its class.
+    heard: Said,
+}
+
+/// What a generated message's text says (SPEC 15).
+#[derive(Debug, Clone)]
+enum Said {
+    Nothing,
+    /// "Try us again …": days after the message (may be past), or no time understood.
+    Deferral(Option<i64>),
+    /// "… has left; please contact …" these people instead.
+    Departure(Vec<usize>),
+    Asks,
+}
+
+fn said() -> impl Strategy<Value = Said> {
+    prop_oneof![
+        6 => Just(Said::Nothing),
+        2 => prop::option::of(-30i64..400).prop_map(Said::Deferral),
+        2 => prop::collection::vec(0..PEOPLE.len(), 0..3).prop_map(Said::Departure),
+        1 => Just(Said::Asks),
+    ]
 }
 
 fn draw() -> impl Strategy<Value = Draw> {
@@ -104,10 +128,21 @@ fn draw() -> impl Strategy<Value = Draw> {
         -3000i64..3000,
         any::<bool>(),
         any::<bool>(),
-        prop::option::of(0..PEOPLE.len()),
+        (prop::option::of(0..PEOPLE.len()), said()),
     )
         .prop_map(
-            |(origin, from, to, cc, class, minutes, skew, in_thread, names_last, failed)| Draw {
+            |(
+                origin,
+                from,
+                to,
+                cc,
+                class,
+                minutes,
+                skew,
+                in_thread,
+                names_last,
+                (failed, heard),
+            )| Draw {
                 origin,
                 from,
                 to,
@@ -118,6 +153,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 in_thread,
                 names_last,
                 failed,
+                heard,
             },
         )
 }
@@ -177,10 +213,39 @@ fn mailbox(to: &[usize], draws: &[Draw]) -> Vec<Message> {
                 .then(|| "m1@fjordsalg.no".to_string()),
             bounced_recipient: d.failed.map(|f| PEOPLE[f % PEOPLE.len()].to_string()),
             has_body: true,
+            heard: heard_of(&d.heard, arrived),
             ..Message::default()
         });
     }
     out
+}
+
+/// What the text of a generated message says, as the store keeps it.
+fn heard_of(said: &Said, arrived: DateTime<Utc>) -> Heard {
+    match said {
+        Said::Nothing => Heard::default(),
+        Said::Deferral(days) => Heard {
+            deferral: Some(Deferral {
+                phrase: "try us again later".into(),
+                from: days.map(|d| arrived.date_naive() + Duration::days(d)),
+            }),
+            ..Heard::default()
+        },
+        Said::Departure(instead) => Heard {
+            departure: Some(Departure {
+                phrase: "has left".into(),
+                replacements: instead
+                    .iter()
+                    .map(|i| PEOPLE[i % PEOPLE.len()].to_string())
+                    .collect(),
+            }),
+            ..Heard::default()
+        },
+        Said::Asks => Heard {
+            asks: true,
+            ..Heard::default()
+        },
+    }
 }
 
 /// Runs a mailbox through the rules as a pass does: in arrival order, each message decided
@@ -330,8 +395,15 @@ fn no_draft_after_a_reply_opt_out_or_bounce_of_its_prospect() {
                     Some(MessageClass::Reply) | Some(MessageClass::OptOut)
                         if message.origin == Origin::Inbox =>
                     {
+                        // Open after a reply only when it named a later day: the check-back.
+                        let later = message
+                            .heard
+                            .deferral
+                            .as_ref()
+                            .and_then(|d| d.from)
+                            .is_some_and(|from| from > message.arrived.date_naive());
                         prop_assert!(
-                            !after.state.is_open(),
+                            !after.state.is_open() || (after.state == State::Deferred && later),
                             "{:?} left the conversation {}",
                             message.class,
                             after.state
@@ -386,6 +458,56 @@ fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
                 }
             }
             before = now;
+        }
+        Ok(())
+    });
+}
+
+/// What a prospect says never adds anyone: the addresses a departure names never become
+/// prospects or recipients (only a Sent touch makes them so), a departure suppresses only
+/// its sender, and a deferral waits for a day after the reply.
+#[test]
+fn what_a_prospect_says_adds_nobody_and_a_deferral_waits_for_a_later_day() {
+    let (account, tracking) = (account(), tracking());
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+        first_started_at: start(),
+    };
+    run("what a prospect says", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        let written_to: HashSet<String> = messages
+            .iter()
+            .filter(|m| m.origin == Origin::Sent && m.from_seller)
+            .flat_map(|m| m.recipients().map(|r| r.address.to_ascii_lowercase()))
+            .collect();
+        for (message, effects, index) in play(&rules, &messages) {
+            for effect in &effects {
+                if let Effect::Suppress { address, reason } = effect {
+                    if reason == "departed" {
+                        prop_assert_eq!(address, &message.from_addr.to_ascii_lowercase());
+                    }
+                }
+            }
+            for c in conversations(&index) {
+                for p in &c.prospects {
+                    prop_assert!(written_to.contains(p), "{} was never written to", p);
+                }
+                if c.state == State::Deferred {
+                    let from = c.heard.deferral.as_ref().and_then(|d| d.from);
+                    let replied = c.last_inbound_at.map(|at| at.date_naive());
+                    prop_assert!(
+                        from.is_some() && replied.is_some() && from > replied,
+                        "deferred to {:?} after a reply on {:?}",
+                        from,
+                        replied
+                    );
+                }
+                if matches!(c.state, State::Departed | State::Done) {
+                    prop_assert_eq!(c.next_due, None);
+                }
+            }
         }
         Ok(())
     });
