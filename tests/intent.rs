@@ -280,3 +280,28 @@ fn an_opt_out_is_never_a_deferral() {
         assert!(!result.asks);
     }
 }
+
+/// A reply read long after it was written (a first sync of old mail): a deferral whose day
+/// has passed when nudge reads it is none, and an old question is no longer the seller's to
+/// answer; the same reply read the next day keeps both.
+#[test]
+fn old_replies_defer_nothing_and_ask_nothing() {
+    let written = NaiveDate::from_ymd_opt(2024, 6, 10).unwrap();
+    let body = "Hi Kari,\n\nnot right now. Please try us again after the summer. Could you \
+                send the price list then?\n\nTom";
+    let message = raw("tom@northwind.example.com", written, false, body, false);
+    let mail = parse(message.as_bytes()).unwrap();
+    let next_day = classify(&mail, written.succ_opt().unwrap());
+    let deferral = next_day.deferral.expect("a deferral the next day");
+    assert_eq!(deferral.from, NaiveDate::from_ymd_opt(2024, 8, 1));
+    assert!(next_day.asks);
+    for read in [
+        NaiveDate::from_ymd_opt(2024, 8, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 18).unwrap(),
+    ] {
+        let later = classify(&mail, read);
+        assert_eq!(later.class, MessageClass::Reply);
+        assert_eq!(later.deferral, None, "read on {read}");
+    }
+    assert!(!classify(&mail, NaiveDate::from_ymd_opt(2026, 11, 18).unwrap()).asks);
+}

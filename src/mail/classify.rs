@@ -114,18 +114,29 @@ pub fn classify(mail: &Mail, received: NaiveDate) -> Classification {
         );
     }
     // What the person's own words say: a deferral is judged from the day they wrote, as a
-    // return date is.
+    // return date is. A reply read long after it was written (a first sync of old mail) asks
+    // nothing of the seller any more, and a deferral whose day has passed when it is read
+    // is none: it is not read at all when no deferral can reach that far.
     let sent = mail.date.map(|d| d.date_naive()).unwrap_or(received);
+    let fresh = sent >= received - chrono::Duration::days(FRESH_DAYS);
     Classification {
-        deferral: find_deferral(&body, sent),
+        deferral: fresh
+            .then(|| find_deferral(&body, sent))
+            .flatten()
+            .filter(|d| d.from.is_none_or(|from| from > received)),
         departure: find_departure(&body, sender),
-        asks: asks_something(&body),
+        asks: fresh && asks_something(&body),
         ..Classification::new(
             MessageClass::Reply,
             "no automatic signal: a person wrote it",
         )
     }
 }
+
+/// How old a reply may be, from the day it is read, for what it asks and when it asks to be
+/// contacted again to matter: a deferral names a day at most this far ahead, and "waiting on
+/// you" looks back at most a year.
+const FRESH_DAYS: i64 = super::intent::MAX_DEFERRAL_DAYS;
 
 /// Mailing-list and bulk mail: never a reply, never an opt-out.
 fn list_signal(mail: &Mail) -> Option<String> {
