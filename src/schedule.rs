@@ -73,45 +73,38 @@ impl Cadence<'_> {
             .wait_from
             .map_or(c.last_touch_at, |w| w.max(c.last_touch_at));
         let draft_time = self.config.draft_time;
-        let (days, kind) = match c.state {
+        let (mut at, kind) = match c.state {
             State::Waiting | State::Snoozed if (c.step as usize) < steps.len() => {
                 let step = &steps[c.step as usize];
                 (
-                    step.after_business_days,
+                    self.calendar
+                        .due_after(base, step.after_business_days, draft_time),
                     DueKind::FollowUp {
                         step: c.step + 1,
                         template: step.template.clone(),
                     },
                 )
             }
-            State::Waiting | State::Snoozed | State::Closing => {
-                (self.config.let_go_after_business_days, DueKind::LetGo)
-            }
+            State::Waiting | State::Snoozed | State::Closing => (
+                self.calendar
+                    .due_after(base, self.config.let_go_after_business_days, draft_time),
+                DueKind::LetGo,
+            ),
             State::Deferred => {
                 // The check-back is due on the first business day of the period the
                 // prospect named (SPEC 15).
                 let from = c.heard.deferral.as_ref().and_then(|d| d.from)?;
                 let day = self.calendar.first_business_day_on_or_after(from);
-                let mut at = self.calendar.at_local(day, draft_time);
-                if let Some(back) = c.not_before {
-                    let resume = self.calendar.next_business_day_after(back);
-                    at = at.max(self.calendar.at_local(resume, draft_time));
-                }
-                if let Some(until) = c.snoozed_until {
-                    at = at.max(until);
-                }
-                let kind = DueKind::FollowUp {
-                    step: c.step + 1,
-                    template: CHECK_BACK.to_string(),
-                };
-                return Some(Due {
-                    at: self.next_drafting_moment(at),
-                    kind,
-                });
+                (
+                    self.calendar.at_local(day, draft_time),
+                    DueKind::FollowUp {
+                        step: c.step + 1,
+                        template: CHECK_BACK.to_string(),
+                    },
+                )
             }
             _ => return None,
         };
-        let mut at = self.calendar.due_after(base, days, draft_time);
         if let Some(back) = c.not_before {
             // An out-of-office: not before the first business day after the return date.
             let resume = self.calendar.next_business_day_after(back);
