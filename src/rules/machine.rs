@@ -50,6 +50,9 @@ pub enum Transition<'a> {
         who: String,
         departure: Departure,
         at: DateTime<Utc>,
+        /// Other prospects are left on the conversation: it goes on with them, and the
+        /// history notes who left.
+        others_left: bool,
     },
     /// `nudge done`: the seller marks the conversation won or finished.
     Done,
@@ -304,8 +307,12 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                 ),
             }
         }
-        Transition::Departed { who, departure, at } => {
-            next.last_inbound_at = Some(next.last_inbound_at.map_or(at, |i| i.max(at)));
+        Transition::Departed {
+            who,
+            departure,
+            at,
+            others_left,
+        } => {
             let instead = if departure.replacements.is_empty() {
                 String::new()
             } else {
@@ -314,16 +321,25 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                     departure.replacements.join(", ")
                 )
             };
+            let goes_on = if others_left {
+                "; follow-ups go on with the others"
+            } else {
+                ""
+            };
             let detail = format!(
-                "{who}: has left (\u{201c}{}\u{201d}){instead}",
+                "{who}: has left (\u{201c}{}\u{201d}){goes_on}{instead}",
                 departure.phrase
             );
-            if matches!(
+            if others_left {
+                note_only = true;
+                step = None;
+            } else if matches!(
                 c.state,
                 State::Bounced | State::OptedOut | State::Departed | State::Done
             ) {
                 note_only = true;
             } else {
+                next.last_inbound_at = Some(next.last_inbound_at.map_or(at, |i| i.max(at)));
                 next.state = State::Departed;
                 next.stop_reason = Some("departed".into());
                 next.heard = Heard {

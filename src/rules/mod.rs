@@ -570,37 +570,16 @@ impl Rules<'_> {
             .prospects
             .iter()
             .any(|p| *p != sender && !suppressed.is_suppressed(p));
-        let mut effects = Vec::new();
-        if is_prospect && others_left {
-            let note = event(
+        let outcome = machine::apply(
+            conversation,
+            Transition::Departed {
+                who: message.who(),
+                departure,
                 at,
-                EventKind::Departed,
-                format!(
-                    "{}: has left (\u{201c}{}\u{201d}); follow-ups go on with the others{}",
-                    message.who(),
-                    departure.phrase,
-                    if departure.replacements.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; the text names {} to contact instead",
-                            departure.replacements.join(", ")
-                        )
-                    }
-                ),
-            );
-            effects.push(Effect::Note(conversation.id, note));
-        } else {
-            let outcome = machine::apply(
-                conversation,
-                Transition::Departed {
-                    who: message.who(),
-                    departure,
-                    at,
-                },
-            );
-            effects.push(outcome.into_effect(at));
-        }
+                others_left: is_prospect && others_left,
+            },
+        );
+        let mut effects = vec![outcome.into_effect(at)];
         if is_prospect {
             effects.push(Effect::Suppress {
                 address: sender,
