@@ -9,13 +9,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
 use super::messages::{merge_threads, NewMessage};
+use super::{placeholders, IN_CHUNK};
 use crate::mail::address::{domain, organisation_domain};
 use crate::model::{MessageClass, Origin};
 
 /// SQLite allows 32,766 variables in one statement; a multi-row INSERT stays well below.
 const VARIABLES: usize = 30_000;
-/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
-const IN_CHUNK: usize = 500;
 
 type Tx<'t> = Transaction<'t, Sqlite>;
 
@@ -67,7 +66,7 @@ async fn insert_rows<T>(
         &'q T,
     ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
 ) -> Result<(), sqlx::Error> {
-    let group = format!("({})", vec!["?"; width].join(", "));
+    let group = format!("({})", placeholders(width));
     for chunk in items.chunks((VARIABLES / width).max(1)) {
         let sql = format!(
             "INSERT INTO {head} VALUES {} {tail}",
@@ -256,10 +255,10 @@ where
 {
     let mut found = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let mut query =
-            sqlx::query_as::<_, (O, i64)>(AssertSqlSafe(sql.replace("{}", &placeholders)))
-                .persistent(false);
+        let mut query = sqlx::query_as::<_, (O, i64)>(AssertSqlSafe(
+            sql.replace("{}", &placeholders(chunk.len())),
+        ))
+        .persistent(false);
         if let Some((folder, uidvalidity)) = scope {
             query = query.bind(folder).bind(uidvalidity);
         }

@@ -286,10 +286,10 @@ impl Store {
         tx: &mut Transaction<'_, Sqlite>,
         ids: &[i64],
     ) -> Result<()> {
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(super::IN_CHUNK) {
             let sql = format!(
                 "UPDATE messages SET processed = 1 WHERE id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
+                super::placeholders(chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
             for id in chunk {
@@ -343,7 +343,7 @@ impl Store {
         if !returned.is_empty() {
             let sql = format!(
                 "SELECT thread_id FROM thread_ids WHERE message_id IN ({})",
-                super::messages::placeholders(returned.len())
+                super::placeholders(returned.len())
             );
             let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(false);
             for id in returned {
@@ -361,7 +361,7 @@ impl Store {
         if !addresses.is_empty() {
             prospect_tests.push(format!(
                 "p.value IN ({})",
-                super::messages::placeholders(addresses.len())
+                super::placeholders(addresses.len())
             ));
         }
         for _ in organisations {
@@ -369,7 +369,7 @@ impl Store {
         }
         let mut conditions = vec![format!(
             "thread_id IN ({})",
-            super::messages::placeholders(threads.len().max(1))
+            super::placeholders(threads.len().max(1))
         )];
         if !prospect_tests.is_empty() {
             conditions.push(format!(

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 // Dynamic SQL here is built from constant column lists and '?' placeholders only.
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
-use super::{parse_time, Store};
+use super::{parse_time, placeholders, Store, IN_CHUNK};
 use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
@@ -570,14 +570,6 @@ pub(super) async fn merge_threads(
         }
     }
     Ok(())
-}
-
-/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
-const IN_CHUNK: usize = 500;
-
-/// `?, ?, …` for `n` values.
-pub(super) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 /// The threads the seller wrote in and the people and organisations the seller wrote to.

@@ -292,3 +292,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()
 }
+
+/// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// `?, ?, …` for `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
