@@ -186,27 +186,20 @@ impl Summary {
 
     /// [`Summary::fit`] to `limit` entries a list.
     pub fn fit_to(&mut self, limit: usize) {
-        let cut = |list_len: usize, more: &mut u32| {
-            let left_out = list_len.saturating_sub(limit);
+        fn keep<T>(list: &mut Vec<T>, more: &mut u32, limit: usize) {
+            let left_out = list.len().saturating_sub(limit);
             *more = more.saturating_add(u32::try_from(left_out).unwrap_or(u32::MAX));
-        };
+            list.truncate(limit);
+        }
         let more = &mut self.more;
-        cut(self.drafts_waiting.len(), &mut more.drafts_waiting);
-        cut(self.replied.len(), &mut more.replied);
-        cut(self.let_go.len(), &mut more.let_go);
-        cut(self.due_next_week.len(), &mut more.due_next_week);
-        cut(self.waiting_on_you.len(), &mut more.waiting_on_you);
-        cut(self.coming_back.len(), &mut more.coming_back);
-        cut(self.not_now.len(), &mut more.not_now);
-        cut(self.new_contacts.len(), &mut more.new_contacts);
-        self.coming_back.truncate(limit);
-        self.not_now.truncate(limit);
-        self.new_contacts.truncate(limit);
-        self.drafts_waiting.truncate(limit);
-        self.replied.truncate(limit);
-        self.let_go.truncate(limit);
-        self.due_next_week.truncate(limit);
-        self.waiting_on_you.truncate(limit);
+        keep(&mut self.drafts_waiting, &mut more.drafts_waiting, limit);
+        keep(&mut self.replied, &mut more.replied, limit);
+        keep(&mut self.let_go, &mut more.let_go, limit);
+        keep(&mut self.due_next_week, &mut more.due_next_week, limit);
+        keep(&mut self.waiting_on_you, &mut more.waiting_on_you, limit);
+        keep(&mut self.coming_back, &mut more.coming_back, limit);
+        keep(&mut self.not_now, &mut more.not_now, limit);
+        keep(&mut self.new_contacts, &mut more.new_contacts, limit);
     }
 
     /// A realistic week, for previews, the README's picture and tests of the rendering.
