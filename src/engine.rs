@@ -26,7 +26,7 @@ use crate::mail::quote::new_text;
 use crate::model::Origin;
 use crate::progress::SyncProgress;
 use crate::rules::link::Index;
-use crate::rules::{Decision, DismissedDraft, Effect, Facts, Rules};
+use crate::rules::{Decision, DismissedDraft, Effect, Facts, LastTouch, Rules};
 use crate::store::{FolderState, NewMessage, Store, StoredMessage};
 use crate::summary;
 
@@ -689,8 +689,9 @@ struct Known {
     dismissed: HashMap<i64, DismissedDraft>,
     /// The suppression list, lower case.
     suppressed: HashSet<String>,
-    /// The last touch of each conversation whose last touch this pass applied.
-    last_touches: HashMap<i64, StoredMessage>,
+    /// The last touch (its message id, and what the rules read of it) of each conversation
+    /// whose last touch this pass applied.
+    last_touches: HashMap<i64, (i64, LastTouch)>,
 }
 
 impl Known {
@@ -726,7 +727,8 @@ impl Known {
             if self.last_touches.len() >= LAST_TOUCHES_KEPT {
                 self.last_touches.clear();
             }
-            self.last_touches.insert(conversation.id, message.clone());
+            self.last_touches
+                .insert(conversation.id, (message.id, LastTouch::of(message)));
         }
     }
 }
@@ -757,7 +759,7 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
     // A pass of a few messages (a reply in the daemon) reads only what they can concern.
     let small = (next_page.is_none() && messages.len() <= SMALL_PASS).then(|| messages.clone());
     let mut index = load_index(store, small.as_deref()).await?;
-    let mut changes = Vec::new();
+    let mut changes = Shown::default();
     let mut replays = 0;
     loop {
         apply_page(
@@ -777,10 +779,41 @@ pub(crate) async fn apply_messages(pass: &Pass<'_>) -> Result<Vec<String>> {
             None => break,
         }
     }
-    for change in &changes {
-        info!("{change}");
+    Ok(changes.lines())
+}
+
+/// How many lines of what changed a pass reports; the log has every one. A first sync of
+/// years of mail changes tens of thousands of conversations: their lines are not held.
+pub const CHANGES_SHOWN: usize = 1000;
+
+/// The lines of what changed that a pass reports: the first [`CHANGES_SHOWN`], and how many
+/// more there were.
+#[derive(Default)]
+struct Shown {
+    lines: Vec<String>,
+    more: usize,
+}
+
+impl Shown {
+    /// Logs `line` and keeps it while there is room.
+    fn push(&mut self, line: String) {
+        info!("{line}");
+        if self.lines.len() < CHANGES_SHOWN {
+            self.lines.push(line);
+        } else {
+            self.more += 1;
+        }
     }
-    Ok(changes)
+
+    fn lines(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.lines.push(format!(
+                "… and {} more changes (the log has each one)",
+                self.more
+            ));
+        }
+        self.lines
+    }
 }
 
 /// Applies one page of messages, in chunks (see [`apply_messages`]).
@@ -789,7 +822,7 @@ async fn apply_page(
     rules: &Rules<'_>,
     messages: &[StoredMessage],
     (index, known): (&mut Index, &mut Known),
-    changes: &mut Vec<String>,
+    changes: &mut Shown,
     replays: &mut u32,
     small: Option<&[StoredMessage]>,
 ) -> Result<()> {
@@ -799,12 +832,15 @@ async fn apply_page(
     loop {
         if chunk.full() || next == messages.len() {
             match chunk.commit(store, pass.now).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    for line in std::mem::take(&mut chunk.changes) {
+                        changes.push(line);
+                    }
+                }
                 Err(Error::Stale { id }) if *replays < STALE_RETRIES => {
                     debug!(conversation = id, "changed meanwhile: deciding again");
                     *replays += 1;
                     next = chunk.first;
-                    changes.truncate(chunk.changes_before);
                     *index = load_index(store, small).await?;
                     *known = Known::read(store).await?;
                 }
@@ -815,7 +851,6 @@ async fn apply_page(
             }
             chunk = Chunk {
                 first: next,
-                changes_before: changes.len(),
                 ..Chunk::default()
             };
         }
@@ -854,7 +889,7 @@ async fn apply_page(
             match effect {
                 Effect::Track(mut conversation, event) => {
                     conversation.id = created.next().unwrap_or_default();
-                    changes.push(format!(
+                    chunk.changes.push(format!(
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
@@ -863,7 +898,7 @@ async fn apply_page(
                 }
                 Effect::Update(mut conversation, event) => {
                     conversation.version += 1;
-                    changes.push(format!(
+                    chunk.changes.push(format!(
                         "#{} {}: {}",
                         conversation.id, conversation.subject, event.detail
                     ));
@@ -872,7 +907,9 @@ async fn apply_page(
                 }
                 Effect::Note(id, event) => {
                     let subject = index.get(id).map(|c| c.subject.as_str()).unwrap_or("");
-                    changes.push(format!("#{id} {subject}: {}", event.detail));
+                    chunk
+                        .changes
+                        .push(format!("#{id} {subject}: {}", event.detail));
                 }
                 Effect::Suppress { address, .. } => {
                     known.suppressed.insert(address.to_ascii_lowercase());
@@ -902,10 +939,10 @@ const CHUNK: usize = 500;
 /// write, held until its commit.
 #[derive(Default)]
 struct Chunk {
-    /// The first message of the chunk, and how many changes were reported before it: where
-    /// a chunk rolled back starts again.
+    /// The first message of the chunk: where a chunk rolled back starts again.
     first: usize,
-    changes_before: usize,
+    /// The lines of what the chunk changed, reported once it commits.
+    changes: Vec<String>,
     tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
     /// The conversations the chunk created and changed.
     pending: crate::store::Pending,
@@ -1061,9 +1098,9 @@ async fn effects_of(
         let Some(touch) = index.get(id).and_then(|c| c.last_touch_message) else {
             continue;
         };
-        let found = match known.last_touches.get(&id).filter(|m| m.id == touch) {
-            Some(cached) => Some(cached.clone()),
-            None => store.message(touch).await?,
+        let found = match known.last_touches.get(&id).filter(|(m, _)| *m == touch) {
+            Some((_, cached)) => Some(cached.clone()),
+            None => store.message(touch).await?.map(|m| LastTouch::of(&m)),
         };
         if let Some(found) = found {
             facts.last_touches.insert(id, found);

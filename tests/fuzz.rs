@@ -41,7 +41,7 @@ use nudge::mail::quote::new_text;
 use nudge::mail::return_date::{find_return_date, MAX_DAYS_AHEAD};
 use nudge::model::{Conversation, Message, Origin, State};
 use nudge::rules::link::Index;
-use nudge::rules::{recipients, DismissedDraft, Effect, Facts, Role, Rules, Suppressed};
+use nudge::rules::{recipients, DismissedDraft, Effect, Facts, LastTouch, Role, Rules, Suppressed};
 use nudge::summary::Summary;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestError, TestRunner};
@@ -1037,7 +1037,7 @@ fn check_decide(input: &[u8], choice: u64) -> Result<(), String> {
     for id in rules.touches_needed(&index, &message, &facts) {
         facts
             .last_touches
-            .insert(id, opener_message(id as usize - 1));
+            .insert(id, LastTouch::of(&opener_message(id as usize - 1)));
     }
     if bits(33, 1) == 1 {
         if let Some(c) = index.of_thread(thread_id) {

@@ -15,7 +15,7 @@ use nudge::model::{
     Conversation, Deferral, Departure, Heard, Message, MessageClass, Origin, State,
 };
 use nudge::rules::link::Index;
-use nudge::rules::{recipients, Effect, Facts, Rules};
+use nudge::rules::{recipients, Effect, Facts, LastTouch, Rules};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 
@@ -263,7 +263,7 @@ fn play(rules: &Rules<'_>, messages: &[Message]) -> Vec<(Message, Vec<Effect>, I
         for id in rules.touches_needed(&index, message, &facts) {
             let touch = index.get(id).and_then(|c| c.last_touch_message);
             if let Some(found) = messages.iter().find(|m| Some(m.id) == touch) {
-                facts.last_touches.insert(id, found.clone());
+                facts.last_touches.insert(id, LastTouch::of(found));
             }
         }
         if message.class == Some(MessageClass::Bounce) {

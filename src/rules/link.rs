@@ -1,6 +1,6 @@
 //! Which conversations an inbound message concerns, and how (SPEC 4).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::{MessageClass, Rules};
 use crate::mail::address::{domain, is_freemail, organisation_domain};
@@ -34,11 +34,23 @@ impl Link {
 /// The conversations in memory, indexed the ways inbound mail finds them.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
-    conversations: HashMap<i64, Conversation>,
+    /// Boxed: a first sync indexes tens of thousands, and a table of boxes grows by
+    /// pointers rather than by whole conversations.
+    conversations: HashMap<i64, Box<Conversation>>,
     by_thread: HashMap<i64, i64>,
-    by_address: HashMap<String, BTreeSet<i64>>,
+    by_address: HashMap<String, Ids>,
     /// Organisation domain → conversations (never free-mail domains).
-    by_organisation: HashMap<String, BTreeSet<i64>>,
+    by_organisation: HashMap<String, Ids>,
+}
+
+/// Conversation ids, sorted and distinct: most addresses and organisations have one, which a
+/// vector holds in a few bytes where a tree set takes a whole node.
+type Ids = Vec<i64>;
+
+fn add_id(ids: &mut Ids, id: i64) {
+    if let Err(at) = ids.binary_search(&id) {
+        ids.insert(at, id);
+    }
 }
 
 impl Index {
@@ -47,23 +59,22 @@ impl Index {
         let id = conversation.id;
         self.by_thread.insert(conversation.thread_id, id);
         for prospect in &conversation.prospects {
-            self.by_address
-                .entry(prospect.clone())
-                .or_default()
-                .insert(id);
+            add_id(self.by_address.entry(prospect.clone()).or_default(), id);
             let d = domain(prospect);
             if !d.is_empty() && !is_freemail(&d) {
-                self.by_organisation
-                    .entry(organisation_domain(&d))
-                    .or_default()
-                    .insert(id);
+                add_id(
+                    self.by_organisation
+                        .entry(organisation_domain(&d))
+                        .or_default(),
+                    id,
+                );
             }
         }
-        self.conversations.insert(id, conversation);
+        self.conversations.insert(id, Box::new(conversation));
     }
 
     pub fn get(&self, id: i64) -> Option<&Conversation> {
-        self.conversations.get(&id)
+        self.conversations.get(&id).map(|c| &**c)
     }
 
     /// The conversation of a thread, if nudge follows it.
@@ -71,6 +82,7 @@ impl Index {
         self.by_thread
             .get(&thread_id)
             .and_then(|id| self.conversations.get(id))
+            .map(|c| &**c)
     }
 
     /// The conversations an inbound message of `class` concerns, each once with its strongest

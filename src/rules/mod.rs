@@ -155,6 +155,35 @@ impl<F: Fn(&str) -> bool> Suppressed for F {
     }
 }
 
+/// What the rules read of a conversation's last touch: its Message-ID and the ids it
+/// answers. Only these, so that a pass can keep the last touches of many conversations at
+/// hand in little memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastTouch {
+    pub message_id: Option<Box<str>>,
+    /// Its In-Reply-To and References.
+    pub names: Box<[Box<str>]>,
+}
+
+impl LastTouch {
+    pub fn of(message: &Message) -> LastTouch {
+        LastTouch {
+            message_id: message.message_id.as_deref().map(Box::from),
+            names: message
+                .in_reply_to
+                .iter()
+                .chain(message.references.iter())
+                .map(|id| Box::from(id.as_str()))
+                .collect(),
+        }
+    }
+
+    /// It answers (names) `message_id`.
+    pub fn names(&self, message_id: &str) -> bool {
+        self.names.iter().any(|id| &**id == message_id)
+    }
+}
+
 /// What the store knows that a decision needs besides the message: gathered by the engine
 /// (see [`Rules::facts_needed`]), so that the decision itself stays pure.
 #[derive(Debug, Clone, Default)]
@@ -164,7 +193,7 @@ pub struct Facts {
     /// The thread of the message a bounce returns, when it was ever seen.
     pub returned_thread: Option<i64>,
     /// The last touch of each concerned conversation, by conversation id.
-    pub last_touches: std::collections::HashMap<i64, Message>,
+    pub last_touches: std::collections::HashMap<i64, LastTouch>,
     /// Conversations whose latest draft was read as dismissed, by conversation id.
     pub dismissed_drafts: std::collections::HashMap<i64, DismissedDraft>,
     /// The inbound message carries as its own the Message-ID of a message the seller sent,
@@ -479,7 +508,7 @@ impl Rules<'_> {
         message: &Message,
         class: MessageClass,
         link: Link,
-        last_touch: Option<&Message>,
+        last_touch: Option<&LastTouch>,
         suppressed: &dyn Suppressed,
     ) -> Vec<Effect> {
         let at = message.arrived;
@@ -634,7 +663,7 @@ pub fn is_after_last_touch(
     conversation: &Conversation,
     message: &Message,
     link: Link,
-    last_touch: Option<&Message>,
+    last_touch: Option<&LastTouch>,
 ) -> bool {
     if let Some(touch) = last_touch {
         if let Some(touch_id) = &touch.message_id {

@@ -408,18 +408,28 @@ fn a_reply_counts_by_arrival_and_by_reference_whatever_its_date_says() {
     // A slow clock: dated before the follow-up, received after it.
     let mut slow = inbound(INGRID, MessageClass::Reply, at(18, 11));
     slow.date = at(17, 8);
-    assert!(is_after_last_touch(&c, &slow, Link::Thread, Some(&touch)));
+    assert!(is_after_last_touch(
+        &c,
+        &slow,
+        Link::Thread,
+        Some(&LastTouch::of(&touch))
+    ));
     // Names the follow-up: after it, whatever the times.
     let mut answer = inbound(INGRID, MessageClass::Reply, at(18, 8));
     answer.in_reply_to = vec!["f1@fjordsalg.no".into()];
-    assert!(is_after_last_touch(&c, &answer, Link::Thread, Some(&touch)));
+    assert!(is_after_last_touch(
+        &c,
+        &answer,
+        Link::Thread,
+        Some(&LastTouch::of(&touch))
+    ));
     // Crossed in flight: received before the follow-up, answering the opener.
     let crossed = inbound(INGRID, MessageClass::Reply, at(18, 8));
     assert!(is_after_last_touch(
         &c,
         &crossed,
         Link::Thread,
-        Some(&touch)
+        Some(&LastTouch::of(&touch))
     ));
     // One the follow-up answered is before it.
     touch.references = vec!["r1@fjordkraft.no".into()];
@@ -427,7 +437,7 @@ fn a_reply_counts_by_arrival_and_by_reference_whatever_its_date_says() {
         &c,
         &crossed,
         Link::Thread,
-        Some(&touch)
+        Some(&LastTouch::of(&touch))
     ));
 }
 
