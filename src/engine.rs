@@ -1114,3 +1114,31 @@ async fn effects_of(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_reports_the_first_changes_and_counts_the_rest() {
+        let mut shown = Shown::default();
+        for n in 0..CHANGES_SHOWN + 7 {
+            shown.push(format!("change {n}"));
+        }
+        let lines = shown.lines();
+        assert_eq!(lines.len(), CHANGES_SHOWN + 1);
+        assert_eq!(lines[0], "change 0");
+        assert_eq!(
+            lines[CHANGES_SHOWN - 1],
+            format!("change {}", CHANGES_SHOWN - 1)
+        );
+        assert_eq!(
+            lines[CHANGES_SHOWN],
+            "… and 7 more changes (the log has each one)"
+        );
+
+        let mut few = Shown::default();
+        few.push("one".into());
+        assert_eq!(few.lines(), vec!["one".to_string()]);
+    }
+}

@@ -280,3 +280,88 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
     assert!(store.integrity_check().await.is_ok());
     store.close().await;
 }
+
+/// A pass of a few messages loads only the conversations they can concern: by thread, by a
+/// prospect's address, or by a prospect's organisation (its subdomains too, never a domain
+/// that merely contains its name).
+#[tokio::test]
+async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let store = Store::open(&path).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let prospects: [&[&str]; 5] = [
+        &["ola@fjordkraft.no"],
+        &["kari@salg.fjordkraft.no", "per@other.example"],
+        &["anne@fjordkraft.no.example"],
+        &["\"odd \\\" name\"@mail.example"],
+        &["bo@gmail.com"],
+    ];
+    for (thread, prospects) in (1_i64..).zip(prospects) {
+        sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
+            .bind(thread)
+            .bind(at.to_rfc3339())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let conversation = nudge::model::Conversation::new(
+            thread,
+            &format!("Thread {thread}"),
+            prospects.iter().map(|p| p.to_string()).collect(),
+            at,
+            None,
+        );
+        let event = nudge::model::Event {
+            at,
+            kind: nudge::model::EventKind::Tracked,
+            detail: "tracked".into(),
+            step: None,
+        };
+        store
+            .commit_effects(
+                None,
+                &[nudge::rules::Effect::Track(conversation, event)],
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    let threads_of = |found: Vec<nudge::model::Conversation>| -> Vec<i64> {
+        found.iter().map(|c| c.thread_id).collect()
+    };
+    let strings = |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
+    let found = store
+        .conversations_concerning(&[], &[], &strings(&["per@other.example"]), &[])
+        .await
+        .unwrap();
+    assert_eq!(threads_of(found), vec![2]);
+    let found = store
+        .conversations_concerning(&[], &[], &[], &strings(&["fjordkraft.no"]))
+        .await
+        .unwrap();
+    assert_eq!(threads_of(found), vec![1, 2]);
+    let found = store
+        .conversations_concerning(
+            &[5],
+            &[],
+            &strings(&["\"odd \\\" name\"@mail.example"]),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(threads_of(found), vec![4, 5]);
+    let found = store
+        .conversations_concerning(
+            &[],
+            &[],
+            &strings(&["ola@nowhere.example"]),
+            &strings(&["nowhere.example"]),
+        )
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+    store.close().await;
+}

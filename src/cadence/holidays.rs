@@ -45,10 +45,31 @@ pub fn holidays(country: Country, year: i32) -> Vec<Holiday> {
 }
 
 /// True when `date` is a public holiday of `country`.
+///
+/// Each country's year is worked out once per thread and kept: a pass asks about the same
+/// few years for every business day of thousands of conversations.
 pub fn is_holiday(country: Country, date: NaiveDate) -> bool {
-    holidays(country, date.year())
-        .iter()
-        .any(|h| h.date == date)
+    thread_local! {
+        static YEARS: std::cell::RefCell<std::collections::HashMap<(Country, i32), Box<[NaiveDate]>>> =
+            std::cell::RefCell::default();
+    }
+    /// More years than any pass asks about; past it the memory starts again.
+    const KEPT: usize = 256;
+    YEARS.with(|years| {
+        let mut years = years.borrow_mut();
+        if years.len() >= KEPT {
+            years.clear();
+        }
+        years
+            .entry((country, date.year()))
+            .or_insert_with(|| {
+                holidays(country, date.year())
+                    .into_iter()
+                    .map(|h| h.date)
+                    .collect()
+            })
+            .contains(&date)
+    })
 }
 
 /// Easter Sunday of `year` in the Gregorian calendar (the anonymous Gregorian algorithm, also

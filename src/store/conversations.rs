@@ -367,13 +367,24 @@ impl Store {
         for _ in organisations {
             prospect_tests.push(format!("({domain} = ? OR {domain} LIKE '%.' || ?)"));
         }
+        // Every address and organisation tested names its domain, which JSON writes as it
+        // is: a plain search of the prospects' text for the domains passes over most rows
+        // before their JSON is taken apart.
+        let mut domains: Vec<&str> = addresses
+            .iter()
+            .map(|a| a.rsplit_once('@').map_or(a.as_str(), |(_, d)| d))
+            .chain(organisations.iter().map(String::as_str))
+            .collect();
+        domains.sort_unstable();
+        domains.dedup();
         let mut conditions = vec![format!(
             "thread_id IN ({})",
             super::placeholders(threads.len().max(1))
         )];
         if !prospect_tests.is_empty() {
             conditions.push(format!(
-                "EXISTS (SELECT 1 FROM json_each(conversations.prospects) AS p WHERE {})",
+                "(({}) AND EXISTS (SELECT 1 FROM json_each(conversations.prospects) AS p WHERE {}))",
+                vec!["instr(conversations.prospects, ?) > 0"; domains.len()].join(" OR "),
                 prospect_tests.join(" OR ")
             ));
         }
@@ -387,6 +398,11 @@ impl Store {
         }
         for thread in &threads {
             query = query.bind(*thread);
+        }
+        if !prospect_tests.is_empty() {
+            for domain in &domains {
+                query = query.bind(*domain);
+            }
         }
         for address in addresses {
             query = query.bind(address.as_str());
