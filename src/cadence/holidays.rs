@@ -49,9 +49,9 @@ pub fn holidays(country: Country, year: i32) -> Vec<Holiday> {
 /// Each country's year is worked out once per thread and kept: a pass asks about the same
 /// few years for every business day of thousands of conversations.
 pub fn is_holiday(country: Country, date: NaiveDate) -> bool {
+    type Years = std::collections::HashMap<(Country, i32), Box<[NaiveDate]>>;
     thread_local! {
-        static YEARS: std::cell::RefCell<std::collections::HashMap<(Country, i32), Box<[NaiveDate]>>> =
-            std::cell::RefCell::default();
+        static YEARS: std::cell::RefCell<Years> = std::cell::RefCell::default();
     }
     /// More years than any pass asks about; past it the memory starts again.
     const KEPT: usize = 256;
