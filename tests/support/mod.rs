@@ -10,6 +10,8 @@
 //! - [`Dovecot`]: a real Dovecot 2.3 on 127.0.0.1 (IMAPS + IMAP with STARTTLS), three folder
 //!   layouts, optional XOAUTH2/OAUTHBEARER against an introspection endpoint served here.
 //! - [`SmtpServer`]: a real aiosmtpd submission server (STARTTLS or implicit TLS, AUTH required).
+//! - [`Postgres`]: a real PostgreSQL from Debian's packages on 127.0.0.1, trust auth; one shared
+//!   server per test binary ([`Postgres::shared`]) and a database per test.
 //! - [`proxy::Proxy`]: a TCP fault proxy in front of Dovecot's plain port that cuts or holds
 //!   back the connection at a chosen IMAP command.
 //! - [`invariants`]: what must hold after any crash or fault, read from the store and the
@@ -29,6 +31,7 @@ pub mod mailclient;
 pub mod measure;
 pub mod nudge;
 pub mod oauth;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod sales;
@@ -36,6 +39,7 @@ pub mod smtp;
 pub mod tls;
 
 pub use dovecot::{Dovecot, DovecotOptions, Layout};
+pub use postgres::Postgres;
 pub use smtp::{AfterData, ReceivedMail, SmtpOptions, SmtpSecurity, SmtpServer};
 pub use tls::TestCa;
 

@@ -1,0 +1,341 @@
+//! The PostgreSQL the tests run on: a real server from Debian's packages, started here on
+//! 127.0.0.1 in a temp dir, never a system-wide one. One shared server per test binary holds a
+//! database per test; a restart keeps the port and the data; nothing outlives the test binary.
+
+mod support;
+
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnection, PgPoolOptions};
+use sqlx::{Connection, PgPool};
+use support::Postgres;
+
+/// A pool that gives up on a connection after a few seconds (sqlx's default: 30).
+async fn connect(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(3))
+        .connect(url)
+        .await
+        .expect("connect to the test database")
+}
+
+/// A notes table with `rows` in it.
+async fn seed(url: &str, rows: &[&str]) -> PgPool {
+    let pool = connect(url).await;
+    sqlx::query("CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("create table");
+    for body in rows {
+        sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+            .bind(body)
+            .execute(&pool)
+            .await
+            .expect("insert");
+    }
+    pool
+}
+
+async fn notes(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT body FROM notes ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .expect("read notes")
+}
+
+async fn show(pool: &PgPool, setting: &str) -> String {
+    sqlx::query_scalar("SELECT current_setting($1)")
+        .bind(setting)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("current_setting({setting}): {e}"))
+}
+
+/// Whether one plain connection attempt to `url` succeeds within a few seconds.
+async fn connects(url: &str) -> bool {
+    tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(url))
+        .await
+        .is_ok_and(|c| c.is_ok())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A process exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat_fields(&stat).first() != Some(&"Z"))
+}
+
+/// The fields of /proc/PID/stat after `pid (comm)`: state, ppid, ...
+fn stat_fields(stat: &str) -> Vec<&str> {
+    stat.rfind(')')
+        .map(|end| stat[end + 1..].split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+/// Pids whose parent is `pid` (the postmaster's backends and auxiliary processes).
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("read /proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .is_ok_and(|stat| stat_fields(&stat).get(1) == Some(&pid.to_string().as_str()))
+        })
+        .collect()
+}
+
+/// The real uid of a process, from /proc/PID/status; None once it is gone.
+fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().next()?.parse().ok())
+}
+
+fn accepts(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+}
+
+/// Waits up to 10 s for every pid to be gone; returns those still running.
+fn still_running(pids: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn two_databases_on_the_shared_server_keep_their_own_rows() {
+    let pg = Postgres::shared();
+    let url_a = pg.create_database("fjordsalg");
+    let url_b = pg.create_database("vikingsalg");
+    assert_eq!(
+        url_a,
+        format!("postgres://postgres@127.0.0.1:{}/fjordsalg", pg.port())
+    );
+
+    let a = seed(&url_a, &["Kari: opener to Lindqvist", "Kari: check-back"]).await;
+    let b = seed(&url_b, &["Ola: opener to Hansen"]).await;
+
+    assert_eq!(
+        notes(&a).await,
+        ["Kari: opener to Lindqvist", "Kari: check-back"]
+    );
+    assert_eq!(notes(&b).await, ["Ola: opener to Hansen"]);
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&b)
+        .await
+        .expect("current_database");
+    assert_eq!(name, "vikingsalg");
+
+    // A row written through one database is not seen through the other.
+    sqlx::query("DELETE FROM notes")
+        .execute(&b)
+        .await
+        .expect("delete");
+    assert!(notes(&b).await.is_empty());
+    assert_eq!(notes(&a).await.len(), 2);
+
+    // Same name twice is refused: every test gets a database of its own.
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pg.create_database("fjordsalg")
+    }));
+    assert!(again.is_err(), "a second fjordsalg was created");
+}
+
+/// Also the child run of `the_shared_server_stops_when_the_test_binary_exits`, which reads the
+/// line this prints.
+#[tokio::test]
+async fn the_shared_server_is_one_server_on_loopback_only() {
+    let pg = Postgres::shared();
+    assert!(
+        std::ptr::eq(pg, Postgres::shared()),
+        "a second shared server"
+    );
+    let pid = pg.pid().expect("the shared server runs");
+    let url = pg.create_database("loopback_only");
+    let pool = connect(&url).await;
+
+    assert_eq!(show(&pool, "listen_addresses").await, "127.0.0.1");
+    assert_eq!(show(&pool, "port").await, pg.port().to_string());
+    assert_eq!(
+        show(&pool, "unix_socket_directories").await,
+        pg.dir().join("run").display().to_string()
+    );
+    assert_eq!(
+        show(&pool, "data_directory").await,
+        pg.data_dir().display().to_string()
+    );
+    for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+        assert_eq!(show(&pool, setting).await, "off", "{setting}");
+    }
+    let server_addr: String = sqlx::query_scalar("SELECT host(inet_server_addr())")
+        .fetch_one(&pool)
+        .await
+        .expect("inet_server_addr");
+    assert_eq!(server_addr, "127.0.0.1");
+    assert!(accepts(SocketAddr::from(([127, 0, 0, 1], pg.port()))));
+    assert!(
+        !accepts(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], pg.port()))),
+        "the server answers on ::1 too"
+    );
+    pool.close().await;
+
+    let children: Vec<String> = children_of(pid).iter().map(u32::to_string).collect();
+    println!(
+        "shared postgres: pid={pid} children={} dir={}",
+        children.join(","),
+        pg.dir().display()
+    );
+}
+
+#[test]
+fn the_server_runs_unprivileged_and_owns_its_data() {
+    let pg = Postgres::shared();
+    let pid = pg.pid().expect("the shared server runs");
+    let uid = uid_of(pid).expect("the postmaster's uid");
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let ours = unsafe { libc::geteuid() };
+    if is_root() {
+        assert_ne!(uid, 0, "postgres runs as root");
+    } else {
+        assert_eq!(uid, ours, "postgres runs as another user");
+    }
+    let children = children_of(pid);
+    assert!(!children.is_empty(), "the postmaster has no children");
+    for child in children {
+        // A backend of another test may have ended since.
+        if let Some(child_uid) = uid_of(child) {
+            assert_eq!(child_uid, uid, "child {child} of the postmaster");
+        }
+    }
+    let owner = std::fs::metadata(pg.data_dir()).expect("data dir").uid();
+    assert_eq!(owner, uid, "the data dir belongs to another user");
+    assert_eq!(pg.psql("postgres", "SELECT current_user"), "postgres\n");
+}
+
+#[tokio::test]
+async fn a_restarted_server_keeps_its_port_and_its_data() {
+    let mut pg = Postgres::start();
+    let port = pg.port();
+    let url = pg.create_database("restarts");
+    let pool = seed(&url, &["before the stop"]).await;
+    let first_pid = pg.pid();
+
+    pg.stop();
+    assert!(!pg.is_running());
+    assert!(!connects(&url).await, "a stopped server took a connection");
+    assert!(
+        sqlx::query("SELECT 1").execute(&pool).await.is_err(),
+        "a query on a stopped server succeeded"
+    );
+
+    pg.restart();
+    assert!(pg.is_running());
+    assert_ne!(pg.pid(), first_pid, "the old postmaster still runs");
+    assert_eq!(pg.port(), port);
+    assert!(connects(&url).await, "no new connection after the restart");
+    let fresh = connect(&url).await;
+    assert_eq!(notes(&fresh).await, ["before the stop"]);
+    sqlx::query("INSERT INTO notes (body) VALUES ('after the restart')")
+        .execute(&fresh)
+        .await
+        .expect("insert after the restart");
+    // The pool from before the stop drops its dead connections and makes new ones.
+    assert_eq!(notes(&pool).await, ["before the stop", "after the restart"]);
+
+    // A restart of a running server works the same way.
+    pg.restart();
+    assert_eq!(pg.port(), port);
+    assert_eq!(notes(&fresh).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_dropped_server_leaves_no_process_and_no_dir() {
+    let pg = Postgres::start();
+    let pid = pg.pid().expect("running");
+    let dir = pg.dir().to_path_buf();
+    let port = pg.port();
+    let url = pg.create_database("dropped");
+    // A session open at the drop: its backend must go too.
+    let mut session = PgConnection::connect(&url).await.expect("connect");
+    sqlx::query("SELECT 1")
+        .execute(&mut session)
+        .await
+        .expect("select");
+    let mut processes = children_of(pid);
+    assert!(
+        processes.len() >= 3,
+        "expected a backend and the auxiliary processes, got {processes:?}"
+    );
+    processes.push(pid);
+
+    drop(pg);
+    assert_eq!(still_running(&processes), Vec::<u32>::new());
+    assert!(!accepts(SocketAddr::from(([127, 0, 0, 1], port))));
+    assert!(
+        sqlx::query("SELECT 1").execute(&mut session).await.is_err(),
+        "the session outlived its server"
+    );
+    if !support::keep_dirs() {
+        assert!(!dir.exists(), "{} is still there", dir.display());
+    }
+}
+
+#[test]
+fn the_shared_server_stops_when_the_test_binary_exits() {
+    // This binary again, running one test that starts the shared server and says where it is.
+    let out = Command::new(std::env::current_exe().expect("current exe"))
+        .args([
+            "--exact",
+            "the_shared_server_is_one_server_on_loopback_only",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_remove("NUDGE_KEEP_TEST_DIRS")
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child run failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| Some(l.split_once("shared postgres: ")?.1))
+        .unwrap_or_else(|| panic!("no report line in {stdout}"));
+    let field = |name: &str| {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+            .to_string()
+    };
+    let mut processes: Vec<u32> = field("children")
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().expect("a pid"))
+        .collect();
+    assert!(!processes.is_empty(), "no children reported: {line}");
+    processes.push(field("pid").parse().expect("a pid"));
+    let dir = std::path::PathBuf::from(field("dir"));
+
+    // Gone already when the binary has exited, not only after the sentinel's grace period.
+    let left: Vec<u32> = processes.iter().copied().filter(|&p| alive(p)).collect();
+    assert_eq!(left, Vec::<u32>::new(), "still running after the exit");
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}
