@@ -622,10 +622,15 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         config: &config.cadence,
     };
     let mut report = CadenceReport::default();
-    let conversations: Vec<Conversation> = store.open_conversations().await?;
+    // What a conversation's due time is depends only on its row, the cadence and the
+    // calendar: while those are as they were, only the conversations changed since the last
+    // plan and those due by now are read and planned again.
+    let planned_with = plan_fingerprint(config, &calendar);
+    let every = store.meta(PLANNED_WITH).await?.as_deref() != Some(planned_with.as_str());
+    let conversations = to_plan(store, every, now).await?;
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
     fault_point("before-drafts");
-    let mut plan = cadence.plan(&conversations, now, made_today);
+    let mut plan = planned(&cadence, store, &conversations, every, now, made_today).await?;
     // Look everywhere before drafting: a reply filed away from INBOX is a reply.
     let due: Vec<&Conversation> = plan
         .drafts
@@ -637,8 +642,8 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         report
             .changes
             .extend(crate::engine::apply_messages(pass).await?);
-        let fresh: Vec<Conversation> = store.open_conversations().await?;
-        plan = cadence.plan(&fresh, now, made_today);
+        let fresh = to_plan(store, every, now).await?;
+        plan = planned(&cadence, store, &fresh, every, now, made_today).await?;
         fresh
     } else {
         conversations
@@ -722,25 +727,70 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         ));
     }
 
-    // Record when each open conversation is due next, for `status`. Those this pass drafted
-    // for, let go or stopped have no due time now, written with their new state; the others
-    // are as read above.
+    // Record when each conversation planned is due next, for `status` and the next pass.
+    // Those this pass drafted for, let go or stopped have no due time now, written with
+    // their new state, and are planned again next time; the others are as read above.
     let acted: HashSet<i64> = plan
         .let_go
         .iter()
         .chain(plan.drafts.iter().map(|(id, _)| id))
         .copied()
         .collect();
-    let dues: Vec<(i64, Option<DateTime<Utc>>)> = conversations
+    let dues: Vec<(i64, Option<DateTime<Utc>>, i64)> = conversations
         .iter()
         .filter(|c| !acted.contains(&c.id))
-        .filter_map(|c| {
-            let due = cadence.next(c).map(|d| d.at);
-            (due != c.next_due).then_some((c.id, due))
-        })
+        .map(|c| (c.id, cadence.next(c).map(|d| d.at), c.version))
         .collect();
-    store.set_next_dues(&dues).await?;
+    store.set_planned(&dues).await?;
+    if every {
+        store.meta_set(PLANNED_WITH, &planned_with).await?;
+    }
     Ok(report)
+}
+
+/// The meta key of what the stored due times were worked out with.
+const PLANNED_WITH: &str = "planned_with";
+
+/// What a conversation's due time depends on besides its row: the cadence, the calendar
+/// and nudge's own rules (its version).
+fn plan_fingerprint(config: &crate::config::Config, calendar: &crate::cadence::Calendar) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!(
+        "{} {:?} {calendar:?}",
+        env!("CARGO_PKG_VERSION"),
+        config.cadence
+    )
+    .hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// The open conversations to plan: every one, or those changed or due (see [`act`]).
+async fn to_plan(store: &Store, every: bool, now: DateTime<Utc>) -> Result<Vec<Conversation>> {
+    if every {
+        store.open_conversations().await
+    } else {
+        store.conversations_to_plan(now).await
+    }
+}
+
+/// The cadence's plan over `conversations`; when they are not every open one, the next
+/// wake also counts the due times of those left unread.
+async fn planned(
+    cadence: &Cadence<'_>,
+    store: &Store,
+    conversations: &[Conversation],
+    every: bool,
+    now: DateTime<Utc>,
+    made_today: u32,
+) -> Result<crate::schedule::Plan> {
+    let mut plan = cadence.plan(conversations, now, made_today);
+    if !every {
+        if let Some(at) = store.next_planned_due(now).await? {
+            plan.wake_at(at);
+        }
+    }
+    Ok(plan)
 }
 
 /// Makes the draft of `step` for a conversation; `None` when nobody is left to address it to.

@@ -51,7 +51,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn wake_at(&mut self, at: DateTime<Utc>) {
+    pub fn wake_at(&mut self, at: DateTime<Utc>) {
         self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
     }
 }

@@ -461,3 +461,32 @@ async fn a_dry_run_lists_drafts_and_changes_nothing_on_the_server() {
     w.nudge.sync("2026-11-19T08:30:00+01:00");
     assert_eq!(w.conversation()["state"], "drafted");
 }
+
+/// A due time is kept from one pass to the next only while the cadence that worked it out
+/// stands: a seller back early from time away gets the follow-up on its ordinary day.
+#[tokio::test]
+async fn a_changed_cadence_plans_every_conversation_again() {
+    let away = "[cadence]\naway = [{ from = \"2026-11-17\", to = \"2026-11-27\" }]\n";
+    let mut w = World::new(away).await;
+    w.nudge.sync("2026-11-16T12:00:00+01:00");
+    let later = w.conversation()["next_due"].clone();
+    assert_eq!(
+        later, "2026-12-02T07:30:00Z",
+        "3 business days after time away"
+    );
+    w.nudge.sync("2026-11-18T12:00:00+01:00");
+    assert_eq!(
+        w.conversation()["next_due"],
+        later,
+        "kept while nothing changed"
+    );
+
+    let text = std::fs::read_to_string(&w.nudge.config).unwrap();
+    std::fs::write(&w.nudge.config, text.replace(away, "")).unwrap();
+    let out = w.nudge.sync("2026-11-19T08:30:00+01:00");
+    assert!(
+        out.contains("drafted follow-up 1 to Ingrid Berg"),
+        "due on the ordinary day once the time away is gone: {out}"
+    );
+    assert_eq!(w.drafts().await.len(), 1);
+}

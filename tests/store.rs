@@ -365,3 +365,95 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
     assert!(found.is_empty());
     store.close().await;
 }
+
+/// A pass plans again only the open conversations changed since they were planned and those
+/// due by now; the others' next due time still counts for when to wake.
+#[tokio::test]
+async fn only_changed_and_due_conversations_are_planned_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let store = Store::open(&path).await.unwrap();
+    let at = |day: u32| Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0).unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    for thread in 1..=4_i64 {
+        sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
+            .bind(thread)
+            .bind(at(1).to_rfc3339())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let conversation = nudge::model::Conversation::new(
+            thread,
+            &format!("Thread {thread}"),
+            vec![format!("p{thread}@fjordkraft.no")],
+            at(1),
+            None,
+        );
+        let event = nudge::model::Event {
+            at: at(1),
+            kind: nudge::model::EventKind::Tracked,
+            detail: "tracked".into(),
+            step: None,
+        };
+        store
+            .commit_effects(
+                None,
+                &[nudge::rules::Effect::Track(conversation, event)],
+                at(1),
+            )
+            .await
+            .unwrap();
+    }
+    let ids = |found: Vec<nudge::model::Conversation>| -> Vec<i64> {
+        found.iter().map(|c| c.id).collect()
+    };
+    // Never planned: every one.
+    assert_eq!(
+        ids(store.conversations_to_plan(at(2)).await.unwrap()),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(store.next_planned_due(at(2)).await.unwrap(), None);
+    // 1 due on the 5th, 2 on the 10th, 3 never; 4 planned at a version it no longer has.
+    let version = store.conversation(1).await.unwrap().unwrap().version;
+    store
+        .set_planned(&[
+            (1, Some(at(5)), version),
+            (2, Some(at(10)), version),
+            (3, None, version),
+            (4, Some(at(3)), version + 1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.conversations_to_plan(at(2)).await.unwrap()),
+        vec![4]
+    );
+    assert_eq!(store.next_planned_due(at(2)).await.unwrap(), Some(at(5)));
+    // Come the 5th, 1 is due; then 2 is the next.
+    assert_eq!(
+        ids(store.conversations_to_plan(at(5)).await.unwrap()),
+        vec![1, 4]
+    );
+    assert_eq!(store.next_planned_due(at(5)).await.unwrap(), Some(at(10)));
+    // A change to 2 makes it planned again, whenever it was due.
+    let mut two = store.conversation(2).await.unwrap().unwrap();
+    two.step = 1;
+    let event = nudge::model::Event {
+        at: at(3),
+        kind: nudge::model::EventKind::Touch,
+        detail: "the seller wrote".into(),
+        step: None,
+    };
+    store
+        .commit_effects(None, &[nudge::rules::Effect::Update(two, event)], at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.conversations_to_plan(at(3)).await.unwrap()),
+        vec![2, 4]
+    );
+    assert_eq!(store.next_planned_due(at(3)).await.unwrap(), Some(at(5)));
+    store.close().await;
+}

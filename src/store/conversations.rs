@@ -18,6 +18,8 @@ const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, st
 const CONVERSATION_FIELDS: &str = "subject, prospects, state, step, first_touch_at, \
     last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due, \
     not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, heard";
+/// The states in which the cadence may still act.
+const OPEN_STATES: &str = "('waiting', 'drafted', 'closing', 'snoozed', 'deferred')";
 const ROW_OF_21: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const ROW_OF_22: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
@@ -243,27 +245,28 @@ impl Store {
         Ok(())
     }
 
-    /// Records when a conversation is due next (shown by `status`; no history entry).
-    pub async fn set_next_due(&self, id: i64, due: Option<DateTime<Utc>>) -> Result<()> {
-        self.set_next_dues(&[(id, due)]).await
-    }
-
-    /// [`Store::set_next_due`] for many conversations, a few hundred to a statement, in one
-    /// transaction.
-    pub async fn set_next_dues(&self, dues: &[(i64, Option<DateTime<Utc>>)]) -> Result<()> {
+    /// Records when each conversation is due next (shown by `status`; no history entry), as
+    /// worked out at the conversation's `version`: a conversation changed since keeps its
+    /// row as it is and is planned again by the next pass. A few hundred to a statement, in
+    /// one transaction.
+    pub async fn set_planned(&self, dues: &[(i64, Option<DateTime<Utc>>, i64)]) -> Result<()> {
         if dues.is_empty() {
             return Ok(());
         }
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
-        for chunk in dues.chunks(500) {
+        for chunk in dues.chunks(300) {
             let sql = format!(
-                "UPDATE conversations SET next_due = v.column2
-                 FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
-                vec!["(?, ?)"; chunk.len()].join(", ")
+                "UPDATE conversations SET next_due = v.column2, planned_version = v.column3
+                 FROM (VALUES {}) AS v
+                 WHERE conversations.id = v.column1 AND conversations.version = v.column3",
+                vec!["(?, ?, ?)"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for (id, due) in chunk {
-                query = query.bind(*id).bind(due.map(|t| t.to_rfc3339()));
+            for (id, due, version) in chunk {
+                query = query
+                    .bind(*id)
+                    .bind(due.map(|t| t.to_rfc3339()))
+                    .bind(*version);
             }
             query.execute(&mut *tx).await.map_err(|e| self.error(e))?;
         }
@@ -321,11 +324,43 @@ impl Store {
 
     /// Conversations still waiting on the prospect.
     pub async fn open_conversations(&self) -> Result<Vec<Conversation>> {
-        self.conversations_where(
-            "state IN ('waiting', 'drafted', 'closing', 'snoozed', 'deferred')",
-            None,
-        )
-        .await
+        self.conversations_where(&format!("state IN {OPEN_STATES}"), None)
+            .await
+    }
+
+    /// The open conversations a pass must plan: those changed since their due time was
+    /// worked out ([`Store::set_planned`]), and those due by `now`. The others wait, due
+    /// later, at the time their rows say.
+    pub async fn conversations_to_plan(&self, now: DateTime<Utc>) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations
+             WHERE state IN {OPEN_STATES}
+               AND (planned_version IS NOT version OR next_due <= ?)
+             ORDER BY id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now.to_rfc3339())
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| self.conversation_from_row(row))
+            .collect()
+    }
+
+    /// The earliest due time after `now` among the open conversations planned at their
+    /// current version: when the next thing falls due among those a pass did not load.
+    pub async fn next_planned_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let sql = format!(
+            "SELECT MIN(next_due) FROM conversations
+             WHERE state IN {OPEN_STATES} AND planned_version = version AND next_due > ?"
+        );
+        let due: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(now.to_rfc3339())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        due.map(|d| parse_time(&d).map_err(Error::Data)).transpose()
     }
 
     /// The conversations a few inbound or sent messages can concern: those of their threads

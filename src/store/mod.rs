@@ -164,6 +164,20 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
+    /// Sets a fact, replacing what it was.
+    pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?, ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
     /// Sets a fact only if it is not set yet; returns the value now stored.
     pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<String> {
         sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
