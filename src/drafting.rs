@@ -20,7 +20,7 @@ use crate::model::Conversation;
 use crate::rules::machine::{self, Transition};
 use crate::rules::recipients;
 use crate::schedule::{Cadence, DueKind};
-use crate::store::{Draft, DraftState, Store};
+use crate::store::{Draft, DraftState, Planned, Store, ToPlan};
 
 /// What the cadence did in a pass, one line each, and the drafts a dry run would make.
 #[derive(Debug, Default, Clone)]
@@ -627,27 +627,26 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
     // plan and those due by now are read and planned again.
     let planned_with = plan_fingerprint(config, &calendar);
     let every = store.meta(PLANNED_WITH).await?.as_deref() != Some(planned_with.as_str());
-    let conversations = to_plan(store, every, now).await?;
     let made_today = store.drafts_made_since(cadence.start_of_day(now)).await?;
+    let room = config.cadence.daily_limit.saturating_sub(made_today) as usize;
+    let mut read = to_plan(store, every, now, room).await?;
     fault_point("before-drafts");
-    let mut plan = planned(&cadence, store, &conversations, every, now, made_today).await?;
+    let mut plan = planned(&cadence, store, &read, every, now, made_today).await?;
     // Look everywhere before drafting: a reply filed away from INBOX is a reply.
     let due: Vec<&Conversation> = plan
         .drafts
         .iter()
-        .filter_map(|(id, _)| conversations.iter().find(|c| c.id == *id))
+        .filter_map(|(id, _)| read.conversations.iter().find(|c| c.id == *id))
         .collect();
     let looked = crate::elsewhere::look(pass, &due).await?;
-    let conversations = if looked.found > 0 {
+    if looked.found > 0 {
         report
             .changes
             .extend(crate::engine::apply_messages(pass).await?);
-        let fresh = to_plan(store, every, now).await?;
-        plan = planned(&cadence, store, &fresh, every, now, made_today).await?;
-        fresh
-    } else {
-        conversations
-    };
+        read = to_plan(store, every, now, room).await?;
+        plan = planned(&cadence, store, &read, every, now, made_today).await?;
+    }
+    let conversations = &read.conversations;
     report.next_wake = plan.next_wake;
     let by_id: HashMap<i64, &Conversation> = conversations.iter().map(|c| (c.id, c)).collect();
     let by_id = |id: i64| by_id.get(&id).copied();
@@ -736,10 +735,23 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         .chain(plan.drafts.iter().map(|(id, _)| id))
         .copied()
         .collect();
-    let dues: Vec<(i64, Option<DateTime<Utc>>, i64)> = conversations
+    let dues: Vec<Planned> = conversations
         .iter()
         .filter(|c| !acted.contains(&c.id))
-        .map(|c| (c.id, cadence.next(c).map(|d| d.at), c.version))
+        .filter_map(|c| {
+            let due = cadence.next(c);
+            let at = due.as_ref().map(|d| d.at);
+            // Planned at this version, and due as planned: the row says so already.
+            if read.planned.contains(&c.id) && at == c.next_due {
+                return None;
+            }
+            Some(Planned {
+                id: c.id,
+                version: c.version,
+                due: at,
+                draft: due.is_some_and(|d| matches!(d.kind, DueKind::FollowUp { .. })),
+            })
+        })
         .collect();
     store.set_planned(&dues).await?;
     if every {
@@ -765,26 +777,30 @@ fn plan_fingerprint(config: &crate::config::Config, calendar: &crate::cadence::C
     format!("{:016x}", hasher.finish())
 }
 
-/// The open conversations to plan: every one, or those changed or due (see [`act`]).
-async fn to_plan(store: &Store, every: bool, now: DateTime<Utc>) -> Result<Vec<Conversation>> {
+/// The open conversations to plan: every one, or those changed or due by `now` with at most
+/// `room` of the drafts due (see [`act`]).
+async fn to_plan(store: &Store, every: bool, now: DateTime<Utc>, room: usize) -> Result<ToPlan> {
     if every {
-        store.open_conversations().await
+        Ok(ToPlan {
+            conversations: store.open_conversations().await?,
+            ..ToPlan::default()
+        })
     } else {
-        store.conversations_to_plan(now).await
+        store.conversations_to_plan(now, room).await
     }
 }
 
-/// The cadence's plan over `conversations`; when they are not every open one, the next
-/// wake also counts the due times of those left unread.
+/// The cadence's plan over the conversations `read`; when they are not every open one, the
+/// next wake also counts the due times of those left unread.
 async fn planned(
     cadence: &Cadence<'_>,
     store: &Store,
-    conversations: &[Conversation],
+    read: &ToPlan,
     every: bool,
     now: DateTime<Utc>,
     made_today: u32,
 ) -> Result<crate::schedule::Plan> {
-    let mut plan = cadence.plan(conversations, now, made_today);
+    let mut plan = cadence.plan_with_more(&read.conversations, now, made_today, read.more_due);
     if !every {
         if let Some(at) = store.next_planned_due(now).await? {
             plan.wake_at(at);

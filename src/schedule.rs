@@ -177,6 +177,19 @@ impl Cadence<'_> {
         now: DateTime<Utc>,
         made_today: u32,
     ) -> Plan {
+        self.plan_with_more(conversations, now, made_today, 0)
+    }
+
+    /// [`Cadence::plan`] when `more_due` further drafts are due, of conversations not given
+    /// because they come after at least as many given ones as the day has room for: they
+    /// are held back (or wait for drafting to open) with the rest.
+    pub fn plan_with_more(
+        &self,
+        conversations: &[Conversation],
+        now: DateTime<Utc>,
+        made_today: u32,
+        more_due: usize,
+    ) -> Plan {
         let mut plan = Plan::default();
         let mut due_drafts: Vec<(i64, Due)> = Vec::new();
         for c in conversations {
@@ -192,12 +205,12 @@ impl Cadence<'_> {
                 DueKind::FollowUp { .. } => due_drafts.push((c.id, due)),
             }
         }
-        if due_drafts.is_empty() {
+        if due_drafts.is_empty() && more_due == 0 {
             return plan;
         }
         if !self.may_draft_at(now) {
             // A night, a weekend, a holiday or time away: everything waits for the opening.
-            plan.deferred = due_drafts.len();
+            plan.deferred = due_drafts.len() + more_due;
             let opens = self.next_drafting_moment(now);
             plan.waiting_until = Some(opens);
             plan.wake_at(opens);
@@ -206,7 +219,7 @@ impl Cadence<'_> {
         // Oldest due first; ties by conversation age.
         due_drafts.sort_by_key(|(id, due)| (due.at, *id));
         let room = self.config.daily_limit.saturating_sub(made_today) as usize;
-        plan.held_back = due_drafts.len().saturating_sub(room);
+        plan.held_back = (due_drafts.len() + more_due).saturating_sub(room);
         if plan.held_back > 0 {
             // The rest wait for the next business day's draft time.
             let today = self.calendar.local_date(now);
@@ -361,6 +374,37 @@ mod tests {
         assert_eq!(plan.next_wake, Some(oslo(2026, 11, 17, 8, 30)));
         // One already made today leaves room for one more.
         assert_eq!(cadence.plan(&conversations, now, 1).drafts.len(), 1);
+    }
+
+    /// Drafts due of conversations a pass did not read (after as many read ones as the day
+    /// has room for) are held back, or wait for drafting to open, with the rest.
+    #[test]
+    fn drafts_due_but_not_read_are_counted_with_the_rest() {
+        let cal = calendar();
+        let cfg = config(2);
+        let cadence = Cadence {
+            calendar: &cal,
+            config: &cfg,
+        };
+        let conversations = vec![
+            conversation(4, oslo(2026, 11, 5, 12, 0), State::Waiting, 0),
+            conversation(2, oslo(2026, 11, 9, 12, 0), State::Waiting, 0),
+        ];
+        let now = oslo(2026, 11, 16, 8, 30);
+        let plan = cadence.plan_with_more(&conversations, now, 0, 3);
+        let ids: Vec<i64> = plan.drafts.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![4, 2]);
+        assert_eq!(plan.held_back, 3);
+        assert_eq!(plan.waiting_until, Some(oslo(2026, 11, 17, 8, 30)));
+        // Nothing read, the day full: all are held back until the next morning.
+        let plan = cadence.plan_with_more(&[], now, 2, 5);
+        assert!(plan.drafts.is_empty());
+        assert_eq!(plan.held_back, 5);
+        assert_eq!(plan.next_wake, Some(oslo(2026, 11, 17, 8, 30)));
+        // At night they wait for the opening.
+        let plan = cadence.plan_with_more(&[], oslo(2026, 11, 16, 22, 0), 0, 4);
+        assert_eq!(plan.deferred, 4);
+        assert_eq!(plan.waiting_until, Some(oslo(2026, 11, 17, 8, 30)));
     }
 
     #[test]

@@ -366,10 +366,12 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
     store.close().await;
 }
 
-/// A pass plans again only the open conversations changed since they were planned and those
-/// due by now; the others' next due time still counts for when to wake.
+/// A pass plans again only the open conversations changed since they were planned, those
+/// due by now to be let go, and of those due a draft, as many as the day has room for (the
+/// first due); the others' due times still count for when to wake.
 #[tokio::test]
 async fn only_changed_and_due_conversations_are_planned_again() {
+    use nudge::store::Planned;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nudge.db");
     let store = Store::open(&path).await.unwrap();
@@ -377,7 +379,7 @@ async fn only_changed_and_due_conversations_are_planned_again() {
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    for thread in 1..=4_i64 {
+    for thread in 1..=5_i64 {
         sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
             .bind(thread)
             .bind(at(1).to_rfc3339())
@@ -406,40 +408,54 @@ async fn only_changed_and_due_conversations_are_planned_again() {
             .await
             .unwrap();
     }
-    let ids = |found: Vec<nudge::model::Conversation>| -> Vec<i64> {
-        found.iter().map(|c| c.id).collect()
+    let ids = |read: &nudge::store::ToPlan| -> Vec<i64> {
+        read.conversations.iter().map(|c| c.id).collect()
     };
-    // Never planned: every one.
-    assert_eq!(
-        ids(store.conversations_to_plan(at(2)).await.unwrap()),
-        vec![1, 2, 3, 4]
-    );
+    // Never planned: every one, and none of them counts as planned.
+    let read = store.conversations_to_plan(at(2), 20).await.unwrap();
+    assert_eq!(ids(&read), vec![1, 2, 3, 4, 5]);
+    assert!(read.planned.is_empty());
+    assert_eq!(read.more_due, 0);
     assert_eq!(store.next_planned_due(at(2)).await.unwrap(), None);
-    // 1 due on the 5th, 2 on the 10th, 3 never; 4 planned at a version it no longer has.
+    // A draft due on the 5th (1) and the 6th (5), letting go on the 10th (2), nothing (3),
+    // and 4 planned at a version it no longer has.
     let version = store.conversation(1).await.unwrap().unwrap().version;
+    let planned = |id, day: Option<u32>, draft, version| Planned {
+        id,
+        version,
+        due: day.map(at),
+        draft,
+    };
     store
         .set_planned(&[
-            (1, Some(at(5)), version),
-            (2, Some(at(10)), version),
-            (3, None, version),
-            (4, Some(at(3)), version + 1),
+            planned(1, Some(5), true, version),
+            planned(2, Some(10), false, version),
+            planned(3, None, false, version),
+            planned(4, Some(3), true, version + 1),
+            planned(5, Some(6), true, version),
         ])
         .await
         .unwrap();
-    assert_eq!(
-        ids(store.conversations_to_plan(at(2)).await.unwrap()),
-        vec![4]
-    );
+    let read = store.conversations_to_plan(at(2), 20).await.unwrap();
+    assert_eq!(ids(&read), vec![4]);
+    assert!(read.planned.is_empty());
     assert_eq!(store.next_planned_due(at(2)).await.unwrap(), Some(at(5)));
-    // Come the 5th, 1 is due; then 2 is the next.
-    assert_eq!(
-        ids(store.conversations_to_plan(at(5)).await.unwrap()),
-        vec![1, 4]
-    );
-    assert_eq!(store.next_planned_due(at(5)).await.unwrap(), Some(at(10)));
-    // A change to 2 makes it planned again, whenever it was due.
-    let mut two = store.conversation(2).await.unwrap().unwrap();
-    two.step = 1;
+    // On the 7th both drafts are due; with room for one, the first due is read and the
+    // other counted.
+    let read = store.conversations_to_plan(at(7), 1).await.unwrap();
+    assert_eq!(ids(&read), vec![1, 4]);
+    assert_eq!(read.planned.iter().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(read.more_due, 1);
+    let read = store.conversations_to_plan(at(7), 0).await.unwrap();
+    assert_eq!(ids(&read), vec![4]);
+    assert_eq!(read.more_due, 2);
+    // On the 10th, letting go of 2 is due, room or not.
+    let read = store.conversations_to_plan(at(10), 0).await.unwrap();
+    assert_eq!(ids(&read), vec![2, 4]);
+    assert_eq!(store.next_planned_due(at(10)).await.unwrap(), None);
+    // A change to 5 makes it planned again, whenever it was due.
+    let mut five = store.conversation(5).await.unwrap().unwrap();
+    five.step = 1;
     let event = nudge::model::Event {
         at: at(3),
         kind: nudge::model::EventKind::Touch,
@@ -447,13 +463,11 @@ async fn only_changed_and_due_conversations_are_planned_again() {
         step: None,
     };
     store
-        .commit_effects(None, &[nudge::rules::Effect::Update(two, event)], at(3))
+        .commit_effects(None, &[nudge::rules::Effect::Update(five, event)], at(3))
         .await
         .unwrap();
-    assert_eq!(
-        ids(store.conversations_to_plan(at(3)).await.unwrap()),
-        vec![2, 4]
-    );
+    let read = store.conversations_to_plan(at(3), 20).await.unwrap();
+    assert_eq!(ids(&read), vec![4, 5]);
     assert_eq!(store.next_planned_due(at(3)).await.unwrap(), Some(at(5)));
     store.close().await;
 }

@@ -18,6 +18,27 @@ const CONVERSATION_COLUMNS: &str = "id, thread_id, subject, prospects, state, st
 const CONVERSATION_FIELDS: &str = "subject, prospects, state, step, first_touch_at, \
     last_touch_message, last_touch_at, last_inbound_at, replied_after_step, next_due, \
     not_before, wait_from, snoozed_until, stop_reason, language, last_reply_message_id, heard";
+/// What [`Store::conversations_to_plan`] reads.
+#[derive(Debug, Default)]
+pub struct ToPlan {
+    /// By id.
+    pub conversations: Vec<Conversation>,
+    /// Those of them planned at their current version.
+    pub planned: std::collections::HashSet<i64>,
+    /// Drafts due by then of conversations not read: after `room` others.
+    pub more_due: usize,
+}
+
+/// A conversation's due time as planned at its `version` ([`Store::set_planned`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    pub id: i64,
+    pub version: i64,
+    pub due: Option<DateTime<Utc>>,
+    /// What falls due is a draft (not letting go).
+    pub draft: bool,
+}
+
 /// The states in which the cadence may still act.
 const OPEN_STATES: &str = "('waiting', 'drafted', 'closing', 'snoozed', 'deferred')";
 const ROW_OF_21: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -249,24 +270,26 @@ impl Store {
     /// worked out at the conversation's `version`: a conversation changed since keeps its
     /// row as it is and is planned again by the next pass. A few hundred to a statement, in
     /// one transaction.
-    pub async fn set_planned(&self, dues: &[(i64, Option<DateTime<Utc>>, i64)]) -> Result<()> {
+    pub async fn set_planned(&self, dues: &[Planned]) -> Result<()> {
         if dues.is_empty() {
             return Ok(());
         }
         let mut tx = self.write().await.map_err(|e| self.error(e))?;
         for chunk in dues.chunks(300) {
             let sql = format!(
-                "UPDATE conversations SET next_due = v.column2, planned_version = v.column3
+                "UPDATE conversations
+                 SET next_due = v.column2, due_draft = v.column3, planned_version = v.column4
                  FROM (VALUES {}) AS v
-                 WHERE conversations.id = v.column1 AND conversations.version = v.column3",
-                vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                 WHERE conversations.id = v.column1 AND conversations.version = v.column4",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for (id, due, version) in chunk {
+            for planned in chunk {
                 query = query
-                    .bind(*id)
-                    .bind(due.map(|t| t.to_rfc3339()))
-                    .bind(*version);
+                    .bind(planned.id)
+                    .bind(planned.due.map(|t| t.to_rfc3339()))
+                    .bind(planned.draft)
+                    .bind(planned.version);
             }
             query.execute(&mut *tx).await.map_err(|e| self.error(e))?;
         }
@@ -329,23 +352,58 @@ impl Store {
     }
 
     /// The open conversations a pass must plan: those changed since their due time was
-    /// worked out ([`Store::set_planned`]), and those due by `now`. The others wait, due
-    /// later, at the time their rows say.
-    pub async fn conversations_to_plan(&self, now: DateTime<Utc>) -> Result<Vec<Conversation>> {
+    /// worked out ([`Store::set_planned`]), those due by `now` to be let go, and of those
+    /// due a draft by `now`, the `room` due first (by due time, then id). The others wait,
+    /// due later, at the time their rows say, or are counted in [`ToPlan::more_due`].
+    pub async fn conversations_to_plan(&self, now: DateTime<Utc>, room: usize) -> Result<ToPlan> {
+        let now = now.to_rfc3339();
+        let planned = "planned_version IS version";
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations
+            "SELECT {CONVERSATION_COLUMNS}, {planned} AS planned, 0 AS limited FROM conversations
              WHERE state IN {OPEN_STATES}
-               AND (planned_version IS NOT version OR next_due <= ?)
-             ORDER BY id"
+               AND (planned_version IS NOT version OR (next_due <= ?1 AND due_draft = 0))
+             UNION ALL
+             SELECT * FROM (
+                 SELECT {CONVERSATION_COLUMNS}, 1 AS planned, 1 AS limited FROM conversations
+                 WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ?1 AND due_draft = 1
+                 ORDER BY next_due, id LIMIT ?2)"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(now.to_rfc3339())
+            .bind(&now)
+            .bind(room as i64)
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.error(e))?;
-        rows.iter()
-            .map(|row| self.conversation_from_row(row))
-            .collect()
+        let mut plan = ToPlan::default();
+        let mut loaded_drafts = 0;
+        for row in &rows {
+            let conversation = self.conversation_from_row(row)?;
+            if row
+                .try_get::<bool, _>("planned")
+                .map_err(|e| self.error(e))?
+            {
+                plan.planned.insert(conversation.id);
+            }
+            if row
+                .try_get::<bool, _>("limited")
+                .map_err(|e| self.error(e))?
+            {
+                loaded_drafts += 1;
+            }
+            plan.conversations.push(conversation);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM conversations
+             WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ? AND due_draft = 1"
+        );
+        let due_drafts: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(&now)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        plan.more_due = (due_drafts as usize).saturating_sub(loaded_drafts);
+        plan.conversations.sort_by_key(|c| c.id);
+        Ok(plan)
     }
 
     /// The earliest due time after `now` among the open conversations planned at their

@@ -26,6 +26,7 @@ mod summaries;
 mod suppressions;
 pub use crate::rules::Effect;
 pub(crate) use conversations::Pending;
+pub use conversations::{Planned, ToPlan};
 pub use drafts::{Draft, DraftCopy, DraftState};
 pub use messages::{Cursor, FolderState, MessageText, NewMessage, Quarantined, SellerReach};
 
