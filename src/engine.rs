@@ -167,11 +167,12 @@ pub async fn pass_on(
     };
     let mut report = PassReport::default();
     let started = std::time::Instant::now();
-    // Sent first: the seller's messages make the inbound ones worth reading.
+    // Sent first: the seller's messages make the inbound ones worth reading. INBOX last:
+    // the replies' texts are read next, in the folder still open.
     let roles = [
         (Origin::Sent, pass.folders.sent.clone()),
-        (Origin::Inbox, pass.folders.inbox.clone()),
         (Origin::Drafts, pass.folders.drafts.clone()),
+        (Origin::Inbox, pass.folders.inbox.clone()),
     ];
     for (origin, folder) in roles {
         let count = sync_folder(&mut pass, &folder, origin).await?;
@@ -180,6 +181,8 @@ pub async fn pass_on(
             refresh_flags(pass.connection, store, &folder).await?;
         }
     }
+    // Reported as the seller reads them: sent, inbox, drafts.
+    report.new_messages.swap(1, 2);
     let synced = started.elapsed();
     drafting::fault_point("after-sync");
     read_texts(&mut pass).await?;
@@ -509,7 +512,10 @@ async fn read_wanted(pass: &mut Pass<'_>, wanted: HashMap<String, Vec<Wanted>>) 
             continue;
         };
         let connection = &mut *pass.connection;
-        let status = connection.examine(&chosen.raw_name).await?;
+        let status = match connection.examined(&chosen.raw_name) {
+            Some(status) => status,
+            None => connection.examine(&chosen.raw_name).await?,
+        };
         let by_uid: HashMap<u32, &Wanted> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut uids: Vec<u32> = by_uid.keys().copied().collect();
         uids.sort_unstable();

@@ -200,8 +200,25 @@ fn a_pass_with_one_reply_reads_what_the_reply_concerns() {
         client.append("INBOX", &reply, &[]).await;
         client.logout().await;
     });
+    let before = imap_commands(&dovecot);
+    let log_before = dovecot.log();
     let (log, statements) = sync_counting(&nudge, &["sync", "--now", LATER_STILL]);
+    let commands = since(&imap_commands(&dovecot), &before);
     assert!(log.contains("replied"), "the reply was applied: {log}");
+    // INBOX is opened once: the reply's text is read there, still open from its sync
+    // (Dovecot takes a quarter of a second to open a large INBOX with new mail). Each
+    // folder is opened once to sync, and Drafts once more to settle the drafts.
+    let server_log = dovecot.log();
+    let inbox = server_log
+        .lines()
+        .filter(|l| l.contains("Command finished: EXAMINE \"INBOX\""))
+        .count();
+    let inbox_before = log_before
+        .lines()
+        .filter(|l| l.contains("Command finished: EXAMINE \"INBOX\""))
+        .count();
+    assert_eq!(inbox - inbox_before, 1, "{commands:?}");
+    assert!(commands.get("EXAMINE") <= Some(&4), "{commands:?}");
     let rows = rows_returned(&log);
     eprintln!(
         "{} conversations, {open} open; the pass read {rows} rows in {} statements",

@@ -117,6 +117,7 @@ impl Connection {
                 .into(),
             });
         }
+        self.examined = None;
         let session = &mut self.session;
         bounded(
             timeout,

@@ -38,6 +38,8 @@ pub struct Connection {
     header_fetches: u64,
     /// Messages whose text was fetched.
     body_fetches: u64,
+    /// The folder EXAMINE opened last and what it told, while nothing else was opened since.
+    examined: Option<(String, sync::FolderStatus)>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -122,6 +124,7 @@ impl Connection {
             host: server.host.clone(),
             header_fetches: 0,
             body_fetches: 0,
+            examined: None,
         };
         if connection.has_capability("CONDSTORE") && connection.has_capability("ENABLE") {
             // HIGHESTMODSEQ then comes with every EXAMINE: an optimisation, so a refusal is fine.
