@@ -281,25 +281,15 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
     store.close().await;
 }
 
-/// A pass of a few messages loads only the conversations they can concern: by thread, by a
-/// prospect's address, or by a prospect's organisation (its subdomains too, never a domain
-/// that merely contains its name).
-#[tokio::test]
-async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and_organisation() {
-    let dir = tempfile::tempdir().unwrap();
+/// A store in `dir` following one conversation per entry of `prospects`, with those
+/// prospects, in threads 1, 2, … (conversation ids the same), tracked on 1 November 2026.
+async fn tracking(dir: &tempfile::TempDir, prospects: &[&[&str]]) -> Store {
     let path = dir.path().join("nudge.db");
     let store = Store::open(&path).await.unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    let prospects: [&[&str]; 5] = [
-        &["ola@fjordkraft.no"],
-        &["kari@salg.fjordkraft.no", "per@other.example"],
-        &["anne@fjordkraft.no.example"],
-        &["\"odd \\\" name\"@mail.example"],
-        &["bo@gmail.com"],
-    ];
     for (thread, prospects) in (1_i64..).zip(prospects) {
         sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
             .bind(thread)
@@ -329,6 +319,24 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
             .await
             .unwrap();
     }
+    pool.close().await;
+    store
+}
+
+/// A pass of a few messages loads only the conversations they can concern: by thread, by a
+/// prospect's address, or by a prospect's organisation (its subdomains too, never a domain
+/// that merely contains its name).
+#[tokio::test]
+async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let prospects: [&[&str]; 5] = [
+        &["ola@fjordkraft.no"],
+        &["kari@salg.fjordkraft.no", "per@other.example"],
+        &["anne@fjordkraft.no.example"],
+        &["\"odd \\\" name\"@mail.example"],
+        &["bo@gmail.com"],
+    ];
+    let store = tracking(&dir, &prospects).await;
     let threads_of = |found: Vec<nudge::model::Conversation>| -> Vec<i64> {
         found.iter().map(|c| c.thread_id).collect()
     };
@@ -373,41 +381,11 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
 async fn only_changed_and_due_conversations_are_planned_again() {
     use nudge::store::Planned;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nudge.db");
-    let store = Store::open(&path).await.unwrap();
     let at = |day: u32| Utc.with_ymd_and_hms(2026, 11, day, 9, 0, 0).unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    for thread in 1..=5_i64 {
-        sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
-            .bind(thread)
-            .bind(at(1).to_rfc3339())
-            .execute(&pool)
-            .await
-            .unwrap();
-        let conversation = nudge::model::Conversation::new(
-            thread,
-            &format!("Thread {thread}"),
-            vec![format!("p{thread}@fjordkraft.no")],
-            at(1),
-            None,
-        );
-        let event = nudge::model::Event {
-            at: at(1),
-            kind: nudge::model::EventKind::Tracked,
-            detail: "tracked".into(),
-            step: None,
-        };
-        store
-            .commit_effects(
-                None,
-                &[nudge::rules::Effect::Track(conversation, event)],
-                at(1),
-            )
-            .await
-            .unwrap();
-    }
+    let prospects: Vec<String> = (1..=5).map(|n| format!("p{n}@fjordkraft.no")).collect();
+    let prospects: Vec<[&str; 1]> = prospects.iter().map(|p| [p.as_str()]).collect();
+    let prospects: Vec<&[&str]> = prospects.iter().map(|p| &p[..]).collect();
+    let store = tracking(&dir, &prospects).await;
     let ids = |read: &nudge::store::ToPlan| -> Vec<i64> {
         read.conversations.iter().map(|c| c.id).collect()
     };

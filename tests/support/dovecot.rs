@@ -12,7 +12,7 @@ use rustls::pki_types::ServerName;
 
 use super::oauth::Introspection;
 use super::process::GroupChild;
-use super::{free_port, read_lossy, temp_dir, TestCa};
+use super::{free_port, read_lossy, temp_dir, StartError, TestCa};
 
 /// How long `start`/`restart` wait for both ports and a real IMAP greeting.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -245,15 +245,8 @@ impl Dovecot {
     /// running). Retries for a while if a port is briefly unavailable.
     pub fn restart(&mut self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match self.spawn_and_wait() {
-                Ok(()) => return,
-                Err(StartError::Bind) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => self.fail(&format!("Dovecot did not restart ({e:?})")),
-            }
+        if let Err(e) = super::start_again(|| self.spawn_and_wait()) {
+            self.fail(&format!("Dovecot did not restart ({e:?})"));
         }
     }
 
@@ -553,16 +546,6 @@ impl Drop for Dovecot {
             );
         }
     }
-}
-
-#[derive(Debug)]
-enum StartError {
-    /// The master exited and the log says a port was taken.
-    Bind,
-    /// The master exited for another reason.
-    Exited,
-    /// Not ready in time; the last probe error.
-    Timeout(String),
 }
 
 /// Both ports give a real greeting (so the auth process is up, past Dovecot's

@@ -48,6 +48,33 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Mutex;
 
+/// Why a server the harness started is not up.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// It exited and its log says a port was taken.
+    Bind,
+    /// It exited for another reason.
+    Exited,
+    /// Not ready in time; the last probe error.
+    Timeout(String),
+}
+
+/// Starts a stopped server again on the same ports with `spawn`, retrying for a while while a
+/// port is briefly unavailable (the old process's socket lingering).
+pub(crate) fn start_again(
+    mut spawn: impl FnMut() -> Result<(), StartError>,
+) -> Result<(), StartError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match spawn() {
+            Err(StartError::Bind) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, release it).
 ///
 /// Never hands out the same port twice in one test process. Another process may still take it

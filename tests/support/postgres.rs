@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::process::GroupChild;
-use super::{free_port, keep_dirs, read_lossy, temp_dir};
+use super::{free_port, keep_dirs, read_lossy, temp_dir, StartError};
 
 /// How long `start`/`restart` wait for the server to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -172,15 +172,8 @@ impl Postgres {
     /// running). Retries for a while if the port is briefly unavailable.
     pub fn restart(&mut self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match self.spawn_and_wait() {
-                Ok(()) => return,
-                Err(StartError::Bind) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => self.fail(&format!("PostgreSQL did not restart ({e:?})")),
-            }
+        if let Err(e) = super::start_again(|| self.spawn_and_wait()) {
+            self.fail(&format!("PostgreSQL did not restart ({e:?})"));
         }
     }
 
@@ -359,16 +352,6 @@ fn shut_down(process: &mut Option<GroupChild>) {
         }
     }
     process.stop(Duration::ZERO);
-}
-
-#[derive(Debug)]
-enum StartError {
-    /// The postmaster exited and the log says the port was taken.
-    Bind,
-    /// The postmaster exited for another reason.
-    Exited,
-    /// Not ready in time.
-    Timeout(String),
 }
 
 /// The newest Debian server binaries (`/usr/lib/postgresql/N/bin`, highest N), else the dir of
