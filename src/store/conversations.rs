@@ -463,10 +463,10 @@ impl Store {
         // Every address and organisation tested names its domain, which JSON writes as it
         // is: a plain search of the prospects' text for the domains passes over most rows
         // before their JSON is taken apart.
-        let mut domains: Vec<&str> = addresses
+        let mut domains: Vec<String> = addresses
             .iter()
-            .map(|a| a.rsplit_once('@').map_or(a.as_str(), |(_, d)| d))
-            .chain(organisations.iter().map(String::as_str))
+            .map(|a| crate::mail::address::domain(a))
+            .chain(organisations.iter().cloned())
             .collect();
         domains.sort_unstable();
         domains.dedup();
@@ -494,7 +494,7 @@ impl Store {
         }
         if !prospect_tests.is_empty() {
             for domain in &domains {
-                query = query.bind(*domain);
+                query = query.bind(domain.as_str());
             }
         }
         for address in addresses {
