@@ -181,8 +181,11 @@ pub async fn pass_on(
             refresh_flags(pass.connection, store, &folder).await?;
         }
     }
-    // Reported as the seller reads them: sent, inbox, drafts.
-    report.new_messages.swap(1, 2);
+    // Reported as the seller reads them, whatever order they synced in.
+    let reading = [Origin::Sent, Origin::Inbox, Origin::Drafts].map(Origin::name);
+    report
+        .new_messages
+        .sort_by_key(|(role, _)| reading.iter().position(|r| r == role));
     let synced = started.elapsed();
     drafting::fault_point("after-sync");
     read_texts(&mut pass).await?;
