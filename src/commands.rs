@@ -128,12 +128,12 @@ pub async fn sync(
     dry_run: bool,
     progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     // A dry run changes nothing on the server: it needs no turn of its own.
     let lock = if dry_run {
         None
     } else {
-        match pass_lock(config, "nudge sync").await {
+        match pass_lock(config, &store, "nudge sync").await {
             Ok(lock) => Some(lock),
             Err(e) => {
                 store.close().await;
@@ -148,8 +148,15 @@ pub async fn sync(
 }
 
 /// The turn to act on the mailbox: one pass that can touch the server at a time (SPEC 7).
-async fn pass_lock(config: &Config, what: &str) -> Result<Lock> {
-    Lock::acquire(&config.store.path, lock::Kind::Pass, what, lock::PASS_WAIT).await
+async fn pass_lock(config: &Config, store: &Store, what: &str) -> Result<Lock> {
+    Lock::acquire_for(
+        &config.store,
+        store,
+        lock::Kind::Pass,
+        what,
+        lock::PASS_WAIT,
+    )
+    .await
 }
 
 /// One line of `nudge status`, and one element of `status --json` (SPEC 12).
@@ -169,7 +176,7 @@ pub struct StatusRow {
 
 /// Every tracked conversation (`nudge status`).
 pub async fn status(config: &Config) -> Result<Vec<StatusRow>> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let conversations = store.conversations().await;
     store.close().await;
     Ok(conversations?
@@ -224,7 +231,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// One conversation with its history (`nudge show ID`).
 pub async fn show(config: &Config, id: i64) -> Result<String> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let found = store.conversation(id).await;
     let events = store.events(id).await;
     let quarantined = match &found {
@@ -319,7 +326,7 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
 
 /// How many messages are quarantined (`nudge status` counts them).
 pub async fn quarantined_count(config: &Config) -> Result<i64> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let count = store.quarantined_count().await;
     store.close().await;
     count
@@ -367,7 +374,7 @@ pub async fn control(
     control: Control,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     // Decided on the current row: if the daemon changed the conversation between the read and
     // the write (a reply arrived), decide again rather than overwrite it.
     let mut result = control_in(&store, config, id, control, now).await;
@@ -475,7 +482,7 @@ pub async fn suppress(
     address: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let result = async {
         match (action, address) {
             ("list", _) => {
@@ -709,7 +716,7 @@ pub async fn summary_preview(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<(String, std::path::PathBuf)> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let computed = crate::summary::compute(&store, config, now, now).await;
     store.close().await;
     let summary = computed?;
@@ -731,9 +738,9 @@ pub async fn summary_preview(
 /// `nudge summary --send`: sends the summary of the seven days before `now` at once (and
 /// counts it as this week's).
 pub async fn summary_send(config: &Config, now: DateTime<Utc>) -> Result<String> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     let result = async {
-        let _turn = pass_lock(config, "nudge summary --send").await?;
+        let _turn = pass_lock(config, &store, "nudge summary --send").await?;
         let calendar = crate::cadence::Calendar::from_config(config);
         let week = crate::summary::week_key(calendar.local_date(now));
         let mut connection = Connection::open(&config.imap.server).await?;

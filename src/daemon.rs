@@ -114,10 +114,11 @@ const DAEMON_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until `shutdown` is cancelled (SIGTERM, SIGINT) or a configuration error.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
-    let store = Store::open(&config.store.path).await?;
+    let store = Store::connect(&config.store).await?;
     // One daemon per store: a second one says who runs already and stops.
-    let _daemon = Lock::acquire(
-        &config.store.path,
+    let _daemon = Lock::acquire_for(
+        &config.store,
+        &store,
         lock::Kind::Daemon,
         "nudge run",
         DAEMON_LOCK_WAIT,
@@ -243,8 +244,9 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
             }
             let open = connection.as_mut().expect("connected above");
             // A `nudge sync` beside the service has its turn; the pass waits for it.
-            let _turn = Lock::acquire(
-                &config.store.path,
+            let _turn = Lock::acquire_for(
+                &config.store,
+                store,
                 lock::Kind::Pass,
                 "nudge run",
                 lock::PASS_WAIT,

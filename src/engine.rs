@@ -136,7 +136,7 @@ pub async fn run_pass(
     connection.logout().await;
     if let Some((copy, guard)) = snapshot {
         copy.close().await;
-        drop(guard);
+        guard.remove().await;
     }
     result
 }
@@ -952,7 +952,7 @@ struct Chunk {
     first: usize,
     /// The lines of what the chunk changed, reported once it commits.
     changes: Vec<String>,
-    tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    tx: Option<crate::store::WriteTx>,
     /// The conversations the chunk created and changed.
     pending: crate::store::Pending,
     applied: usize,
@@ -976,7 +976,7 @@ impl Chunk {
     }
 
     /// The chunk's transaction, begun when first needed.
-    async fn tx(&mut self, store: &Store) -> Result<&mut sqlx::Transaction<'static, sqlx::Sqlite>> {
+    async fn tx(&mut self, store: &Store) -> Result<&mut crate::store::WriteTx> {
         match self.tx {
             Some(ref mut tx) => Ok(tx),
             None => Ok(self

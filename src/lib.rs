@@ -13,7 +13,7 @@
 //! * [`config`] turns the TOML file into a validated [`config::Config`] (two stages).
 //! * [`imap`] connects (TLS, STARTTLS, XOAUTH2), discovers folders and waits in IDLE; only it
 //!   knows async-imap.
-//! * [`store`] is the SQLite record of truth; only it knows sqlx.
+//! * [`store`] is the record of truth, on SQLite or PostgreSQL; only it knows sqlx.
 //! * [`rules`] is the pure core: what a message is to nudge, which conversations it
 //!   concerns, the one state machine of a conversation, and who a draft is addressed to.
 //! * [`commands`] holds what the command line runs; `main.rs` only parses and prints.

@@ -12,7 +12,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::config::StoreConfig;
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// How long a second pass waits for the first before saying who holds the lock.
 pub const PASS_WAIT: Duration = Duration::from_secs(30);
@@ -33,6 +35,8 @@ pub enum Kind {
 pub struct Lock {
     /// Kept open: closing the file releases the lock.
     _file: File,
+    /// On a PostgreSQL store, the same lock on the server, for processes on other hosts.
+    _server: Option<crate::store::ServerLock>,
 }
 
 /// The lock file of `kind` for the store at `store`.
@@ -83,7 +87,46 @@ impl Lock {
             .set_len(0)
             .and_then(|_| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(note.as_bytes()));
-        Ok(Lock { _file: file })
+        Ok(Lock {
+            _file: file,
+            _server: None,
+        })
+    }
+
+    /// Takes the lock for `what` beside `config`'s store and, on a PostgreSQL store, the same
+    /// lock on the server, so that processes on other hosts take turns too. Both within
+    /// `wait`.
+    pub async fn acquire_for(
+        config: &StoreConfig,
+        store: &Store,
+        kind: Kind,
+        what: &str,
+        wait: Duration,
+    ) -> Result<Lock> {
+        let started = Instant::now();
+        let mut lock = Lock::acquire(&config.path, kind, what, wait).await?;
+        if config.postgres.is_none() {
+            return Ok(lock);
+        }
+        let name = match kind {
+            Kind::Pass => "pass",
+            Kind::Daemon => "daemon",
+        };
+        loop {
+            match store.try_server_lock(name).await? {
+                Ok(server) => {
+                    lock._server = Some(server);
+                    return Ok(lock);
+                }
+                Err(_) if started.elapsed() < wait => tokio::time::sleep(POLL).await,
+                Err(holder) => {
+                    return Err(Error::Busy {
+                        holder,
+                        waited: started.elapsed().as_secs(),
+                    })
+                }
+            }
+        }
     }
 }
 

@@ -803,3 +803,88 @@ fn the_config_trust_refusal_exits_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("chmod go-w"), "{stderr}");
 }
+
+/// `[store]` names a SQLite file (`path`, or `url = "sqlite://PATH"`) or a PostgreSQL store
+/// (`url = "postgres://…"`, the account's rows in a schema named after it unless `schema`
+/// says otherwise). A password in the URL is a secret: refused in a file others can read,
+/// never shown.
+#[test]
+fn the_store_is_a_sqlite_file_or_a_postgres_schema() {
+    let spec_store = "path = \"/home/kari/.local/state/nudge/nudge.db\"";
+    let sqlite = Config::parse(
+        &spec_with(spec_store, "url = \"sqlite:///srv/nudge/kari.db\""),
+        None,
+        false,
+    )
+    .expect("a sqlite URL loads");
+    assert_eq!(sqlite.store.path, Path::new("/srv/nudge/kari.db"));
+    assert!(sqlite.store.postgres.is_none());
+
+    let text = spec_with(
+        spec_store,
+        "url = \"postgres://nudge:s3cret@db.fjordsalg.no/sales\"",
+    );
+    let postgres = Config::parse(&text, None, true).expect("a private file may hold it");
+    let pg = postgres
+        .store
+        .postgres
+        .as_ref()
+        .expect("a PostgreSQL store");
+    assert_eq!(
+        pg.url.expose(),
+        "postgres://nudge:s3cret@db.fjordsalg.no/sales"
+    );
+    assert_eq!(
+        pg.schema,
+        nudge::config::default_schema("kari@fjordsalg.no")
+    );
+    assert!(
+        pg.schema.starts_with("nudge_kari_fjordsalg_no_"),
+        "{}",
+        pg.schema
+    );
+    assert!(pg.schema.len() <= 63);
+    assert_ne!(
+        nudge::config::default_schema("kari.n@fjordsalg.no"),
+        nudge::config::default_schema("kari_n@fjordsalg.no"),
+        "addresses that read alike get schemas apart"
+    );
+    for shown in [format!("{:?}", postgres.store), pg.shown()] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+    assert!(
+        pg.shown().contains("db.fjordsalg.no/sales"),
+        "{}",
+        pg.shown()
+    );
+
+    let refused = config_error(&text, false);
+    assert_eq!(refused.key, "store.url");
+    assert!(refused.message.contains("password"), "{}", refused.message);
+    assert!(!refused.to_string().contains("s3cret"), "{refused}");
+
+    let named = Config::parse(
+        &spec_with(
+            spec_store,
+            "url = \"postgres:///sales?host=/run/postgresql&user=nudge\"\nschema = \"kari\"",
+        ),
+        None,
+        false,
+    )
+    .expect("a URL without password loads from any file");
+    assert_eq!(named.store.postgres.unwrap().schema, "kari");
+
+    for (with, key) in [
+        ("url = \"mysql://db/sales\"", "store.url"),
+        ("url = \"sqlite://relative.db\"", "store.url"),
+        ("path = \"/a.db\"\nurl = \"sqlite:///b.db\"", "store.url"),
+        ("schema = \"kari\"", "store.schema"),
+        (
+            "url = \"postgres://db/sales\"\nschema = \"Kari; DROP\"",
+            "store.schema",
+        ),
+    ] {
+        let error = config_error(&spec_with(spec_store, with), true);
+        assert_eq!(error.key, key, "{with}: {error}");
+    }
+}

@@ -43,7 +43,7 @@ fn rng(salt: u64) -> fastrand::Rng {
 
 /// Every invariant after a kill, or a panic that says which round broke it.
 fn check(dovecot: &Dovecot, nudge: &Nudge, round: usize, log: &str) {
-    if let Err(wrong) = invariants::check(dovecot, &nudge.store_path(), CONVERSATIONS) {
+    if let Err(wrong) = invariants::check(dovecot, &nudge.store_config(), CONVERSATIONS) {
         panic!("after kill {round}:\n{wrong}\n--- nudge said ---\n{log}");
     }
 }
@@ -134,7 +134,7 @@ fn spawn_sync(nudge: &Nudge, now: &str) -> Child {
 
 /// The weeks whose summary the store records as sent.
 fn sent_weeks(nudge: &Nudge) -> usize {
-    invariants::StoreView::read(&nudge.store_path())
+    invariants::StoreView::read(&nudge.store_config())
         .summaries
         .values()
         .filter(|(state, _)| state == "sent")

@@ -180,9 +180,7 @@ fn kills_in_the_middle_of_passes_never_duplicate_or_lose_anything() {
     drop(daemon);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = nudge::store::Store::open(&nudge.store_path())
-            .await
-            .unwrap();
+        let store = nudge.store().await;
         store
             .integrity_check()
             .await

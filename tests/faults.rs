@@ -55,7 +55,7 @@ fn broken_pass(nudge: &Nudge, proxy: &Proxy, now: &str) -> String {
 
 /// Every invariant holds, with every conversation tracked; the drafts in Drafts, by subject.
 fn settled(dovecot: &Dovecot, nudge: &Nudge) -> Vec<String> {
-    let view = invariants::check(dovecot, &nudge.store_path(), CONVERSATIONS)
+    let view = invariants::check(dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         view.quarantined, 0,
@@ -84,7 +84,7 @@ fn drafting_survives(fault: Fault, landed: bool) {
     eprintln!("the broken pass said:\n{said}");
     assert_eq!(nudge_drafts(&dovecot).len(), usize::from(landed), "{said}");
     // Whatever the broken pass left, it is consistent already.
-    invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("after the fault: {e}"));
     nudge.sync(LATER);
     assert_eq!(settled(&dovecot, &nudge), every_draft());
@@ -106,7 +106,7 @@ fn a_cut_as_the_first_fetch_is_sent_loses_no_conversation() {
     let said = broken_pass(&nudge, &proxy, FIRST);
     assert!(said.contains("failed"), "{said}");
     nudge.sync("2026-11-16T12:05:00+01:00");
-    invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}"));
     nudge.sync(DUE);
     assert_eq!(settled(&dovecot, &nudge), every_draft());
@@ -240,7 +240,7 @@ fn a_cut_in_the_middle_of_idle_is_reconnected_and_replies_still_seen_at_once() {
     eprintln!("reply to withdrawal after the IDLE cut: {took:?}");
     assert!(daemon.is_running(), "{}", daemon.log());
     assert_eq!(nudge.conversation("Tilbud 0").unwrap()["state"], "replied");
-    invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
 }
 
@@ -268,7 +268,7 @@ fn answers_held_past_the_timeout_are_survived_by_the_daemon() {
     assert!(daemon.is_running(), "{log}");
     assert_eq!(nudge.conversation("Tilbud 1").unwrap()["state"], "replied");
     std::thread::sleep(Duration::from_secs(3));
-    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    let view = invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}\n{log}"));
     assert_eq!(view.quarantined, 0);
     assert_eq!(count(&dovecot, "Drafts"), CONVERSATIONS - 1);
@@ -291,7 +291,7 @@ fn a_link_that_keeps_answering_late_quarantines_nothing() {
     if first.is_err() {
         nudge.sync("2026-11-16T12:05:00+01:00");
     }
-    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    let view = invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(view.quarantined, 0, "{first:?}");
     nudge.sync(DUE);
@@ -349,7 +349,7 @@ fn a_summary_append_cut_before_its_answer_is_not_made_twice() {
     nudge.sync("2026-11-23T10:00:00+01:00");
     nudge.sync("2026-11-23T11:00:00+01:00");
     assert_eq!(summaries(), 1);
-    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    let view = invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         view.summaries.values().any(|(state, _)| state == "sent"),
@@ -386,7 +386,7 @@ fn a_withdrawal_cut_before_its_answer_is_settled_by_the_next_pass() {
     assert_eq!(settled(&dovecot, &nudge), expected);
     assert_eq!(count(&dovecot, "Trash"), 1);
     assert_eq!(nudge.conversation("Tilbud 2").unwrap()["state"], "replied");
-    let view = invariants::StoreView::read(&nudge.store_path());
+    let view = invariants::StoreView::read(&nudge.store_config());
     assert_eq!(
         view.drafts.values().filter(|s| *s == "withdrawn").count(),
         1,
@@ -418,7 +418,7 @@ fn a_daemon_whose_appends_break_makes_each_draft_once() {
         .collect();
     subjects.sort();
     assert_eq!(subjects, every_draft());
-    let view = invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    let view = invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
     assert_eq!(view.quarantined, 0);
     assert!(
@@ -450,6 +450,6 @@ fn an_idle_that_starts_too_late_is_reconnected() {
     reply_seen_through_idle(&dovecot, &daemon, 3, "after-stall");
     assert!(daemon.is_running(), "{}", daemon.log());
     assert_eq!(nudge.conversation("Tilbud 3").unwrap()["state"], "replied");
-    invariants::check(&dovecot, &nudge.store_path(), CONVERSATIONS)
+    invariants::check(&dovecot, &nudge.store_config(), CONVERSATIONS)
         .unwrap_or_else(|e| panic!("{e}\n{}", daemon.log()));
 }

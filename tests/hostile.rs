@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as Days, Utc};
@@ -121,13 +120,8 @@ struct Row {
 }
 
 /// The store's rows of INBOX messages, by UID.
-async fn inbox_rows(store: &Path) -> Vec<Row> {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(store)
-        .read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(options)
-        .await
-        .expect("open the store read-only");
+async fn inbox_rows(nudge: &Nudge) -> Vec<Row> {
+    let pool = nudge.raw_store().await;
     let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT m.uid, m.processed, m.quarantined_at, m.quarantine_reason
          FROM messages m JOIN folders f ON f.name = m.folder
@@ -280,7 +274,7 @@ async fn sync_over_a_hostile_inbox_sees_the_real_reply() {
         "no stranger chose a draft's recipients, headers or words:\n{drafts}"
     );
 
-    let quarantined = check_every_message_settled(&inbox_rows(&nudge.store_path()).await, &names);
+    let quarantined = check_every_message_settled(&inbox_rows(&nudge).await, &names);
     eprintln!(
         "{} of {} hostile messages quarantined, the rest processed",
         quarantined,
@@ -360,13 +354,13 @@ fn the_daemon_survives_a_hostile_inbox_and_sees_the_reply_after_it() {
         names.push(hostile.name.clone());
     }
     let settled = wait_until(Duration::from_secs(60), || {
-        let rows = runtime.block_on(inbox_rows(&nudge.store_path()));
+        let rows = runtime.block_on(inbox_rows(&nudge));
         rows.len() == corpus.len() && rows.iter().all(|r| r.processed)
     });
     assert!(
         settled.is_some(),
         "the hostile messages were not all taken:\n{:?}\n{}",
-        runtime.block_on(inbox_rows(&nudge.store_path())),
+        runtime.block_on(inbox_rows(&nudge)),
         daemon.log()
     );
     eprintln!(
@@ -403,7 +397,7 @@ fn the_daemon_survives_a_hostile_inbox_and_sees_the_reply_after_it() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(daemon.is_running(), "{}", daemon.log());
 
-    let rows = runtime.block_on(inbox_rows(&nudge.store_path()));
+    let rows = runtime.block_on(inbox_rows(&nudge));
     let quarantined = check_every_message_settled(&rows, &names);
     eprintln!("{quarantined} hostile messages quarantined by the daemon");
     let log = daemon.log();

@@ -339,3 +339,82 @@ fn the_shared_server_stops_when_the_test_binary_exits() {
     assert_eq!(left, Vec::<u32>::new(), "still running after the exit");
     assert!(!dir.exists(), "{} is still there", dir.display());
 }
+
+/// Two machines with one account on one PostgreSQL take turns: each keeps its lock files in
+/// a folder of its own, and the server's advisory lock is what they share. The second is told
+/// who holds the turn; it gets it once the first lets go. Another account is not held up.
+#[tokio::test]
+async fn two_hosts_of_one_account_take_turns_by_the_servers_lock() {
+    use nudge::config::{PostgresStore, StoreConfig};
+    use nudge::lock::{Kind, Lock};
+    use nudge::store::Store;
+
+    let url = Postgres::shared().create_database("turns");
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let host = |dir: &tempfile::TempDir, schema: &str| StoreConfig {
+        path: dir.path().join("state/nudge.db"),
+        postgres: Some(PostgresStore {
+            url: url.clone().into(),
+            schema: schema.into(),
+        }),
+    };
+    let (first, second) = (host(&one, "kari"), host(&two, "kari"));
+    let first_store = Store::connect(&first).await.unwrap();
+    let second_store = Store::connect(&second).await.unwrap();
+    let held = Lock::acquire_for(
+        &first,
+        &first_store,
+        Kind::Pass,
+        "nudge run",
+        Duration::ZERO,
+    )
+    .await
+    .expect("the first host takes the turn");
+    let started = Instant::now();
+    let busy = Lock::acquire_for(
+        &second,
+        &second_store,
+        Kind::Pass,
+        "nudge sync",
+        Duration::from_millis(300),
+    )
+    .await
+    .expect_err("the second host must wait for the first");
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited");
+    let text = busy.to_string();
+    assert!(
+        text.contains(&format!("nudge pid {}", std::process::id())),
+        "names the holder: {text}"
+    );
+    // The daemon's lock is another lock, and another account another key.
+    Lock::acquire_for(
+        &second,
+        &second_store,
+        Kind::Daemon,
+        "nudge run",
+        Duration::ZERO,
+    )
+    .await
+    .expect("the daemon lock is free");
+    let other = host(&two, "ola");
+    let other_store = Store::connect(&other).await.unwrap();
+    Lock::acquire_for(
+        &other,
+        &other_store,
+        Kind::Pass,
+        "nudge sync",
+        Duration::ZERO,
+    )
+    .await
+    .expect("another account is not held up");
+    drop(held);
+    Lock::acquire_for(
+        &second,
+        &second_store,
+        Kind::Pass,
+        "nudge sync",
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the turn is free once the first lets go");
+}

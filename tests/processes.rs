@@ -75,9 +75,7 @@ async fn a_dry_run_in_the_future_changes_nothing_in_the_store() {
     );
     assert!(nudge.status().is_empty(), "the dry run tracked nothing");
     {
-        let store = nudge::store::Store::open(&nudge.store_path())
-            .await
-            .unwrap();
+        let store = nudge.store().await;
         assert_eq!(store.meta("first_started_at").await.unwrap(), None);
         store.close().await;
     }
@@ -245,10 +243,10 @@ fn commands_beside_the_daemon_are_never_lost_and_act_within_seconds() {
         };
         assert_eq!(state, expected, "{c:#?}\n{kinds:?}");
     }
-    let store_path = nudge.store_path();
+    let store_config = nudge.store_config();
     let active: i64 = std::thread::spawn(move || {
         tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let store = nudge::store::Store::open(&store_path).await.unwrap();
+            let store = nudge::store::Store::connect(&store_config).await.unwrap();
             let waiting = store.waiting_drafts().await.unwrap();
             store.close().await;
             ids.iter()

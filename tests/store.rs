@@ -1,4 +1,8 @@
-//! The store: created private, WAL, migrations that keep data, append-only history.
+//! The store: created private, WAL, migrations that keep data, append-only history. The tests
+//! of files and of SQLite's own migrations are SQLite's; the others run on the backend the
+//! suite tests (`NUDGE_TEST_STORE`).
+
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -46,9 +50,9 @@ async fn an_existing_loose_file_is_tightened() {
 #[tokio::test]
 async fn reopening_reruns_migrations_and_keeps_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nudge.db");
+    let config = support::stores::fresh_config(dir.path());
     let at = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
-    let store = Store::open(&path).await.unwrap();
+    let store = Store::connect(&config).await.unwrap();
     let migrations = store.applied_migrations().await.unwrap();
     assert!(!migrations.is_empty());
     assert!(store
@@ -66,7 +70,7 @@ async fn reopening_reruns_migrations_and_keeps_rows() {
     store.close().await;
 
     for _ in 0..2 {
-        let store = Store::open(&path).await.expect("reopens");
+        let store = Store::connect(&config).await.expect("reopens");
         assert_eq!(store.applied_migrations().await.unwrap(), migrations);
         let list = store.suppressions().await.unwrap();
         assert_eq!(list.len(), 1);
@@ -88,7 +92,7 @@ async fn reopening_reruns_migrations_and_keeps_rows() {
 #[tokio::test]
 async fn suppressing_a_domain_covers_its_addresses() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let store = support::stores::fresh(dir.path()).await;
     store
         .suppress("competitor.example", "manual", Utc::now())
         .await
@@ -109,12 +113,11 @@ async fn suppressing_a_domain_covers_its_addresses() {
 #[tokio::test]
 async fn history_is_append_only() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nudge.db");
-    let store = Store::open(&path).await.unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let store = Store::connect(&config).await.unwrap();
     store.close().await;
     // Use a raw connection, as a careless tool would, to show the database itself refuses.
-    let url = format!("sqlite://{}", path.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = support::stores::raw(&config).await;
     sqlx::query("INSERT INTO events (conversation_id, at, kind) VALUES (NULL, '2026-11-20T09:00:00Z', 'test')")
         .execute(&pool)
         .await
@@ -135,7 +138,7 @@ async fn history_is_append_only() {
 #[tokio::test]
 async fn a_summary_attempt_is_claimed_once_and_again_only_after_a_certain_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let store = support::stores::fresh(dir.path()).await;
     let at = |m: u32| Utc.with_ymd_and_hms(2026, 11, 23, 6, m, 0).unwrap();
     let week = "2026-W48";
     let first = store
@@ -284,14 +287,12 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
 /// A store in `dir` following one conversation per entry of `prospects`, with those
 /// prospects, in threads 1, 2, … (conversation ids the same), tracked on 1 November 2026.
 async fn tracking(dir: &tempfile::TempDir, prospects: &[&[&str]]) -> Store {
-    let path = dir.path().join("nudge.db");
-    let store = Store::open(&path).await.unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let store = Store::connect(&config).await.unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let pool = support::stores::raw(&config).await;
     for (thread, prospects) in (1_i64..).zip(prospects) {
-        sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO threads (id, created_at) VALUES ($1, $2)")
             .bind(thread)
             .bind(at.to_rfc3339())
             .execute(&pool)

@@ -84,7 +84,7 @@ async fn add(
 #[tokio::test]
 async fn every_number_of_a_known_week_appears_in_both_parts() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let store = support::stores::fresh(dir.path()).await;
     // Threads for the conversations to point at.
     for thread in 1..=12 {
         let message = nudge::store::NewMessage {
@@ -339,7 +339,7 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
 #[tokio::test]
 async fn a_busy_week_keeps_the_most_pressing_of_each_list() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let store = support::stores::fresh(dir.path()).await;
     let limit = nudge::summary::LIST_LIMIT;
     let each = limit + 3;
     for thread in 1..=(3 * each) as i64 {

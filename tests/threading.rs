@@ -1,6 +1,8 @@
 //! Threading in the store: messages linked by Message-ID, In-Reply-To and References, in any
 //! order of arrival, with missing, duplicate and looping ids.
 
+mod support;
+
 use chrono::{TimeZone, Utc};
 use nudge::mail::parse::{Mail, Mailbox};
 use nudge::model::{Conversation, State};
@@ -63,7 +65,7 @@ async fn thread_of(store: &Store, id: i64) -> i64 {
 
 async fn open() -> (tempfile::TempDir, Store, Folder) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+    let store = support::stores::fresh(dir.path()).await;
     (
         dir,
         store,

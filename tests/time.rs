@@ -277,7 +277,7 @@ async fn a_new_store_applies_the_lookback_from_its_own_first_start() {
     nudge.sync("2026-11-05T09:00:00+01:00");
     assert!(nudge.conversation("Tilbud på rammeavtale").is_some());
     // The store is reset three weeks later: a first start again.
-    std::fs::remove_dir_all(nudge.store_path().parent().unwrap()).unwrap();
+    nudge.reset_store().await;
     nudge.sync("2026-11-26T09:00:00+01:00");
     assert!(
         nudge.conversation("Tilbud på rammeavtale").is_none(),

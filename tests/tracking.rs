@@ -226,9 +226,7 @@ Message-ID: <a1@fjordsalg.no>\n\
     nudge.sync(FIRST_PASS);
     let c = nudge.conversation("Tilbud på rammeavtale").unwrap();
     assert_eq!(c["state"], "bounced");
-    let store = nudge::store::Store::open(&nudge.store_path())
-        .await
-        .unwrap();
+    let store = nudge.store().await;
     assert!(store
         .is_suppressed("ingrid.berg@fjordkraft.no")
         .await
@@ -266,9 +264,7 @@ async fn an_opt_out_ends_the_conversation_and_suppresses_the_sender() {
     ))
     .await;
     assert_eq!(c["state"], "opted_out");
-    let store = nudge::store::Store::open(&nudge.store_path())
-        .await
-        .unwrap();
+    let store = nudge.store().await;
     assert!(store
         .is_suppressed("ingrid.berg@fjordkraft.no")
         .await
@@ -422,9 +418,7 @@ async fn a_changed_uidvalidity_causes_no_duplicates() {
     .render();
     client.append("Sent", &opener, &[]).await;
     nudge.sync(FIRST_PASS);
-    let store = nudge::store::Store::open(&nudge.store_path())
-        .await
-        .unwrap();
+    let store = nudge.store().await;
     let before = store.message_count().await.unwrap();
     store.close().await;
 
@@ -436,9 +430,7 @@ async fn a_changed_uidvalidity_causes_no_duplicates() {
         "the folder was rescanned: {output}"
     );
     assert_eq!(nudge.status().len(), 1, "one conversation, not two");
-    let store = nudge::store::Store::open(&nudge.store_path())
-        .await
-        .unwrap();
+    let store = nudge.store().await;
     assert_eq!(
         store.message_count().await.unwrap(),
         before,

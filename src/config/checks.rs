@@ -2,16 +2,19 @@
 //! and, where it can be found, the line.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
 
 use super::paths::{default_store_path, system_timezone};
-use super::raw::{locate_key, RawAccount, RawAuth, RawCadence, RawConfig, RawServer, RawTracking};
+use super::raw::{
+    locate_key, RawAccount, RawAuth, RawCadence, RawConfig, RawServer, RawStore, RawTracking,
+};
 use super::{
-    Account, Auth, Away, CadenceConfig, Config, Country, ImapConfig, Language, SecretSource,
-    Security, ServerConfig, SmtpConfig, Step, StoreConfig, SummaryConfig, Tracking,
+    default_schema, Account, Auth, Away, CadenceConfig, Config, Country, ImapConfig, Language,
+    PostgresStore, Redacted, SecretSource, Security, ServerConfig, SmtpConfig, Step, StoreConfig,
+    SummaryConfig, Tracking,
 };
 use crate::error::ConfigError;
 
@@ -33,6 +36,90 @@ impl Checker<'_> {
             line: locate_key(self.text, key),
             message: message.into(),
         }
+    }
+
+    /// `[store]`: a SQLite file (`path`, or `url = "sqlite://PATH"`) or a PostgreSQL database
+    /// (`url = "postgres://…"`, the account's rows in `schema`).
+    fn store(
+        &self,
+        raw: RawStore,
+        email: &str,
+        file_private: bool,
+    ) -> std::result::Result<StoreConfig, ConfigError> {
+        let absolute = |key: &str, path: PathBuf| {
+            if path.is_absolute() {
+                Ok(path)
+            } else {
+                Err(self.error(key, "the store path must be absolute"))
+            }
+        };
+        let url = raw.url.as_ref().map(|u| u.expose().trim().to_string());
+        let sqlite_path = url.as_deref().and_then(|u| u.strip_prefix("sqlite://"));
+        let postgres = url
+            .as_deref()
+            .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+        if let (Some(url), None, None) = (&url, sqlite_path, postgres) {
+            let scheme = url.split("://").next().unwrap_or_default();
+            return Err(self.error(
+                "store.url",
+                format!("\"{scheme}\" is not a store nudge knows: use \"sqlite://PATH\" or \"postgres://…\""),
+            ));
+        }
+        let path = match (raw.path, sqlite_path) {
+            (Some(_), Some(_)) => {
+                return Err(self.error(
+                    "store.url",
+                    "give the SQLite file once: either path or url = \"sqlite://PATH\"",
+                ))
+            }
+            (Some(path), None) => absolute("store.path", path)?,
+            (None, Some(path)) => absolute("store.url", PathBuf::from(path))?,
+            (None, None) => default_store_path(),
+        };
+        if raw.schema.is_some() && postgres.is_none() {
+            return Err(self.error(
+                "store.schema",
+                "a schema is a PostgreSQL store's: set url = \"postgres://…\" too",
+            ));
+        }
+        let postgres = match postgres {
+            None => None,
+            Some(text) => {
+                let parsed = url::Url::parse(text)
+                    .map_err(|e| self.error("store.url", format!("not a PostgreSQL URL: {e}")))?;
+                if parsed.password().is_some() && !file_private {
+                    return Err(self.error(
+                        "store.url",
+                        "the URL holds a password and the config file is readable by others: \
+                         make the file private (chmod 600) or leave the password out (use \
+                         ~/.pgpass or a socket with peer authentication)",
+                    ));
+                }
+                let schema = match raw.schema {
+                    None => default_schema(email),
+                    Some(schema) => {
+                        let ok = !schema.is_empty()
+                            && schema.len() <= 63
+                            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                            && schema
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                        if !ok || schema.starts_with("pg_") {
+                            return Err(self.error(
+                                "store.schema",
+                                "use lower-case letters, digits and _ (at most 63, not starting with a digit or pg_)",
+                            ));
+                        }
+                        schema
+                    }
+                };
+                Some(PostgresStore {
+                    url: Redacted::from(text.to_string()),
+                    schema,
+                })
+            }
+        };
+        Ok(StoreConfig { path, postgres })
     }
 
     pub(super) fn validate(
@@ -110,15 +197,7 @@ impl Checker<'_> {
                 days => days,
             },
         };
-        let store = StoreConfig {
-            path: match raw.store.path {
-                Some(path) if path.is_absolute() => path,
-                Some(_) => {
-                    return Err(self.error("store.path", "the store path must be absolute"));
-                }
-                None => default_store_path(),
-            },
-        };
+        let store = self.store(raw.store, &account.email, file_private)?;
         let mut languages = Vec::new();
         for (key, language) in raw.languages {
             let key = key.trim().trim_start_matches('@').to_ascii_lowercase();

@@ -315,7 +315,50 @@ pub struct SummaryConfig {
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
+    /// The SQLite file; with PostgreSQL, the folder beside it keeps this host's lock files.
     pub path: PathBuf,
+    /// Set when the store is a PostgreSQL database (`[store] url = "postgres://…"`).
+    pub postgres: Option<PostgresStore>,
+}
+
+/// A store on PostgreSQL: the server's URL (it may hold a password, so it is never shown)
+/// and the schema that holds this account's rows.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pub url: Redacted,
+    pub schema: String,
+}
+
+impl PostgresStore {
+    /// The URL without its password, for messages.
+    pub fn shown(&self) -> String {
+        match url::Url::parse(self.url.expose()) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("redacted"));
+                }
+                format!("{url} (schema {})", self.schema)
+            }
+            Err(_) => format!("postgres (schema {})", self.schema),
+        }
+    }
+}
+
+/// The PostgreSQL schema an account's rows live in when `[store] schema` does not name one:
+/// `nudge_` and the address in letters, digits and `_`, with a short stable hash of the whole
+/// address so that two addresses that read alike never share one.
+pub fn default_schema(email: &str) -> String {
+    let email = email.to_ascii_lowercase();
+    let readable: String = email
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    // FNV-1a: stable across builds and versions, unlike the standard hasher.
+    let hash = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("nudge_{readable}_{:08x}", hash as u32)
 }
 
 impl Config {

@@ -199,6 +199,10 @@ fn default_waiting_on_you_days() -> u32 {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub(super) path: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…` (a team's shared store).
+    pub(super) url: Option<super::Redacted>,
+    /// The PostgreSQL schema of this account's rows (default: one named after the account).
+    pub(super) schema: Option<String>,
 }
 
 fn default_mode() -> TrackMode {

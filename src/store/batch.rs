@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::numbered;
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::messages::{merge_threads, NewMessage};
 use super::{placeholders, IN_CHUNK};
@@ -16,7 +17,7 @@ use crate::model::{MessageClass, Origin};
 /// SQLite allows 32,766 variables in one statement; a multi-row INSERT stays well below.
 const VARIABLES: usize = 30_000;
 
-type Tx<'t> = Transaction<'t, Sqlite>;
+type Tx<'t> = Transaction<'t, Any>;
 
 /// The key a message is threaded by when it has none of its own: unique to its copy.
 fn own_key(message: &NewMessage) -> String {
@@ -62,9 +63,9 @@ async fn insert_rows<T>(
     width: usize,
     items: &[T],
     bind: impl for<'q> Fn(
-        sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+        sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
         &'q T,
-    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
 ) -> Result<(), sqlx::Error> {
     let group = format!("({})", placeholders(width));
     for chunk in items.chunks((VARIABLES / width).max(1)) {
@@ -72,7 +73,7 @@ async fn insert_rows<T>(
             "INSERT INTO {head} VALUES {} {tail}",
             vec![group.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        let mut query = sqlx::query(numbered(sql)).persistent(false);
         for item in chunk {
             query = bind(query, item);
         }
@@ -130,34 +131,45 @@ impl<'m> Pending<'m> {
                     .bind(v.date.as_str())
                     .bind(v.arrived.as_str())
                     .bind(v.flags.as_str())
-                    .bind(v.from_seller)
-                    .bind(v.automated)
+                    .bind(i64::from(v.from_seller))
+                    .bind(i64::from(v.automated))
                     .bind(v.class)
                     .bind(v.organization)
             },
         )
         .await?;
         // Only the seller's own sent mail says whom the seller writes to.
-        let contacts: Vec<(String, String, String)> = values
-            .iter()
-            .zip(&rows)
-            .filter(|(_, r)| {
-                r.message.origin == Origin::Sent && r.message.from_seller && !r.message.automated
-            })
-            .flat_map(|(v, r)| {
-                r.message.mail.recipients().map(|recipient| {
-                    (
-                        recipient.address.clone(),
-                        organisation_domain(&domain(&recipient.address)),
-                        v.date.clone(),
-                    )
-                })
+        // One row per address, at its latest date: PostgreSQL's upsert may not touch a row
+        // twice in one statement.
+        let mut latest: HashMap<&str, &str> = HashMap::new();
+        for (v, r) in values.iter().zip(&rows) {
+            let message = r.message;
+            if message.origin != Origin::Sent || !message.from_seller || message.automated {
+                continue;
+            }
+            for recipient in message.mail.recipients() {
+                let date = latest.entry(recipient.address.as_str()).or_default();
+                if v.date.as_str() > *date {
+                    *date = v.date.as_str();
+                }
+            }
+        }
+        let mut contacts: Vec<(String, String, String)> = latest
+            .into_iter()
+            .map(|(address, date)| {
+                (
+                    address.to_string(),
+                    organisation_domain(&domain(address)),
+                    date.to_string(),
+                )
             })
             .collect();
+        contacts.sort_unstable();
         insert_rows(
             tx,
             "contacts (address, org_domain, last_sent)",
-            "ON CONFLICT(address) DO UPDATE SET last_sent = max(last_sent, excluded.last_sent)",
+            "ON CONFLICT(address) DO UPDATE SET last_sent = CASE WHEN excluded.last_sent > contacts.last_sent
+                 THEN excluded.last_sent ELSE contacts.last_sent END",
             3,
             &contacts,
             |q, (address, org, date)| {
@@ -234,10 +246,9 @@ impl<'m> MessageValues<'m> {
 /// One past the highest id of `table`: the id SQLite would give the next row, known ahead
 /// so a batch can be linked before it is written (the caller holds the write lock).
 async fn next_id(tx: &mut Tx<'_>, table: &str) -> Result<i64, sqlx::Error> {
-    let max: Option<i64> =
-        sqlx::query_scalar(AssertSqlSafe(format!("SELECT MAX(id) FROM {table}")))
-            .fetch_one(&mut **tx)
-            .await?;
+    let max: Option<i64> = sqlx::query_scalar(numbered(format!("SELECT MAX(id) FROM {table}")))
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(max.unwrap_or(0) + 1)
 }
 
@@ -250,15 +261,14 @@ async fn lookup<'k, K, O>(
     keys: &'k [K],
 ) -> Result<Vec<(O, i64)>, sqlx::Error>
 where
-    K: sqlx::Type<Sqlite> + sqlx::Encode<'k, Sqlite> + Send + Sync + Clone + 'k,
-    O: sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Sqlite> + Send + Unpin,
+    K: sqlx::Type<Any> + sqlx::Encode<'k, Any> + Send + Sync + Clone + 'k,
+    O: sqlx::Type<Any> + for<'r> sqlx::Decode<'r, Any> + Send + Unpin,
 {
     let mut found = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
-        let mut query = sqlx::query_as::<_, (O, i64)>(AssertSqlSafe(
-            sql.replace("{}", &placeholders(chunk.len())),
-        ))
-        .persistent(false);
+        let mut query =
+            sqlx::query_as::<_, (O, i64)>(numbered(sql.replace("{}", &placeholders(chunk.len()))))
+                .persistent(false);
         if let Some((folder, uidvalidity)) = scope {
             query = query.bind(folder).bind(uidvalidity);
         }
@@ -302,9 +312,10 @@ pub(super) async fn store_batch(
     .collect();
     // Stored under an older UIDVALIDITY of this folder: the same message, renumbered. Two
     // ranges of the (folder, uidvalidity, uid) index, where `!=` would scan the folder.
-    let renumbered: bool = sqlx::query_scalar(
-        "SELECT EXISTS(SELECT 1 FROM messages WHERE folder = ? AND uidvalidity < ?)
-             OR EXISTS(SELECT 1 FROM messages WHERE folder = ? AND uidvalidity > ?)",
+    let renumbered: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS(SELECT 1 FROM messages WHERE folder = $1 AND uidvalidity < $2)
+             OR EXISTS(SELECT 1 FROM messages WHERE folder = $3 AND uidvalidity > $4)
+             THEN 1 ELSE 0 END",
     )
     .bind(folder)
     .bind(uidvalidity)
@@ -313,7 +324,7 @@ pub(super) async fn store_batch(
     .fetch_one(&mut **tx)
     .await?;
     let mut moved: HashMap<String, i64> = HashMap::new();
-    if renumbered {
+    if renumbered != 0 {
         let ids: Vec<&str> = messages
             .iter()
             .filter(|m| !known.contains_key(&m.uid))
@@ -353,7 +364,7 @@ pub(super) async fn store_batch(
         }
         if let Some(&id) = message.mail.message_id.as_ref().and_then(|m| moved.get(m)) {
             pending.flush(tx, now, &now_text).await?;
-            sqlx::query("UPDATE messages SET uidvalidity = ?, uid = ?, flags = ? WHERE id = ?")
+            sqlx::query("UPDATE messages SET uidvalidity = $1, uid = $2, flags = $3 WHERE id = $4")
                 .bind(uidvalidity)
                 .bind(i64::from(message.uid))
                 .bind(message.flags.join(" "))

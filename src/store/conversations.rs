@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 // Dynamic SQL here is built from constant column lists and '?' placeholders only.
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use super::numbered;
+use sqlx::{Any, Row, Transaction};
 
 use super::{parse_time, Store};
 use crate::error::{Error, Result};
@@ -95,7 +96,7 @@ impl Store {
     /// order, and the history rows.
     pub(crate) async fn defer_effects(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         pending: &mut Pending,
         effects: &[Effect],
         now: DateTime<Utc>,
@@ -151,7 +152,7 @@ impl Store {
                 }
                 Effect::Suppress { address, reason } => {
                     sqlx::query(
-                        "INSERT INTO suppressions (address, reason, added_at) VALUES (?, ?, ?)
+                        "INSERT INTO suppressions (address, reason, added_at) VALUES ($1, $2, $3)
                          ON CONFLICT(address) DO NOTHING",
                     )
                     .bind(address.to_ascii_lowercase())
@@ -166,8 +167,8 @@ impl Store {
                     step,
                 } => {
                     sqlx::query(
-                        "UPDATE drafts SET state = 'sent', resolved_at = ?
-                         WHERE conversation_id = ? AND step = ? AND state = 'dismissed'",
+                        "UPDATE drafts SET state = 'sent', resolved_at = $1
+                         WHERE conversation_id = $2 AND step = $3 AND state = 'dismissed'",
                     )
                     .bind(now.to_rfc3339())
                     .bind(conversation_id)
@@ -187,7 +188,7 @@ impl Store {
     /// rolls `tx` back and decides again on the current rows.
     pub(crate) async fn write_pending(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         pending: Pending,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -202,7 +203,7 @@ impl Store {
                      created_at, updated_at) VALUES {}",
                 vec![ROW_OF_22; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(c.thread_id).bind(row.version), c)
@@ -225,7 +226,7 @@ impl Store {
                 set.join(", "),
                 vec![ROW_OF_21; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
@@ -244,7 +245,7 @@ impl Store {
     /// Writes history rows, in order, a few hundred to a statement.
     pub(crate) async fn insert_events(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         events: &[(i64, Event)],
     ) -> Result<()> {
         for chunk in events.chunks(1000) {
@@ -252,7 +253,7 @@ impl Store {
                 "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES {}",
                 vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(sql)).persistent(false);
             for (id, event) in chunk {
                 query = query
                     .bind(*id)
@@ -283,12 +284,12 @@ impl Store {
                  WHERE conversations.id = v.column1 AND conversations.version = v.column4",
                 vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(sql)).persistent(false);
             for planned in chunk {
                 query = query
                     .bind(planned.id)
                     .bind(planned.due.map(|t| t.to_rfc3339()))
-                    .bind(planned.draft)
+                    .bind(i64::from(planned.draft))
                     .bind(planned.version);
             }
             query.execute(&mut *tx).await.map_err(|e| self.error(e))?;
@@ -309,7 +310,7 @@ impl Store {
     /// [`Store::mark_processed`] within `tx`, a few hundred messages to a statement.
     pub(crate) async fn mark_processed_in(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         ids: &[i64],
     ) -> Result<()> {
         for chunk in ids.chunks(super::IN_CHUNK) {
@@ -317,7 +318,7 @@ impl Store {
                 "UPDATE messages SET processed = 1 WHERE id IN ({})",
                 super::placeholders(chunk.len())
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(super::numbered(sql)).persistent(false);
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -357,18 +358,20 @@ impl Store {
     /// due later, at the time their rows say, or are counted in [`ToPlan::more_due`].
     pub async fn conversations_to_plan(&self, now: DateTime<Utc>, room: usize) -> Result<ToPlan> {
         let now = now.to_rfc3339();
-        let planned = "planned_version IS version";
+        let planned = "planned_version IS NOT DISTINCT FROM version";
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS}, {planned} AS planned, 0 AS limited FROM conversations
+            "SELECT {CONVERSATION_COLUMNS}, CASE WHEN {planned} THEN 1 ELSE 0 END AS planned,
+                    0 AS limited FROM conversations
              WHERE state IN {OPEN_STATES}
-               AND (planned_version IS NOT version OR (next_due <= ?1 AND due_draft = 0))
+               AND (planned_version IS DISTINCT FROM version
+                    OR (next_due <= ?1 AND due_draft = 0))
              UNION ALL
              SELECT * FROM (
                  SELECT {CONVERSATION_COLUMNS}, 1 AS planned, 1 AS limited FROM conversations
                  WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ?1 AND due_draft = 1
-                 ORDER BY next_due, id LIMIT ?2)"
+                 ORDER BY next_due, id LIMIT ?2) AS limited_drafts"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(numbered(sql))
             .bind(&now)
             .bind(room as i64)
             .fetch_all(self.pool())
@@ -379,14 +382,16 @@ impl Store {
         for row in &rows {
             let conversation = self.conversation_from_row(row)?;
             if row
-                .try_get::<bool, _>("planned")
+                .try_get::<i64, _>("planned")
                 .map_err(|e| self.error(e))?
+                != 0
             {
                 plan.planned.insert(conversation.id);
             }
             if row
-                .try_get::<bool, _>("limited")
+                .try_get::<i64, _>("limited")
                 .map_err(|e| self.error(e))?
+                != 0
             {
                 loaded_drafts += 1;
             }
@@ -396,7 +401,7 @@ impl Store {
             "SELECT COUNT(*) FROM conversations
              WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ? AND due_draft = 1"
         );
-        let due_drafts: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        let due_drafts: i64 = sqlx::query_scalar(numbered(sql))
             .bind(&now)
             .fetch_one(self.pool())
             .await
@@ -413,7 +418,7 @@ impl Store {
             "SELECT MIN(next_due) FROM conversations
              WHERE state IN {OPEN_STATES} AND planned_version = version AND next_due > ?"
         );
-        let due: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        let due: Option<String> = sqlx::query_scalar(numbered(sql))
             .bind(now.to_rfc3339())
             .fetch_one(self.pool())
             .await
@@ -438,7 +443,7 @@ impl Store {
                 "SELECT thread_id FROM thread_ids WHERE message_id IN ({})",
                 super::placeholders(returned.len())
             );
-            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query_scalar::<_, i64>(numbered(sql)).persistent(false);
             for id in returned {
                 query = query.bind(id.as_str());
             }
@@ -449,7 +454,15 @@ impl Store {
                     .map_err(|e| self.error(e))?,
             );
         }
-        let domain = "substr(p.value, instr(p.value, '@') + 1)";
+        // The two dialects' names for "where in the text" and "the elements of a JSON array".
+        let (find, elements) = match self.backend() {
+            super::Backend::Sqlite => ("instr", "json_each(conversations.prospects) AS p"),
+            super::Backend::Postgres => (
+                "strpos",
+                "json_array_elements_text(conversations.prospects::json) AS p(value)",
+            ),
+        };
+        let domain = format!("substr(p.value, {find}(p.value, '@') + 1)");
         let mut prospect_tests: Vec<String> = Vec::new();
         if !addresses.is_empty() {
             prospect_tests.push(format!(
@@ -476,8 +489,8 @@ impl Store {
         )];
         if !prospect_tests.is_empty() {
             conditions.push(format!(
-                "(({}) AND EXISTS (SELECT 1 FROM json_each(conversations.prospects) AS p WHERE {}))",
-                vec!["instr(conversations.prospects, ?) > 0"; domains.len()].join(" OR "),
+                "(({}) AND EXISTS (SELECT 1 FROM {elements} WHERE {}))",
+                vec![format!("{find}(conversations.prospects, ?) > 0"); domains.len()].join(" OR "),
                 prospect_tests.join(" OR ")
             ));
         }
@@ -485,7 +498,7 @@ impl Store {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {} ORDER BY id",
             conditions.join(" OR ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        let mut query = sqlx::query(numbered(sql)).persistent(false);
         if threads.is_empty() {
             query = query.bind(0_i64);
         }
@@ -522,7 +535,7 @@ impl Store {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {condition} ORDER BY id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(numbered(sql));
         if let Some(value) = value {
             query = query.bind(value);
         }
@@ -542,7 +555,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<(i64, Event)>> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT conversation_id, at, kind, detail, step FROM events WHERE at >= ? AND at < ? ORDER BY at, id",
+            "SELECT conversation_id, at, kind, detail, step FROM events WHERE at >= $1 AND at < $2 ORDER BY at, id",
         )
         .bind(from.to_rfc3339())
         .bind(to.to_rfc3339())
@@ -560,7 +573,7 @@ impl Store {
     /// A conversation's history, oldest first.
     pub async fn events(&self, conversation_id: i64) -> Result<Vec<Event>> {
         let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT at, kind, detail, step FROM events WHERE conversation_id = ? ORDER BY id",
+            "SELECT at, kind, detail, step FROM events WHERE conversation_id = $1 ORDER BY id",
         )
         .bind(conversation_id)
         .fetch_all(self.pool())
@@ -586,13 +599,13 @@ impl Store {
         })
     }
 
-    fn conversation_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Conversation> {
+    fn conversation_from_row(&self, row: &sqlx::any::AnyRow) -> Result<Conversation> {
         conversation_of_row(row).map_err(|e| self.error(e))
     }
 }
 
 /// A conversation from a row of `CONVERSATION_COLUMNS`.
-fn conversation_of_row(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<Conversation, String> {
+fn conversation_of_row(row: &sqlx::any::AnyRow) -> std::result::Result<Conversation, String> {
     let time = |name: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
         row.get::<Option<String>, _>(name)
             .map(|t| parse_time(&t))
@@ -630,12 +643,12 @@ fn conversation_of_row(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<Con
 /// Applies a transition to conversation `id` inside a transaction (threads merging in the
 /// store), with its history entry at `now`.
 pub(super) async fn transition_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: i64,
     transition: Transition<'_>,
     now: DateTime<Utc>,
 ) -> std::result::Result<(), sqlx::Error> {
-    let row = sqlx::query(AssertSqlSafe(format!(
+    let row = sqlx::query(numbered(format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"
     )))
     .bind(id)
@@ -656,7 +669,7 @@ pub(super) async fn transition_in(
 /// An event as read: conversation, time, kind, detail, step.
 type EventRow = (Option<i64>, String, String, String, Option<i64>);
 
-type ConversationQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type ConversationQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
 /// Binds a conversation's fields, from `subject` to `heard`, in the order both
 /// statements below name them.
@@ -684,17 +697,17 @@ fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> Convers
 /// Saves a conversation's fields if the row is still at the version they were read from;
 /// false when another process changed it meanwhile.
 async fn update_conversation(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     c: &Conversation,
     now: DateTime<Utc>,
 ) -> std::result::Result<bool, sqlx::Error> {
     let query = sqlx::query(
-        "UPDATE conversations SET subject = ?, prospects = ?, state = ?, step = ?,
-             first_touch_at = ?, last_touch_message = ?, last_touch_at = ?, last_inbound_at = ?,
-             replied_after_step = ?, next_due = ?, not_before = ?, wait_from = ?, snoozed_until = ?,
-             stop_reason = ?, language = ?, last_reply_message_id = ?, heard = ?, updated_at = ?,
+        "UPDATE conversations SET subject = $1, prospects = $2, state = $3, step = $4,
+             first_touch_at = $5, last_touch_message = $6, last_touch_at = $7, last_inbound_at = $8,
+             replied_after_step = $9, next_due = $10, not_before = $11, wait_from = $12, snoozed_until = $13,
+             stop_reason = $14, language = $15, last_reply_message_id = $16, heard = $17, updated_at = $18,
              version = version + 1
-         WHERE id = ? AND version = ?",
+         WHERE id = $19 AND version = $20",
     );
     let done = bind_fields(query, c)
         .bind(now.to_rfc3339())
@@ -706,12 +719,12 @@ async fn update_conversation(
 }
 
 async fn insert_event(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     conversation_id: i64,
     event: &Event,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(conversation_id)
     .bind(event.at.to_rfc3339())

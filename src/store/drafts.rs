@@ -124,17 +124,21 @@ impl Store {
     /// NORMAL`, under which WAL commits reach the disk only at the next checkpoint, so a power
     /// loss after the APPEND could roll the row back and the next pass would append a second
     /// draft. This one commit runs with `synchronous = FULL`, which syncs the WAL before the
-    /// commit returns; the connection goes back to NORMAL afterwards.
+    /// commit returns; the connection goes back to NORMAL afterwards. PostgreSQL's commits
+    /// are durable as they are (`synchronous_commit` on).
     pub async fn begin_draft(&self, draft: &Draft) -> Result<i64> {
+        let sqlite = self.backend() == super::Backend::Sqlite;
         let mut connection = self.pool().acquire().await.map_err(|e| self.error(e))?;
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *connection)
-            .await
-            .map_err(|e| self.error(e))?;
+        if sqlite {
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *connection)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
         let inserted = sqlx::query_scalar(
             "INSERT INTO drafts (conversation_id, step, template, variant, language, message_id,
                  folder, state, created_at, fingerprint, parent_message_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'appending', ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'appending', $8, $9, $10) RETURNING id",
         )
         .bind(draft.conversation_id)
         .bind(i64::from(draft.step))
@@ -149,12 +153,13 @@ impl Store {
         .fetch_one(&mut *connection)
         .await
         .map_err(|e| self.error(e));
-        let restored = sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *connection)
-            .await
-            .map_err(|e| self.error(e));
         let id = inserted?;
-        if restored.is_err() {
+        if sqlite
+            && sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *connection)
+                .await
+                .is_err()
+        {
             // A connection that stays FULL is only slower: never worth failing the draft for.
             connection.close_on_drop();
         }
@@ -171,9 +176,9 @@ impl Store {
     ) -> Result<()> {
         let resolved = state.is_settled().then(|| now.to_rfc3339());
         sqlx::query(
-            "UPDATE drafts SET state = ?, resolved_at = coalesce(?, resolved_at),
-                 uidvalidity = coalesce(?, uidvalidity), uid = coalesce(?, uid)
-             WHERE id = ?",
+            "UPDATE drafts SET state = $1, resolved_at = coalesce($2, resolved_at),
+                 uidvalidity = coalesce($3, uidvalidity), uid = coalesce($4, uid)
+             WHERE id = $5",
         )
         .bind(state.as_str())
         .bind(resolved)
@@ -195,9 +200,9 @@ impl Store {
         seller_message_id: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE drafts SET state = 'edited', uidvalidity = ?, uid = ?,
-                 seller_message_id = coalesce(?, seller_message_id)
-             WHERE id = ?",
+            "UPDATE drafts SET state = 'edited', uidvalidity = $1, uid = $2,
+                 seller_message_id = coalesce($3, seller_message_id)
+             WHERE id = $4",
         )
         .bind(i64::from(location.0))
         .bind(i64::from(location.1))
@@ -214,7 +219,7 @@ impl Store {
     pub async fn draft_removal_failed(&self, id: i64) -> Result<u32> {
         let attempts: i64 = sqlx::query_scalar(
             "UPDATE drafts SET state = 'removing', removal_attempts = removal_attempts + 1
-             WHERE id = ? RETURNING removal_attempts",
+             WHERE id = $1 RETURNING removal_attempts",
         )
         .bind(id)
         .fetch_one(self.pool())
@@ -254,7 +259,7 @@ impl Store {
     pub async fn dismissed_draft(&self, conversation_id: i64) -> Result<Option<Draft>> {
         let latest = self
             .drafts_where(
-                "id = (SELECT max(id) FROM drafts WHERE conversation_id = ?)",
+                "id = (SELECT max(id) FROM drafts WHERE conversation_id = $1)",
                 Some(conversation_id),
             )
             .await?
@@ -291,7 +296,7 @@ impl Store {
     ) -> Result<Vec<DraftCopy>> {
         let rows: Vec<(i64, Option<String>, String, Option<String>)> = sqlx::query_as(
             "SELECT uid, message_id, date, arrived FROM messages
-             WHERE folder = ? AND uidvalidity = ? AND thread_id = ? ORDER BY uid",
+             WHERE folder = $1 AND uidvalidity = $2 AND thread_id = $3 ORDER BY uid",
         )
         .bind(folder)
         .bind(i64::from(uidvalidity))
@@ -316,7 +321,7 @@ impl Store {
     /// appends that never happened (a stop between recording and appending) do not count.
     pub async fn drafts_made_since(&self, since: DateTime<Utc>) -> Result<u32> {
         let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM drafts WHERE created_at >= ? AND uid IS NOT NULL",
+            "SELECT COUNT(*) FROM drafts WHERE created_at >= $1 AND uid IS NOT NULL",
         )
         .bind(since.to_rfc3339())
         .fetch_one(self.pool())
@@ -330,7 +335,7 @@ impl Store {
         let pattern = format!("%\"{}\"%", prospect.replace('"', ""));
         let rows: Vec<i64> = sqlx::query_scalar(
             "SELECT d.variant FROM drafts d JOIN conversations c ON c.id = d.conversation_id
-             WHERE d.template = ? AND c.prospects LIKE ?",
+             WHERE d.template = $1 AND c.prospects LIKE $2",
         )
         .bind(template)
         .bind(pattern)
@@ -342,7 +347,7 @@ impl Store {
 
     async fn drafts_where(&self, condition: &str, value: Option<i64>) -> Result<Vec<Draft>> {
         let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE {condition} ORDER BY id");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(super::numbered(sql));
         if let Some(value) = value {
             query = query.bind(value);
         }

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 // Dynamic SQL here is built from constant column lists and '?' placeholders only.
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use super::numbered;
+use sqlx::{Any, Row, Transaction};
 
 use super::{parse_time, placeholders, Store, IN_CHUNK};
 use crate::error::Result;
@@ -78,7 +79,7 @@ impl Store {
     /// The sync state of a folder, if it was synced before.
     pub async fn folder_state(&self, name: &str) -> Result<Option<FolderState>> {
         let row = sqlx::query(
-            "SELECT uidvalidity, last_uid, highestmodseq FROM folders WHERE name = ? AND uidvalidity IS NOT NULL",
+            "SELECT uidvalidity, last_uid, highestmodseq FROM folders WHERE name = $1 AND uidvalidity IS NOT NULL",
         )
         .bind(name)
         .fetch_optional(self.pool())
@@ -108,7 +109,7 @@ impl Store {
             .map_err(|e| self.error(e))?;
         sqlx::query(
             "INSERT INTO folders (name, role, uidvalidity, last_uid, highestmodseq, synced_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT(name) DO UPDATE SET role = excluded.role,
                  uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
                  highestmodseq = excluded.highestmodseq, synced_at = excluded.synced_at",
@@ -128,7 +129,7 @@ impl Store {
 
     /// Records the folder's HIGHESTMODSEQ after its flags were looked at.
     pub async fn set_highest_modseq(&self, folder: &str, modseq: u64) -> Result<()> {
-        sqlx::query("UPDATE folders SET highestmodseq = ? WHERE name = ?")
+        sqlx::query("UPDATE folders SET highestmodseq = $1 WHERE name = $2")
             .bind(modseq as i64)
             .bind(folder)
             .execute(self.pool())
@@ -151,8 +152,8 @@ impl Store {
         for uid in uids {
             let done = sqlx::query(
                 "UPDATE messages SET flags = trim(flags || ' \\Flagged'), processed = 0
-                 WHERE folder = ? AND uidvalidity = ? AND uid = ?
-                   AND (' ' || flags || ' ') NOT LIKE '% \\Flagged %'",
+                 WHERE folder = $1 AND uidvalidity = $2 AND uid = $3
+                   AND (' ' || flags || ' ') NOT LIKE '% \\Flagged %' ESCAPE '!'",
             )
             .bind(folder)
             .bind(i64::from(uidvalidity))
@@ -192,7 +193,7 @@ impl Store {
                  FROM (VALUES {}) AS v WHERE messages.id = v.column1",
                 vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(sql)).persistent(false);
             for text in chunk {
                 let class = text.class.as_ref();
                 query = query
@@ -243,7 +244,7 @@ impl Store {
                 "SELECT DISTINCT thread_id FROM messages WHERE from_seller = 1 AND thread_id IN ({})",
                 placeholders(chunk.len())
             );
-            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(false);
+            let mut query = sqlx::query_scalar::<_, i64>(numbered(sql)).persistent(false);
             for thread in chunk {
                 query = query.bind(*thread);
             }
@@ -259,8 +260,7 @@ impl Store {
                     "SELECT DISTINCT {column} FROM contacts WHERE {column} IN ({})",
                     placeholders(chunk.len())
                 );
-                let mut query =
-                    sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).persistent(false);
+                let mut query = sqlx::query_scalar::<_, String>(numbered(sql)).persistent(false);
                 for key in chunk {
                     query = query.bind(key.as_str());
                 }
@@ -297,7 +297,7 @@ impl Store {
         // `arrived` is always set (migration 0002 filled it for older rows): the order is
         // the index's, read from where the last page ended.
         let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = sqlx::query(numbered(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE processed = 0 AND quarantined_at IS NULL
                AND (arrived, id) > (?, ?)
@@ -333,14 +333,14 @@ impl Store {
     /// [`Store::quarantine`] on `connection` (perhaps within a transaction).
     pub(crate) async fn quarantine_in(
         &self,
-        connection: &mut sqlx::SqliteConnection,
+        connection: &mut sqlx::AnyConnection,
         id: i64,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET processed = 1, quarantined_at = ?, quarantine_reason = ?
-             WHERE id = ?",
+            "UPDATE messages SET processed = 1, quarantined_at = $1, quarantine_reason = $2
+             WHERE id = $3",
         )
         .bind(now.to_rfc3339())
         .bind(reason)
@@ -355,7 +355,7 @@ impl Store {
     pub async fn quarantined_in_thread(&self, thread_id: i64) -> Result<Vec<Quarantined>> {
         let rows = sqlx::query(
             "SELECT folder, uid, message_id, subject, quarantined_at, quarantine_reason
-             FROM messages WHERE thread_id = ? AND quarantined_at IS NOT NULL
+             FROM messages WHERE thread_id = $1 AND quarantined_at IS NOT NULL
              ORDER BY quarantined_at, id",
         )
         .bind(thread_id)
@@ -389,7 +389,7 @@ impl Store {
 
     /// One stored message.
     pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query(numbered(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
         )))
         .bind(id)
@@ -401,7 +401,7 @@ impl Store {
 
     /// The messages of a thread, oldest first.
     pub async fn thread_messages(&self, thread_id: i64) -> Result<Vec<StoredMessage>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = sqlx::query(numbered(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? ORDER BY date, id"
         )))
         .bind(thread_id)
@@ -427,7 +427,7 @@ impl Store {
 
     /// The thread a Message-ID belongs to, if it was ever seen.
     pub async fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT thread_id FROM thread_ids WHERE message_id = ?")
+        sqlx::query_scalar("SELECT thread_id FROM thread_ids WHERE message_id = $1")
             .bind(message_id)
             .fetch_optional(self.pool())
             .await
@@ -436,23 +436,27 @@ impl Store {
 
     /// True when a message with this Message-ID is stored, in any folder.
     pub async fn knows_message_id(&self, message_id: &str) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM messages WHERE message_id = ?)")
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM messages WHERE message_id = $1) THEN 1 ELSE 0 END",
+        )
             .bind(message_id)
             .fetch_one(self.pool())
             .await
+            .map(|found| found != 0)
             .map_err(|e| self.error(e))
     }
 
     /// True when the seller sent a message with this Message-ID (it is in Sent, from a
     /// seller identity).
     pub async fn seller_sent(&self, message_id: &str) -> Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM messages m JOIN folders f ON f.name = m.folder
-             WHERE m.message_id = ? AND m.from_seller = 1 AND f.role = 'sent')",
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM messages m JOIN folders f ON f.name = m.folder
+             WHERE m.message_id = $1 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
         )
         .bind(message_id)
         .fetch_one(self.pool())
         .await
+        .map(|found| found != 0)
         .map_err(|e| self.error(e))
     }
 
@@ -464,7 +468,7 @@ impl Store {
             .map_err(|e| self.error(e))
     }
 
-    fn message_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<StoredMessage> {
+    fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
         let json = |text: String| serde_json::from_str::<Vec<Mailbox>>(&text).unwrap_or_default();
         let date = parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?;
         let arrived = match row.get::<Option<String>, _>("arrived") {
@@ -492,8 +496,8 @@ impl Store {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
-            from_seller: row.get("from_seller"),
-            automated: row.get("automated"),
+            from_seller: row.get::<i64, _>("from_seller") != 0,
+            automated: row.get::<i64, _>("automated") != 0,
             class: row
                 .get::<Option<String>, _>("class")
                 .as_deref()
@@ -504,7 +508,7 @@ impl Store {
             bounced_message_id: row.get("bounced_message_id"),
             bounced_recipient: row.get("bounced_recipient"),
             snippet: row.get("snippet"),
-            has_body: row.get("has_body"),
+            has_body: row.get::<i64, _>("has_body") != 0,
             heard: Heard::from_json(row.get::<Option<String>, _>("heard").as_deref()),
             organization: row.get("organization"),
         })
@@ -514,22 +518,22 @@ impl Store {
 /// Moves thread `other` into `target`. When both have a conversation, the one touched last
 /// goes on; the other is stopped with a note, never deleted.
 pub(super) async fn merge_threads(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     target: i64,
     other: i64,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE thread_ids SET thread_id = ? WHERE thread_id = ?")
+    sqlx::query("UPDATE thread_ids SET thread_id = $1 WHERE thread_id = $2")
         .bind(target)
         .bind(other)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE messages SET thread_id = ? WHERE thread_id = ?")
+    sqlx::query("UPDATE messages SET thread_id = $1 WHERE thread_id = $2")
         .bind(target)
         .bind(other)
         .execute(&mut **tx)
         .await?;
     let conversations: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, thread_id, last_touch_at FROM conversations WHERE thread_id IN (?, ?)
+        "SELECT id, thread_id, last_touch_at FROM conversations WHERE thread_id IN ($1, $2)
          ORDER BY last_touch_at DESC, id DESC",
     )
     .bind(target)
@@ -539,7 +543,7 @@ pub(super) async fn merge_threads(
     match conversations.as_slice() {
         [] => {}
         [(id, _, _)] => {
-            sqlx::query("UPDATE conversations SET thread_id = ? WHERE id = ?")
+            sqlx::query("UPDATE conversations SET thread_id = $1 WHERE id = $2")
                 .bind(target)
                 .bind(id)
                 .execute(&mut **tx)
@@ -549,11 +553,14 @@ pub(super) async fn merge_threads(
             if *keep_thread != target {
                 // Swap the two threads so the conversation that goes on sits on the target;
                 // the placeholder id is checked against threads only at commit.
-                sqlx::query("PRAGMA defer_foreign_keys = ON")
-                    .execute(&mut **tx)
-                    .await?;
+                let defer = if tx.backend_name() == "PostgreSQL" {
+                    "SET CONSTRAINTS ALL DEFERRED"
+                } else {
+                    "PRAGMA defer_foreign_keys = ON"
+                };
+                sqlx::query(defer).execute(&mut **tx).await?;
                 for (id, thread) in [(*keep, -*keep), (*older, *keep_thread), (*keep, target)] {
-                    sqlx::query("UPDATE conversations SET thread_id = ? WHERE id = ?")
+                    sqlx::query("UPDATE conversations SET thread_id = $1 WHERE id = $2")
                         .bind(thread)
                         .bind(id)
                         .execute(&mut **tx)

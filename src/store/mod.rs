@@ -1,4 +1,5 @@
-//! The store: one SQLite file, the record of truth for what nudge knows and did.
+//! The store: the record of truth for what nudge knows and did. One SQLite file for a seller,
+//! or a schema per account on a PostgreSQL server a team shares; the same SQL for both.
 //!
 //! WAL mode (the CLI can read while the daemon writes), a busy timeout, the file created 0600
 //! in a 0700 folder, and forward-only migrations embedded from `migrations/`. Only this module
@@ -6,15 +7,15 @@
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use chrono::{DateTime, Utc};
 
+use crate::config::{PostgresStore, StoreConfig};
 use crate::error::{Error, Result};
 
 mod batch;
@@ -35,39 +36,79 @@ pub type StoredMessage = crate::model::Message;
 pub use summaries::{SummaryAttempt, SummaryRecord};
 pub use suppressions::Suppression;
 
+/// A write transaction on the store, for the engine to hold across a chunk of work.
+pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+
 /// How long a writer waits for another (the CLI beside the daemon) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file on this machine: a single seller.
+    Sqlite,
+    /// A server a team shares; each account's rows in its own schema.
+    Postgres,
+}
+
+/// Where the store is.
+#[derive(Debug, Clone)]
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(PostgresStore),
+}
 
 /// An open store.
 #[derive(Clone, Debug)]
 pub struct Store {
     /// The connection pool; SQLite serializes writers, WAL lets readers go on.
-    pool: SqlitePool,
-    /// Where the file is, for messages.
+    pool: AnyPool,
+    /// What the store is called in messages: the file, or the server's URL without password.
     path: PathBuf,
+    location: Location,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    /// Opens the store `config` names (SQLite or PostgreSQL), creating it and bringing its
+    /// schema up to date.
+    pub async fn connect(config: &StoreConfig) -> Result<Store> {
+        match &config.postgres {
+            Some(postgres) => {
+                // The folder beside the path still keeps this host's lock files.
+                prepare_folder(&config.path).map_err(|e| store_error(&config.path, e))?;
+                Store::open_postgres(postgres).await
+            }
+            None => Store::open(&config.path).await,
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite store at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
         prepare_file(path).map_err(|e| store_error(path, e))?;
         // SQLite opens its side files by name and would follow a link planted there.
         for suffix in ["-wal", "-shm", "-journal"] {
             let side = PathBuf::from(format!("{}{suffix}", path.display()));
             refuse_symlink(&side).map_err(|e| store_error(&side, e))?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| store_error(path, e))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        let url = format!("sqlite://{}?mode=rwc", url_path(path));
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(BUSY_TIMEOUT * 2)
-            .connect_with(options)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    // WAL: the CLI reads while the daemon writes; NORMAL is durable at each
+                    // checkpoint and safe against corruption in WAL mode.
+                    connection
+                        .execute(sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        ))
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await
             .map_err(|e| store_error(path, e))?;
         sqlx::migrate!("./migrations")
@@ -84,20 +125,132 @@ impl Store {
         Ok(Store {
             pool,
             path: path.to_path_buf(),
+            location: Location::Sqlite(path.to_path_buf()),
         })
     }
 
+    /// Opens the account's schema on a PostgreSQL server, creating the schema if needed and
+    /// bringing it up to date.
+    pub async fn open_postgres(postgres: &PostgresStore) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let label = PathBuf::from(postgres.shown());
+        let fail = |e: &dyn std::fmt::Display| store_error(&label, e);
+        let schema = quote_ident(&postgres.schema);
+        // The holder of a lock is shown by this name (`pg_stat_activity`).
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let name = format!("nudge pid {} on {}", std::process::id(), host.trim());
+        let set_path = format!(
+            "SET search_path TO {schema}; SET application_name TO '{}'",
+            name.replace('\'', "")
+        );
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .after_connect(move |connection, _| {
+                let set_path = set_path.clone();
+                Box::pin(async move {
+                    connection
+                        .execute(sqlx::raw_sql(AssertSqlSafe(set_path)))
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(postgres.url.expose())
+            .await
+            .map_err(|e| fail(&e))?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&pool)
+        .await
+        .map_err(|e| fail(&format!("creating schema {}: {e}", postgres.schema)))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| fail(&format!("migrating the schema: {e}")))?;
+        Ok(Store {
+            pool,
+            path: label,
+            location: Location::Postgres(postgres.clone()),
+        })
+    }
+
+    /// Tries to take the account's lock `name` on the PostgreSQL server, which every nudge
+    /// process of this account on every host asks for: `Ok(None)` when another holds it
+    /// (with who it is, as far as the server knows), `Ok(Some(..))` when taken. The lock
+    /// lives on a connection of its own and ends when the returned guard is dropped, or when
+    /// the process or the connection dies. On SQLite there is nothing to take (the file lock
+    /// beside the store does it) and this returns a guard at once.
+    pub async fn try_server_lock(
+        &self,
+        name: &str,
+    ) -> Result<std::result::Result<ServerLock, String>> {
+        let Location::Postgres(postgres) = &self.location else {
+            return Ok(Ok(ServerLock { _connection: None }));
+        };
+        let key = lock_key(name, &postgres.schema);
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| self.error(e))?
+            .detach();
+        let taken: i64 =
+            sqlx::query_scalar("SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END")
+                .bind(key)
+                .fetch_one(&mut connection)
+                .await
+                .map_err(|e| self.error(e))?;
+        if taken != 0 {
+            return Ok(Ok(ServerLock {
+                _connection: Some(connection),
+            }));
+        }
+        // Who holds it: the server's note of the holder's connection.
+        let holder: Option<String> = sqlx::query_scalar(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND l.classid::bigint = $1 AND l.objid::bigint = $2
+             LIMIT 1",
+        )
+        .bind((key as u64 >> 32) as i64)
+        .bind((key as u64 & 0xffff_ffff) as i64)
+        .fetch_optional(&mut connection)
+        .await
+        .ok()
+        .flatten();
+        let _ = connection.close().await;
+        Ok(Err(holder.filter(|h| !h.is_empty()).unwrap_or_else(|| {
+            "a nudge process on another machine".to_string()
+        })))
+    }
+
+    /// Which database holds this store.
+    pub fn backend(&self) -> Backend {
+        match self.location {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// A private copy of the store, for a dry run: the pass runs on the copy exactly as it
-    /// would on the store, and the copy is deleted when the returned guard is dropped. The
-    /// store itself is not changed at all (SPEC 7).
+    /// would on the store, and the copy is deleted by [`Snapshot::remove`] (or, for a file,
+    /// when the guard is dropped). The store itself is not changed at all (SPEC 7).
     pub async fn snapshot(&self) -> Result<(Store, Snapshot)> {
+        match &self.location {
+            Location::Sqlite(path) => self.snapshot_file(path).await,
+            Location::Postgres(postgres) => self.snapshot_schema(postgres).await,
+        }
+    }
+
+    async fn snapshot_file(&self, path: &Path) -> Result<(Store, Snapshot)> {
         let path = PathBuf::from(format!(
             "{}.dry-run-{}-{}",
-            self.path.display(),
+            path.display(),
             std::process::id(),
             fastrand::u32(..)
         ));
-        let guard = Snapshot { path: path.clone() };
+        let guard = Snapshot::File { path: path.clone() };
         // Created 0600 and new (never through a link) before SQLite writes into it: VACUUM
         // INTO fills an empty file.
         std::fs::OpenOptions::new()
@@ -106,13 +259,49 @@ impl Store {
             .mode(0o600)
             .open(&path)
             .map_err(|e| store_error(&path, e))?;
-        sqlx::query("VACUUM INTO ?")
+        sqlx::query("VACUUM INTO $1")
             .bind(path.to_string_lossy().into_owned())
             .execute(&self.pool)
             .await
             .map_err(|e| self.error(format!("copying the store for a dry run: {e}")))?;
         make_private(&path).map_err(|e| store_error(&path, e))?;
         let copy = Store::open(&path).await?;
+        Ok((copy, guard))
+    }
+
+    /// A dry run's copy on PostgreSQL: a new schema with the same tables, filled from this
+    /// one in one transaction.
+    async fn snapshot_schema(&self, postgres: &PostgresStore) -> Result<(Store, Snapshot)> {
+        let name = format!("nudge_dry_{}_{:08x}", std::process::id(), fastrand::u32(..));
+        let copy = Store::open_postgres(&PostgresStore {
+            url: postgres.url.clone(),
+            schema: name.clone(),
+        })
+        .await?;
+        let guard = Snapshot::Schema {
+            pool: self.pool.clone(),
+            schema: name.clone(),
+        };
+        let fail = |e: sqlx::Error| self.error(format!("copying the store for a dry run: {e}"));
+        let (from, to) = (quote_ident(&postgres.schema), quote_ident(&name));
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut sql = String::from("SET CONSTRAINTS ALL DEFERRED;");
+        for table in TABLES {
+            sql.push_str(&format!(
+                "INSERT INTO {to}.{table} SELECT * FROM {from}.{table};"
+            ));
+        }
+        // Rows of the identity columns were copied with their ids: new ones come after.
+        for table in ["conversations", "drafts", "events"] {
+            sql.push_str(&format!(
+                "SELECT setval(pg_get_serial_sequence('{to}.{table}', 'id'),
+                               COALESCE((SELECT MAX(id) FROM {to}.{table}), 0) + 1, false);"
+            ));
+        }
+        tx.execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok((copy, guard))
     }
 
@@ -125,14 +314,26 @@ impl Store {
     /// deferred transaction that reads and then writes fails at once with
     /// SQLITE_BUSY_SNAPSHOT when another process committed in between, while an immediate one
     /// waits its turn (the busy timeout) and then reads current rows.
-    pub(crate) async fn write(
-        &self,
-    ) -> std::result::Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    ///
+    /// On PostgreSQL the transaction takes the account's transaction-level advisory lock
+    /// first: writers of one account take turns the same way, and read the rows the previous
+    /// one committed.
+    pub(crate) async fn write(&self) -> std::result::Result<WriteTx, sqlx::Error> {
+        match &self.location {
+            Location::Sqlite(_) => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Location::Postgres(postgres) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(lock_key("write", &postgres.schema))
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// The pool, for the store's own submodules.
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -141,8 +342,16 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when it answers "ok".
+    /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when it answers "ok". PostgreSQL
+    /// keeps its own pages whole; there it checks that the store answers.
     pub async fn integrity_check(&self) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            return Ok(());
+        }
         let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
             .fetch_all(&self.pool)
             .await
@@ -158,7 +367,7 @@ impl Store {
 
     /// A small fact about this installation (see the `meta` table).
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
             .await
@@ -168,7 +377,7 @@ impl Store {
     /// Sets a fact, replacing what it was.
     pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO meta (key, value) VALUES (?, ?)
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
@@ -181,7 +390,7 @@ impl Store {
 
     /// Sets a fact only if it is not set yet; returns the value now stored.
     pub async fn meta_set_once(&self, key: &str, value: &str) -> Result<String> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT(key) DO NOTHING")
             .bind(key)
             .bind(value)
             .execute(&self.pool)
@@ -194,7 +403,7 @@ impl Store {
     /// `suppress`, …), so that a running daemon acts on it within a second.
     pub async fn note_control(&self, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('control_changed', ?)
+            "INSERT INTO meta (key, value) VALUES ('control_changed', $1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         )
         .bind(format!("{} {}", now.to_rfc3339(), fastrand::u64(..)))
@@ -222,18 +431,88 @@ impl Store {
     }
 }
 
-/// A dry run's copy of the store; dropping it deletes the copy.
+/// An account's lock on the PostgreSQL server, held until dropped.
 #[derive(Debug)]
-pub struct Snapshot {
-    path: PathBuf,
+pub struct ServerLock {
+    _connection: Option<sqlx::AnyConnection>,
+}
+
+/// A dry run's copy of the store.
+#[derive(Debug)]
+pub enum Snapshot {
+    /// A copy of the SQLite file; dropping the guard deletes it.
+    File { path: PathBuf },
+    /// A schema on the PostgreSQL server; [`Snapshot::remove`] drops it.
+    Schema { pool: AnyPool, schema: String },
+}
+
+impl Snapshot {
+    /// Deletes the copy.
+    pub async fn remove(self) {
+        if let Snapshot::Schema { pool, schema } = &self {
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(schema));
+            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(pool).await {
+                tracing::warn!("could not drop the dry run's copy {schema}: {e}");
+            }
+        }
+    }
 }
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        if let Snapshot::File { path } = self {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
     }
+}
+
+/// The tables of the store, in an order their foreign keys allow filling.
+const TABLES: [&str; 11] = [
+    "folders",
+    "threads",
+    "thread_ids",
+    "messages",
+    "contacts",
+    "conversations",
+    "drafts",
+    "events",
+    "suppressions",
+    "summaries",
+    "meta",
+];
+
+/// A PostgreSQL identifier, quoted.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The key of a PostgreSQL advisory lock named `what` for `scope` (an account's schema):
+/// FNV-1a, stable across builds, so every process and host agrees on it.
+pub(crate) fn lock_key(what: &str, scope: &str) -> i64 {
+    let hash = what
+        .bytes()
+        .chain([0])
+        .chain(scope.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    hash as i64
+}
+
+/// A path as the path of a `sqlite://` URL: every byte that is not plainly safe escaped.
+fn url_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &byte in path.as_os_str().as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._-~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Reads a time stored as RFC 3339 text.
@@ -253,14 +532,7 @@ fn store_error(path: &Path, reason: impl std::fmt::Display) -> Error {
 /// Creates the store's folder (0700) and file (0600) before SQLite opens it, so the file is
 /// never readable by others, not even for a moment.
 fn prepare_file(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-    }
+    prepare_folder(path)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -269,6 +541,19 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
         .open(path)?;
     // An existing file keeps its mode on open: tighten it.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// Creates the folder `path` lives in (0700) when it is missing.
+fn prepare_folder(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+    }
+    Ok(())
 }
 
 /// An error when `path` is a symbolic link (a missing path is fine).
@@ -311,7 +596,69 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// How many values one `IN (…)` binds, well below SQLite's limit of 32,766 variables.
 pub(crate) const IN_CHUNK: usize = 500;
 
-/// `?, ?, …` for `n` values.
+/// `?, ?, …` for `n` values, in SQL built at run time and then passed through [`numbered`].
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+/// SQL built at run time, its `?` placeholders numbered `$1, $2, …` in order: the one form
+/// both SQLite and PostgreSQL read. SQL written out whole uses `$N` itself. A `?` inside a
+/// quoted string or name is left alone.
+pub(crate) fn numbered(sql: impl AsRef<str>) -> AssertSqlSafe<String> {
+    let sql = sql.as_ref();
+    let mut out = String::with_capacity(sql.len() + sql.len() / 8);
+    let mut quote: Option<char> = None;
+    let mut n = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '?') => {
+                // `?NNN` keeps its number; a bare `?` takes the next.
+                out.push('$');
+                if !chars.peek().is_some_and(char::is_ascii_digit) {
+                    n += 1;
+                    out.push_str(&n.to_string());
+                }
+                continue;
+            }
+            (None, _) => {}
+        }
+        out.push(c);
+    }
+    AssertSqlSafe(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn placeholders_are_numbered_in_order_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE b = ? AND c IN (?, ?)").0,
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
+        );
+        assert_eq!(
+            numbered("SELECT '?', \"a?\" FROM t WHERE x LIKE '%?' || ?").0,
+            "SELECT '?', \"a?\" FROM t WHERE x LIKE '%?' || $1"
+        );
+        // A numbered `?NNN` keeps its number, so one value may be named twice.
+        assert_eq!(
+            numbered("WHERE a <= ?1 OR b <= ?1 LIMIT ?2").0,
+            "WHERE a <= $1 OR b <= $1 LIMIT $2"
+        );
+        assert_eq!(numbered("SELECT 1").0, "SELECT 1");
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_apart() {
+        assert_eq!(super::lock_key("write", "a"), super::lock_key("write", "a"));
+        assert_ne!(super::lock_key("write", "a"), super::lock_key("write", "b"));
+        assert_ne!(super::lock_key("write", "a"), super::lock_key("pass", "a"));
+        // The separator keeps ("ab", "c") and ("a", "bc") apart.
+        assert_ne!(super::lock_key("ab", "c"), super::lock_key("a", "bc"));
+    }
 }

@@ -57,7 +57,7 @@ impl Store {
     pub async fn summary_record(&self, week: &str) -> Result<Option<SummaryRecord>> {
         let row: Option<Row> = sqlx::query_as(
             "SELECT state, message_id, attempts, last_error, retry_after
-                 FROM summaries WHERE week = ?",
+                 FROM summaries WHERE week = $1",
         )
         .bind(week)
         .fetch_optional(self.pool())
@@ -93,7 +93,7 @@ impl Store {
     ) -> Result<Option<SummaryAttempt>> {
         let first = sqlx::query(
             "INSERT INTO summaries (week, state, message_id, started_at, attempts)
-             VALUES (?, 'sending', ?, ?, 1)
+             VALUES ($1, 'sending', $2, $3, 1)
              ON CONFLICT(week) DO NOTHING",
         )
         .bind(week)
@@ -110,10 +110,10 @@ impl Store {
         }
         let again: Option<(i64, Option<String>)> = sqlx::query_as(
             "UPDATE summaries
-             SET attempts = attempts + 1, retry_after = NULL, started_at = ?,
-                 message_id = COALESCE(message_id, ?)
-             WHERE week = ? AND state = 'sending' AND retry_after IS NOT NULL
-               AND (? OR retry_after <= ?)
+             SET attempts = attempts + 1, retry_after = NULL, started_at = $1,
+                 message_id = COALESCE(message_id, $2)
+             WHERE week = $3 AND state = 'sending' AND retry_after IS NOT NULL
+               AND ($4 OR retry_after <= $5)
              RETURNING attempts, message_id",
         )
         .bind(now.to_rfc3339())
@@ -141,8 +141,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE summaries SET last_error = ?, failed_at = ?, retry_after = ?
-             WHERE week = ? AND state = 'sending'",
+            "UPDATE summaries SET last_error = $1, failed_at = $2, retry_after = $3
+             WHERE week = $4 AND state = 'sending'",
         )
         .bind(error)
         .bind(now.to_rfc3339())
@@ -163,8 +163,8 @@ impl Store {
     ) -> Result<Vec<(String, String)>> {
         sqlx::query_as(
             "SELECT week, message_id FROM summaries
-             WHERE state != 'sent' AND message_id IS NOT NULL AND week < ?
-             ORDER BY week DESC LIMIT ?",
+             WHERE state != 'sent' AND message_id IS NOT NULL AND week < $1
+             ORDER BY week DESC LIMIT $2",
         )
         .bind(week)
         .bind(i64::from(limit))
@@ -176,7 +176,7 @@ impl Store {
     /// Records that the summary of `week` went out.
     pub async fn summary_sent(&self, week: &str, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
-            "UPDATE summaries SET state = 'sent', sent_at = ?, retry_after = NULL WHERE week = ?",
+            "UPDATE summaries SET state = 'sent', sent_at = $1, retry_after = NULL WHERE week = $2",
         )
         .bind(now.to_rfc3339())
         .bind(week)

@@ -20,7 +20,7 @@ impl Store {
     /// Returns true when it was not on the list before.
     pub async fn suppress(&self, address: &str, reason: &str, at: DateTime<Utc>) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO suppressions (address, reason, added_at) VALUES (?, ?, ?)
+            "INSERT INTO suppressions (address, reason, added_at) VALUES ($1, $2, $3)
              ON CONFLICT(address) DO NOTHING",
         )
         .bind(address.trim().to_ascii_lowercase())
@@ -34,7 +34,7 @@ impl Store {
 
     /// Removes an address or domain; returns true when it was on the list.
     pub async fn unsuppress(&self, address: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM suppressions WHERE address = ?")
+        let done = sqlx::query("DELETE FROM suppressions WHERE address = $1")
             .bind(address.trim().to_ascii_lowercase())
             .execute(self.pool())
             .await
@@ -68,7 +68,7 @@ impl Store {
         let address = address.trim().to_ascii_lowercase();
         let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM suppressions WHERE address = ? OR address = ?")
+            sqlx::query_scalar("SELECT 1 FROM suppressions WHERE address = $1 OR address = $2")
                 .bind(&address)
                 .bind(domain)
                 .fetch_optional(self.pool())

@@ -1,5 +1,5 @@
-//! What must hold after any crash or network fault, read from both sides: the store (SQLite,
-//! read directly) and the seller's mailbox on the test Dovecot.
+//! What must hold after any crash or network fault, read from both sides: the store (read
+//! directly, SQLite or PostgreSQL) and the seller's mailbox on the test Dovecot.
 //!
 //! - the store passes `PRAGMA integrity_check`;
 //! - no conversation is lost or doubled: one per prospect, as many as expected;
@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use nudge::config::StoreConfig;
 
 use super::nudge::SELLER;
 use super::Dovecot;
@@ -80,72 +82,71 @@ pub struct StoreView {
 }
 
 impl StoreView {
-    /// Reads the store at `path` (from a thread of its own: callers may be inside a runtime).
-    pub fn read(path: &Path) -> StoreView {
-        let path = path.to_path_buf();
+    /// Reads the store `store` names (from a thread of its own: callers may be inside a
+    /// runtime).
+    pub fn read(store: &StoreConfig) -> StoreView {
+        let store = store.clone();
         std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(read_store(&path))
+                .block_on(read_store(&store))
         })
         .join()
         .expect("reading the store")
     }
 }
 
-async fn read_store(path: &Path) -> StoreView {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::{ConnectOptions, Connection};
-    let mut db = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("open {} read-only: {e}", path.display()));
-    let integrity: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
-        .fetch_all(&mut db)
-        .await
-        .expect("integrity_check");
+async fn read_store(store: &StoreConfig) -> StoreView {
+    let db = super::stores::raw(store).await;
+    let integrity: Vec<(String,)> = if store.postgres.is_some() {
+        // PostgreSQL keeps its pages whole itself.
+        vec![("ok".to_string(),)]
+    } else {
+        sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&db)
+            .await
+            .expect("integrity_check")
+    };
     let by_prospects: Vec<(String, i64)> =
         sqlx::query_as("SELECT prospects, COUNT(*) FROM conversations GROUP BY prospects")
-            .fetch_all(&mut db)
+            .fetch_all(&db)
             .await
             .expect("conversations");
     let states: Vec<(i64, String)> = sqlx::query_as("SELECT id, state FROM conversations")
-        .fetch_all(&mut db)
+        .fetch_all(&db)
         .await
         .expect("states");
     let waiting: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT conversation_id, COUNT(*) FROM drafts \
          WHERE state IN ('appending', 'pending', 'edited') GROUP BY conversation_id",
     )
-    .fetch_all(&mut db)
+    .fetch_all(&db)
     .await
     .expect("drafts");
     let drafts: Vec<(String, String)> = sqlx::query_as("SELECT message_id, state FROM drafts")
-        .fetch_all(&mut db)
+        .fetch_all(&db)
         .await
         .expect("drafts");
     let duplicate_messages: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT folder, message_id, COUNT(*) FROM messages WHERE message_id IS NOT NULL \
          GROUP BY folder, message_id HAVING COUNT(*) > 1",
     )
-    .fetch_all(&mut db)
+    .fetch_all(&db)
     .await
     .expect("messages");
     let (quarantined,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM messages WHERE quarantined_at IS NOT NULL")
-            .fetch_one(&mut db)
+            .fetch_one(&db)
             .await
             .expect("quarantined");
     let summaries: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT week, state, message_id FROM summaries")
-            .fetch_all(&mut db)
+            .fetch_all(&db)
             .await
             .expect("summaries");
-    let _ = db.close().await;
+    db.close().await;
     StoreView {
         integrity: integrity
             .into_iter()
@@ -167,13 +168,17 @@ async fn read_store(path: &Path) -> StoreView {
 
 /// Checks every invariant after a crash or a fault; `conversations` is how many must be
 /// tracked (0: the store may not have tracked anything yet). Returns what is wrong, if anything.
-pub fn check(dovecot: &Dovecot, store: &Path, conversations: usize) -> Result<StoreView, String> {
+pub fn check(
+    dovecot: &Dovecot,
+    store: &StoreConfig,
+    conversations: usize,
+) -> Result<StoreView, String> {
     let mut wrong = Vec::new();
-    if !store.exists() {
+    if !exists(store) {
         if conversations == 0 && nudge_drafts(dovecot).is_empty() {
             return Ok(StoreView::default());
         }
-        return Err(format!("no store at {}", store.display()));
+        return Err(format!("no store at {}", store.path.display()));
     }
     let view = StoreView::read(store);
     if view.integrity != "ok" {
@@ -256,4 +261,33 @@ pub fn draft_subjects(dovecot: &Dovecot) -> Vec<String> {
         .collect();
     subjects.sort();
     subjects
+}
+
+/// Whether nudge made the store yet: the file, or the account's tables on PostgreSQL.
+fn exists(store: &StoreConfig) -> bool {
+    let Some(postgres) = &store.postgres else {
+        return store.path.exists();
+    };
+    let (store, schema) = (store.clone(), postgres.schema.clone());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let db = super::stores::raw(&store).await;
+                let found: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables
+                     WHERE table_schema = $1 AND table_name = 'meta'",
+                )
+                .bind(schema)
+                .fetch_one(&db)
+                .await
+                .expect("the catalog reads");
+                db.close().await;
+                found > 0
+            })
+    })
+    .join()
+    .expect("looking for the store")
 }

@@ -36,6 +36,7 @@ pub mod process;
 pub mod proxy;
 pub mod sales;
 pub mod smtp;
+pub mod stores;
 pub mod tls;
 
 pub use dovecot::{Dovecot, DovecotOptions, Layout};

@@ -58,6 +58,11 @@ pub struct Nudge {
 impl Nudge {
     /// `extra` is appended to the file (more sections, such as `[tracking]`).
     pub fn new(dovecot: &Dovecot, extra: &str) -> Nudge {
+        Nudge::new_on(dovecot, extra, super::stores::backend())
+    }
+
+    /// [`Nudge::new`] with the store on `backend`, whatever the run tests.
+    pub fn new_on(dovecot: &Dovecot, extra: &str, backend: super::stores::Backend) -> Nudge {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("config.toml");
         let text = format!(
@@ -78,14 +83,12 @@ password_env = "NUDGE_TEST_PASSWORD"
 ca_file = "{ca}"
 timeout_seconds = 20
 
-[store]
-path = "{store}"
-
+{store}
 {extra}
 "#,
             port = dovecot.imaps_port(),
             ca = dovecot.ca().ca_path().display(),
-            store = dir.path().join("state/nudge.db").display(),
+            store = super::stores::section_on(&dir.path().join("state/nudge.db"), backend),
         );
         std::fs::write(&config, text).expect("write config");
         Nudge { dir, config }
@@ -127,6 +130,43 @@ path = "{store}"
 
     pub fn store_path(&self) -> PathBuf {
         self.dir.path().join("state/nudge.db")
+    }
+
+    /// The store this config names, whichever backend the run tests.
+    pub fn store_config(&self) -> nudge::config::StoreConfig {
+        nudge::config::Config::load(&self.config)
+            .expect("the scenario's config loads")
+            .store
+    }
+
+    /// The store this config names, open.
+    pub async fn store(&self) -> nudge::store::Store {
+        nudge::store::Store::connect(&self.store_config())
+            .await
+            .expect("the store opens")
+    }
+
+    /// Throws the store away, as a seller starting over would: the file's folder, and on
+    /// PostgreSQL the account's schema.
+    pub async fn reset_store(&self) {
+        let config = self.store_config();
+        if let Some(postgres) = &config.postgres {
+            let pool = self.raw_store().await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA \"{}\" CASCADE",
+                postgres.schema
+            )))
+            .execute(&pool)
+            .await
+            .expect("drop the account's schema");
+            pool.close().await;
+        }
+        let _ = std::fs::remove_dir_all(config.path.parent().expect("a folder"));
+    }
+
+    /// Plain connections to the store, for reading rows.
+    pub async fn raw_store(&self) -> sqlx::AnyPool {
+        super::stores::raw(&self.store_config()).await
     }
 
     /// Runs `nudge --config … ARGS`.
