@@ -615,7 +615,7 @@ pub const SERVICE_UNIT: &str = include_str!("../systemd/nudge.service");
 /// `nudge.service.bak`. Returns the path written and what to run next.
 pub fn install_service(
     binary: &Path,
-    config: Option<&Path>,
+    configs: &[std::path::PathBuf],
 ) -> Result<(std::path::PathBuf, String)> {
     let fail = |message: String| {
         Error::Config(ConfigError {
@@ -645,10 +645,8 @@ pub fn install_service(
         }
     };
     let mut exec = format!("ExecStart={}", quote(&binary));
-    if let Some(config) = config {
-        let config = config
-            .canonicalize()
-            .unwrap_or_else(|_| config.to_path_buf());
+    for config in configs {
+        let config = config.canonicalize().unwrap_or_else(|_| config.clone());
         exec.push_str(&format!(" --config {}", quote(&config)));
     }
     exec.push_str(" run");

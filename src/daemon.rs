@@ -112,8 +112,82 @@ const CONTROL_WATCH: Duration = Duration::from_millis(250);
 /// How long a second daemon waits for the first before it gives up.
 const DAEMON_LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// Serves every account of `configs` in this one process until `shutdown` is cancelled:
+/// each account has its own connections, store, locks, schedule and summary, as if it ran
+/// alone, and its log lines carry its address. An account that fails to start or stops on an
+/// error (its store unreachable, another daemon serving it) is tried again after a backoff,
+/// alone; one whose configuration is wrong stops with the reason, and the others go on. One
+/// account is [`run`] as it always was.
+pub async fn run_all(configs: Vec<Config>, shutdown: CancellationToken) -> Result<()> {
+    use tracing::Instrument;
+    if configs.len() == 1 {
+        let config = configs.into_iter().next().expect("one account");
+        return run(config, shutdown).await;
+    }
+    info!("serving {} accounts", configs.len());
+    let mut accounts = tokio::task::JoinSet::new();
+    for config in configs {
+        let span = tracing::info_span!("account", account = %config.account.email);
+        let notifier = Notifier::from_env().for_account(&config.account.email);
+        accounts.spawn(serve_account(config, notifier, shutdown.child_token()).instrument(span));
+    }
+    let mut stopped = Vec::new();
+    while let Some(done) = accounts.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => stopped.push(error),
+            Err(panic) => error!("an account's service ended abnormally: {panic}"),
+        }
+    }
+    Notifier::from_env().send("STOPPING=1");
+    // Every account stopped on its own: the first reason is the service's.
+    match stopped.into_iter().next() {
+        Some(error) if !shutdown.is_cancelled() => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// One account of [`run_all`]: [`run`] again after a backoff when it ends on an error that
+/// time may mend; its configuration errors end it.
+async fn serve_account(
+    config: Config,
+    notifier: Notifier,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let mut backoff = Backoff::network();
+    loop {
+        let started = std::time::Instant::now();
+        let error = match run_with(config.clone(), shutdown.child_token(), notifier.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(_) if shutdown.is_cancelled() => return Ok(()),
+            Err(error) if error.kind() == ErrorKind::Configuration => {
+                error!("stopped, the other accounts go on: {error}");
+                return Err(error);
+            }
+            Err(error) => error,
+        };
+        if started.elapsed() > Duration::from_secs(600) {
+            backoff.reset();
+        }
+        let delay = backoff.next_delay();
+        error!(
+            "stopped: {error}; starting again in {} s, the other accounts go on",
+            delay.as_secs().max(1)
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.cancelled() => return Ok(()),
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` is cancelled (SIGTERM, SIGINT) or a configuration error.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
+    run_with(config, shutdown, Notifier::from_env()).await
+}
+
+/// [`run`], telling systemd through `notifier`.
+async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifier) -> Result<()> {
     let store = Store::connect(&config.store).await?;
     // One daemon per store: a second one says who runs already and stops.
     let _daemon = Lock::acquire_for(
@@ -125,7 +199,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
     )
     .await?;
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
-    let notifier = Notifier::from_env();
     let wake = Arc::new(Notify::new());
     // Whether the last pass reached the server: the watcher connects only then, so a wrong
     // password or a dead server is tried by one loop, at one pace.

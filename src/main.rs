@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use nudge::commands::Control;
-use nudge::config::{default_config_path, Config, Language};
+use nudge::config::{default_config_path, load_accounts, select_account, Config, Language};
 
 #[derive(Parser)]
 #[command(
@@ -18,8 +18,20 @@ use nudge::config::{default_config_path, Config, Language};
 )]
 struct Cli {
     /// The config file [default: $XDG_CONFIG_HOME/nudge/config.toml]
-    #[arg(long, global = true, env = "NUDGE_CONFIG", value_name = "PATH")]
-    config: Option<PathBuf>,
+    /// A config file, or a folder of them (one account each); given more than once, one
+    /// process serves every account.
+    #[arg(
+        long,
+        global = true,
+        env = "NUDGE_CONFIG",
+        value_name = "PATH",
+        action = clap::ArgAction::Append
+    )]
+    config: Vec<PathBuf>,
+
+    /// The account a command acts on, when more than one is configured (its address).
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    account: Option<String>,
 
     /// Log more detail (RUST_LOG overrides)
     #[arg(long, short, global = true)]
@@ -164,37 +176,61 @@ fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     nudge::logging::init(cli.verbose);
-    let config_path = cli.config.clone().unwrap_or_else(default_config_path);
+    let config_paths = if cli.config.is_empty() {
+        vec![default_config_path()]
+    } else {
+        cli.config.clone()
+    };
+    let config_path = config_paths[0].clone();
+    let account = cli.account.clone();
+    // The one account a command acts on.
+    let one = |paths: &[PathBuf]| {
+        load_accounts(paths).and_then(|all| select_account(all, account.as_deref()))
+    };
     let result = match cli.command {
         Command::Init => nudge::commands::init(&config_path).map(|()| {
             println!("Wrote {}.", config_path.display());
             println!("Edit it (your address, server and password source), then run `nudge check`.");
         }),
         Command::Check => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
-            let report = nudge::commands::check(&config).await?;
-            println!("{report}");
-            Ok(())
+            let configs = chosen(load_accounts(&config_paths)?, account.as_deref())?;
+            let several = configs.len() > 1;
+            each_account(configs, |config| async move {
+                if several {
+                    println!("Account {}", config.account.email);
+                }
+                let report = nudge::commands::check(&config).await?;
+                println!("{report}");
+                Ok(())
+            })
+            .await
         }),
         Command::Run => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let configs = chosen(load_accounts(&config_paths)?, account.as_deref())?;
             let shutdown = tokio_util::sync::CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
-            nudge::daemon::run(config, shutdown).await
+            nudge::daemon::run_all(configs, shutdown).await
         }),
         Command::Sync { dry_run, now } => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let configs = chosen(load_accounts(&config_paths)?, account.as_deref())?;
+            let several = configs.len() > 1;
             let now = now.unwrap_or_else(Utc::now);
-            // The bar goes to stdout only when it is a terminal: piped, the output is the
-            // contract scripts parse (SPEC 12).
-            let progress = nudge::progress::Bar::new(std::io::stdout().is_terminal());
-            let report = nudge::commands::sync(&config, now, dry_run, &progress).await?;
-            drop(progress);
-            print_sync(&report, now, &config, dry_run);
-            Ok(())
+            each_account(configs, |config| async move {
+                if several {
+                    println!("Account {}", config.account.email);
+                }
+                // The bar goes to stdout only when it is a terminal: piped, the output is
+                // the contract scripts parse (SPEC 12).
+                let progress = nudge::progress::Bar::new(std::io::stdout().is_terminal());
+                let report = nudge::commands::sync(&config, now, dry_run, &progress).await?;
+                drop(progress);
+                print_sync(&report, now, &config, dry_run);
+                Ok(())
+            })
+            .await
         }),
         Command::Status { json } => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let config = one(&config_paths)?;
             let rows = nudge::commands::status(&config).await?;
             if json {
                 println!(
@@ -217,23 +253,27 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Show { id } => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let config = one(&config_paths)?;
             print!("{}", nudge::commands::show(&config, id).await?);
             Ok(())
         }),
-        Command::Stop { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Stop)),
-        Command::Resume { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Resume)),
-        Command::Done { id, now } => control(&config_path, id, now, |_, _| Ok(Control::Done)),
-        Command::Snooze { id, until, now } => control(&config_path, id, now, |config, now| {
-            let today = now.with_timezone(&config.account.timezone).date_naive();
-            nudge::commands::parse_until(&until, today).map(Control::Snooze)
-        }),
+        Command::Stop { id, now } => control(one(&config_paths), id, now, |_, _| Ok(Control::Stop)),
+        Command::Resume { id, now } => {
+            control(one(&config_paths), id, now, |_, _| Ok(Control::Resume))
+        }
+        Command::Done { id, now } => control(one(&config_paths), id, now, |_, _| Ok(Control::Done)),
+        Command::Snooze { id, until, now } => {
+            control(one(&config_paths), id, now, |config, now| {
+                let today = now.with_timezone(&config.account.timezone).date_naive();
+                nudge::commands::parse_until(&until, today).map(Control::Snooze)
+            })
+        }
         Command::Summary {
             preview,
             send: _,
             now,
         } => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let config = one(&config_paths)?;
             let now = now.unwrap_or_else(Utc::now);
             if preview {
                 let (text, html) = nudge::commands::summary_preview(&config, now).await?;
@@ -246,13 +286,13 @@ fn main() -> ExitCode {
         }),
         Command::InstallService => std::env::current_exe()
             .map_err(|e| nudge::Error::Data(format!("cannot find this program's path: {e}")))
-            .and_then(|exe| nudge::commands::install_service(&exe, cli.config.as_deref()))
+            .and_then(|exe| nudge::commands::install_service(&exe, &cli.config))
             .map(|(path, next)| {
                 println!("Wrote {}.", path.display());
                 println!("{next}");
             }),
         Command::Suppress { action } => runtime().block_on(async {
-            let config = Config::load(&config_path)?;
+            let config = one(&config_paths)?;
             let (verb, address) = match &action {
                 SuppressAction::Add { address } => ("add", Some(address.as_str())),
                 SuppressAction::Remove { address } => ("remove", Some(address.as_str())),
@@ -264,7 +304,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }),
-        Command::Templates { action } => Config::load(&config_path).and_then(|config| {
+        Command::Templates { action } => one(&config_paths).and_then(|config| {
             let text = match action {
                 TemplatesAction::List => nudge::commands::templates_list(&config)?,
                 TemplatesAction::Preview { name, lang } => {
@@ -308,15 +348,45 @@ fn main() -> ExitCode {
     }
 }
 
+/// The accounts `--account` names (one), or all of them.
+fn chosen(configs: Vec<Config>, account: Option<&str>) -> nudge::Result<Vec<Config>> {
+    match account {
+        Some(_) => select_account(configs, account).map(|c| vec![c]),
+        None => Ok(configs),
+    }
+}
+
+/// Runs `what` for each account in turn; every account has its turn even when one fails, and
+/// the first failure is the command's.
+async fn each_account<F, Fut>(configs: Vec<Config>, what: F) -> nudge::Result<()>
+where
+    F: Fn(Config) -> Fut,
+    Fut: std::future::Future<Output = nudge::Result<()>>,
+{
+    let several = configs.len() > 1;
+    let mut first_error = None;
+    for config in configs {
+        let email = config.account.email.clone();
+        if let Err(error) = what(config).await {
+            if !several {
+                return Err(error);
+            }
+            eprintln!("nudge: {email}: {error}");
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 /// Runs `stop`, `resume` or `snooze` on one conversation.
 fn control(
-    config_path: &std::path::Path,
+    config: nudge::Result<Config>,
     id: i64,
     now: Option<DateTime<Utc>>,
     what: impl FnOnce(&Config, DateTime<Utc>) -> nudge::Result<Control>,
 ) -> nudge::Result<()> {
     runtime().block_on(async {
-        let config = Config::load(config_path)?;
+        let config = config?;
         let now = now.unwrap_or_else(Utc::now);
         let control = what(&config, now)?;
         println!(

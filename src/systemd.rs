@@ -12,6 +12,9 @@ pub struct Notifier {
     socket: Option<PathBuf>,
     /// Half of `$WATCHDOG_USEC`, when the watchdog is on for this process.
     watchdog: Option<Duration>,
+    /// Set for one account of several in one process: its STATUS lines name it, and its
+    /// stop is not the service's (STOPPING=1 is left to the process).
+    account: Option<String>,
 }
 
 impl Notifier {
@@ -29,7 +32,19 @@ impl Notifier {
             .and_then(|u| u.parse::<u64>().ok())
             .filter(|&u| u > 0 && for_us)
             .map(|u| Duration::from_micros(u / 2));
-        Notifier { socket, watchdog }
+        Notifier {
+            socket,
+            watchdog,
+            account: None,
+        }
+    }
+
+    /// This notifier for one account of several served by one process.
+    pub fn for_account(&self, email: &str) -> Notifier {
+        Notifier {
+            account: Some(email.to_string()),
+            ..self.clone()
+        }
     }
 
     /// How often to send WATCHDOG=1, if systemd asked for it.
@@ -41,6 +56,15 @@ impl Notifier {
     pub fn send(&self, message: &str) {
         let Some(socket) = &self.socket else {
             return;
+        };
+        let named;
+        let message = match (&self.account, message) {
+            (Some(_), "STOPPING=1") => return,
+            (Some(account), status) if status.starts_with("STATUS=") => {
+                named = format!("STATUS={account}: {}", &status["STATUS=".len()..]);
+                named.as_str()
+            }
+            _ => message,
         };
         if let Err(e) = send_datagram(socket, message) {
             tracing::debug!("sd_notify {message:?} to {}: {e}", socket.display());
@@ -73,11 +97,24 @@ mod tests {
         let notifier = Notifier {
             socket: Some(path),
             watchdog: None,
+            account: None,
         };
         notifier.send("READY=1");
         let mut buffer = [0u8; 64];
         let n = listener.recv(&mut buffer).unwrap();
         assert_eq!(&buffer[..n], b"READY=1");
         Notifier::default().send("READY=1"); // outside systemd: nothing, no error
+
+        // One account of several: its status names it, and its stop is not the service's.
+        let one = notifier.for_account("ola@fjordsalg.no");
+        one.send("STOPPING=1");
+        one.send("STATUS=server unreachable; reconnecting");
+        let n = listener.recv(&mut buffer).unwrap();
+        assert_eq!(
+            &buffer[..n],
+            b"STATUS=ola@fjordsalg.no: server unreachable; reconnecting"
+        );
+        listener.set_nonblocking(true).unwrap();
+        assert!(listener.recv(&mut buffer).is_err(), "nothing more was sent");
     }
 }

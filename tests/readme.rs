@@ -343,7 +343,7 @@ fn subcommand(args: &[String]) -> Option<(&str, &[String])> {
     let mut index = 0;
     while index < args.len() {
         match args[index].as_str() {
-            "--config" => index += 2,
+            "--config" | "--account" => index += 2,
             a if a.starts_with("--config=") || a == "--verbose" || a == "-v" => index += 1,
             a if a.starts_with('-') => return None,
             a => return Some((a, &args[index + 1..])),
@@ -559,7 +559,13 @@ impl World {
             "check" | "sync" | "status" | "show" | "stop" | "done" | "resume" | "snooze"
             | "suppress" | "templates" | "summary" => {
                 let sent_before = self.smtp.received().len();
-                let output = run(config, args, &[]);
+                // A config the README names (a folder of accounts) is the world's here.
+                let args = if has_config {
+                    self.with_config(args, &self.nudge.config)
+                } else {
+                    args.to_vec()
+                };
+                let output = run(config, &args, &[]);
                 check_success(&output)?;
                 let stdout = String::from_utf8_lossy(&output.stdout);
                 match name {

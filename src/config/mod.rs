@@ -7,6 +7,7 @@
 //! One file per concern: `raw` (the serde structs and parsing), `checks` (raw → [`Config`]),
 //! `secrets` (fetching passwords and tokens), `paths` (XDG paths, the system's time zone).
 
+mod accounts;
 mod checks;
 mod paths;
 mod raw;
@@ -24,6 +25,7 @@ use crate::error::{ConfigError, Error, Result};
 use checks::Checker;
 use raw::parse_raw;
 
+pub use accounts::{load_accounts, select_account};
 pub use checks::{country_of_zone, is_loopback, loopback_addresses};
 pub use paths::{config_dir, default_config_path, default_store_path, system_timezone};
 pub use raw::{locate_key, parse_date, parse_time};

@@ -15,6 +15,15 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `nudge run` with the test password (or `password`) and extra environment.
     pub fn start(nudge: &Nudge, password: &str, env: &[(&str, &str)]) -> Daemon {
+        let config = nudge.config.to_string_lossy().into_owned();
+        let mut all = vec![("NUDGE_TEST_PASSWORD", password)];
+        all.extend_from_slice(env);
+        Daemon::start_with_args(nudge, &["--config", &config], &all)
+    }
+
+    /// Starts `nudge ARGS run` (ARGS: which configs) with the test password and `env`; its
+    /// log goes beside `nudge`'s config.
+    pub fn start_with_args(nudge: &Nudge, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let log = nudge
             .dir
             .path()
@@ -22,10 +31,9 @@ impl Daemon {
         let file = File::create(&log).expect("daemon log file");
         let mut command = Command::new(nudge_binary());
         command
-            .arg("--config")
-            .arg(&nudge.config)
+            .args(args)
             .arg("run")
-            .env("NUDGE_TEST_PASSWORD", password)
+            .env("NUDGE_TEST_PASSWORD", PASSWORD)
             .env("RUST_LOG", "nudge=debug")
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())

@@ -1,0 +1,216 @@
+//! Several accounts in one process: `--config` more than once or a folder of config files.
+//! `nudge run` serves them all, each on its own, so one whose password is wrong backs off
+//! alone while a reply in another's mailbox still withdraws its draft within seconds; the
+//! commands that act on one account take `--account`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Duration as Days, Utc};
+use support::daemon::{wait_until, Daemon};
+use support::mailclient::crlf;
+use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
+use support::sales;
+use support::{Dovecot, DovecotOptions};
+
+const OLA: &str = "ola@fjordsalg.no";
+const PER: &str = "per@fjordsalg.no";
+
+/// Kari's scenario config rewritten for `email` (its own store beside Kari's; on PostgreSQL
+/// the same database, the account's own schema), with the password from `password_env`.
+fn config_for(nudge: &Nudge, email: &str, password_env: &str, dir: &Path) -> PathBuf {
+    let local = email.split('@').next().unwrap();
+    let text = std::fs::read_to_string(&nudge.config)
+        .unwrap()
+        .replace(
+            "kari.nordmann@fjordsalg.no",
+            &format!("{local}.nordmann@fjordsalg.no"),
+        )
+        .replace(SELLER, email)
+        .replace("Kari Nordmann", &format!("{local} Nordmann"))
+        .replace("state/nudge.db", &format!("state-{local}/nudge.db"))
+        .replace("NUDGE_TEST_PASSWORD", password_env);
+    let path = dir.join(format!("{local}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The opener of `n` as `email` sent it, into `email`'s Sent.
+fn opener_of(dovecot: &Dovecot, email: &str, n: usize, days_ago: i64) {
+    let local = email.split('@').next().unwrap();
+    let raw = sales::opener(n, &(Utc::now() - Days::days(days_ago)).to_rfc2822())
+        .replace(
+            "Kari Nordmann <kari@fjordsalg.no>",
+            &format!("{local} <{email}>"),
+        )
+        .replace(&format!("opener{n}@"), &format!("opener{n}.{local}@"));
+    dovecot.save_message(email, "Sent", crlf(&raw).as_bytes());
+}
+
+/// Prospect `n`'s reply to `email`'s opener, into `email`'s INBOX.
+fn reply_to(dovecot: &Dovecot, email: &str, n: usize) {
+    let local = email.split('@').next().unwrap();
+    let raw = sales::reply(n, "a", &Utc::now().to_rfc2822())
+        .replace(SELLER, email)
+        .replace(&format!("opener{n}@"), &format!("opener{n}.{local}@"));
+    dovecot.save_message(email, "INBOX", crlf(&raw).as_bytes());
+}
+
+fn drafts_of(dovecot: &Dovecot, email: &str) -> usize {
+    dovecot
+        .doveadm(&["search", "-u", email, "mailbox", "Drafts", "ALL"])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    let output = nudge_command(None)
+        .args(args)
+        .env("NUDGE_OLA_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+fn three_sellers() -> (Dovecot, Nudge, tempfile::TempDir) {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: [SELLER, OLA, PER]
+            .iter()
+            .map(|u| (u.to_string(), PASSWORD.to_string()))
+            .collect(),
+        ..Default::default()
+    });
+    let kari = Nudge::new(&dovecot, sales::ALWAYS);
+    let confd = tempfile::tempdir().unwrap();
+    std::fs::copy(&kari.config, confd.path().join("kari.toml")).unwrap();
+    config_for(&kari, OLA, "NUDGE_OLA_PASSWORD", confd.path());
+    (dovecot, kari, confd)
+}
+
+#[test]
+fn commands_take_the_account_and_sync_serves_each() {
+    let (dovecot, kari, confd) = three_sellers();
+    opener_of(&dovecot, SELLER, 1, 14);
+    opener_of(&dovecot, OLA, 2, 14);
+    let folder = confd.path().to_str().unwrap();
+
+    let (ok, text) = run(&["--config", folder, "status"]);
+    assert!(!ok, "two accounts and no --account: {text}");
+    assert!(
+        text.contains("--account") && text.contains(OLA) && text.contains(SELLER),
+        "{text}"
+    );
+
+    let (ok, text) = run(&["--config", folder, "sync"]);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!("Account {SELLER}")), "{text}");
+    assert!(text.contains(&format!("Account {OLA}")), "{text}");
+    assert_eq!(drafts_of(&dovecot, SELLER), 1, "{text}");
+    assert_eq!(drafts_of(&dovecot, OLA), 1, "{text}");
+
+    for (account, subject) in [(OLA, "Tilbud 2"), (SELLER, "Tilbud 1")] {
+        let (ok, text) = run(&["--config", folder, "--account", account, "status", "--json"]);
+        assert!(ok, "{text}");
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{account} sees only its own: {text}");
+        assert_eq!(rows[0]["subject"], subject);
+    }
+    let (ok, text) = run(&[
+        "--config",
+        folder,
+        "--account",
+        "nobody@fjordsalg.no",
+        "status",
+    ]);
+    assert!(
+        !ok && text.contains("no account nobody@fjordsalg.no"),
+        "{text}"
+    );
+
+    // --config twice is the same as the folder; one account twice is refused.
+    let ola = confd.path().join("ola.toml");
+    let (ok, text) = run(&[
+        "--config",
+        kari.config.to_str().unwrap(),
+        "--config",
+        ola.to_str().unwrap(),
+        "--account",
+        OLA,
+        "show",
+        "1",
+    ]);
+    assert!(ok && text.contains("Tilbud 2"), "{text}");
+    let (ok, text) = run(&[
+        "--config",
+        folder,
+        "--config",
+        ola.to_str().unwrap(),
+        "status",
+    ]);
+    assert!(!ok && text.contains("configured twice"), "{text}");
+}
+
+#[test]
+fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
+    let (dovecot, kari, confd) = three_sellers();
+    // Per's password is wrong: his account must back off without holding up the others.
+    config_for(&kari, PER, "NUDGE_PER_PASSWORD", confd.path());
+    opener_of(&dovecot, SELLER, 1, 14);
+    opener_of(&dovecot, OLA, 2, 14);
+    opener_of(&dovecot, PER, 3, 14);
+    let mut daemon = Daemon::start_with_args(
+        &kari,
+        &["--config", confd.path().to_str().unwrap()],
+        &[
+            ("NUDGE_OLA_PASSWORD", PASSWORD),
+            ("NUDGE_PER_PASSWORD", "wrong"),
+            ("NUDGE_TEST_TIME_DIVISOR", "60"),
+        ],
+    );
+    let made = wait_until(Duration::from_secs(60), || {
+        drafts_of(&dovecot, SELLER) == 1 && drafts_of(&dovecot, OLA) == 1
+    });
+    assert!(made.is_some(), "both drafts:\n{}", daemon.log());
+    assert_eq!(drafts_of(&dovecot, PER), 0);
+
+    reply_to(&dovecot, OLA, 2);
+    let withdrawn = wait_until(Duration::from_secs(15), || drafts_of(&dovecot, OLA) == 0);
+    assert!(
+        withdrawn.is_some(),
+        "Ola's draft withdrawn:\n{}",
+        daemon.log()
+    );
+    assert_eq!(drafts_of(&dovecot, SELLER), 1, "Kari's stays");
+    assert!(daemon.is_running(), "{}", daemon.log());
+
+    let log = daemon.log();
+    let per_lines: Vec<&str> = log.lines().filter(|l| l.contains(PER)).collect();
+    assert!(
+        per_lines.iter().any(|l| l.contains("ERROR")),
+        "Per's refused login is logged under his address:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains(OLA) && l.to_lowercase().contains("withdr")),
+        "Ola's lines carry his address:\n{log}"
+    );
+    daemon.signal("TERM");
+    assert!(
+        daemon
+            .wait_exit(Duration::from_secs(15))
+            .is_some_and(|s| s.success()),
+        "{}",
+        daemon.log()
+    );
+}
