@@ -128,7 +128,7 @@ pub async fn sync(
     dry_run: bool,
     progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     // A dry run changes nothing on the server: it needs no turn of its own.
     let lock = if dry_run {
         None
@@ -176,7 +176,7 @@ pub struct StatusRow {
 
 /// Every tracked conversation (`nudge status`).
 pub async fn status(config: &Config) -> Result<Vec<StatusRow>> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let conversations = store.conversations().await;
     store.close().await;
     Ok(conversations?
@@ -231,7 +231,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// One conversation with its history (`nudge show ID`).
 pub async fn show(config: &Config, id: i64) -> Result<String> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let found = store.conversation(id).await;
     let events = store.events(id).await;
     let quarantined = match &found {
@@ -326,7 +326,7 @@ pub async fn show(config: &Config, id: i64) -> Result<String> {
 
 /// How many messages are quarantined (`nudge status` counts them).
 pub async fn quarantined_count(config: &Config) -> Result<i64> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let count = store.quarantined_count().await;
     store.close().await;
     count
@@ -374,7 +374,7 @@ pub async fn control(
     control: Control,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     // Decided on the current row: if the daemon changed the conversation between the read and
     // the write (a reply arrived), decide again rather than overwrite it.
     let mut result = control_in(&store, config, id, control, now).await;
@@ -482,7 +482,7 @@ pub async fn suppress(
     address: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let result = async {
         match (action, address) {
             ("list", _) => {
@@ -494,12 +494,17 @@ pub async fn suppress(
                 Ok(list
                     .iter()
                     .map(|s| {
-                        format!(
+                        let line = format!(
                             "{:<40} {:<10} {}",
                             s.address,
                             s.reason,
                             s.added_at.with_timezone(&zone).format("%Y-%m-%d")
-                        )
+                        );
+                        // The team's entries say whose mailbox or command added them.
+                        match &s.added_by {
+                            Some(by) => format!("{line}  by {by}"),
+                            None => line,
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("\n"))
@@ -714,7 +719,7 @@ pub async fn summary_preview(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<(String, std::path::PathBuf)> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let computed = crate::summary::compute(&store, config, now, now).await;
     store.close().await;
     let summary = computed?;
@@ -736,7 +741,7 @@ pub async fn summary_preview(
 /// `nudge summary --send`: sends the summary of the seven days before `now` at once (and
 /// counts it as this week's).
 pub async fn summary_send(config: &Config, now: DateTime<Utc>) -> Result<String> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(config).await?;
     let result = async {
         let _turn = pass_lock(config, &store, "nudge summary --send").await?;
         let calendar = crate::cadence::Calendar::from_config(config);

@@ -188,7 +188,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
 
 /// [`run`], telling systemd through `notifier`.
 async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifier) -> Result<()> {
-    let store = Store::connect(&config.store).await?;
+    let store = Store::for_config(&config).await?;
     // One daemon per store: a second one says who runs already and stops.
     let _daemon = Lock::acquire_for(
         &config.store,

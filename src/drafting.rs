@@ -364,6 +364,69 @@ async fn relocate(
     Ok(true)
 }
 
+/// Where this seller last looked at the team's suppression list (the `seq` of the newest
+/// entry seen).
+const TEAM_SUPPRESSIONS_SEEN: &str = "team_suppressions_seen";
+
+/// The team's suppressions added since the last pass, heeded: every open conversation whose
+/// prospects are now all suppressed ends, and reconciling withdraws its waiting draft in the
+/// same pass. A colleague's opt-out stops this seller's follow-up to the same person.
+pub async fn heed_team_suppressions(pass: &Pass<'_>) -> Result<Vec<String>> {
+    let (store, now) = (pass.store, pass.now);
+    let mut changes = Vec::new();
+    if store.team_name().is_none() {
+        return Ok(changes);
+    }
+    let seen: i64 = store
+        .meta(TEAM_SUPPRESSIONS_SEEN)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let added = store.team_suppressions_after(seen).await?;
+    let Some(newest) = added.last().map(|a| a.seq) else {
+        return Ok(changes);
+    };
+    let (addresses, domains): (Vec<_>, Vec<_>) =
+        added.iter().partition(|a| a.address.contains('@'));
+    let addresses: Vec<String> = addresses.iter().map(|a| a.address.clone()).collect();
+    let domains: Vec<String> = domains.iter().map(|a| a.address.clone()).collect();
+    let concerned = store
+        .conversations_concerning(&[], &[], &addresses, &domains)
+        .await?;
+    if !concerned.is_empty() {
+        let suppressed: HashSet<String> = store
+            .suppressions()
+            .await?
+            .into_iter()
+            .map(|s| s.address)
+            .collect();
+        for conversation in &concerned {
+            let why: Vec<String> = added
+                .iter()
+                .filter(|a| {
+                    conversation.prospects.iter().any(|p| {
+                        let p = p.to_ascii_lowercase();
+                        p == a.address || crate::mail::address::domain(&p) == a.address
+                    })
+                })
+                .map(|a| format!("{}: {}, seen by {}", a.address, a.reason, a.added_by))
+                .collect();
+            if why.is_empty() {
+                continue;
+            }
+            if let Some(transition) =
+                crate::rules::ends_by_suppression(conversation, &suppressed, &why.join("; "))
+            {
+                save(store, conversation, transition, now, &mut changes).await?;
+            }
+        }
+    }
+    store
+        .meta_set(TEAM_SUPPRESSIONS_SEEN, &newest.to_string())
+        .await?;
+    Ok(changes)
+}
+
 /// Removes nudge's own draft, and records what became of it: withdrawn, or waiting for a
 /// removal that failed to be tried again at the next pass.
 async fn take_back(
@@ -682,6 +745,16 @@ pub async fn act(pass: &mut Pass<'_>) -> Result<CadenceReport> {
         if store.waiting_draft(*id).await?.is_some() {
             continue;
         }
+        if let Some(transition) = team_overlap(pass, conversation).await? {
+            // Held: its due time moves with it, shown by `status` at once.
+            let mut outcome = machine::apply(conversation, transition);
+            outcome.next.next_due = cadence.next(&outcome.next).map(|due| due.at);
+            let change = line(&outcome.next, &outcome.detail);
+            if commit_current(store, outcome, now).await? {
+                report.changes.push(change);
+            }
+            continue;
+        }
         match make_draft(pass, conversation, *step, template).await {
             Ok(Some(description)) => report.drafts.push(description),
             Ok(None) => {
@@ -807,6 +880,36 @@ async fn planned(
         }
     }
     Ok(plan)
+}
+
+/// The team's overlap rule for a follow-up due now: the transition that holds it while a
+/// colleague's touch of one of its organisations is recent ([`crate::rules::overlap_wait`]).
+async fn team_overlap(
+    pass: &Pass<'_>,
+    conversation: &Conversation,
+) -> Result<Option<Transition<'static>>> {
+    let (store, config, now) = (pass.store, pass.config, pass.now);
+    let Some(team) = config.team.as_ref().filter(|t| t.overlap_days > 0) else {
+        return Ok(None);
+    };
+    let mut organisations: Vec<String> = conversation
+        .prospects
+        .iter()
+        .map(|p| crate::mail::address::organisation_domain(&crate::mail::address::domain(p)))
+        .filter(|o| !o.is_empty())
+        .collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    // Business days run slower than calendar days: holidays and weekends, with room to spare.
+    let since = now - chrono::Duration::days(i64::from(team.overlap_days) * 2 + 30);
+    let touches = store.colleague_touches(&organisations, since).await?;
+    let calendar = crate::cadence::Calendar::from_config(config);
+    Ok(crate::rules::overlap_wait(
+        &touches,
+        team.overlap_days,
+        &calendar,
+        now,
+    ))
 }
 
 /// Makes the draft of `step` for a conversation; `None` when nobody is left to address it to.

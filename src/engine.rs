@@ -191,6 +191,9 @@ pub async fn pass_on(
     read_texts(&mut pass).await?;
     let read = started.elapsed();
     report.changes = apply_messages(&pass).await?;
+    report
+        .changes
+        .extend(drafting::heed_team_suppressions(&pass).await?);
     let applied = started.elapsed();
     let settled = drafting::reconcile(&mut pass).await?;
     report.changes.extend(settled.changes);

@@ -9,12 +9,13 @@ use chrono_tz::Tz;
 
 use super::paths::{default_store_path, system_timezone};
 use super::raw::{
-    locate_key, RawAccount, RawAuth, RawCadence, RawConfig, RawServer, RawStore, RawTracking,
+    locate_key, RawAccount, RawAuth, RawCadence, RawConfig, RawServer, RawStore, RawTeam,
+    RawTracking,
 };
 use super::{
     default_schema, Account, Auth, Away, CadenceConfig, Config, Country, ImapConfig, Language,
     PostgresStore, Redacted, SecretSource, Security, ServerConfig, SmtpConfig, Step, StoreConfig,
-    SummaryConfig, Tracking,
+    SummaryConfig, TeamConfig, Tracking,
 };
 use crate::error::ConfigError;
 
@@ -36,6 +37,52 @@ impl Checker<'_> {
             line: locate_key(self.text, key),
             message: message.into(),
         }
+    }
+
+    /// `[team]`: a name, the overlap in business days, and the lead's address.
+    fn team(
+        &self,
+        raw: RawTeam,
+        account: &Account,
+        store: &StoreConfig,
+    ) -> std::result::Result<TeamConfig, ConfigError> {
+        let name = raw.name.trim().to_string();
+        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+            return Err(self.error("team.name", "give the team a name (at most 100 characters)"));
+        }
+        if store.postgres.is_none() {
+            return Err(self.error(
+                "team.name",
+                "a team shares one store: set [store] url = \"postgres://…\" for every member",
+            ));
+        }
+        if raw.overlap_days > 60 {
+            return Err(self.error("team.overlap_days", "must be at most 60 business days"));
+        }
+        let lead = match raw.lead {
+            None => None,
+            Some(lead) => {
+                let lead = lead.trim().to_ascii_lowercase();
+                let domain = lead.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+                let own = account
+                    .own_domains
+                    .iter()
+                    .any(|d| domain == d || domain.ends_with(&format!(".{d}")));
+                if !lead.contains('@') || domain.is_empty() || !own {
+                    return Err(self.error(
+                        "team.lead",
+                        "the lead's summary names the team's prospects: it goes only to an \
+                         address of the team's own domains (account.own_domains)",
+                    ));
+                }
+                Some(lead)
+            }
+        };
+        Ok(TeamConfig {
+            name,
+            overlap_days: raw.overlap_days,
+            lead,
+        })
     }
 
     /// `[store]`: a SQLite file (`path`, or `url = "sqlite://PATH"`) or a PostgreSQL database
@@ -213,8 +260,13 @@ impl Checker<'_> {
         for (key, name) in raw.companies {
             companies.push(self.company(&key, &name)?);
         }
+        let team = match raw.team {
+            None => None,
+            Some(team) => Some(self.team(team, &account, &store)?),
+        };
         Ok(Config {
             path: self.path.map(Path::to_path_buf),
+            team,
             languages,
             companies,
             account,

@@ -119,6 +119,8 @@ pub struct Config {
     pub cadence: CadenceConfig,
     pub summary: SummaryConfig,
     pub store: StoreConfig,
+    /// The team this seller belongs to, when colleagues share the store.
+    pub team: Option<TeamConfig>,
     /// Template language per address or domain (lower-case), before detection.
     pub languages: Vec<(String, Language)>,
     /// The company name per domain (lower-case), before anything mail says: the name
@@ -321,6 +323,20 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// Set when the store is a PostgreSQL database (`[store] url = "postgres://…"`).
     pub postgres: Option<PostgresStore>,
+}
+
+/// `[team]`: sellers who share one PostgreSQL store and name the same team share one
+/// suppression list, wait for each other when they write to the same organisation, and their
+/// lead gets a weekly team summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamConfig {
+    /// The team's name, as every member writes it.
+    pub name: String,
+    /// A due follow-up waits until this many business days have passed since a colleague's
+    /// touch of the same organisation.
+    pub overlap_days: u32,
+    /// Who gets the weekly team summary (an address of the team's own domains), if anyone.
+    pub lead: Option<String>,
 }
 
 /// A store on PostgreSQL: the server's URL (it may hold a password, so it is never shown)

@@ -32,6 +32,8 @@ pub(super) struct RawConfig {
     pub(super) summary: RawSummary,
     #[serde(default)]
     pub(super) store: RawStore,
+    /// Colleagues who share the store: their suppression list, overlap, the lead's summary.
+    pub(super) team: Option<RawTeam>,
     /// Template language per address or domain: `"fjordkraft.no" = "nb"`.
     #[serde(default)]
     pub(super) languages: std::collections::BTreeMap<String, Language>,
@@ -193,6 +195,19 @@ impl Default for RawSummary {
 
 fn default_waiting_on_you_days() -> u32 {
     30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTeam {
+    pub(super) name: String,
+    #[serde(default = "default_overlap_days")]
+    pub(super) overlap_days: u32,
+    pub(super) lead: Option<String>,
+}
+
+fn default_overlap_days() -> u32 {
+    10
 }
 
 #[derive(Debug, Default, Deserialize)]

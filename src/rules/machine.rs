@@ -94,6 +94,15 @@ pub enum Transition<'a> {
     Merged {
         into: i64,
     },
+    /// A colleague of the seller's team wrote to the same organisation lately: the due
+    /// follow-up waits until `until` (a business day), so that two sellers do not follow up
+    /// with one company in the same week.
+    Overlap {
+        colleague: String,
+        organisation: String,
+        touched: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    },
     /// `nudge snooze`: nothing is due before `until`.
     Snooze {
         until: DateTime<Utc>,
@@ -483,6 +492,23 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
             (
                 EventKind::LetGo,
                 "no reply after the close-the-loop message: let go".to_string(),
+            )
+        }
+        Transition::Overlap {
+            colleague,
+            organisation,
+            touched,
+            until,
+        } => {
+            // `not_before` holds back until the first business day after it: the day before.
+            let before = until.pred_opt().unwrap_or(until);
+            next.not_before = Some(next.not_before.map_or(before, |d| d.max(before)));
+            (
+                EventKind::Noted,
+                format!(
+                    "{colleague} of your team wrote to {organisation} on {touched}: the \
+                     follow-up waits until {until}"
+                ),
             )
         }
         Transition::Stop { reason, detail } => {

@@ -155,6 +155,69 @@ impl<F: Fn(&str) -> bool> Suppressed for F {
     }
 }
 
+/// A conversation whose every prospect is on the suppression list (a team's list included:
+/// a colleague's opt-out binds every seller) ends: nobody is left to follow up, and a draft
+/// waiting for the seller is withdrawn with it. `why` says which entry, for the history.
+/// `None` while one prospect is left, or when the conversation ended already.
+pub fn ends_by_suppression(
+    conversation: &Conversation,
+    suppressed: &dyn Suppressed,
+    why: &str,
+) -> Option<machine::Transition<'static>> {
+    let everyone = !conversation.prospects.is_empty()
+        && conversation
+            .prospects
+            .iter()
+            .all(|p| suppressed.is_suppressed(p));
+    (conversation.state.is_open() && everyone).then(|| machine::Transition::Stop {
+        reason: "suppressed".into(),
+        detail: format!("every prospect is on the suppression list ({why}): stopped"),
+    })
+}
+
+/// A colleague's latest message to an organisation (from their Sent), as the team's store
+/// has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColleagueTouch {
+    pub colleague: String,
+    pub organisation: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The team's overlap rule: a follow-up due at `now` waits until `overlap_days` business days
+/// have passed since the latest touch a colleague made of one of its organisations. Returns
+/// the transition that holds it until then, or `None` when no colleague's touch is that
+/// recent (or `overlap_days` is 0). Pure: the touches and the calendar are given.
+pub fn overlap_wait(
+    touches: &[ColleagueTouch],
+    overlap_days: u32,
+    calendar: &crate::cadence::Calendar,
+    now: DateTime<Utc>,
+) -> Option<machine::Transition<'static>> {
+    if overlap_days == 0 {
+        return None;
+    }
+    let today = calendar.local_date(now);
+    touches
+        .iter()
+        .map(|t| {
+            let touched = calendar.local_date(t.at);
+            (
+                t,
+                touched,
+                calendar.add_business_days(touched, overlap_days),
+            )
+        })
+        .filter(|(_, _, until)| *until > today)
+        .max_by_key(|(t, _, until)| (*until, t.at))
+        .map(|(t, touched, until)| machine::Transition::Overlap {
+            colleague: t.colleague.clone(),
+            organisation: t.organisation.clone(),
+            touched,
+            until,
+        })
+}
+
 /// What the rules read of a conversation's last touch: its Message-ID and the ids it
 /// answers. Only these, so that a pass can keep the last touches of many conversations at
 /// hand in little memory.

@@ -990,3 +990,126 @@ fn the_sellers_resume_or_snooze_overrides_a_deferral() {
     assert_eq!(stopped.next.state, State::Stopped);
     assert_eq!(stopped.next.next_due, None);
 }
+
+fn oslo_calendar() -> crate::cadence::Calendar {
+    use chrono::Weekday::*;
+    crate::cadence::Calendar::new(
+        chrono_tz::Europe::Oslo,
+        vec![Mon, Tue, Wed, Thu, Fri],
+        vec![crate::config::Country::NO],
+        vec![],
+        vec![],
+    )
+}
+
+fn touch(colleague: &str, organisation: &str, at: DateTime<Utc>) -> ColleagueTouch {
+    ColleagueTouch {
+        colleague: colleague.into(),
+        organisation: organisation.into(),
+        at,
+    }
+}
+
+/// The team's overlap: a follow-up waits until `overlap_days` business days have passed
+/// since a colleague's latest touch of the organisation, counted on the seller's calendar.
+#[test]
+fn a_colleagues_recent_touch_holds_the_follow_up_for_the_overlap() {
+    let calendar = oslo_calendar();
+    let monday = Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let touches = [touch("ola@fjordsalg.no", "fjordkraft.no", monday)];
+    // Ten business days after Monday the 16th: Monday the 30th.
+    let held = overlap_wait(&touches, 10, &calendar, monday + Duration::days(4));
+    let Some(machine::Transition::Overlap {
+        colleague, until, ..
+    }) = held
+    else {
+        panic!("held: {held:?}");
+    };
+    assert_eq!((colleague.as_str(), until), ("ola@fjordsalg.no", day(30)));
+    // On the 30th the wait is over; with no overlap there is none.
+    assert!(overlap_wait(&touches, 10, &calendar, monday + Duration::days(14)).is_none());
+    assert!(overlap_wait(&touches, 0, &calendar, monday).is_none());
+    assert!(overlap_wait(&[], 10, &calendar, monday).is_none());
+    // The latest touch decides, whoever made it.
+    let later = [
+        touches[0].clone(),
+        touch(
+            "per@fjordsalg.no",
+            "fjordkraft.no",
+            monday + Duration::days(2),
+        ),
+    ];
+    let Some(machine::Transition::Overlap {
+        colleague, until, ..
+    }) = overlap_wait(&later, 10, &calendar, monday + Duration::days(4))
+    else {
+        panic!("held");
+    };
+    assert_eq!(
+        (colleague.as_str(), until),
+        (
+            "per@fjordsalg.no",
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+        )
+    );
+
+    // The transition holds the conversation until that business day, and says why.
+    let c = Conversation::new(
+        1,
+        "Tilbud",
+        vec!["ingrid@fjordkraft.no".into()],
+        monday,
+        None,
+    );
+    let outcome = machine::apply(
+        &c,
+        machine::Transition::Overlap {
+            colleague: "ola@fjordsalg.no".into(),
+            organisation: "fjordkraft.no".into(),
+            touched: day(16),
+            until: day(30),
+        },
+    );
+    assert_eq!(outcome.next.state, c.state, "still waiting");
+    assert_eq!(
+        calendar.next_business_day_after(outcome.next.not_before.unwrap()),
+        day(30)
+    );
+    assert!(
+        outcome.detail.contains("ola@fjordsalg.no"),
+        "{}",
+        outcome.detail
+    );
+}
+
+/// A conversation ends by the suppression list only when every prospect is on it.
+#[test]
+fn a_conversation_ends_by_suppression_only_when_nobody_is_left() {
+    let at = Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
+    let c = Conversation::new(
+        1,
+        "Tilbud",
+        vec!["ingrid@fjordkraft.no".into(), "per@fjordkraft.no".into()],
+        at,
+        None,
+    );
+    let one: HashSet<String> = ["ingrid@fjordkraft.no".to_string()].into();
+    assert!(ends_by_suppression(&c, &one, "x").is_none(), "Per is left");
+    let domain: HashSet<String> = ["fjordkraft.no".to_string()].into();
+    let Some(machine::Transition::Stop { reason, detail }) = ends_by_suppression(
+        &c,
+        &domain,
+        "fjordkraft.no: manual, seen by ola@fjordsalg.no",
+    ) else {
+        panic!("the whole domain is suppressed");
+    };
+    assert_eq!(reason, "suppressed");
+    assert!(detail.contains("seen by ola@fjordsalg.no"), "{detail}");
+    let mut ended = c.clone();
+    ended.state = State::Replied;
+    assert!(
+        ends_by_suppression(&ended, &domain, "x").is_none(),
+        "ended already"
+    );
+}

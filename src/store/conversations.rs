@@ -161,6 +161,10 @@ impl Store {
                     .execute(&mut **tx)
                     .await
                     .map_err(|e| self.error(e))?;
+                    // Consent is the company's: a colleague's opt-out binds every member.
+                    self.team_suppress_in(tx, address, reason, now)
+                        .await
+                        .map_err(|e| self.error(e))?;
                 }
                 Effect::DraftSent {
                     conversation_id,

@@ -25,6 +25,7 @@ mod mapping;
 mod messages;
 mod summaries;
 mod suppressions;
+mod team;
 pub use crate::rules::Effect;
 pub(crate) use conversations::Pending;
 pub use conversations::{Planned, ToPlan};
@@ -35,6 +36,7 @@ pub use messages::{Cursor, FolderState, MessageText, NewMessage, Quarantined, Se
 pub type StoredMessage = crate::model::Message;
 pub use summaries::{SummaryAttempt, SummaryRecord};
 pub use suppressions::Suppression;
+pub use team::TeamSuppression;
 
 /// A write transaction on the store, for the engine to hold across a chunk of work.
 pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
@@ -66,6 +68,8 @@ pub struct Store {
     /// What the store is called in messages: the file, or the server's URL without password.
     path: PathBuf,
     location: Location,
+    /// The team this store's seller belongs to, once joined ([`Store::join_team`]).
+    member: Option<team::Member>,
 }
 
 impl Store {
@@ -80,6 +84,18 @@ impl Store {
             }
             None => Store::open(&config.path).await,
         }
+    }
+
+    /// Opens the store of `config`'s account and, when it names a team, joins it.
+    pub async fn for_config(config: &crate::config::Config) -> Result<Store> {
+        let mut store = Store::connect(&config.store).await?;
+        if let Some(team) = &config.team {
+            if let Err(e) = store.join_team(team, &config.account).await {
+                store.close().await;
+                return Err(e);
+            }
+        }
+        Ok(store)
     }
 
     /// Opens (creating if needed) the SQLite store at `path` and brings its schema up to date.
@@ -126,6 +142,7 @@ impl Store {
             pool,
             path: path.to_path_buf(),
             location: Location::Sqlite(path.to_path_buf()),
+            member: None,
         })
     }
 
@@ -172,6 +189,7 @@ impl Store {
             pool,
             path: label,
             location: Location::Postgres(postgres.clone()),
+            member: None,
         })
     }
 
@@ -273,11 +291,16 @@ impl Store {
     /// one in one transaction.
     async fn snapshot_schema(&self, postgres: &PostgresStore) -> Result<(Store, Snapshot)> {
         let name = format!("nudge_dry_{}_{:08x}", std::process::id(), fastrand::u32(..));
-        let copy = Store::open_postgres(&PostgresStore {
+        let mut copy = Store::open_postgres(&PostgresStore {
             url: postgres.url.clone(),
             schema: name.clone(),
         })
         .await?;
+        // The copy reads the team's list and writes nothing of the team's.
+        copy.member = self
+            .member
+            .clone()
+            .map(|m| team::Member { writes: false, ..m });
         let guard = Snapshot::Schema {
             pool: self.pool.clone(),
             schema: name.clone(),

@@ -1,0 +1,235 @@
+//! A sales team on one PostgreSQL: sellers who name the same `[team]` share one suppression
+//! list. An opt-out that reaches one seller stops a colleague's pending draft to the same
+//! person within the colleague's next pass, and the colleague's list says who saw it. The
+//! team's tables exist only on PostgreSQL, so these tests run there whatever the run's store.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration as Days, Utc};
+use support::mailclient::{crlf, Message};
+use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
+use support::sales;
+use support::stores::Backend;
+use support::{Dovecot, DovecotOptions};
+
+const OLA: &str = "ola@fjordsalg.no";
+const PROSPECT: &str = "ingrid@fjordkraft.no";
+
+/// Kari's config rewritten for `email` in `dir`: the same database, the account's own schema.
+fn config_for(kari: &Nudge, email: &str, dir: &Path) -> PathBuf {
+    let local = email.split('@').next().unwrap();
+    let text = std::fs::read_to_string(&kari.config)
+        .unwrap()
+        .replace(
+            "kari.nordmann@fjordsalg.no",
+            &format!("{local}.nordmann@fjordsalg.no"),
+        )
+        .replace(SELLER, email)
+        .replace("Kari Nordmann", &format!("{local} Nordmann"))
+        .replace("state/nudge.db", &format!("state-{local}/nudge.db"));
+    let path = dir.join(format!("{local}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `seller`'s opener to the prospect, `days_ago`, into the seller's Sent.
+fn opener(dovecot: &Dovecot, seller: &str, days_ago: i64) {
+    let local = seller.split('@').next().unwrap();
+    let raw = Message {
+        from: &format!("{local} Nordmann <{seller}>"),
+        to: &format!("Ingrid Berg <{PROSPECT}>"),
+        subject: &format!("Tilbud fra {local}"),
+        message_id: &format!("opener.{local}@fjordsalg.no"),
+        in_reply_to: None,
+        date: &(Utc::now() - Days::days(days_ago)).to_rfc2822(),
+        body: "Hei Ingrid! Her er tilbudet vi snakket om.",
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(seller, "Sent", crlf(&raw).as_bytes());
+}
+
+fn drafts_of(dovecot: &Dovecot, email: &str) -> usize {
+    dovecot
+        .doveadm(&["search", "-u", email, "mailbox", "Drafts", "ALL"])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+fn nudge(folder: &Path, args: &[&str]) -> String {
+    let output = nudge_command(None)
+        .arg("--config")
+        .arg(folder)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "nudge {args:?}:\n{text}");
+    text
+}
+
+/// Kari and Ola of one team on one PostgreSQL, with `team` as their `[team]` section.
+fn team_of_two(team: &str) -> (Dovecot, Nudge, tempfile::TempDir) {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: [SELLER, OLA]
+            .iter()
+            .map(|u| (u.to_string(), PASSWORD.to_string()))
+            .collect(),
+        ..Default::default()
+    });
+    let kari = Nudge::new_on(
+        &dovecot,
+        &format!("{}\n{team}", sales::ALWAYS),
+        Backend::Postgres,
+    );
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
+    config_for(&kari, OLA, folder.path());
+    (dovecot, kari, folder)
+}
+
+#[test]
+fn an_opt_out_to_one_seller_stops_a_colleagues_pending_draft_within_one_pass() {
+    let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\noverlap_days = 0\n");
+    let folder = folder.path();
+    opener(&dovecot, SELLER, 14);
+    opener(&dovecot, OLA, 14);
+    nudge(folder, &["sync"]);
+    assert_eq!(drafts_of(&dovecot, SELLER), 1);
+    assert_eq!(drafts_of(&dovecot, OLA), 1);
+
+    // Ingrid tells Kari never to write again.
+    let reply = Message {
+        from: &format!("Ingrid Berg <{PROSPECT}>"),
+        to: SELLER,
+        subject: "Re: Tilbud fra kari",
+        message_id: "optout.1@fjordkraft.no",
+        in_reply_to: Some("opener.kari@fjordsalg.no"),
+        date: &Utc::now().to_rfc2822(),
+        body: "Vi har valgt en annen leverandør. Ikke kontakt meg igjen.",
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(SELLER, "INBOX", crlf(&reply).as_bytes());
+    let said = nudge(folder, &["--account", SELLER, "sync"]);
+    assert_eq!(drafts_of(&dovecot, SELLER), 0, "{said}");
+    assert_eq!(drafts_of(&dovecot, OLA), 1, "Ola's pass has not run yet");
+
+    // Ola's next pass withdraws his draft: the team's list binds him.
+    let said = nudge(folder, &["--account", OLA, "sync"]);
+    assert_eq!(drafts_of(&dovecot, OLA), 0, "{said}");
+    assert!(said.contains("suppression list"), "{said}");
+    let status = nudge(folder, &["--account", OLA, "status", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(rows[0]["state"], "stopped", "{status}");
+    let shown = nudge(folder, &["--account", OLA, "show", "1"]);
+    assert!(shown.contains(&format!("seen by {SELLER}")), "{shown}");
+    let list = nudge(folder, &["--account", OLA, "suppress", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(PROSPECT))
+        .unwrap_or_default();
+    assert!(line.contains(&format!("by {SELLER}")), "who saw it: {list}");
+    // Kari's own list names nobody: it was her mailbox.
+    let list = nudge(folder, &["--account", SELLER, "suppress", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(PROSPECT))
+        .unwrap_or_default();
+    assert!(!line.contains(" by "), "{list}");
+
+    // A new opener of Ola's to her is not tracked either, and a later pass changes nothing.
+    let said = nudge(folder, &["--account", OLA, "sync"]);
+    assert!(!said.contains("suppression list"), "heeded once: {said}");
+}
+
+#[test]
+fn a_team_needs_a_shared_postgres_store_and_a_lead_of_its_own_domains() {
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        ..Default::default()
+    });
+    let sqlite = Nudge::new_on(&dovecot, "[team]\nname = \"Fjordsalg\"\n", Backend::Sqlite);
+    let output = sqlite.run(&["status"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && text.contains("team.name"),
+        "{text}"
+    );
+    let outsider = Nudge::new_on(
+        &dovecot,
+        "[team]\nname = \"Fjordsalg\"\nlead = \"boss@gmail.com\"\n",
+        Backend::Postgres,
+    );
+    let output = outsider.run(&["status"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && text.contains("team.lead"),
+        "{text}"
+    );
+}
+
+/// Two sellers of one team and one company: Kari's follow-up to Per waits while Ola's
+/// message to Per's colleague at the same organisation is recent, and goes once
+/// `overlap_days` business days have passed since it.
+#[test]
+fn a_follow_up_waits_while_a_colleague_talks_to_the_same_organisation() {
+    let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\n");
+    let folder = folder.path();
+    // Kari wrote to Per two weeks ago; Ola wrote to Ingrid, at the same company, two days ago.
+    let kari = Message {
+        from: "Kari Nordmann <kari@fjordsalg.no>",
+        to: "Per Olsen <per.olsen@fjordkraft.no>",
+        subject: "Tilbud på rammeavtale",
+        message_id: "opener.per@fjordsalg.no",
+        in_reply_to: None,
+        date: &(Utc::now() - Days::days(14)).to_rfc2822(),
+        body: "Hei Per! Her er tilbudet.",
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(SELLER, "Sent", crlf(&kari).as_bytes());
+    opener(&dovecot, OLA, 2);
+    // Ola's pass has read his Sent before Kari's runs.
+    nudge(folder, &["--account", OLA, "sync"]);
+    let said = nudge(folder, &["--account", SELLER, "sync"]);
+    assert_eq!(
+        drafts_of(&dovecot, SELLER),
+        0,
+        "Kari's follow-up waits:\n{said}"
+    );
+    assert!(
+        said.contains("ola@fjordsalg.no of your team wrote to fjordkraft.no"),
+        "{said}"
+    );
+    let shown = nudge(folder, &["--account", SELLER, "show", "1"]);
+    assert!(shown.contains("the follow-up waits until"), "{shown}");
+    let status = nudge(folder, &["--account", SELLER, "status", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let due = rows[0]["next_due"]
+        .as_str()
+        .expect("a due time")
+        .to_string();
+    let due: chrono::DateTime<Utc> = due.parse().unwrap();
+    // Every day is a business day in this scenario: ten of them after Ola's touch.
+    let expected = (Utc::now() - Days::days(2)).date_naive() + Days::days(10);
+    let due_day = due.with_timezone(&chrono_tz::Europe::Oslo).date_naive();
+    assert!(
+        (due_day - expected).num_days().abs() <= 1,
+        "due {due_day}, ten business days after Ola's touch: {expected}"
+    );
+
+    // A week on, it still waits; once the overlap has passed, the draft is made.
+    let later = |days: i64| (Utc::now() + Days::days(days)).to_rfc3339();
+    nudge(folder, &["--account", SELLER, "sync", "--now", &later(6)]);
+    assert_eq!(drafts_of(&dovecot, SELLER), 0);
+    let said = nudge(folder, &["--account", SELLER, "sync", "--now", &later(9)]);
+    assert_eq!(drafts_of(&dovecot, SELLER), 1, "{said}");
+}
