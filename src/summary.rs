@@ -120,6 +120,19 @@ pub struct NewContacts {
     pub addresses: String,
 }
 
+/// A prospect's organisation a colleague of the seller's team wrote to lately (`[team]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Colleague {
+    /// The seller's conversation with the organisation.
+    pub subject: String,
+    pub prospect: String,
+    /// The colleague's address, and the organisation (its domain) they wrote to.
+    pub colleague: String,
+    pub organisation: String,
+    /// When the colleague last wrote, as a short date in the seller's language.
+    pub on: String,
+}
+
 /// At most this many entries in each list of the summary. A week with more is a busy one, and a
 /// long list is read by nobody: Gmail clips a message whose HTML passes about 102 KB, and the
 /// seller acts on the first few anyway. The rest is counted in [`Summary::more`] and shown as
@@ -143,6 +156,7 @@ pub struct More {
     pub coming_back: u32,
     pub not_now: u32,
     pub new_contacts: u32,
+    pub colleagues: u32,
 }
 
 /// Everything the summary templates see.
@@ -173,6 +187,9 @@ pub struct Summary {
     pub not_now: Vec<NotNow>,
     /// People who left this week, and whom their notices named instead.
     pub new_contacts: Vec<NewContacts>,
+    /// Open conversations whose organisation a colleague of the team wrote to lately,
+    /// latest first (empty without a team).
+    pub colleagues: Vec<Colleague>,
     /// What each list leaves out.
     pub more: More,
 }
@@ -200,6 +217,7 @@ impl Summary {
         keep(&mut self.coming_back, &mut more.coming_back, limit);
         keep(&mut self.not_now, &mut more.not_now, limit);
         keep(&mut self.new_contacts, &mut more.new_contacts, limit);
+        keep(&mut self.colleagues, &mut more.colleagues, limit);
     }
 
     /// A realistic week, for previews, the README's picture and tests of the rendering.
@@ -322,6 +340,13 @@ impl Summary {
                 subject: s("Tilbud på kjølelager"),
                 prospect: s("ola@kystfisk.no"),
                 addresses: s("per.olsen@kystfisk.no"),
+            }],
+            colleagues: vec![Colleague {
+                subject: s("Tilbud på rammeavtale"),
+                prospect: s("ingrid.berg@fjordkraft.no"),
+                colleague: s("ola@fjordsalg.no"),
+                organisation: s("fjordkraft.no"),
+                on: s("Thu 19 Nov"),
             }],
             more: More::default(),
         }
@@ -558,6 +583,7 @@ pub async fn compute(
             })
         })
         .collect();
+    let colleagues = colleagues_talking(store, config, &conversations, due).await?;
     // The events come oldest first.
     replied.reverse();
     let_go.reverse();
@@ -586,10 +612,59 @@ pub async fn compute(
         coming_back: coming_back.into_iter().map(|(_, c)| c).collect(),
         not_now,
         new_contacts,
+        colleagues,
         more: More::default(),
     };
     summary.fit();
     Ok(summary)
+}
+
+/// The open conversations whose organisation a colleague of the team wrote to within the
+/// team's overlap (at least the week), latest first: who else is talking to them.
+async fn colleagues_talking(
+    store: &Store,
+    config: &Config,
+    conversations: &[Conversation],
+    due: DateTime<Utc>,
+) -> Result<Vec<Colleague>> {
+    let Some(team) = &config.team else {
+        return Ok(Vec::new());
+    };
+    let calendar = Calendar::from_config(config);
+    let organisation = |address: &str| {
+        crate::mail::address::organisation_domain(&crate::mail::address::domain(address))
+    };
+    let open: Vec<&Conversation> = conversations.iter().filter(|c| c.state.is_open()).collect();
+    let mut organisations: Vec<String> = open
+        .iter()
+        .flat_map(|c| c.prospects.iter().map(|p| organisation(p)))
+        .filter(|o| !o.is_empty())
+        .collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let days = i64::from(team.overlap_days.max(5)) * 2 + 7;
+    let mut touches = store
+        .colleague_touches(&organisations, due - Duration::days(days))
+        .await?;
+    touches.sort_by(|a, b| b.at.cmp(&a.at));
+    let language = config.account.language;
+    let mut out = Vec::new();
+    for touch in &touches {
+        for c in open.iter().filter(|c| {
+            c.prospects
+                .iter()
+                .any(|p| organisation(p) == touch.organisation)
+        }) {
+            out.push(Colleague {
+                subject: strip_reply_prefixes(&c.subject),
+                prospect: prospect_of(c),
+                colleague: touch.colleague.clone(),
+                organisation: touch.organisation.clone(),
+                on: short_date(calendar.local_date(touch.at), language),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// "16–22 November 2026", "16.–22. november 2026", …
@@ -846,6 +921,10 @@ fn shown(summary: &Summary) -> Summary {
     for w in &mut out.waiting_on_you {
         n(&mut w.subject);
         n(&mut w.prospect);
+    }
+    for c in &mut out.colleagues {
+        n(&mut c.subject);
+        n(&mut c.prospect);
     }
     n(&mut out.seller_first_name);
     out
