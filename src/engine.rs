@@ -218,6 +218,11 @@ pub async fn pass_on(
     let (summary, summary_due) =
         summary::maybe_send(pass.connection, store, config, &inbox, now, dry_run).await?;
     report.changes.extend(summary);
+    // The lead's summary is the team's, never a reason to fail this seller's pass.
+    match crate::team_summary::maybe_send(store, config, now, dry_run).await {
+        Ok(line) => report.changes.extend(line),
+        Err(e) => warn!("the team's summary: {e}"),
+    }
     if let Some(due) = summary_due {
         report.next_wake = Some(report.next_wake.map_or(due, |w| w.min(due)));
     }

@@ -43,6 +43,7 @@ pub mod smtp;
 pub mod store;
 pub mod summary;
 pub mod systemd;
+pub mod team_summary;
 pub mod tls;
 
 pub use error::{Error, ErrorKind, Result};

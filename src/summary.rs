@@ -646,7 +646,7 @@ async fn colleagues_talking(
     let mut touches = store
         .colleague_touches(&organisations, due - Duration::days(days))
         .await?;
-    touches.sort_by(|a, b| b.at.cmp(&a.at));
+    touches.sort_by_key(|b| std::cmp::Reverse(b.at));
     let language = config.account.language;
     let mut out = Vec::new();
     for touch in &touches {
@@ -668,7 +668,7 @@ async fn colleagues_talking(
 }
 
 /// "16–22 November 2026", "16.–22. november 2026", …
-fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
+pub(crate) fn period(from: NaiveDate, to: NaiveDate, language: Language) -> String {
     let dot = if matches!(
         language,
         Language::Nb | Language::Da | Language::Fi | Language::De

@@ -233,3 +233,67 @@ fn a_follow_up_waits_while_a_colleague_talks_to_the_same_organisation() {
     let said = nudge(folder, &["--account", SELLER, "sync", "--now", &later(9)]);
     assert_eq!(drafts_of(&dovecot, SELLER), 1, "{said}");
 }
+
+/// The lead's weekly summary goes out once for the team, over SMTP, with each seller's
+/// numbers, the subjects of their new conversations and the companies two of them wrote to,
+/// and never a word of message text.
+#[test]
+fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
+    use support::nudge::smtp_section;
+    use support::{SmtpSecurity, SmtpServer};
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: [SELLER, OLA]
+            .iter()
+            .map(|u| (u.to_string(), PASSWORD.to_string()))
+            .collect(),
+        ..Default::default()
+    });
+    let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
+    let extra = format!(
+        "{}\n{}[summary]\nweekday = \"{}\"\ntime = \"00:00\"\n\n[team]\nname = \"Fjordsalg\"\nlead = \"lead@fjordsalg.no\"\n",
+        sales::ALWAYS,
+        smtp_section(&dovecot, &smtp),
+        sales::weekday_today()
+    );
+    let kari = Nudge::new_on(&dovecot, &extra, Backend::Postgres);
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
+    config_for(&kari, OLA, folder.path());
+    let folder = folder.path();
+    // Both wrote to Fjordkraft this week.
+    opener(&dovecot, SELLER, 2);
+    opener(&dovecot, OLA, 2);
+    nudge(folder, &["--account", OLA, "sync"]);
+    let said = nudge(folder, &["--account", SELLER, "sync"]);
+    assert!(said.contains("sent the team's summary"), "{said}");
+    let to_lead = |all: Vec<support::ReceivedMail>| -> Vec<String> {
+        all.into_iter()
+            .filter(|m| m.rcpt_to == ["lead@fjordsalg.no"])
+            .map(|m| String::from_utf8_lossy(&m.data).into_owned())
+            .collect()
+    };
+    let sent = to_lead(smtp.wait_for(1, std::time::Duration::from_secs(10)));
+    assert_eq!(sent.len(), 1, "{said}");
+    let mail = &sent[0];
+    assert!(mail.contains("Subject: Team Fjordsalg: week"), "{mail}");
+    assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
+    for seen in [
+        SELLER,
+        OLA,
+        "Tilbud fra kari",
+        "Tilbud fra ola",
+        "fjordkraft.no: kari@fjordsalg.no, ola@fjordsalg.no",
+    ] {
+        assert!(mail.contains(seen), "{seen:?} in:\n{mail}");
+    }
+    assert!(
+        !mail.contains("Her er tilbudet"),
+        "no message text:\n{mail}"
+    );
+
+    // Another member's pass, and Kari's next, send nothing more.
+    let said = nudge(folder, &["sync"]);
+    assert!(!said.contains("team's summary"), "{said}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(to_lead(smtp.received()).len(), 1);
+}

@@ -209,4 +209,119 @@ impl Store {
         }
         Ok(touches)
     }
+
+    /// The members of this store's team, by address: (address, name, schema).
+    pub async fn team_members(&self) -> Result<Vec<(String, String, String)>> {
+        let Some(member) = &self.member else {
+            return Ok(Vec::new());
+        };
+        sqlx::query_as(
+            "SELECT account, name, schema_name FROM nudge_team.members
+             WHERE team = $1 ORDER BY account",
+        )
+        .bind(&member.team)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))
+    }
+
+    /// The store of the member whose rows live in `schema`, on this store's server: for the
+    /// team summary, which reads it and writes nothing.
+    pub async fn colleague_store(&self, schema: &str) -> Result<Store> {
+        let Location::Postgres(postgres) = &self.location else {
+            return Err(self.error("a team shares a PostgreSQL store; this one is SQLite"));
+        };
+        Store::open_postgres(&crate::config::PostgresStore {
+            url: postgres.url.clone(),
+            schema: schema.to_string(),
+        })
+        .await
+    }
+
+    /// The organisations (domains) the seller wrote to at or after `since`.
+    pub async fn organisations_written_since(&self, since: DateTime<Utc>) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT org_domain FROM contacts WHERE last_sent >= $1 ORDER BY org_domain",
+        )
+        .bind(since.to_rfc3339())
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))
+    }
+
+    /// Claims the team's summary of `week` for this member: true when it is this member's
+    /// to send (nobody claimed it before).
+    pub async fn claim_team_summary(
+        &self,
+        week: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let Some(member) = self.member.as_ref().filter(|m| m.writes) else {
+            return Ok(false);
+        };
+        let done = sqlx::query(
+            "INSERT INTO nudge_team.team_summaries
+                 (team, week, state, claimed_by, message_id, started_at)
+             VALUES ($1, $2, 'sending', $3, $4, $5) ON CONFLICT (team, week) DO NOTHING",
+        )
+        .bind(&member.team)
+        .bind(week)
+        .bind(&member.account)
+        .bind(message_id)
+        .bind(now.to_rfc3339())
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether the team's summary of `week` was claimed (sent, in flight, or perhaps sent).
+    pub async fn team_summary_claimed(&self, week: &str) -> Result<bool> {
+        let Some(member) = &self.member else {
+            return Ok(false);
+        };
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM nudge_team.team_summaries WHERE team = $1 AND week = $2",
+        )
+        .bind(&member.team)
+        .bind(week)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(found.is_some())
+    }
+
+    /// Records how the claimed summary of `week` ended: `Some(state)` ('sent' or 'unknown')
+    /// keeps the claim, `None` (certainly not delivered) gives it up for a later pass.
+    pub async fn settle_team_summary(
+        &self,
+        week: &str,
+        state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(member) = &self.member else {
+            return Ok(());
+        };
+        let query = match state {
+            Some(state) => sqlx::query(
+                "UPDATE nudge_team.team_summaries SET state = $3, sent_at = $4
+                 WHERE team = $1 AND week = $2",
+            )
+            .bind(&member.team)
+            .bind(week)
+            .bind(state)
+            .bind(now.to_rfc3339()),
+            None => {
+                sqlx::query("DELETE FROM nudge_team.team_summaries WHERE team = $1 AND week = $2")
+                    .bind(&member.team)
+                    .bind(week)
+            }
+        };
+        query
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
 }
