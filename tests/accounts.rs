@@ -214,3 +214,91 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
         daemon.log()
     );
 }
+
+/// The team's PostgreSQL is killed and stays down for 30 seconds under a running `nudge run` with two
+/// accounts: nothing is lost or doubled, and both accounts catch up once it is back (a reply
+/// that came meanwhile withdraws its draft; an opener sent meanwhile gets its follow-up).
+#[test]
+fn a_postgres_outage_of_thirty_seconds_loses_nothing_and_every_account_recovers() {
+    let mut postgres = support::Postgres::start_durable();
+    let url = postgres.create_database("outage");
+    let dovecot = Dovecot::start(DovecotOptions {
+        users: [SELLER, OLA]
+            .iter()
+            .map(|u| (u.to_string(), PASSWORD.to_string()))
+            .collect(),
+        ..Default::default()
+    });
+    let kari = Nudge::new_on(&dovecot, sales::ALWAYS, support::stores::Backend::Sqlite);
+    // Both stores on this server, which the test stops and starts.
+    let text = std::fs::read_to_string(&kari.config).unwrap();
+    let text = text.replacen("[store]\n", "[store]\n", 1).replacen(
+        "/nudge.db\"\n",
+        &format!("/nudge.db\"\nurl = \"{url}\"\n"),
+        1,
+    );
+    assert!(text.contains(&url), "{text}");
+    let confd = tempfile::tempdir().unwrap();
+    std::fs::write(confd.path().join("kari.toml"), &text).unwrap();
+    std::fs::write(&kari.config, &text).unwrap();
+    config_for(&kari, OLA, "NUDGE_OLA_PASSWORD", confd.path());
+    opener_of(&dovecot, SELLER, 1, 14);
+    opener_of(&dovecot, OLA, 2, 14);
+    let mut daemon = Daemon::start_with_args(
+        &kari,
+        &["--config", confd.path().to_str().unwrap()],
+        &[
+            ("NUDGE_OLA_PASSWORD", PASSWORD),
+            ("NUDGE_TEST_TIME_DIVISOR", "60"),
+        ],
+    );
+    let made = wait_until(Duration::from_secs(60), || {
+        drafts_of(&dovecot, SELLER) == 1 && drafts_of(&dovecot, OLA) == 1
+    });
+    assert!(made.is_some(), "both drafts:\n{}", daemon.log());
+
+    // Killed, as a crash or the OOM killer would: no shutdown, sessions cut off.
+    let pid = postgres.pid().expect("the server runs");
+    // SAFETY: a plain signal to the server this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    postgres.stop();
+    reply_to(&dovecot, SELLER, 1);
+    opener_of(&dovecot, OLA, 3, 14);
+    std::thread::sleep(Duration::from_secs(30));
+    assert!(daemon.is_running(), "the outage stopped the service:\n{}", daemon.log());
+    assert_eq!(drafts_of(&dovecot, OLA), 1, "nothing is drafted without the store");
+    postgres.restart();
+
+    let caught_up = wait_until(Duration::from_secs(60), || {
+        drafts_of(&dovecot, SELLER) == 0 && drafts_of(&dovecot, OLA) == 2
+    });
+    assert!(
+        caught_up.is_some(),
+        "after the outage: Kari's draft withdrawn, Ola's second drafted (Kari {}, Ola {}):\n{}",
+        drafts_of(&dovecot, SELLER),
+        drafts_of(&dovecot, OLA),
+        daemon.log()
+    );
+    assert!(daemon.is_running(), "{}", daemon.log());
+    daemon.signal("TERM");
+    assert!(daemon.wait_exit(Duration::from_secs(15)).is_some());
+
+    // Nothing lost or doubled: one conversation per opener, each as it should stand.
+    let folder = confd.path().to_str().unwrap();
+    let (ok, text) = run(&["--config", folder, "--account", SELLER, "status", "--json"]);
+    assert!(ok, "{text}");
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert_eq!(rows[0]["state"], "replied", "{text}");
+    let (ok, text) = run(&["--config", folder, "--account", OLA, "status", "--json"]);
+    assert!(ok, "{text}");
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let states: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["drafted", "drafted"], "{text}");
+}

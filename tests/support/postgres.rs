@@ -33,6 +33,9 @@ pub struct Postgres {
     port: u16,
     /// Set once a panic message carried the log, so that `Drop` does not print it again.
     log_shown: bool,
+    /// Commits are on disk (the OS's) when they return, as on a real server: a killed server
+    /// loses no committed transaction. Off for throwaway data, which need not wait.
+    durable: bool,
     dir: tempfile::TempDir,
 }
 
@@ -40,6 +43,16 @@ impl Postgres {
     /// Runs `initdb` into a fresh temp dir and starts `postgres` on a free loopback port.
     /// Returns once the server accepts connections; panics with the log otherwise.
     pub fn start() -> Postgres {
+        Postgres::start_as(false)
+    }
+
+    /// [`Postgres::start`] with commits that survive a kill of the server
+    /// (`synchronous_commit` on, as a real server runs): for tests that crash it.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_as(true)
+    }
+
+    fn start_as(durable: bool) -> Postgres {
         let dir = temp_dir("nudge-postgres-");
         let bin = bin_dir();
         let run_as = unprivileged_user();
@@ -49,6 +62,7 @@ impl Postgres {
             run_as,
             port: 0,
             log_shown: false,
+            durable,
             dir,
         };
         postgres.init_data_dir();
@@ -258,9 +272,14 @@ impl Postgres {
                 "unix_socket_directories={}",
                 self.dir().join("run").display()
             ),
-            // Throwaway data: no waiting for the disk.
+            // Throwaway data: no waiting for the disk. A durable server still skips fsync
+            // (a killed process loses nothing the OS holds) but writes each commit's WAL
+            // before the commit returns.
             "fsync=off".to_string(),
-            "synchronous_commit=off".to_string(),
+            format!(
+                "synchronous_commit={}",
+                if self.durable { "on" } else { "off" }
+            ),
             "full_page_writes=off".to_string(),
         ] {
             cmd.arg("-c").arg(setting);
