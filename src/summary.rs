@@ -646,7 +646,7 @@ async fn colleagues_talking(
     let mut touches = store
         .colleague_touches(&organisations, due - Duration::days(days))
         .await?;
-    touches.sort_by(|a, b| b.at.cmp(&a.at));
+    touches.sort_by_key(|t| std::cmp::Reverse(t.at));
     let language = config.account.language;
     let mut out = Vec::new();
     for touch in &touches {
