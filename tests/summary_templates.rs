@@ -16,8 +16,11 @@ struct Language {
     due: [&'static str; 2],
     /// Opener, follow-up 1, follow-up 2, close-the-loop.
     steps: [&'static str; 4],
-    /// Text headings of the drafts, replied, let-go, due and waiting-on-you sections.
-    sections: [&'static str; 5],
+    /// Text headings of the drafts, replied, let-go, due, waiting-on-you and colleagues
+    /// sections.
+    sections: [&'static str; 6],
+    /// The colleagues section's heading in HTML.
+    colleagues: &'static str,
     /// What a list leaves out, with `N` for the number.
     more: &'static str,
     library: nudge::config::Language,
@@ -63,7 +66,9 @@ fn languages() -> [Language; 6] {
                 "LET GO",
                 "COMING UP NEXT WEEK",
                 "WAITING ON YOU",
+                "YOUR COLLEAGUES ARE TALKING TO THEM",
             ],
+            colleagues: "Your colleagues are talking to them",
             more: "and N more",
             library: nudge::config::Language::En,
         },
@@ -85,7 +90,9 @@ fn languages() -> [Language; 6] {
                 "AVSLUTTET UTEN SVAR",
                 "KOMMER NESTE UKE",
                 "DE VENTER PÅ SVAR FRA DEG",
+                "KOLLEGAENE DINE SNAKKER OGSÅ MED DEM",
             ],
+            colleagues: "Kollegaene dine snakker også med dem",
             more: "og N til",
             library: nudge::config::Language::Nb,
         },
@@ -107,7 +114,9 @@ fn languages() -> [Language; 6] {
                 "AVSLUTADE UTAN SVAR",
                 "KOMMER NÄSTA VECKA",
                 "DE VÄNTAR PÅ SVAR FRÅN DIG",
+                "DINA KOLLEGOR PRATAR OCKSÅ MED DEM",
             ],
+            colleagues: "Dina kollegor pratar också med dem",
             more: "och N till",
             library: nudge::config::Language::Sv,
         },
@@ -124,7 +133,9 @@ fn languages() -> [Language; 6] {
                 "AFSLUTTET UDEN SVAR",
                 "KOMMER I NÆSTE UGE",
                 "DE VENTER PÅ SVAR FRA DIG",
+                "DINE KOLLEGER TALER OGSÅ MED DEM",
             ],
+            colleagues: "Dine kolleger taler også med dem",
             more: "og N mere",
             library: nudge::config::Language::Da,
         },
@@ -146,7 +157,9 @@ fn languages() -> [Language; 6] {
                 "PÄÄTETTY ILMAN VASTAUSTA",
                 "TULOSSA ENSI VIIKOLLA",
                 "HE ODOTTAVAT VASTAUSTASI",
+                "KOLLEGASI OVAT MYÖS YHTEYDESSÄ HEIHIN",
             ],
+            colleagues: "Kollegasi ovat myös yhteydessä heihin",
             more: "ja N muuta",
             library: nudge::config::Language::Fi,
         },
@@ -168,7 +181,9 @@ fn languages() -> [Language; 6] {
                 "OHNE ANTWORT BEENDET",
                 "NÄCHSTE WOCHE GEPLANT",
                 "SIE WARTEN AUF IHRE ANTWORT",
+                "IHR TEAM SPRICHT AUCH MIT DIESEN FIRMEN",
             ],
+            colleagues: "Ihr Team spricht auch mit diesen Firmen",
             more: "und N weitere",
             library: nudge::config::Language::De,
         },
@@ -177,6 +192,9 @@ fn languages() -> [Language; 6] {
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 const SUBJECT: &str = "Tilbud & <b>pris</b>";
+/// A teammate who wrote to a prospect's company, and the subject of the seller's conversation.
+const COLLEAGUE: &str = "ola@fjordsalg.no";
+const COLLEAGUE_SUBJECT: &str = "Kjølelager & <i>drift</i>";
 
 /// A realistic week: every section filled, a prospect and a subject that try to inject HTML.
 fn full_week(language: &Language) -> Value {
@@ -215,9 +233,15 @@ fn full_week(language: &Language) -> Value {
         "waiting_on_you": [
             { "subject": "Prisliste", "prospect": "Tor Bakke", "business_days": 3 }
         ],
+        "colleagues": [
+            {
+                "subject": COLLEAGUE_SUBJECT, "prospect": "Lise Dahl", "colleague": COLLEAGUE,
+                "organisation": "fjordkraft.no", "on": language.due[1]
+            }
+        ],
         "more": {
             "drafts_waiting": 0, "replied": 0, "let_go": 0, "due_next_week": 0,
-            "waiting_on_you": 0
+            "waiting_on_you": 0, "colleagues": 0
         }
     })
 }
@@ -238,9 +262,10 @@ fn empty_week(language: &Language) -> Value {
         "let_go": [],
         "due_next_week": [],
         "waiting_on_you": [],
+        "colleagues": [],
         "more": {
             "drafts_waiting": 0, "replied": 0, "let_go": 0, "due_next_week": 0,
-            "waiting_on_you": 0
+            "waiting_on_you": 0, "colleagues": 0
         }
     })
 }
@@ -388,6 +413,15 @@ fn a_full_week_renders_escaped_complete_and_in_every_language() {
             "{code}: escaped subject"
         );
         assert!(!html.contains("<b>pris"), "{code}: raw subject markup");
+        assert!(
+            html.contains("Kjølelager &amp; &lt;i&gt;drift"),
+            "{code}: escaped subject of the colleagues section"
+        );
+        assert!(!html.contains("<i>drift"), "{code}: raw subject markup");
+        assert!(
+            text.contains(COLLEAGUE_SUBJECT) && text.contains(COLLEAGUE),
+            "{code}: the colleagues section in text"
+        );
         assert!(!html.contains("& <b>"), "{code}: raw ampersand");
         assert!(
             text.contains(SCRIPT) && text.contains(SUBJECT),
@@ -566,6 +600,7 @@ fn a_list_cut_short_says_how_many_more() {
         "let_go",
         "due_next_week",
         "waiting_on_you",
+        "colleagues",
     ];
     for language in languages() {
         let code = language.code;
@@ -635,8 +670,8 @@ fn long_prospect(i: usize) -> String {
 }
 
 /// The summary's lists: drafts waiting, replied, let go, due next week, waiting on you,
-/// coming back later, said not now, new contacts to consider.
-const LISTS: usize = 8;
+/// coming back later, said not now, new contacts to consider, colleagues talking to them.
+const LISTS: usize = 9;
 
 /// A week of a thousand conversations in every list, as `summary::compute` would give it.
 fn a_thousand_of_everything() -> nudge::summary::Summary {
@@ -717,6 +752,15 @@ fn a_thousand_of_everything() -> nudge::summary::Summary {
             addresses: format!("per.{i}@innkjop.fjordkraft-nettselskap.no"),
         })
         .collect();
+    summary.colleagues = (0..THOUSAND)
+        .map(|i| Colleague {
+            subject: long_subject(i),
+            prospect: long_prospect(i),
+            colleague: format!("ola-kristian.nordmann.{i}@salg.fjordsalg-konsern.no"),
+            organisation: "fjordkraft-nettselskap.no".into(),
+            on: "Thu 19 Nov".into(),
+        })
+        .collect();
     summary
 }
 
@@ -741,7 +785,7 @@ fn a_thousand_conversations_of_every_kind_fit_a_mail_client() {
         assert_self_contained_html(code, &html);
         assert_text_is_plain_and_narrow(code, &text);
 
-        // Each list: its first entries, and how many more. Eight lists of long entries pass
+        // Each list: its first entries, and how many more. Nine lists of long entries pass
         // 80 KB at the full limit, so they are drawn again shorter, all alike.
         let shown = [limit, 5, 2, 1]
             .into_iter()
@@ -854,6 +898,9 @@ fn markup_in_every_subject_still_fits() {
     for (i, c) in summary.new_contacts.iter_mut().enumerate() {
         (c.subject, c.prospect, c.addresses) = (hostile(i), hostile(i), hostile(i));
     }
+    for (i, c) in summary.colleagues.iter_mut().enumerate() {
+        (c.subject, c.prospect, c.organisation) = (hostile(i), hostile(i), hostile(i));
+    }
     for language in languages() {
         let code = language.code;
         let (text, html) = nudge::summary::render(&summary, language.library).unwrap();
@@ -892,6 +939,74 @@ fn markup_in_every_subject_still_fits() {
             text.matches("\n  - ").count(),
             LISTS * shown,
             "{code}:\n{text}"
+        );
+    }
+}
+
+/// The open conversations whose company a colleague of the team wrote to lately: shown in
+/// both parts in every language, after the new contacts, with who wrote to which company; a
+/// seller without a team (no entries) sees no such section.
+#[test]
+fn who_else_of_the_team_is_talking_to_them() {
+    let sample = nudge::summary::Summary::sample();
+    assert_eq!(sample.colleagues.len(), 1, "the sample has one");
+    let mut alone = sample.clone();
+    alone.colleagues.clear();
+    for language in languages() {
+        let code = language.code;
+        let heading = language.sections[5];
+        let (text, html) = nudge::summary::render(&sample, language.library).unwrap();
+        assert_text_is_plain_and_narrow(code, &text);
+        for (part, rendered, heading) in [
+            ("text", &text, heading),
+            ("html", &html, language.colleagues),
+        ] {
+            for shown in [heading, COLLEAGUE, "fjordkraft.no", "Thu 19 Nov"] {
+                assert!(
+                    rendered.contains(shown),
+                    "{code} {part}: lacks {shown:?}:\n{rendered}"
+                );
+            }
+            // After the new contacts, and once.
+            let at = rendered.find(heading).unwrap();
+            assert!(
+                at > rendered.find("per.olsen@kystfisk.no").unwrap(),
+                "{code} {part}"
+            );
+            assert_eq!(rendered.matches(COLLEAGUE).count(), 1, "{code} {part}");
+        }
+        // The entry: the prospect and the subject, then who wrote to which company.
+        let lines: Vec<&str> = text.lines().collect();
+        let entry = lines.iter().position(|l| l.contains(COLLEAGUE)).unwrap();
+        assert!(
+            lines[entry - 1].starts_with("  - ingrid.berg@fjordkraft.no: ")
+                && lines[entry - 1].contains("Tilbud på rammeavtale"),
+            "{code}: {}",
+            lines[entry - 1]
+        );
+        assert!(
+            lines[entry].starts_with("    ") && lines[entry].contains("fjordkraft.no"),
+            "{code}: {}",
+            lines[entry]
+        );
+        if code == "en" {
+            assert_eq!(
+                lines[entry],
+                "    ola@fjordsalg.no wrote to fjordkraft.no on Thu 19 Nov"
+            );
+        }
+        let word = language.more.split(' ').next().unwrap();
+        assert!(!text.contains(&format!("\n  {word} ")), "{code}: {text}");
+
+        let (text, html) = nudge::summary::render(&alone, language.library).unwrap();
+        assert!(!text.contains(heading), "{code}: empty section in text");
+        assert!(
+            !html.contains(language.colleagues),
+            "{code}: empty section in html"
+        );
+        assert!(
+            !text.contains(COLLEAGUE) && !html.contains(COLLEAGUE),
+            "{code}: a colleague without the list"
         );
     }
 }
