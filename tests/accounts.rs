@@ -265,8 +265,16 @@ fn a_postgres_outage_of_thirty_seconds_loses_nothing_and_every_account_recovers(
     reply_to(&dovecot, SELLER, 1);
     opener_of(&dovecot, OLA, 3, 14);
     std::thread::sleep(Duration::from_secs(30));
-    assert!(daemon.is_running(), "the outage stopped the service:\n{}", daemon.log());
-    assert_eq!(drafts_of(&dovecot, OLA), 1, "nothing is drafted without the store");
+    assert!(
+        daemon.is_running(),
+        "the outage stopped the service:\n{}",
+        daemon.log()
+    );
+    assert_eq!(
+        drafts_of(&dovecot, OLA),
+        1,
+        "nothing is drafted without the store"
+    );
     postgres.restart();
 
     let caught_up = wait_until(Duration::from_secs(60), || {

@@ -276,3 +276,44 @@ fn the_unit_is_hardened_as_far_as_a_user_manager_allows() {
     // 8.5 before this hardening; namespaced settings would need user namespaces.
     assert!(score <= 6.5, "exposure {score}");
 }
+
+/// The team's system unit serves a folder of accounts as an unprivileged user, and systemd
+/// accepts it as it is shipped.
+#[test]
+fn the_team_unit_serves_a_folder_of_accounts_and_systemd_accepts_it() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/nudge-team.service");
+    let unit = std::fs::read_to_string(&path).unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(exec.ends_with("--config /etc/nudge/conf.d run"), "{exec}");
+    for line in [
+        "Type=notify",
+        "User=nudge",
+        "After=network-online.target postgresql.service",
+        "WantedBy=multi-user.target",
+        "ProtectSystem=strict",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} in the unit");
+    }
+    if which("systemd-analyze") {
+        // ExecStart's binary must exist for `verify`: point it at this build's.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("nudge-team.service");
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_nudge"));
+        std::fs::write(
+            &copy,
+            unit.replace("/usr/local/bin/nudge", &binary.display().to_string()),
+        )
+        .unwrap();
+        let verify = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "systemd-analyze verify: {}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            String::from_utf8_lossy(&verify.stderr)
+        );
+    }
+}

@@ -211,6 +211,15 @@ fn a_follow_up_waits_while_a_colleague_talks_to_the_same_organisation() {
     );
     let shown = nudge(folder, &["--account", SELLER, "show", "1"]);
     assert!(shown.contains("the follow-up waits until"), "{shown}");
+    // Both weekly summaries say who else is talking to the company.
+    for (account, colleague) in [(SELLER, OLA), (OLA, SELLER)] {
+        let preview = nudge(folder, &["--account", account, "summary", "--preview"]);
+        assert!(
+            preview.contains("KOLLEGAENE DINE SNAKKER OGSÅ MED DEM")
+                && preview.contains(&format!("{colleague} skrev til fjordkraft.no")),
+            "{account}'s summary names {colleague}:\n{preview}"
+        );
+    }
     let status = nudge(folder, &["--account", SELLER, "status", "--json"]);
     let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
     let due = rows[0]["next_due"]
