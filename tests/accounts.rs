@@ -232,7 +232,7 @@ fn a_postgres_outage_of_thirty_seconds_loses_nothing_and_every_account_recovers(
     let kari = Nudge::new_on(&dovecot, sales::ALWAYS, support::stores::Backend::Sqlite);
     // Both stores on this server, which the test stops and starts.
     let text = std::fs::read_to_string(&kari.config).unwrap();
-    let text = text.replacen("[store]\n", "[store]\n", 1).replacen(
+    let text = text.replacen(
         "/nudge.db\"\n",
         &format!("/nudge.db\"\nurl = \"{url}\"\n"),
         1,
