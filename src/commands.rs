@@ -69,15 +69,35 @@ pub struct CheckReport {
     pub username: String,
     pub capabilities: Vec<String>,
     pub folders: Folders,
+    /// Where the store is, and for a PostgreSQL store that it answered (and the team).
+    pub store: String,
 }
 
-/// Loads nothing new: connects with `config`, logs in, lists and chooses folders.
+/// Loads nothing new: connects with `config`, logs in, lists and chooses folders. A
+/// PostgreSQL store is connected to as well (its schema made if missing) and the team joined,
+/// so that a wrong URL, role or team shows here rather than in the service's log.
 pub async fn check(config: &Config) -> Result<CheckReport> {
     let server = &config.imap.server;
     let mut connection = Connection::open(server).await?;
     let folders = connection.discover_folders(&config.imap).await;
     let capabilities = connection.capabilities().to_vec();
     connection.logout().await;
+    let store = match &config.store.postgres {
+        None => format!("SQLite, {}", config.store.path.display()),
+        Some(postgres) => {
+            let store = Store::for_config(config).await?;
+            let team = match &config.team {
+                None => String::new(),
+                Some(team) => format!(
+                    "; team {} ({} members)",
+                    team.name,
+                    store.team_members().await.map(|m| m.len()).unwrap_or(0)
+                ),
+            };
+            store.close().await;
+            format!("PostgreSQL, {}, answers{team}", postgres.shown())
+        }
+    };
     Ok(CheckReport {
         host: server.host.clone(),
         port: server.port,
@@ -85,6 +105,7 @@ pub async fn check(config: &Config) -> Result<CheckReport> {
         username: server.username.clone(),
         capabilities,
         folders: folders?,
+        store,
     })
 }
 
@@ -117,6 +138,7 @@ impl fmt::Display for CheckReport {
                 "  Trash   none found: withdrawn drafts will be deleted with UID EXPUNGE"
             )?;
         }
+        writeln!(f, "Store: {}", self.store)?;
         write!(f, "OK")
     }
 }

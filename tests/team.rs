@@ -99,6 +99,13 @@ fn team_of_two(team: &str) -> (Dovecot, Nudge, tempfile::TempDir) {
 fn an_opt_out_to_one_seller_stops_a_colleagues_pending_draft_within_one_pass() {
     let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\noverlap_days = 0\n");
     let folder = folder.path();
+    // `check` goes through every account, store and team included.
+    let checked = nudge(folder, &["check"]);
+    for account in [SELLER, OLA] {
+        assert!(checked.contains(&format!("Account {account}")), "{checked}");
+    }
+    assert_eq!(checked.matches("Store: PostgreSQL").count(), 2, "{checked}");
+    assert!(checked.contains("team Fjordsalg (2 members)"), "{checked}");
     opener(&dovecot, SELLER, 14);
     opener(&dovecot, OLA, 14);
     nudge(folder, &["sync"]);
