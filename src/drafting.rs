@@ -368,9 +368,10 @@ async fn relocate(
 /// entry seen).
 const TEAM_SUPPRESSIONS_SEEN: &str = "team_suppressions_seen";
 
-/// The team's suppressions added since the last pass, heeded: every open conversation whose
-/// prospects are now all suppressed ends, and reconciling withdraws its waiting draft in the
-/// same pass. A colleague's opt-out stops this seller's follow-up to the same person.
+/// The team's suppressions added since the last pass, heeded ([`crate::rules::heed_suppression`]):
+/// an open conversation whose prospects are now all suppressed ends, one whose waiting draft
+/// may address a new entry has it made again without them; reconciling withdraws the draft in
+/// the same pass. A colleague's opt-out stops this seller's follow-up to the same person.
 pub async fn heed_team_suppressions(pass: &Pass<'_>) -> Result<Vec<String>> {
     let (store, now) = (pass.store, pass.now);
     let mut changes = Vec::new();
@@ -414,8 +415,9 @@ pub async fn heed_team_suppressions(pass: &Pass<'_>) -> Result<Vec<String>> {
             if why.is_empty() {
                 continue;
             }
+            let newly: HashSet<String> = added.iter().map(|a| a.address.clone()).collect();
             if let Some(transition) =
-                crate::rules::ends_by_suppression(conversation, &suppressed, &why.join("; "))
+                crate::rules::heed_suppression(conversation, &suppressed, &newly, &why.join("; "))
             {
                 save(store, conversation, transition, now, &mut changes).await?;
             }

@@ -313,3 +313,54 @@ fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(to_lead(smtp.received()).len(), 1);
 }
+
+/// A colleague's opt-out of one of two prospects: the waiting draft that may address her is
+/// withdrawn and made again in the same pass, to the other prospect only.
+#[test]
+fn a_colleagues_opt_out_of_one_prospect_has_the_draft_made_again_without_her() {
+    let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\noverlap_days = 0\n");
+    let folder = folder.path();
+    opener(&dovecot, SELLER, 14);
+    let both = Message {
+        from: "ola Nordmann <ola@fjordsalg.no>",
+        to: "Ingrid Berg <ingrid@fjordkraft.no>, Per Olsen <per.olsen@fjordkraft.no>",
+        subject: "Tilbud til dere begge",
+        message_id: "opener.both@fjordsalg.no",
+        in_reply_to: None,
+        date: &(Utc::now() - Days::days(14)).to_rfc2822(),
+        body: "Hei begge! Her er tilbudet.",
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(OLA, "Sent", crlf(&both).as_bytes());
+    nudge(folder, &["sync"]);
+    let to_of_drafts =
+        || dovecot.doveadm(&["fetch", "-u", OLA, "hdr.to", "mailbox", "Drafts", "ALL"]);
+    assert!(to_of_drafts().contains(PROSPECT), "{}", to_of_drafts());
+
+    let reply = Message {
+        from: &format!("Ingrid Berg <{PROSPECT}>"),
+        to: SELLER,
+        subject: "Re: Tilbud fra kari",
+        message_id: "optout.2@fjordkraft.no",
+        in_reply_to: Some("opener.kari@fjordsalg.no"),
+        date: &Utc::now().to_rfc2822(),
+        body: "Ikke kontakt meg igjen.",
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(SELLER, "INBOX", crlf(&reply).as_bytes());
+    nudge(folder, &["--account", SELLER, "sync"]);
+    let said = nudge(folder, &["--account", OLA, "sync"]);
+    assert!(said.contains("made again without them"), "{said}");
+    assert_eq!(
+        drafts_of(&dovecot, OLA),
+        1,
+        "one draft, made again:\n{said}"
+    );
+    let to = to_of_drafts();
+    assert!(
+        to.contains("per.olsen@fjordkraft.no") && !to.contains(PROSPECT),
+        "{to}\n{said}"
+    );
+}

@@ -103,6 +103,11 @@ pub enum Transition<'a> {
         touched: chrono::NaiveDate,
         until: chrono::NaiveDate,
     },
+    /// A prospect the waiting draft may address went on the suppression list (a colleague's
+    /// opt-out): the draft is withdrawn and made again, without them, as the cadence says.
+    Redraft {
+        detail: String,
+    },
     /// `nudge snooze`: nothing is due before `until`.
     Snooze {
         until: DateTime<Utc>,
@@ -535,6 +540,14 @@ pub fn apply(c: &Conversation, transition: Transition<'_>) -> Outcome {
                 EventKind::Resumed,
                 "resumed by the seller (nudge resume)".to_string(),
             )
+        }
+        Transition::Redraft { detail } => {
+            if c.state == State::Drafted {
+                next.state = State::Waiting;
+            } else {
+                note_only = true;
+            }
+            (EventKind::Noted, detail)
         }
         Transition::Snooze { until, label } => {
             next.state = State::Snoozed;

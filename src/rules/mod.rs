@@ -155,23 +155,42 @@ impl<F: Fn(&str) -> bool> Suppressed for F {
     }
 }
 
-/// A conversation whose every prospect is on the suppression list (a team's list included:
-/// a colleague's opt-out binds every seller) ends: nobody is left to follow up, and a draft
-/// waiting for the seller is withdrawn with it. `why` says which entry, for the history.
-/// `None` while one prospect is left, or when the conversation ended already.
-pub fn ends_by_suppression(
+/// What a conversation does when entries joined the suppression list (a team's list
+/// included: a colleague's opt-out binds every seller). `newly` are the entries added, `why`
+/// says which, for the history.
+/// - Every prospect suppressed: it ends, and a draft waiting for the seller is withdrawn.
+/// - A draft waits and one of its prospects is among the new entries: the draft is
+///   withdrawn and made again, without them.
+///
+/// `None` otherwise, and for a conversation that ended already.
+pub fn heed_suppression(
     conversation: &Conversation,
     suppressed: &dyn Suppressed,
+    newly: &dyn Suppressed,
     why: &str,
 ) -> Option<machine::Transition<'static>> {
-    let everyone = !conversation.prospects.is_empty()
-        && conversation
-            .prospects
-            .iter()
-            .all(|p| suppressed.is_suppressed(p));
-    (conversation.state.is_open() && everyone).then(|| machine::Transition::Stop {
-        reason: "suppressed".into(),
-        detail: format!("every prospect is on the suppression list ({why}): stopped"),
+    if !conversation.state.is_open() || conversation.prospects.is_empty() {
+        return None;
+    }
+    if conversation
+        .prospects
+        .iter()
+        .all(|p| suppressed.is_suppressed(p))
+    {
+        return Some(machine::Transition::Stop {
+            reason: "suppressed".into(),
+            detail: format!("every prospect is on the suppression list ({why}): stopped"),
+        });
+    }
+    let named = conversation
+        .prospects
+        .iter()
+        .any(|p| newly.is_suppressed(p));
+    (conversation.state == State::Drafted && named).then(|| machine::Transition::Redraft {
+        detail: format!(
+            "a prospect went on the suppression list ({why}): the waiting draft is withdrawn \
+             and made again without them"
+        ),
     })
 }
 

@@ -1083,9 +1083,10 @@ fn a_colleagues_recent_touch_holds_the_follow_up_for_the_overlap() {
     );
 }
 
-/// A conversation ends by the suppression list only when every prospect is on it.
+/// Entries joining the suppression list: a conversation ends when every prospect is on it;
+/// a waiting draft that may address a new entry is made again without them.
 #[test]
-fn a_conversation_ends_by_suppression_only_when_nobody_is_left() {
+fn suppression_ends_a_conversation_or_has_its_draft_made_again() {
     let at = Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
     let c = Conversation::new(
         1,
@@ -1095,10 +1096,37 @@ fn a_conversation_ends_by_suppression_only_when_nobody_is_left() {
         None,
     );
     let one: HashSet<String> = ["ingrid@fjordkraft.no".to_string()].into();
-    assert!(ends_by_suppression(&c, &one, "x").is_none(), "Per is left");
+    assert!(
+        heed_suppression(&c, &one, &one, "x").is_none(),
+        "Per is left, and no draft waits"
+    );
+    let mut drafted = c.clone();
+    drafted.state = State::Drafted;
+    let Some(transition) = heed_suppression(&drafted, &one, &one, "ingrid: opted_out") else {
+        panic!("the waiting draft may address Ingrid");
+    };
+    let outcome = machine::apply(&drafted, transition);
+    assert_eq!(
+        outcome.next.state,
+        State::Waiting,
+        "made again at the next due time"
+    );
+    assert_eq!(outcome.next.step, drafted.step, "the same step");
+    assert!(
+        outcome.detail.contains("ingrid: opted_out"),
+        "{}",
+        outcome.detail
+    );
+    let other: HashSet<String> = ["someone@else.no".to_string()].into();
+    assert!(
+        heed_suppression(&drafted, &one, &other, "x").is_none(),
+        "an older entry changed nothing now"
+    );
+
     let domain: HashSet<String> = ["fjordkraft.no".to_string()].into();
-    let Some(machine::Transition::Stop { reason, detail }) = ends_by_suppression(
-        &c,
+    let Some(machine::Transition::Stop { reason, detail }) = heed_suppression(
+        &drafted,
+        &domain,
         &domain,
         "fjordkraft.no: manual, seen by ola@fjordsalg.no",
     ) else {
@@ -1109,7 +1137,7 @@ fn a_conversation_ends_by_suppression_only_when_nobody_is_left() {
     let mut ended = c.clone();
     ended.state = State::Replied;
     assert!(
-        ends_by_suppression(&ended, &domain, "x").is_none(),
+        heed_suppression(&ended, &domain, &domain, "x").is_none(),
         "ended already"
     );
 }
