@@ -512,3 +512,78 @@ fn what_a_prospect_says_adds_nobody_and_a_deferral_waits_for_a_later_day() {
         Ok(())
     });
 }
+
+/// The team's suppression list, whatever it holds and whatever was added last: a
+/// conversation that goes on never has every prospect suppressed; one that ends had; a draft
+/// is made again only while one waits and a new entry names one of its prospects; an ended
+/// conversation is left alone.
+#[test]
+fn the_suppression_list_ends_or_redrafts_exactly_when_it_must() {
+    use nudge::rules::machine::Transition;
+    use nudge::rules::{heed_suppression, Suppressed};
+    let states = [
+        State::Waiting,
+        State::Drafted,
+        State::Closing,
+        State::Snoozed,
+        State::Replied,
+        State::Stopped,
+        State::LetGo,
+    ];
+    let strategy = (
+        prop::collection::vec(0..PEOPLE.len(), 1..4),
+        prop::collection::vec(0..PEOPLE.len(), 0..4),
+        prop::collection::vec(0..PEOPLE.len(), 0..3),
+        0..states.len(),
+        any::<bool>(),
+    );
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: CASES,
+        rng_seed: RngSeed::Fixed(0x7465_616d),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&strategy, |(prospects, listed, new, state, by_domain)| {
+        let address = |i: usize| PEOPLE[i].to_ascii_lowercase();
+        let entry = |i: usize| {
+            let a = address(i);
+            if by_domain {
+                a.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or(a)
+            } else {
+                a
+            }
+        };
+        let newly: HashSet<String> = new.iter().map(|&i| entry(i)).collect();
+        let suppressed: HashSet<String> = listed
+            .iter()
+            .map(|&i| entry(i))
+            .chain(newly.iter().cloned())
+            .collect();
+        let mut c = Conversation::new(
+            1,
+            "Tilbud",
+            prospects.iter().map(|&i| address(i)).collect(),
+            start(),
+            None,
+        );
+        c.prospects.dedup();
+        c.state = states[state];
+        let all = c.prospects.iter().all(|p| suppressed.is_suppressed(p));
+        let named = c.prospects.iter().any(|p| newly.is_suppressed(p));
+        match heed_suppression(&c, &suppressed, &newly, "why") {
+            None => prop_assert!(
+                !c.state.is_open() || !(all || (c.state == State::Drafted && named)),
+                "left alone: {c:?}"
+            ),
+            Some(Transition::Stop { .. }) => prop_assert!(c.state.is_open() && all),
+            Some(Transition::Redraft { .. }) => {
+                prop_assert!(c.state == State::Drafted && named && !all)
+            }
+            Some(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("suppression: {e}");
+    }
+}
