@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
-use sqlx::{AssertSqlSafe, Connection, Executor};
+use sqlx::{AssertSqlSafe, Executor};
 
 use chrono::{DateTime, Utc};
 
@@ -70,6 +70,8 @@ pub struct Store {
     location: Location,
     /// The team this store's seller belongs to, once joined ([`Store::join_team`]).
     member: Option<team::Member>,
+    /// The connection of this store's advisory locks on PostgreSQL.
+    locks: LockConnection,
 }
 
 impl Store {
@@ -143,6 +145,7 @@ impl Store {
             path: path.to_path_buf(),
             location: Location::Sqlite(path.to_path_buf()),
             member: None,
+            locks: LockConnection::default(),
         })
     }
 
@@ -160,8 +163,12 @@ impl Store {
             "SET search_path TO {schema}; SET application_name TO '{}'",
             name.replace('\'', "")
         );
+        // A team's server serves every account's connections: three at most each, given
+        // back after a minute unused, and one more for its locks (see try_server_lock).
         let pool = AnyPoolOptions::new()
-            .max_connections(4)
+            .max_connections(3)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
             .acquire_timeout(BUSY_TIMEOUT * 2)
             .after_connect(move |connection, _| {
                 let set_path = set_path.clone();
@@ -190,6 +197,7 @@ impl Store {
             path: label,
             location: Location::Postgres(postgres.clone()),
             member: None,
+            locks: LockConnection::default(),
         })
     }
 
@@ -204,24 +212,33 @@ impl Store {
         name: &str,
     ) -> Result<std::result::Result<ServerLock, String>> {
         let Location::Postgres(postgres) = &self.location else {
-            return Ok(Ok(ServerLock { _connection: None }));
+            return Ok(Ok(ServerLock { release: None }));
         };
         let key = lock_key(name, &postgres.schema);
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| self.error(e))?
-            .detach();
-        let taken: i64 =
+        // All of this store's locks live on one connection of their own, so that an account
+        // costs the server one connection for its locks however many it holds.
+        let mut slot = self.locks.lock().await;
+        if slot.is_none() {
+            let connection = self.pool.acquire().await.map_err(|e| self.error(e))?;
+            *slot = Some(connection.detach());
+        }
+        let connection = slot.as_mut().expect("made above");
+        let taken: std::result::Result<i64, sqlx::Error> =
             sqlx::query_scalar("SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END")
                 .bind(key)
-                .fetch_one(&mut connection)
-                .await
-                .map_err(|e| self.error(e))?;
+                .fetch_one(&mut *connection)
+                .await;
+        let taken = match taken {
+            Ok(taken) => taken,
+            Err(e) => {
+                // A dead connection (the server restarted): the next try makes a new one.
+                *slot = None;
+                return Err(self.error(e));
+            }
+        };
         if taken != 0 {
             return Ok(Ok(ServerLock {
-                _connection: Some(connection),
+                release: Some((self.locks.clone(), key)),
             }));
         }
         // Who holds it: the server's note of the holder's connection.
@@ -233,11 +250,10 @@ impl Store {
         )
         .bind((key as u64 >> 32) as i64)
         .bind((key as u64 & 0xffff_ffff) as i64)
-        .fetch_optional(&mut connection)
+        .fetch_optional(&mut *connection)
         .await
         .ok()
         .flatten();
-        let _ = connection.close().await;
         Ok(Err(holder.filter(|h| !h.is_empty()).unwrap_or_else(|| {
             "a nudge process on another machine".to_string()
         })))
@@ -454,10 +470,38 @@ impl Store {
     }
 }
 
-/// An account's lock on the PostgreSQL server, held until dropped.
+/// The connection a store's advisory locks live on (PostgreSQL), made when first needed.
+type LockConnection = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>;
+
+/// An account's lock on the PostgreSQL server, held until dropped (or until the server or
+/// the process goes away, which ends the session that holds it).
 #[derive(Debug)]
 pub struct ServerLock {
-    _connection: Option<sqlx::AnyConnection>,
+    release: Option<(LockConnection, i64)>,
+}
+
+impl Drop for ServerLock {
+    fn drop(&mut self) {
+        let Some((locks, key)) = self.release.take() else {
+            return;
+        };
+        // Unlocking is a statement on the locks' connection; without a runtime (the process
+        // is ending) the session's end releases it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut slot = locks.lock().await;
+                if let Some(connection) = slot.as_mut() {
+                    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                        .bind(key)
+                        .execute(&mut *connection)
+                        .await;
+                    if unlocked.is_err() {
+                        *slot = None;
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// A dry run's copy of the store.
