@@ -395,12 +395,7 @@ pub async fn heed_team_suppressions(pass: &Pass<'_>) -> Result<Vec<String>> {
         .conversations_concerning(&[], &[], &addresses, &domains)
         .await?;
     if !concerned.is_empty() {
-        let suppressed: HashSet<String> = store
-            .suppressions()
-            .await?
-            .into_iter()
-            .map(|s| s.address)
-            .collect();
+        let suppressed = store.suppressed_entries().await?;
         for conversation in &concerned {
             let why: Vec<String> = added
                 .iter()
@@ -929,12 +924,7 @@ async fn make_draft(
     }
     .ok_or_else(|| crate::Error::Data("the last touch is not in the store".into()))?;
     let last = engine::with_text(pass, last).await?;
-    let suppressed: HashSet<String> = store
-        .suppressions()
-        .await?
-        .into_iter()
-        .map(|s| s.address)
-        .collect();
+    let suppressed = store.suppressed_entries().await?;
     let Some(recipients) = recipients::for_draft(&pass.rules(), &last, &suppressed) else {
         return Ok(None);
     };

@@ -727,12 +727,7 @@ impl Known {
                     (id, dismissed)
                 })
                 .collect(),
-            suppressed: store
-                .suppressions()
-                .await?
-                .into_iter()
-                .map(|s| s.address)
-                .collect(),
+            suppressed: store.suppressed_entries().await?,
             last_touches: HashMap::new(),
         })
     }

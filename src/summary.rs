@@ -938,10 +938,35 @@ pub fn message(
     now: DateTime<Utc>,
     message_id: &str,
 ) -> Result<lettre::Message> {
-    use lettre::message::header::{HeaderName, HeaderValue};
     use lettre::message::MultiPart;
     let language = config.account.language;
     let (text, html) = render(summary, language)?;
+    let to = crate::smtp::mailbox(Some(&config.account.name), &config.summary.to)?;
+    let marker = ("X-Nudge-Summary", summary.week_key.clone());
+    report_builder(
+        config,
+        to,
+        subject(summary, language),
+        now,
+        message_id,
+        marker,
+    )?
+    .multipart(MultiPart::alternative_plain_html(text, html))
+    .map_err(|e| Error::Data(format!("cannot build the summary: {e}")))
+}
+
+/// The headers of a report nudge mails from the seller's account (the weekly summary, the
+/// team's): from the seller, to `to`, `Auto-Submitted: auto-generated`, and `marker`, the
+/// header that tells nudge's own reports apart.
+pub(crate) fn report_builder(
+    config: &Config,
+    to: lettre::message::Mailbox,
+    subject: String,
+    now: DateTime<Utc>,
+    message_id: &str,
+    marker: (&'static str, String),
+) -> Result<lettre::message::MessageBuilder> {
+    use lettre::message::header::{HeaderName, HeaderValue};
     let from_address = config
         .smtp
         .as_ref()
@@ -950,22 +975,17 @@ pub fn message(
     let header = |name: &'static str, value: String| {
         HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
     };
-    lettre::Message::builder()
+    Ok(lettre::Message::builder()
         .from(crate::smtp::mailbox(
             Some(&config.account.name),
             &from_address,
         )?)
-        .to(crate::smtp::mailbox(
-            Some(&config.account.name),
-            &config.summary.to,
-        )?)
-        .subject(subject(summary, language))
+        .to(to)
+        .subject(subject)
         .date(now.into())
         .message_id(Some(format!("<{message_id}>")))
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
-        .raw_header(header("X-Nudge-Summary", summary.week_key.clone()))
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| Error::Data(format!("cannot build the summary: {e}")))
+        .raw_header(header(marker.0, marker.1)))
 }
 
 /// The wait before the next attempt after `failed` attempts that certainly failed: 5 minutes,

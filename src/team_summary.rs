@@ -305,23 +305,10 @@ fn message(
     now: DateTime<Utc>,
     message_id: &str,
 ) -> Result<lettre::Message> {
-    use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-    let from = config
-        .smtp
-        .as_ref()
-        .and_then(|s| s.from.clone())
-        .unwrap_or_else(|| config.account.email.clone());
-    let header = |name: &'static str, value: String| {
-        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
-    };
-    lettre::Message::builder()
-        .from(crate::smtp::mailbox(Some(&config.account.name), &from)?)
-        .to(crate::smtp::mailbox(None, lead)?)
-        .subject(subject(summary))
-        .date(now.into())
-        .message_id(Some(format!("<{message_id}>")))
-        .raw_header(header("Auto-Submitted", "auto-generated".into()))
-        .raw_header(header("X-Nudge-Team-Summary", summary.week_key.clone()))
+    use lettre::message::header::ContentType;
+    let to = crate::smtp::mailbox(None, lead)?;
+    let marker = ("X-Nudge-Team-Summary", summary.week_key.clone());
+    summary::report_builder(config, to, subject(summary), now, message_id, marker)?
         .header(ContentType::TEXT_PLAIN)
         .body(render(summary))
         .map_err(|e| Error::Data(format!("cannot build the team's summary: {e}")))

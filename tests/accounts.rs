@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
+use support::colleagues::{config_for, drafts_of};
 use support::daemon::{wait_until, Daemon};
 use support::mailclient::crlf;
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
@@ -17,25 +17,6 @@ use support::{Dovecot, DovecotOptions};
 
 const OLA: &str = "ola@fjordsalg.no";
 const PER: &str = "per@fjordsalg.no";
-
-/// Kari's scenario config rewritten for `email` (its own store beside Kari's; on PostgreSQL
-/// the same database, the account's own schema), with the password from `password_env`.
-fn config_for(nudge: &Nudge, email: &str, password_env: &str, dir: &Path) -> PathBuf {
-    let local = email.split('@').next().unwrap();
-    let text = std::fs::read_to_string(&nudge.config)
-        .unwrap()
-        .replace(
-            "kari.nordmann@fjordsalg.no",
-            &format!("{local}.nordmann@fjordsalg.no"),
-        )
-        .replace(SELLER, email)
-        .replace("Kari Nordmann", &format!("{local} Nordmann"))
-        .replace("state/nudge.db", &format!("state-{local}/nudge.db"))
-        .replace("NUDGE_TEST_PASSWORD", password_env);
-    let path = dir.join(format!("{local}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// The opener of `n` as `email` sent it, into `email`'s Sent.
 fn opener_of(dovecot: &Dovecot, email: &str, n: usize, days_ago: i64) {
@@ -56,14 +37,6 @@ fn reply_to(dovecot: &Dovecot, email: &str, n: usize) {
         .replace(SELLER, email)
         .replace(&format!("opener{n}@"), &format!("opener{n}.{local}@"));
     dovecot.save_message(email, "INBOX", crlf(&raw).as_bytes());
-}
-
-fn drafts_of(dovecot: &Dovecot, email: &str) -> usize {
-    dovecot
-        .doveadm(&["search", "-u", email, "mailbox", "Drafts", "ALL"])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
 }
 
 fn run(args: &[&str]) -> (bool, String) {

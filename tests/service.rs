@@ -50,21 +50,7 @@ fn install_service_writes_a_unit_that_systemd_accepts() {
     assert!(unit.contains("Restart=on-failure"));
     assert!(unit.contains("WantedBy=default.target"));
 
-    if which("systemd-analyze") {
-        let verify = Command::new("systemd-analyze")
-            .arg("verify")
-            .arg(&unit_path)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "systemd-analyze verify: {}{}",
-            String::from_utf8_lossy(&verify.stdout),
-            String::from_utf8_lossy(&verify.stderr)
-        );
-    } else {
-        eprintln!("systemd-analyze is not installed here: the unit was not verified");
-    }
+    verify_unit(&unit_path);
 
     // Installing again without --config changes the unit: the old one is kept.
     assert!(install(home.path(), None).status.success());
@@ -127,18 +113,7 @@ fn install_service_escapes_systemd_specifiers_in_paths() {
         exec.ends_with(&format!(" --config \"{escaped}\" run")),
         "{exec}"
     );
-    if which("systemd-analyze") {
-        let verify = Command::new("systemd-analyze")
-            .arg("verify")
-            .arg(&unit_path)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "{}",
-            String::from_utf8_lossy(&verify.stderr)
-        );
-    }
+    verify_unit(&unit_path);
 }
 
 #[test]
@@ -294,7 +269,7 @@ fn the_team_unit_serves_a_folder_of_accounts_and_systemd_accepts_it() {
     ] {
         assert!(unit.lines().any(|l| l == line), "{line} in the unit");
     }
-    if which("systemd-analyze") {
+    {
         // ExecStart's binary must exist for `verify`: point it at this build's.
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("nudge-team.service");
@@ -304,16 +279,26 @@ fn the_team_unit_serves_a_folder_of_accounts_and_systemd_accepts_it() {
             unit.replace("/usr/local/bin/nudge", &binary.display().to_string()),
         )
         .unwrap();
-        let verify = Command::new("systemd-analyze")
-            .args(["verify", "--man=no"])
-            .arg(&copy)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "systemd-analyze verify: {}{}",
-            String::from_utf8_lossy(&verify.stdout),
-            String::from_utf8_lossy(&verify.stderr)
-        );
+        verify_unit(&copy);
     }
+}
+
+/// systemd's own check of a unit file, where systemd-analyze is installed.
+fn verify_unit(unit: &std::path::Path) {
+    if !which("systemd-analyze") {
+        eprintln!("systemd-analyze is not installed here: the unit was not verified");
+        return;
+    }
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(unit)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "systemd-analyze verify {}: {}{}",
+        unit.display(),
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }

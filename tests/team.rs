@@ -5,9 +5,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{Duration as Days, Utc};
+use support::colleagues::{config_for, drafts_of};
 use support::mailclient::{crlf, Message};
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
 use support::sales;
@@ -16,23 +17,6 @@ use support::{Dovecot, DovecotOptions};
 
 const OLA: &str = "ola@fjordsalg.no";
 const PROSPECT: &str = "ingrid@fjordkraft.no";
-
-/// Kari's config rewritten for `email` in `dir`: the same database, the account's own schema.
-fn config_for(kari: &Nudge, email: &str, dir: &Path) -> PathBuf {
-    let local = email.split('@').next().unwrap();
-    let text = std::fs::read_to_string(&kari.config)
-        .unwrap()
-        .replace(
-            "kari.nordmann@fjordsalg.no",
-            &format!("{local}.nordmann@fjordsalg.no"),
-        )
-        .replace(SELLER, email)
-        .replace("Kari Nordmann", &format!("{local} Nordmann"))
-        .replace("state/nudge.db", &format!("state-{local}/nudge.db"));
-    let path = dir.join(format!("{local}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// `seller`'s opener to the prospect, `days_ago`, into the seller's Sent.
 fn opener(dovecot: &Dovecot, seller: &str, days_ago: i64) {
@@ -51,12 +35,20 @@ fn opener(dovecot: &Dovecot, seller: &str, days_ago: i64) {
     dovecot.save_message(seller, "Sent", crlf(&raw).as_bytes());
 }
 
-fn drafts_of(dovecot: &Dovecot, email: &str) -> usize {
-    dovecot
-        .doveadm(&["search", "-u", email, "mailbox", "Drafts", "ALL"])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
+/// Ingrid's answer to Kari's opener, asking never to be contacted, in Kari's INBOX.
+fn opt_out_to_kari(dovecot: &Dovecot, body: &str) {
+    let reply = Message {
+        from: &format!("Ingrid Berg <{PROSPECT}>"),
+        to: SELLER,
+        subject: "Re: Tilbud fra kari",
+        message_id: "optout@fjordkraft.no",
+        in_reply_to: Some("opener.kari@fjordsalg.no"),
+        date: &Utc::now().to_rfc2822(),
+        body,
+        extra: "",
+    }
+    .render();
+    dovecot.save_message(SELLER, "INBOX", crlf(&reply).as_bytes());
 }
 
 fn nudge(folder: &Path, args: &[&str]) -> String {
@@ -91,7 +83,7 @@ fn team_of_two(team: &str) -> (Dovecot, Nudge, tempfile::TempDir) {
     );
     let folder = tempfile::tempdir().unwrap();
     std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
-    config_for(&kari, OLA, folder.path());
+    config_for(&kari, OLA, "NUDGE_TEST_PASSWORD", folder.path());
     (dovecot, kari, folder)
 }
 
@@ -113,18 +105,10 @@ fn an_opt_out_to_one_seller_stops_a_colleagues_pending_draft_within_one_pass() {
     assert_eq!(drafts_of(&dovecot, OLA), 1);
 
     // Ingrid tells Kari never to write again.
-    let reply = Message {
-        from: &format!("Ingrid Berg <{PROSPECT}>"),
-        to: SELLER,
-        subject: "Re: Tilbud fra kari",
-        message_id: "optout.1@fjordkraft.no",
-        in_reply_to: Some("opener.kari@fjordsalg.no"),
-        date: &Utc::now().to_rfc2822(),
-        body: "Vi har valgt en annen leverandør. Ikke kontakt meg igjen.",
-        extra: "",
-    }
-    .render();
-    dovecot.save_message(SELLER, "INBOX", crlf(&reply).as_bytes());
+    opt_out_to_kari(
+        &dovecot,
+        "Vi har valgt en annen leverandør. Ikke kontakt meg igjen.",
+    );
     let said = nudge(folder, &["--account", SELLER, "sync"]);
     assert_eq!(drafts_of(&dovecot, SELLER), 0, "{said}");
     assert_eq!(drafts_of(&dovecot, OLA), 1, "Ola's pass has not run yet");
@@ -274,7 +258,7 @@ fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
     let kari = Nudge::new_on(&dovecot, &extra, Backend::Postgres);
     let folder = tempfile::tempdir().unwrap();
     std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
-    config_for(&kari, OLA, folder.path());
+    config_for(&kari, OLA, "NUDGE_TEST_PASSWORD", folder.path());
     let folder = folder.path();
     // Both wrote to Fjordkraft this week.
     opener(&dovecot, SELLER, 2);
@@ -338,18 +322,7 @@ fn a_colleagues_opt_out_of_one_prospect_has_the_draft_made_again_without_her() {
         || dovecot.doveadm(&["fetch", "-u", OLA, "hdr.to", "mailbox", "Drafts", "ALL"]);
     assert!(to_of_drafts().contains(PROSPECT), "{}", to_of_drafts());
 
-    let reply = Message {
-        from: &format!("Ingrid Berg <{PROSPECT}>"),
-        to: SELLER,
-        subject: "Re: Tilbud fra kari",
-        message_id: "optout.2@fjordkraft.no",
-        in_reply_to: Some("opener.kari@fjordsalg.no"),
-        date: &Utc::now().to_rfc2822(),
-        body: "Ikke kontakt meg igjen.",
-        extra: "",
-    }
-    .render();
-    dovecot.save_message(SELLER, "INBOX", crlf(&reply).as_bytes());
+    opt_out_to_kari(&dovecot, "Ikke kontakt meg igjen.");
     nudge(folder, &["--account", SELLER, "sync"]);
     let said = nudge(folder, &["--account", OLA, "sync"]);
     assert!(said.contains("made again without them"), "{said}");

@@ -106,6 +106,16 @@ impl Store {
             .collect()
     }
 
+    /// The entries of the whole list (the team's included), for the rules.
+    pub async fn suppressed_entries(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .suppressions()
+            .await?
+            .into_iter()
+            .map(|s| s.address)
+            .collect())
+    }
+
     /// True when the address or its domain is on the list (the team's included).
     pub async fn is_suppressed(&self, address: &str) -> Result<bool> {
         let address = address.trim().to_ascii_lowercase();

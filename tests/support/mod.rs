@@ -22,6 +22,7 @@
 // Each test crate that says `mod support;` uses only part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod colleagues;
 pub mod daemon;
 pub mod dovecot;
 pub mod hostile;
