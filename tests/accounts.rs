@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use support::colleagues::{config_for, drafts_of};
+use support::colleagues::{config_for, drafts_of, folder_of};
 use support::daemon::{wait_until, Daemon};
 use support::mailclient::crlf;
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
@@ -64,9 +64,7 @@ fn three_sellers() -> (Dovecot, Nudge, tempfile::TempDir) {
         ..Default::default()
     });
     let kari = Nudge::new(&dovecot, sales::ALWAYS);
-    let confd = tempfile::tempdir().unwrap();
-    std::fs::copy(&kari.config, confd.path().join("kari.toml")).unwrap();
-    config_for(&kari, OLA, "NUDGE_OLA_PASSWORD", confd.path());
+    let confd = folder_of(&kari, &[(OLA, "NUDGE_OLA_PASSWORD")]);
     (dovecot, kari, confd)
 }
 

@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use chrono::{Duration as Days, Utc};
-use support::colleagues::{config_for, drafts_of};
+use support::colleagues::{drafts_of, folder_of};
 use support::mailclient::{crlf, Message};
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
 use support::sales;
@@ -18,21 +18,34 @@ use support::{Dovecot, DovecotOptions};
 const OLA: &str = "ola@fjordsalg.no";
 const PROSPECT: &str = "ingrid@fjordkraft.no";
 
-/// `seller`'s opener to the prospect, `days_ago`, into the seller's Sent.
-fn opener(dovecot: &Dovecot, seller: &str, days_ago: i64) {
+/// A message `from` `seller` to `to`, `days_ago`, into the seller's Sent.
+fn sent(dovecot: &Dovecot, seller: &str, to: &str, subject: &str, id: &str, days_ago: i64) {
     let local = seller.split('@').next().unwrap();
     let raw = Message {
         from: &format!("{local} Nordmann <{seller}>"),
-        to: &format!("Ingrid Berg <{PROSPECT}>"),
-        subject: &format!("Tilbud fra {local}"),
-        message_id: &format!("opener.{local}@fjordsalg.no"),
+        to,
+        subject,
+        message_id: id,
         in_reply_to: None,
         date: &(Utc::now() - Days::days(days_ago)).to_rfc2822(),
-        body: "Hei Ingrid! Her er tilbudet vi snakket om.",
+        body: "Hei! Her er tilbudet vi snakket om.",
         extra: "",
     }
     .render();
     dovecot.save_message(seller, "Sent", crlf(&raw).as_bytes());
+}
+
+/// `seller`'s opener to the prospect, `days_ago`, into the seller's Sent.
+fn opener(dovecot: &Dovecot, seller: &str, days_ago: i64) {
+    let local = seller.split('@').next().unwrap();
+    sent(
+        dovecot,
+        seller,
+        &format!("Ingrid Berg <{PROSPECT}>"),
+        &format!("Tilbud fra {local}"),
+        &format!("opener.{local}@fjordsalg.no"),
+        days_ago,
+    );
 }
 
 /// Ingrid's answer to Kari's opener, asking never to be contacted, in Kari's INBOX.
@@ -81,9 +94,7 @@ fn team_of_two(team: &str) -> (Dovecot, Nudge, tempfile::TempDir) {
         &format!("{}\n{team}", sales::ALWAYS),
         Backend::Postgres,
     );
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
-    config_for(&kari, OLA, "NUDGE_TEST_PASSWORD", folder.path());
+    let folder = folder_of(&kari, &[(OLA, "NUDGE_TEST_PASSWORD")]);
     (dovecot, kari, folder)
 }
 
@@ -175,18 +186,14 @@ fn a_follow_up_waits_while_a_colleague_talks_to_the_same_organisation() {
     let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\n");
     let folder = folder.path();
     // Kari wrote to Per two weeks ago; Ola wrote to Ingrid, at the same company, two days ago.
-    let kari = Message {
-        from: "Kari Nordmann <kari@fjordsalg.no>",
-        to: "Per Olsen <per.olsen@fjordkraft.no>",
-        subject: "Tilbud på rammeavtale",
-        message_id: "opener.per@fjordsalg.no",
-        in_reply_to: None,
-        date: &(Utc::now() - Days::days(14)).to_rfc2822(),
-        body: "Hei Per! Her er tilbudet.",
-        extra: "",
-    }
-    .render();
-    dovecot.save_message(SELLER, "Sent", crlf(&kari).as_bytes());
+    sent(
+        &dovecot,
+        SELLER,
+        "Per Olsen <per.olsen@fjordkraft.no>",
+        "Tilbud på rammeavtale",
+        "opener.per@fjordsalg.no",
+        14,
+    );
     opener(&dovecot, OLA, 2);
     // Ola's pass has read his Sent before Kari's runs.
     nudge(folder, &["--account", OLA, "sync"]);
@@ -256,9 +263,7 @@ fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
         sales::weekday_today()
     );
     let kari = Nudge::new_on(&dovecot, &extra, Backend::Postgres);
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::copy(&kari.config, folder.path().join("kari.toml")).unwrap();
-    config_for(&kari, OLA, "NUDGE_TEST_PASSWORD", folder.path());
+    let folder = folder_of(&kari, &[(OLA, "NUDGE_TEST_PASSWORD")]);
     let folder = folder.path();
     // Both wrote to Fjordkraft this week.
     opener(&dovecot, SELLER, 2);
@@ -305,18 +310,14 @@ fn a_colleagues_opt_out_of_one_prospect_has_the_draft_made_again_without_her() {
     let (dovecot, _kari, folder) = team_of_two("[team]\nname = \"Fjordsalg\"\noverlap_days = 0\n");
     let folder = folder.path();
     opener(&dovecot, SELLER, 14);
-    let both = Message {
-        from: "ola Nordmann <ola@fjordsalg.no>",
-        to: "Ingrid Berg <ingrid@fjordkraft.no>, Per Olsen <per.olsen@fjordkraft.no>",
-        subject: "Tilbud til dere begge",
-        message_id: "opener.both@fjordsalg.no",
-        in_reply_to: None,
-        date: &(Utc::now() - Days::days(14)).to_rfc2822(),
-        body: "Hei begge! Her er tilbudet.",
-        extra: "",
-    }
-    .render();
-    dovecot.save_message(OLA, "Sent", crlf(&both).as_bytes());
+    sent(
+        &dovecot,
+        OLA,
+        "Ingrid Berg <ingrid@fjordkraft.no>, Per Olsen <per.olsen@fjordkraft.no>",
+        "Tilbud til dere begge",
+        "opener.both@fjordsalg.no",
+        14,
+    );
     nudge(folder, &["sync"]);
     let to_of_drafts =
         || dovecot.doveadm(&["fetch", "-u", OLA, "hdr.to", "mailbox", "Drafts", "ALL"]);

@@ -34,3 +34,14 @@ pub fn drafts_of(dovecot: &Dovecot, email: &str) -> usize {
         .filter(|l| !l.trim().is_empty())
         .count()
 }
+
+/// A folder of configs, one account each: Kari's, and one for each of `others` (address,
+/// password variable) written from it. nudge serves them all with `--config FOLDER`.
+pub fn folder_of(kari: &Nudge, others: &[(&str, &str)]) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&kari.config, folder.path().join("kari.toml")).expect("copy Kari's config");
+    for (email, password_env) in others {
+        config_for(kari, email, password_env, folder.path());
+    }
+    folder
+}
