@@ -8,12 +8,12 @@ mod support;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use support::colleagues::{config_for, drafts_of, folder_of};
+use support::colleagues::{config_for, dovecot_of, drafts_of, folder_of};
 use support::daemon::{wait_until, Daemon};
 use support::mailclient::crlf;
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
 use support::sales;
-use support::{Dovecot, DovecotOptions};
+use support::Dovecot;
 
 const OLA: &str = "ola@fjordsalg.no";
 const PER: &str = "per@fjordsalg.no";
@@ -56,13 +56,7 @@ fn run(args: &[&str]) -> (bool, String) {
 }
 
 fn three_sellers() -> (Dovecot, Nudge, tempfile::TempDir) {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: [SELLER, OLA, PER]
-            .iter()
-            .map(|u| (u.to_string(), PASSWORD.to_string()))
-            .collect(),
-        ..Default::default()
-    });
+    let dovecot = dovecot_of(&[SELLER, OLA, PER]);
     let kari = Nudge::new(&dovecot, sales::ALWAYS);
     let confd = folder_of(&kari, &[(OLA, "NUDGE_OLA_PASSWORD")]);
     (dovecot, kari, confd)
@@ -193,13 +187,7 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
 fn a_postgres_outage_of_thirty_seconds_loses_nothing_and_every_account_recovers() {
     let mut postgres = support::Postgres::start_durable();
     let url = postgres.create_database("outage");
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: [SELLER, OLA]
-            .iter()
-            .map(|u| (u.to_string(), PASSWORD.to_string()))
-            .collect(),
-        ..Default::default()
-    });
+    let dovecot = dovecot_of(&[SELLER, OLA]);
     let kari = Nudge::new_on(&dovecot, sales::ALWAYS, support::stores::Backend::Sqlite);
     // Both stores on this server, which the test stops and starts.
     let text = std::fs::read_to_string(&kari.config).unwrap();

@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use chrono::{Duration as Days, Utc};
-use support::colleagues::{drafts_of, folder_of};
+use support::colleagues::{dovecot_of, drafts_of, folder_of};
 use support::mailclient::{crlf, Message};
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
 use support::sales;
@@ -82,13 +82,7 @@ fn nudge(folder: &Path, args: &[&str]) -> String {
 
 /// Kari and Ola of one team on one PostgreSQL, with `team` as their `[team]` section.
 fn team_of_two(team: &str) -> (Dovecot, Nudge, tempfile::TempDir) {
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: [SELLER, OLA]
-            .iter()
-            .map(|u| (u.to_string(), PASSWORD.to_string()))
-            .collect(),
-        ..Default::default()
-    });
+    let dovecot = dovecot_of(&[SELLER, OLA]);
     let kari = Nudge::new_on(
         &dovecot,
         &format!("{}\n{team}", sales::ALWAYS),
@@ -248,13 +242,7 @@ fn a_follow_up_waits_while_a_colleague_talks_to_the_same_organisation() {
 fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
     use support::nudge::smtp_section;
     use support::{SmtpSecurity, SmtpServer};
-    let dovecot = Dovecot::start(DovecotOptions {
-        users: [SELLER, OLA]
-            .iter()
-            .map(|u| (u.to_string(), PASSWORD.to_string()))
-            .collect(),
-        ..Default::default()
-    });
+    let dovecot = dovecot_of(&[SELLER, OLA]);
     let smtp = SmtpServer::start(SmtpSecurity::StartTls, SELLER, PASSWORD, dovecot.ca());
     let extra = format!(
         "{}\n{}[summary]\nweekday = \"{}\"\ntime = \"00:00\"\n\n[team]\nname = \"Fjordsalg\"\nlead = \"lead@fjordsalg.no\"\n",

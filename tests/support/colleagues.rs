@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::nudge::{Nudge, SELLER};
-use super::Dovecot;
+use super::nudge::{Nudge, PASSWORD, SELLER};
+use super::{Dovecot, DovecotOptions};
 
 /// Kari's scenario config rewritten for `email` in `dir` (`<local part>.toml`): its own
 /// state folder beside Kari's (on PostgreSQL the same database, the account's own schema),
@@ -44,4 +44,15 @@ pub fn folder_of(kari: &Nudge, others: &[(&str, &str)]) -> tempfile::TempDir {
         config_for(kari, email, password_env, folder.path());
     }
     folder
+}
+
+/// A Dovecot with a mailbox for each of `sellers`, all with the test password.
+pub fn dovecot_of(sellers: &[&str]) -> Dovecot {
+    Dovecot::start(DovecotOptions {
+        users: sellers
+            .iter()
+            .map(|u| (u.to_string(), PASSWORD.to_string()))
+            .collect(),
+        ..Default::default()
+    })
 }
