@@ -1,6 +1,7 @@
 //! The demo cannot rot silently: its mailbox generator and its story run here against a real
 //! Dovecot and SMTP server, with the nudge binary cargo built for the tests, and every sample
-//! conversation must come out as the sample says it does.
+//! conversation must come out as the sample says it does. The team story (`demo --team`) runs
+//! here too, on a real PostgreSQL, and must show what it promises.
 
 mod support;
 
@@ -8,6 +9,8 @@ mod support;
 mod sample;
 #[path = "../examples/demo/story.rs"]
 mod story;
+#[path = "../examples/demo/team.rs"]
+mod team;
 
 use std::collections::BTreeSet;
 
@@ -304,4 +307,162 @@ async fn the_six_weeks_of_the_demo_end_as_the_sample_says() {
         "{first}"
     );
     w.client.logout().await;
+}
+
+/// Plays the team story from `from` to `until`, adding its lines to `lines`; the story so far.
+fn play_team(
+    world: &team::World,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    lines: &mut Vec<String>,
+) -> String {
+    let mut keep = |line: &str| lines.push(line.to_string());
+    let mut told = team::Story::new(&mut keep);
+    team::play(world, from, until, &mut told)
+        .unwrap_or_else(|e| panic!("the team story fails: {e}"));
+    lines.join("\n")
+}
+
+/// The team story, in three stretches with a look at the mailboxes and the stores between
+/// them: an opt-out to Kari binds Ola within the same `sync`, Kari's follow-up to the company
+/// Per wrote to waits for the overlap and is drafted once it has passed, and the lead gets
+/// one team summary.
+#[test]
+fn the_team_story_binds_colleagues_holds_an_overlap_and_mails_the_lead_once() {
+    use team::{INGRID, KARI, NILS, OLA, PER};
+    let world = team::World::start();
+    team::seed(&world);
+    let mut lines = Vec::new();
+    let to = |seller: &team::Seller, who: &sample::Person| {
+        world
+            .drafts_to(seller)
+            .iter()
+            .any(|to| to.contains(who.email))
+    };
+    let state = |seller: &team::Seller, who: &sample::Person| {
+        world
+            .status(seller)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|c| c["prospects"][0] == who.email)
+            .and_then(|c| c["state"].as_str().map(str::to_string))
+    };
+
+    // Until the morning Ingrid answers Kari: both sellers have a draft to her waiting, and
+    // Kari's follow-up to Nils waits for Per's recent message to his company.
+    let before_opt_out = sample::oslo(2026, 11, 16, 10, 0);
+    let story = play_team(&world, team::first_start(), before_opt_out, &mut lines);
+    for seller in &team::SELLERS {
+        assert!(
+            !world.drafts_to(seller).is_empty(),
+            "{}'s Drafts: {:?}\n{story}",
+            seller.first,
+            world.drafts_to(seller)
+        );
+    }
+    assert!(to(&KARI, &INGRID) && to(&OLA, &INGRID), "{story}");
+    assert!(
+        !to(&KARI, &NILS),
+        "the overlap holds Kari's follow-up\n{story}"
+    );
+    let held = "Thu 12 Nov 08:30  Kari: Nils Johansen (Tromsø Sjømat AS): per@fjordsalg.no of \
+                your team wrote to tromsosjomat.no on 2026-11-04: the follow-up waits until \
+                2026-11-18";
+    assert!(story.lines().any(|l| l == held), "no {held:?} in\n{story}");
+
+    // Ingrid opts out to Kari: Kari's pass stops her conversation, Ola's (in the same sync,
+    // after Kari's) withdraws his draft to Ingrid, and his list says Kari saw it.
+    let before_overlap_ends = sample::oslo(2026, 11, 17, 23, 0);
+    let story = play_team(&world, before_opt_out, before_overlap_ends, &mut lines);
+    assert!(!to(&KARI, &INGRID) && !to(&OLA, &INGRID), "{story}");
+    let bound = story
+        .lines()
+        .find(|l| {
+            l.contains(
+                "→ Ola: Ingrid Berg (Fjordkraft AS): every prospect is on the suppression list",
+            )
+        })
+        .unwrap_or_else(|| panic!("Ola's pass does not heed Kari's opt-out:\n{story}"));
+    assert!(
+        bound.starts_with("Mon 16 Nov 10:12")
+            && bound.contains("seen by kari@fjordsalg.no")
+            && bound.ends_with("draft withdrawn"),
+        "{bound}"
+    );
+    assert_eq!(state(&KARI, &INGRID).as_deref(), Some("opted_out"));
+    assert_eq!(state(&OLA, &INGRID).as_deref(), Some("stopped"));
+    let list = world
+        .nudge_for(&OLA, &["suppress", "list"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = list
+        .lines()
+        .find(|l| l.contains(INGRID.email))
+        .unwrap_or_else(|| panic!("Ingrid is not on Ola's list:\n{list}"));
+    assert!(entry.contains("by kari@fjordsalg.no"), "{list}");
+    assert!(!to(&KARI, &NILS), "the overlap still holds\n{story}");
+    // One database for the three: each seller a member of the team, and the team's list says
+    // whose mailbox the opt-out came to.
+    let members = world.postgres.psql(
+        team::DATABASE,
+        "SELECT account FROM nudge_team.members WHERE team = 'Fjordsalg' ORDER BY account",
+    );
+    assert_eq!(
+        members.lines().collect::<Vec<_>>(),
+        [KARI.email, OLA.email, PER.email]
+    );
+    let added_by = world.postgres.psql(
+        team::DATABASE,
+        "SELECT added_by FROM nudge_team.suppressions WHERE address = 'ingrid.berg@fjordkraft.no'",
+    );
+    assert_eq!(added_by.trim(), KARI.email);
+    assert!(world.smtp.received().is_empty(), "no summary before Friday");
+
+    // The overlap passes on Wednesday and the draft is made; on Friday afternoon each seller
+    // gets their summary and the lead the team's, once, though all three passes ran.
+    let story = play_team(&world, before_overlap_ends, team::last_pass(), &mut lines);
+    let drafted =
+        "Wed 18 Nov 08:30  Kari: drafted follow-up 1 to Nils Johansen (Tromsø Sjømat AS) \
+                   in Norwegian";
+    assert!(
+        story.lines().any(|l| l == drafted),
+        "no {drafted:?} in\n{story}"
+    );
+    assert!(to(&KARI, &NILS), "{story}");
+    assert_eq!(state(&KARI, &NILS).as_deref(), Some("drafted"));
+
+    let summaries = team::team_summaries(&world.smtp);
+    assert_eq!(summaries.len(), 1, "one team summary:\n{story}");
+    let (subject, text) = &summaries[0];
+    assert!(subject.starts_with("Team Fjordsalg: week 47"), "{subject}");
+    for seen in [
+        KARI.email,
+        OLA.email,
+        PER.email,
+        "\"Serviceavtale for kranene\"",
+        "\"Landstrøm til cruisekaien\"",
+        "\"Vedlikehold av kranene på Dokken\"",
+        "bergenhavn.no: ola@fjordsalg.no, per@fjordsalg.no",
+    ] {
+        assert!(text.contains(seen), "{seen:?} in the team summary:\n{text}");
+    }
+    assert!(!text.contains("Her er"), "no message text:\n{text}");
+    let sent_by: Vec<&str> = story
+        .lines()
+        .filter(|l| l.contains("sent the team's summary"))
+        .collect();
+    assert_eq!(sent_by.len(), 1, "{story}");
+    // And each seller's own summary, to themselves.
+    let mut to_sellers: Vec<Vec<String>> = world
+        .smtp
+        .received()
+        .into_iter()
+        .map(|m| m.rcpt_to)
+        .filter(|rcpt| rcpt != &[team::LEAD])
+        .collect();
+    to_sellers.sort();
+    assert_eq!(
+        to_sellers,
+        vec![vec![KARI.email], vec![OLA.email], vec![PER.email]],
+        "{story}"
+    );
 }

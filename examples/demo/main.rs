@@ -7,6 +7,11 @@
 //! Usage: `NUDGE_BIN=target/release/nudge target/release/examples/demo [OUT_DIR]`
 //! (the summary's HTML is written to OUT_DIR, default `target/demo`), or
 //! `target/release/examples/demo --write-mailbox DIR` to write the sample as `.eml` files.
+//!
+//! `demo --team [OUT_DIR]` plays a sales team instead ([`team`]): three sellers on one
+//! Dovecot, their stores on one throwaway PostgreSQL, one config each in a conf.d folder
+//! naming the same `[team]`, over two weeks; the lead's team summary is written to
+//! OUT_DIR/team-summary.eml.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -16,6 +21,8 @@ mod support;
 mod sample;
 #[allow(dead_code)]
 mod story;
+#[allow(dead_code)]
+mod team;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,18 +35,23 @@ use support::{SmtpSecurity, SmtpServer};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let out_dir = match args.as_slice() {
+    let (out_dir, team) = match args.as_slice() {
         [flag, dir] if flag == "--write-mailbox" => return write_mailbox(Path::new(dir)),
-        [] => PathBuf::from("target/demo"),
-        [dir] if !dir.starts_with('-') => PathBuf::from(dir),
+        [] => (PathBuf::from("target/demo"), false),
+        [flag] if flag == "--team" => (PathBuf::from("target/demo"), true),
+        [flag, dir] if flag == "--team" && !dir.starts_with('-') => (PathBuf::from(dir), true),
+        [dir] if !dir.starts_with('-') => (PathBuf::from(dir), false),
         _ => {
-            eprintln!("usage: demo [OUT_DIR] | demo --write-mailbox DIR");
+            eprintln!("usage: demo [OUT_DIR] | demo --team [OUT_DIR] | demo --write-mailbox DIR");
             return ExitCode::from(2);
         }
     };
     if std::env::var_os("NUDGE_BIN").is_none() {
         eprintln!("demo: set NUDGE_BIN to the nudge binary (scripts/demo does)");
         return ExitCode::from(2);
+    }
+    if team {
+        return team_demo(&out_dir);
     }
     let started = Instant::now();
     let dovecot = seller_dovecot();
@@ -121,6 +133,152 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `demo --team`: the team story, then each seller's status, Ola's suppression list and the
+/// lead's team summary.
+fn team_demo(out_dir: &Path) -> ExitCode {
+    let started = Instant::now();
+    let world = team::World::start();
+    println!(
+        "A throwaway mail server on loopback: Dovecot (IMAPS 127.0.0.1:{}) with three accounts, \
+         an SMTP server\n(127.0.0.1:{}) and PostgreSQL (127.0.0.1:{}), each in a temp dir.",
+        world.dovecot.imaps_port(),
+        world.smtp.port(),
+        world.postgres.port(),
+    );
+    team::seed(&world);
+    introduce_team(&world);
+    println!(
+        "\nnudge runs as a team runs it, `nudge --config conf.d sync` for every account in turn: \
+         every weekday\nmorning from {} to {}, a minute after everything that happens, and on \
+         {} at {},\nwhen the week's summaries are due. Each line names the seller whose pass it \
+         is; a line marked →\nis what nudge made of what happened just before it.",
+        day(team::first_start()),
+        day(team::last_pass()),
+        day(team::last_pass()),
+        team::last_pass()
+            .with_timezone(&sample::SELLER_ZONE)
+            .format("%H:%M"),
+    );
+    let mut print = |line: &str| println!("{line}");
+    let mut told = team::Story::new(&mut print);
+    if let Err(e) = team::play(&world, team::first_start(), team::last_pass(), &mut told) {
+        eprintln!("\ndemo: {e}");
+        return ExitCode::FAILURE;
+    }
+
+    let mut ok = true;
+    let mut run = |seller: &team::Seller, args: &[&str]| {
+        println!(
+            "\n$ nudge --config conf.d --account {} {}\n",
+            seller.email,
+            args.join(" ")
+        );
+        match world.nudge_for(seller, args) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("demo: {e}");
+                ok = false;
+            }
+        }
+    };
+    for seller in &team::SELLERS {
+        run(seller, &["status"]);
+    }
+    run(&team::OLA, &["suppress", "list"]);
+    ok &= show_team_summary(&world.smtp, out_dir);
+    println!(
+        "\nTwo weeks took {:.0} s. The demo's servers stop now; nothing is left running.",
+        started.elapsed().as_secs_f64()
+    );
+    drop(world);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// "Mon 9 Nov", in the sellers' time zone.
+fn day(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&sample::SELLER_ZONE)
+        .format("%a %-d %b")
+        .to_string()
+}
+
+/// The team in a few lines: who sells, whom they write to, what their configs share.
+fn introduce_team(world: &team::World) {
+    println!(
+        "\nThe team: three sellers of Fjordsalg AS in Bergen and {} conversations. Each seller \
+         has a config file in\n{} (kari.toml, ola.toml, per.toml): their own mailbox, the \
+         same PostgreSQL\ndatabase (a schema each), the summaries due on Friday afternoons, and \
+         the same team:\n",
+        team::conversations().len(),
+        world.confd().display()
+    );
+    println!(
+        "  [team]\n  name = \"{}\"\n  overlap_days = {}\n  lead = \"{}\"",
+        team::TEAM,
+        team::OVERLAP_DAYS,
+        team::LEAD
+    );
+    for seller in team::SELLERS {
+        println!("\n  {} <{}>", seller.name, seller.email);
+        for c in team::conversations().iter().filter(|c| c.seller == seller) {
+            let verb = if c.opened_at() < team::first_start() {
+                "wrote"
+            } else {
+                "writes"
+            };
+            println!(
+                "    {:<17} {:<15} {:<21} “{}”",
+                format!("{verb} {}", day(c.opened_at())),
+                c.prospect.name,
+                c.prospect.company,
+                c.subject
+            );
+        }
+    }
+}
+
+/// Prints the lead's team summary as the SMTP server received it and writes the mail to
+/// `out_dir`/team-summary.eml.
+fn show_team_summary(smtp: &SmtpServer, out_dir: &Path) -> bool {
+    let received = smtp.received();
+    let to_lead: Vec<_> = received
+        .iter()
+        .filter(|m| m.rcpt_to == [team::LEAD])
+        .collect();
+    let [mail] = to_lead.as_slice() else {
+        eprintln!(
+            "demo: {} team summaries reached the SMTP server, not one",
+            to_lead.len()
+        );
+        return false;
+    };
+    let Some(message) = MessageParser::default().parse(&mail.data) else {
+        eprintln!("demo: the team summary does not parse as mail");
+        return false;
+    };
+    println!(
+        "\nThe SMTP server received {} mails: each seller's own weekly summary, and the team \
+         summary to {}\n(its text):\n",
+        received.len(),
+        team::LEAD
+    );
+    println!("Subject: {}\n", message.subject().unwrap_or(""));
+    println!("{}", plain_text(&message));
+    let path = out_dir.join("team-summary.eml");
+    if let Err(e) =
+        std::fs::create_dir_all(out_dir).and_then(|()| std::fs::write(&path, &mail.data))
+    {
+        eprintln!("demo: cannot write {}: {e}", path.display());
+        return false;
+    }
+    let shown = std::fs::canonicalize(&path).unwrap_or(path);
+    println!("\nThe team summary as mailed is in {}.", shown.display());
+    true
 }
 
 /// Writes the sample as `.eml` files: DIR/INBOX and DIR/Sent hold the mailbox nudge first
