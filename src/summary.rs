@@ -454,6 +454,10 @@ pub async fn compute(
         .collect();
     for (id, event) in &history {
         let Some(step) = event.step else { continue };
+        // A draft the seller has not sent (or deleted) reached nobody.
+        if matches!(event.kind, EventKind::Drafted | EventKind::Dismissed) {
+            continue;
+        }
         let max = reached.entry(*id).or_insert(step);
         *max = (*max).max(step);
         if event.kind == EventKind::Reply {

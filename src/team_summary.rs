@@ -241,6 +241,16 @@ pub async fn maybe_send(
         return Ok(None);
     }
     let week = summary::week_key(calendar.local_date(due));
+    // As the seller's own: never in the week this seller's nudge first started, when there
+    // is nothing to tell yet (and a member joining late sends no second one).
+    let first = store
+        .meta("first_started_at")
+        .await?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| summary::week_key(calendar.local_date(t.with_timezone(&Utc))));
+    if first.as_deref().is_none_or(|f| f == week) {
+        return Ok(None);
+    }
     if store.team_summary_claimed(&week).await? {
         return Ok(None);
     }

@@ -81,12 +81,9 @@ async fn add(
     ids[0]
 }
 
-#[tokio::test]
-async fn every_number_of_a_known_week_appears_in_both_parts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = support::stores::fresh(dir.path()).await;
-    // Threads for the conversations to point at.
-    for thread in 1..=12 {
+/// Threads 1..=`n` for the conversations to point at.
+async fn threads(store: &Store, n: i64) {
+    for thread in 1..=n {
         let message = nudge::store::NewMessage {
             folder: "Sent".into(),
             uidvalidity: 1,
@@ -114,6 +111,13 @@ async fn every_number_of_a_known_week_appears_in_both_parts() {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn every_number_of_a_known_week_appears_in_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::stores::fresh(dir.path()).await;
+    threads(&store, 12).await;
     let week = oslo(18, 12); // inside the week before Monday 23 November
     add(
         &store,
@@ -1011,5 +1015,51 @@ async fn a_reply_queued_before_the_starttls_handshake_fails_the_connection() {
             .count(),
         1,
         "nothing after STARTTLS reached the peer in the clear: {seen:?}"
+    );
+}
+
+/// A follow-up nudge drafted and the seller has not sent (or deleted) reached nobody: the
+/// reply rate of its step does not count it.
+#[tokio::test]
+async fn an_unsent_draft_does_not_count_as_reaching_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::stores::fresh(dir.path()).await;
+    threads(&store, 1).await;
+    let week = oslo(18, 12);
+    let id = add(
+        &store,
+        1,
+        "a@one.no",
+        "Drafted, not sent",
+        State::Drafted,
+        0,
+        None,
+        EventKind::Touch,
+        "wrote",
+        week,
+    )
+    .await;
+    let mut drafted = event(week, EventKind::Drafted, "drafted follow-up 1");
+    drafted.step = Some(1);
+    let mut dismissed = event(week, EventKind::Dismissed, "deleted follow-up 1");
+    dismissed.step = Some(1);
+    store
+        .commit_effects(
+            None,
+            &[Effect::Note(id, drafted), Effect::Note(id, dismissed)],
+            week,
+        )
+        .await
+        .unwrap();
+    let due = oslo(23, 7);
+    let summary = nudge::summary::compute(&store, &config(), due, due)
+        .await
+        .unwrap();
+    let reached: Vec<(u32, u32)> = summary.rates.iter().map(|r| (r.step, r.reached)).collect();
+    assert_eq!(reached[0], (0, 1), "the opener reached them");
+    assert_eq!(
+        reached[1],
+        (1, 0),
+        "follow-up 1 never left Drafts: {reached:?}"
     );
 }

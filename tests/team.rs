@@ -253,7 +253,11 @@ fn the_lead_gets_one_team_summary_with_counts_and_subjects_only() {
     let kari = Nudge::new_on(&dovecot, &extra, Backend::Postgres);
     let folder = folder_of(&kari, &[(OLA, "NUDGE_TEST_PASSWORD")]);
     let folder = folder.path();
-    // Both wrote to Fjordkraft this week.
+    // Both started nudge last week (no team summary in the week a seller's nudge first
+    // started), and both wrote to Fjordkraft this week.
+    let last_week = (Utc::now() - Days::days(8)).to_rfc3339();
+    let said = nudge(folder, &["sync", "--now", &last_week]);
+    assert!(!said.contains("team's summary"), "{said}");
     opener(&dovecot, SELLER, 2);
     opener(&dovecot, OLA, 2);
     nudge(folder, &["--account", OLA, "sync"]);
