@@ -1579,8 +1579,14 @@ impl Mail {
 /// Every weekday morning at 08:30 from the first start to the last pass, when nudge's drafts
 /// and the Monday summary appear.
 pub fn mornings() -> Vec<DateTime<Utc>> {
-    let first = first_start().with_timezone(&SELLER_ZONE).date_naive();
-    let last = last_pass().with_timezone(&SELLER_ZONE).date_naive();
+    weekday_mornings(first_start(), last_pass())
+}
+
+/// Every weekday morning at 08:30 in Kari's time zone, from the day of `first` to the day of
+/// `last`.
+pub fn weekday_mornings(first: DateTime<Utc>, last: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let first = first.with_timezone(&SELLER_ZONE).date_naive();
+    let last = last.with_timezone(&SELLER_ZONE).date_naive();
     first
         .iter_days()
         .take_while(|day| *day <= last)

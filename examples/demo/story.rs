@@ -34,6 +34,26 @@ pub fn when(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Prints one line of a story at `at`, after a heading when `at` starts a new week (`week`
+/// is the last week told).
+pub fn tell_line(out: &mut dyn FnMut(&str), week: &mut Option<u32>, at: DateTime<Utc>, text: &str) {
+    use chrono::Datelike;
+    let local = at.with_timezone(&SELLER_ZONE);
+    let this_week = local.iso_week().week();
+    if *week != Some(this_week) {
+        *week = Some(this_week);
+        out(&format!(
+            "\n  — week {this_week}, from {} —",
+            local
+                .date_naive()
+                .week(chrono::Weekday::Mon)
+                .first_day()
+                .format("%A %-d %B")
+        ));
+    }
+    out(&format!("{:<17} {text}", when(at)));
+}
+
 /// "Name (Company)".
 fn introduce(person: &Person) -> String {
     format!("{} ({})", person.name, person.company)
@@ -58,22 +78,7 @@ impl<'a> Story<'a> {
     }
 
     fn tell(&mut self, at: DateTime<Utc>, text: &str) {
-        use chrono::Datelike;
-        let local = at.with_timezone(&SELLER_ZONE);
-        let week = local.iso_week().week();
-        if self.week != Some(week) {
-            self.week = Some(week);
-            (self.out)(&format!(
-                "\n  — week {week}, from {} —",
-                local
-                    .date_naive()
-                    .week(chrono::Weekday::Mon)
-                    .first_day()
-                    .format("%A %-d %B")
-            ));
-        }
-        let line = format!("{:<17} {text}", when(at));
-        (self.out)(&line);
+        tell_line(self.out, &mut self.week, at, text);
     }
 
     /// The index of the case a nudge report line is about ("#4 Subject: what"), and the what.

@@ -14,10 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::sample::{oslo, Client, Lang, Person, SELLER_ZONE};
-use crate::story::when;
 use crate::support::mailclient::{crlf, Message};
 use crate::support::nudge::{nudge_command, smtp_section, PASSWORD};
 use crate::support::{Dovecot, DovecotOptions, Postgres, SmtpSecurity, SmtpServer};
@@ -421,14 +420,7 @@ pub fn last_pass() -> DateTime<Utc> {
 
 /// Every weekday morning at 08:30 from the first start to the last pass.
 pub fn mornings() -> Vec<DateTime<Utc>> {
-    let first = first_start().with_timezone(&SELLER_ZONE).date_naive();
-    let last = last_pass().with_timezone(&SELLER_ZONE).date_naive();
-    first
-        .iter_days()
-        .take_while(|day| *day <= last)
-        .filter(|day| day.weekday().number_from_monday() <= 5)
-        .map(|day| oslo(day.year(), day.month(), day.day(), 8, 30))
-        .collect()
+    crate::sample::weekday_mornings(first_start(), last_pass())
 }
 
 /// The mail servers, the team's PostgreSQL and the conf.d folder with one config per seller.
@@ -625,20 +617,7 @@ impl<'a> Story<'a> {
     }
 
     fn tell(&mut self, at: DateTime<Utc>, text: &str) {
-        let local = at.with_timezone(&SELLER_ZONE);
-        let week = local.iso_week().week();
-        if self.week != Some(week) {
-            self.week = Some(week);
-            (self.out)(&format!(
-                "\n  — week {week}, from {} —",
-                local
-                    .date_naive()
-                    .week(chrono::Weekday::Mon)
-                    .first_day()
-                    .format("%A %-d %B")
-            ));
-        }
-        (self.out)(&format!("{:<17} {text}", when(at)));
+        crate::story::tell_line(self.out, &mut self.week, at, text);
     }
 
     /// The seller's conversation a report line is about ("#4 Subject: what"), and the what.
