@@ -26,18 +26,15 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as Days, Utc};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use support::daemon::{wait_until, Daemon};
+use support::daemon::{log_lines, wait_until, Daemon};
 use support::mailclient::{crlf, opener, Message};
 use support::measure::median;
 use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::tls::{tls_handshake, ImapTls};
+use support::rawimap::{RawImap, PATIENCE};
 use support::{Dovecot, DovecotOptions};
 
 const TRIALS: usize = 20;
-/// The longest a step of a trial may take before the bench gives up.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn count(dovecot: &Dovecot, folder: &str) -> usize {
     dovecot
@@ -45,69 +42,6 @@ fn count(dovecot: &Dovecot, folder: &str) -> usize {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .count()
-}
-
-/// A bare IMAP connection over TLS: commands written as bytes, responses read line by line.
-struct RawImap {
-    stream: BufReader<ImapTls>,
-}
-
-impl RawImap {
-    /// Connects to the IMAPS port, reads the greeting and logs in as the seller.
-    async fn login(dovecot: &Dovecot) -> RawImap {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.imaps_port()))
-            .await
-            .expect("connect");
-        let tls = tls_handshake(dovecot.ca(), tcp).await.expect("TLS");
-        let mut imap = RawImap {
-            stream: BufReader::new(tls),
-        };
-        imap.until(|l| l.starts_with("* OK")).await;
-        imap.command(&format!("L LOGIN \"{SELLER}\" \"{PASSWORD}\"\r\n"))
-            .await;
-        imap
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        let stream = self.stream.get_mut();
-        stream.write_all(bytes).await.expect("write");
-        stream.flush().await.expect("flush");
-    }
-
-    /// Reads lines until one satisfies `done`, and returns that line.
-    async fn until(&mut self, done: impl Fn(&str) -> bool) -> String {
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let mut line = String::new();
-                let n = self.stream.read_line(&mut line).await.expect("read");
-                assert!(n > 0, "the server closed the connection");
-                if done(&line) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .expect("the server answered in time")
-    }
-
-    /// Sends a tagged command and waits for its `OK`.
-    async fn command(&mut self, text: &str) {
-        let tag = text.split(' ').next().expect("a tag").to_string();
-        self.send(text.as_bytes()).await;
-        let done = self.until(|l| l.starts_with(&format!("{tag} "))).await;
-        assert!(done.starts_with(&format!("{tag} OK")), "{text}: {done}");
-    }
-}
-
-/// One line of the daemon's log: its timestamp and the text after the level.
-fn log_lines(log: &str) -> Vec<(DateTime<Utc>, String)> {
-    log.lines()
-        .filter_map(|line| {
-            let (stamp, rest) = line.split_once(' ')?;
-            let at = DateTime::parse_from_rfc3339(stamp).ok()?.to_utc();
-            Some((at, rest.trim_start().to_string()))
-        })
-        .collect()
 }
 
 /// Milliseconds from `from` to `to`.
@@ -255,9 +189,9 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let trials: Vec<Trial> = runtime.block_on(async {
-        let mut idle = RawImap::login(&dovecot).await;
+        let mut idle = RawImap::login(&dovecot, SELLER, PASSWORD).await;
         idle.command("S SELECT INBOX\r\n").await;
-        let mut appender = RawImap::login(&dovecot).await;
+        let mut appender = RawImap::login(&dovecot, SELLER, PASSWORD).await;
         let mut trials = Vec::new();
         for i in 0..TRIALS {
             trials.push(trial(i, &dovecot, &daemon, &mut idle, &mut appender).await);

@@ -1,9 +1,11 @@
 //! `nudge run` as a child process, with its log in a file.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use super::nudge::{nudge_binary, Nudge, PASSWORD};
 
@@ -24,10 +26,13 @@ impl Daemon {
     /// Starts `nudge ARGS run` (ARGS: which configs) with the test password and `env`; its
     /// log goes beside `nudge`'s config.
     pub fn start_with_args(nudge: &Nudge, args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let log = nudge
-            .dir
-            .path()
-            .join(format!("daemon-{}.log", fastrand::u32(..)));
+        Daemon::start_in(nudge.dir.path(), args, env)
+    }
+
+    /// [`Daemon::start_with_args`] with its log in `dir`: for configs the harness did not
+    /// write (a team's folder of them).
+    pub fn start_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let log = dir.join(format!("daemon-{}.log", fastrand::u32(..)));
         let file = File::create(&log).expect("daemon log file");
         let mut command = Command::new(nudge_binary());
         command
@@ -122,4 +127,17 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Du
         std::thread::sleep(Duration::from_millis(50));
     }
     None
+}
+
+/// The lines of a daemon's log (`nudge run` outside the journal stamps each line, in
+/// microseconds): each line's time and its text after the stamp. Lines without a stamp are
+/// left out.
+pub fn log_lines(log: &str) -> Vec<(DateTime<Utc>, String)> {
+    log.lines()
+        .filter_map(|line| {
+            let (stamp, rest) = line.split_once(' ')?;
+            let at = DateTime::parse_from_rfc3339(stamp).ok()?.to_utc();
+            Some((at, rest.trim_start().to_string()))
+        })
+        .collect()
 }

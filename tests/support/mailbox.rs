@@ -1,11 +1,12 @@
-//! A deterministic, realistic seller mailbox of any size, for the scale benchmark and the
-//! regression check on counts.
+//! A deterministic, realistic seller mailbox of any size, for the scale and team benchmarks
+//! and the regression check on counts.
 //!
 //! Ten years of a seller's mail: conversations with prospects at organisations (several
 //! prospects each, a colleague copied now and then), where the seller opens, the prospect
 //! answers or does not, and the seller writes again; out-of-office replies; newsletters and
 //! notifications with List-Id. About 30 % of the messages are in Sent. The same `seed` and
-//! size always give the same messages, byte for byte.
+//! size always give the same messages, byte for byte; a team is one such mailbox per seller,
+//! each with its seller's address and seed.
 //!
 //! Messages are written straight into the Maildir (a mailbox of 100,000 seeds in seconds);
 //! Dovecot indexes them on the first access.
@@ -114,9 +115,33 @@ fn render(h: Header, body: &str) -> String {
     raw
 }
 
-/// `total` messages (exactly), the newest before `now`, the oldest about ten years earlier.
+/// `total` messages (exactly) of the scenarios' seller, the newest before `now`, the oldest
+/// about ten years earlier.
 pub fn generate(total: usize, seed: u64, now: DateTime<Utc>) -> Vec<Generated> {
+    generate_for(total, seed, now, SELLER, "Kari Nordmann")
+}
+
+/// [`generate`] for the seller at `address` called `name` (the first name signs the seller's
+/// messages and greets the prospects' answers): one mailbox of a team. The scenarios' seller
+/// gets exactly the mailbox [`generate`] gives.
+pub fn generate_for(
+    total: usize,
+    seed: u64,
+    now: DateTime<Utc>,
+    address: &str,
+    name: &str,
+) -> Vec<Generated> {
     let mut rng = Rng(seed);
+    let seller = format!("{name} <{address}>");
+    let first_name = name.split(' ').next().unwrap_or(name);
+    let seller_body = format!(
+        "Hei!\n\nTakk for praten. Her er forslaget vi snakket om, med priser for \
+         første år og en plan for oppstart.\n\nVennlig hilsen\n{first_name}"
+    );
+    let prospect_body = format!(
+        "Hei {first_name},\n\nTakk, dette ser interessant ut. Vi ser på det internt og \
+         kommer tilbake til deg.\n\nHilsen"
+    );
     let mut out: Vec<Generated> = Vec::with_capacity(total);
     let span_minutes = 10 * 365 * 24 * 60;
     let organisations = (total / 25).max(4) as u64;
@@ -162,24 +187,14 @@ pub fn generate(total: usize, seed: u64, now: DateTime<Utc>) -> Vec<Generated> {
                     format!("Re: {subject}")
                 };
                 let (folder, from, to) = if seller_turn {
-                    (
-                        "Sent",
-                        format!("Kari Nordmann <{SELLER}>"),
-                        prospect.clone(),
-                    )
+                    ("Sent", seller.clone(), prospect.clone())
                 } else {
-                    (
-                        "INBOX",
-                        prospect.clone(),
-                        format!("Kari Nordmann <{SELLER}>"),
-                    )
+                    ("INBOX", prospect.clone(), seller.clone())
                 };
                 let body = if seller_turn {
-                    "Hei!\n\nTakk for praten. Her er forslaget vi snakket om, med priser for \
-                     første år og en plan for oppstart.\n\nVennlig hilsen\nKari"
+                    &seller_body
                 } else {
-                    "Hei Kari,\n\nTakk, dette ser interessant ut. Vi ser på det internt og \
-                     kommer tilbake til deg.\n\nHilsen"
+                    &prospect_body
                 };
                 out.push(Generated {
                     folder,
@@ -207,7 +222,7 @@ pub fn generate(total: usize, seed: u64, now: DateTime<Utc>) -> Vec<Generated> {
                         raw: render(
                             Header {
                                 from: &prospect,
-                                to: SELLER,
+                                to: address,
                                 cc: None,
                                 subject: &format!("Fraværsmelding: {subject_line}"),
                                 date: at + Duration::minutes(1),
@@ -235,7 +250,7 @@ pub fn generate(total: usize, seed: u64, now: DateTime<Utc>) -> Vec<Generated> {
                 raw: render(
                     Header {
                         from: &format!("Nyhetsbrev {list} <news@list{list}.example>"),
-                        to: SELLER,
+                        to: address,
                         cc: None,
                         subject: &format!("Ukens nyheter {}", out.len()),
                         date: start,
@@ -258,7 +273,7 @@ pub fn generate(total: usize, seed: u64, now: DateTime<Utc>) -> Vec<Generated> {
                 raw: render(
                     Header {
                         from: "Per Berg <per@fjordsalg.no>",
-                        to: SELLER,
+                        to: address,
                         cc: None,
                         subject: &format!("Salgsmøte uke {}", rng.below(52) + 1),
                         date: start,
@@ -313,22 +328,33 @@ pub fn write_maildir(
     }
 }
 
-/// A fresh Dovecot for the seller with `messages` written into the seller's Maildir (a first
-/// login makes Dovecot create the Maildir with the right owner).
+/// A fresh Dovecot for the seller with `messages` written into the seller's Maildir.
 pub fn seller_dovecot_with(messages: &[Generated]) -> super::Dovecot {
+    team_dovecot_with(&[(SELLER, messages)])
+}
+
+/// A fresh Dovecot with one user per mailbox (the password of the scenarios), each mailbox's
+/// messages written into its user's Maildir (a first login makes Dovecot create the Maildir
+/// with the right owner).
+pub fn team_dovecot_with(mailboxes: &[(&str, &[Generated])]) -> super::Dovecot {
     use super::mailclient::MailClient;
     use super::nudge::PASSWORD;
     let dovecot = super::Dovecot::start(super::DovecotOptions {
-        users: vec![(SELLER.to_string(), PASSWORD.to_string())],
+        users: mailboxes
+            .iter()
+            .map(|(user, _)| (user.to_string(), PASSWORD.to_string()))
+            .collect(),
         ..Default::default()
     });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let mut client = MailClient::connect(&dovecot, SELLER, PASSWORD).await;
-        let _ = client.messages("Sent").await;
-        client.logout().await;
-    });
-    let maildir = dovecot.maildir_of(SELLER);
-    write_maildir(&maildir, |folder| maildir.join(folder), messages);
+    for (user, messages) in mailboxes {
+        runtime.block_on(async {
+            let mut client = MailClient::connect(&dovecot, user, PASSWORD).await;
+            let _ = client.messages("Sent").await;
+            client.logout().await;
+        });
+        let maildir = dovecot.maildir_of(user);
+        write_maildir(&maildir, |folder| maildir.join(folder), messages);
+    }
     dovecot
 }

@@ -16,7 +16,8 @@
 //!   back the connection at a chosen IMAP command.
 //! - [`invariants`]: what must hold after any crash or fault, read from the store and the
 //!   mailbox; [`sales`]: the seller's openers and the prospects' replies.
-//! - [`measure`]: wall time and peak memory of a nudge run, for the benchmarks.
+//! - [`measure`]: wall time and peak memory of a nudge run, for the benchmarks;
+//!   [`rawimap`]: a bare IMAP client for their floors.
 //!
 //! Set `NUDGE_KEEP_TEST_DIRS=1` to keep the servers' temp dirs (config, logs, mail) after a run.
 // Each test crate that says `mod support;` uses only part of it.
@@ -35,6 +36,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod rawimap;
 pub mod sales;
 pub mod smtp;
 pub mod stores;
