@@ -34,6 +34,8 @@ use crate::summary;
 const BATCH: usize = 500;
 /// How many messages one FETCH of texts asks for: each answer holds up to 160 KiB.
 const TEXT_BATCH: usize = 100;
+/// A pass that stores at least this many messages refreshes the store's query statistics.
+const FRESH_STATISTICS: usize = 1000;
 /// How much of a message's new text is kept for quoting and summaries.
 const SNIPPET_CHARS: usize = 2000;
 
@@ -195,6 +197,14 @@ pub async fn pass_on(
         .changes
         .extend(drafting::heed_team_suppressions(&pass).await?);
     let applied = started.elapsed();
+    // The conversations exist now: reconcile, cadence and the next passes plan on them.
+    let stored: usize = report.new_messages.iter().map(|(_, n)| n).sum();
+    if stored >= FRESH_STATISTICS && !dry_run {
+        // Statistics are an optimisation: a store that refuses them still works.
+        if let Err(e) = store.refresh_statistics().await {
+            warn!("refreshing the store's statistics: {e}");
+        }
+    }
     let settled = drafting::reconcile(&mut pass).await?;
     report.changes.extend(settled.changes);
     if settled.sent_meanwhile && !dry_run {

@@ -235,3 +235,52 @@ fn a_pass_with_one_reply_reads_what_the_reply_concerns() {
         status.len()
     );
 }
+
+/// A first sync stores thousands of rows into tables the query planner has never measured;
+/// it leaves them measured, so the passes right after it (a reply withdrawing a draft) are
+/// planned on what the tables hold. A pass storing a few messages leaves the work to the
+/// database's own upkeep.
+#[test]
+fn a_first_sync_of_many_messages_leaves_the_planner_statistics() {
+    let (dovecot, _) = seeded();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let measured = |table: &str| -> bool {
+        runtime.block_on(async {
+            let pool = nudge.raw_store().await;
+            let query = match support::stores::backend() {
+                support::stores::Backend::Sqlite => {
+                    // The table itself exists from the migrations on; its rows are ANALYZE's.
+                    let exists: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'",
+                    )
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    if exists == 0 {
+                        return false;
+                    }
+                    "SELECT count(*) FROM sqlite_stat1 WHERE tbl = $1"
+                }
+                // ANALYZE sets the row estimate; a table never measured says -1.
+                support::stores::Backend::Postgres => {
+                    "SELECT count(*) FROM pg_class WHERE relname = $1 \
+                     AND relnamespace = current_schema()::regnamespace AND reltuples > 0"
+                }
+            };
+            let rows: i64 = sqlx::query_scalar(query)
+                .bind(table)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            rows > 0
+        })
+    };
+    nudge.sync(NOW);
+    for table in ["messages", "conversations", "threads"] {
+        assert!(
+            measured(table),
+            "{table} has statistics after the first sync"
+        );
+    }
+}

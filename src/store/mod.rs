@@ -381,6 +381,35 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Gives the query planner fresh statistics after a pass that stored many messages (a
+    /// first sync): without them PostgreSQL plans the next passes on tables it believes empty
+    /// until autovacuum comes round, and SQLite on none at all. PostgreSQL analyzes this
+    /// account's tables only; SQLite runs `PRAGMA optimize` with a bounded sample.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        match self.backend() {
+            Backend::Postgres => {
+                // Unqualified names: the account's schema, by the connection's search_path.
+                sqlx::query(
+                    "ANALYZE folders, threads, thread_ids, messages, contacts, conversations, \
+                     drafts, events",
+                )
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            }
+            Backend::Sqlite => {
+                let mut connection = self.pool.acquire().await.map_err(|e| self.error(e))?;
+                for pragma in ["PRAGMA analysis_limit = 1000", "PRAGMA optimize = 0x10002"] {
+                    sqlx::query(pragma)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when it answers "ok". PostgreSQL
     /// keeps its own pages whole; there it checks that the store answers.
     pub async fn integrity_check(&self) -> Result<()> {
