@@ -19,7 +19,7 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, warn, Instrument};
 
 use crate::compose::templates::Templates;
 use crate::config::{config_dir, Config};
@@ -204,31 +204,32 @@ async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifie
     // password or a dead server is tried by one loop, at one pace.
     let (online_tx, online) = watch::channel(false);
     let tracker = TaskTracker::new();
-    tracker.spawn(watch_inbox(
-        config.clone(),
-        wake.clone(),
-        online,
-        shutdown.clone(),
-    ));
+    // Each task logs in the account's span, as the main loop does.
+    tracker.spawn(
+        watch_inbox(config.clone(), wake.clone(), online, shutdown.clone()).in_current_span(),
+    );
     // The seller's commands (`stop`, `snooze`, `suppress`, …) write a mark into the store;
     // watching it wakes the main loop within a second instead of at the next poll.
     {
         let (store, wake, shutdown) = (store.clone(), wake.clone(), shutdown.clone());
-        tracker.spawn(async move {
-            let mut seen = store.control_mark().await.ok().flatten();
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(CONTROL_WATCH) => {}
-                    _ = shutdown.cancelled() => break,
-                }
-                let now = store.control_mark().await.ok().flatten();
-                if now != seen {
-                    debug!("a command changed the store");
-                    seen = now;
-                    wake.notify_one();
+        tracker.spawn(
+            async move {
+                let mut seen = store.control_mark().await.ok().flatten();
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(CONTROL_WATCH) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    let now = store.control_mark().await.ok().flatten();
+                    if now != seen {
+                        debug!("a command changed the store");
+                        seen = now;
+                        wake.notify_one();
+                    }
                 }
             }
-        });
+            .in_current_span(),
+        );
     }
     // The watchdog is pinged unless a pass hangs: `pass_started` holds the start of the pass
     // in flight (0 between passes), and a pass is bounded by its network timeouts.
@@ -236,18 +237,21 @@ async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifie
     if let Some(every) = notifier.watchdog_interval() {
         let (notifier, shutdown, heartbeat) =
             (notifier.clone(), shutdown.clone(), heartbeat.clone());
-        tracker.spawn(async move {
-            loop {
-                let started = heartbeat.load(Ordering::Relaxed);
-                if started == 0 || Utc::now().timestamp() - started < PASS_HANG_SECONDS {
-                    notifier.send("WATCHDOG=1");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = shutdown.cancelled() => break,
+        tracker.spawn(
+            async move {
+                loop {
+                    let started = heartbeat.load(Ordering::Relaxed);
+                    if started == 0 || Utc::now().timestamp() - started < PASS_HANG_SECONDS {
+                        notifier.send("WATCHDOG=1");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
                 }
             }
-        });
+            .in_current_span(),
+        );
     }
 
     let result = main_loop(&Service {

@@ -17,6 +17,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParam
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Message;
+use tracing::Instrument;
 
 use crate::config::{Auth, Security, SmtpConfig};
 use crate::error::{Error, Result};
@@ -171,7 +172,7 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters> {
 /// panicked is not known, so the outcome is unknown and the summary is not sent again.
 pub async fn send(config: &SmtpConfig, message: Message) -> std::result::Result<(), Undelivered> {
     let owned = config.clone();
-    match tokio::spawn(async move { dialogue(&owned, message).await }).await {
+    match tokio::spawn(async move { dialogue(&owned, message).await }.in_current_span()).await {
         Ok(outcome) => outcome,
         Err(e) => Err(Undelivered::Unknown(Error::Smtp {
             context: format!(

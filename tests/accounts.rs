@@ -170,6 +170,13 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
             .any(|l| l.contains(OLA) && l.to_lowercase().contains("withdr")),
         "Ola's lines carry his address:\n{log}"
     );
+    // The INBOX watcher runs in a task of its own, in the account's span too.
+    let watched: Vec<&str> = log.lines().filter(|l| l.contains("INBOX changed")).collect();
+    assert!(
+        !watched.is_empty() && watched.iter().all(|l| l.contains("account")),
+        "the watcher's lines name their account:\n{log}"
+    );
+    assert!(watched.iter().any(|l| l.contains(OLA)), "{log}");
     daemon.signal("TERM");
     assert!(
         daemon
