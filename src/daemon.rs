@@ -126,9 +126,10 @@ pub async fn run_all(configs: Vec<Config>, shutdown: CancellationToken) -> Resul
     }
     info!("serving {} accounts", configs.len());
     let mut accounts = tokio::task::JoinSet::new();
-    for config in configs {
+    let emails: Vec<String> = configs.iter().map(|c| c.account.email.clone()).collect();
+    let notifiers = Notifier::from_env().for_accounts(&emails);
+    for (config, notifier) in configs.into_iter().zip(notifiers) {
         let span = tracing::info_span!("account", account = %config.account.email);
-        let notifier = Notifier::from_env().for_account(&config.account.email);
         accounts.spawn(serve_account(config, notifier, shutdown.child_token()).instrument(span));
     }
     let mut stopped = Vec::new();
@@ -162,10 +163,13 @@ async fn serve_account(
             Err(_) if shutdown.is_cancelled() => return Ok(()),
             Err(error) if error.kind() == ErrorKind::Configuration => {
                 error!("stopped, the other accounts go on: {error}");
+                notifier.stopped();
                 return Err(error);
             }
             Err(error) => error,
         };
+        // It failed before or during its first pass: the service is as ready as it gets.
+        notifier.send("READY=1");
         if started.elapsed() > Duration::from_secs(600) {
             backoff.reset();
         }
@@ -313,6 +317,8 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
     // same again is logged at info, so that a night of retries is not a night of errors.
     let mut reported: Vec<ErrorKind> = Vec::new();
     let mut ready = false;
+    // READY=1 went out: the first pass ended, done or failing and retried.
+    let mut settled = false;
     loop {
         heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
         let pass = async {
@@ -351,7 +357,10 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 slow.reset();
                 if !ready {
                     ready = true;
-                    notifier.send("READY=1");
+                    if !settled {
+                        settled = true;
+                        notifier.send("READY=1");
+                    }
                     info!("ready: first pass done");
                 }
                 let (open, drafts) = summary_counts(store).await;
@@ -372,6 +381,12 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 } else {
                     e.kind()
                 };
+                if kind != ErrorKind::Configuration && !settled {
+                    // Started and retrying: systemd is told so rather than left waiting for
+                    // a first pass that may take hours of an outage.
+                    settled = true;
+                    notifier.send("READY=1");
+                }
                 match kind {
                     ErrorKind::Configuration => {
                         error!("{e}");

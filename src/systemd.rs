@@ -1,9 +1,17 @@
 //! Talking to systemd: `sd_notify` datagrams on `$NOTIFY_SOCKET` (READY=1, STATUS=…,
 //! WATCHDOG=1, STOPPING=1). Outside systemd every call does nothing.
+//!
+//! Several accounts in one process speak for the process together: READY=1 goes out once
+//! every account's first pass has ended (done, or failed and being retried: one seller's
+//! wrong password must not hold the team's service in "activating" until systemd gives up),
+//! and WATCHDOG=1 only while every running account pings (one hung account is the service
+//! hung). An account stopped for good counts for neither.
 
+use std::collections::BTreeMap;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Where systemd listens, if it does.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +23,30 @@ pub struct Notifier {
     /// Set for one account of several in one process: its STATUS lines name it, and its
     /// stop is not the service's (STOPPING=1 is left to the process).
     account: Option<String>,
+    /// The accounts served together, when there are several.
+    team: Option<Arc<Team>>,
+}
+
+/// What the accounts of one process told so far.
+#[derive(Debug, Default)]
+struct Team {
+    members: Mutex<TeamState>,
+}
+
+#[derive(Debug, Default)]
+struct TeamState {
+    members: BTreeMap<String, Member>,
+    ready_sent: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Member {
+    /// Its first pass ended (or it stopped).
+    settled: bool,
+    /// Stopped for good: no longer pings.
+    stopped: bool,
+    /// When it last said it was alive.
+    pinged: Option<Instant>,
 }
 
 impl Notifier {
@@ -36,14 +68,41 @@ impl Notifier {
             socket,
             watchdog,
             account: None,
+            team: None,
         }
     }
 
-    /// This notifier for one account of several served by one process.
-    pub fn for_account(&self, email: &str) -> Notifier {
-        Notifier {
-            account: Some(email.to_string()),
-            ..self.clone()
+    /// A notifier for each of several accounts served by one process, in order.
+    pub fn for_accounts(&self, emails: &[String]) -> Vec<Notifier> {
+        let team = Arc::new(Team::default());
+        team.lock().members = emails
+            .iter()
+            .map(|e| (e.clone(), Member::default()))
+            .collect();
+        emails
+            .iter()
+            .map(|email| Notifier {
+                account: Some(email.clone()),
+                team: Some(team.clone()),
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// This account stopped for good: the others no longer wait for it.
+    pub fn stopped(&self) {
+        if let (Some(team), Some(account)) = (&self.team, &self.account) {
+            let ready = {
+                let mut state = team.lock();
+                if let Some(member) = state.members.get_mut(account) {
+                    member.stopped = true;
+                    member.settled = true;
+                }
+                state.take_ready()
+            };
+            if ready {
+                self.deliver("READY=1");
+            }
         }
     }
 
@@ -54,6 +113,40 @@ impl Notifier {
 
     /// Sends one notification; failures are logged at debug level and otherwise ignored.
     pub fn send(&self, message: &str) {
+        if self.socket.is_none() {
+            return;
+        }
+        if let (Some(team), Some(account)) = (&self.team, &self.account) {
+            let mut state = team.lock();
+            let Some(member) = state.members.get_mut(account) else {
+                return;
+            };
+            match message {
+                "READY=1" => {
+                    member.settled = true;
+                    if !state.take_ready() {
+                        return;
+                    }
+                }
+                "WATCHDOG=1" => {
+                    member.pinged = Some(Instant::now());
+                    // Half the interval between pings: a member quiet for a whole interval hangs.
+                    let interval = self.watchdog.unwrap_or(Duration::ZERO) * 2;
+                    let all_alive = state
+                        .members
+                        .values()
+                        .all(|m| m.stopped || m.pinged.is_some_and(|at| at.elapsed() <= interval));
+                    if !all_alive {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.deliver(message);
+    }
+
+    fn deliver(&self, message: &str) {
         let Some(socket) = &self.socket else {
             return;
         };
@@ -69,6 +162,24 @@ impl Notifier {
         if let Err(e) = send_datagram(socket, message) {
             tracing::debug!("sd_notify {message:?} to {}: {e}", socket.display());
         }
+    }
+}
+
+impl Team {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TeamState> {
+        // A panic while holding it left plain flags: still usable.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl TeamState {
+    /// Whether READY=1 is to go out now: every member settled, and not sent before.
+    fn take_ready(&mut self) -> bool {
+        if self.ready_sent || !self.members.values().all(|m| m.settled) {
+            return false;
+        }
+        self.ready_sent = true;
+        true
     }
 }
 
@@ -98,6 +209,7 @@ mod tests {
             socket: Some(path),
             watchdog: None,
             account: None,
+            team: None,
         };
         notifier.send("READY=1");
         let mut buffer = [0u8; 64];
@@ -106,7 +218,9 @@ mod tests {
         Notifier::default().send("READY=1"); // outside systemd: nothing, no error
 
         // One account of several: its status names it, and its stop is not the service's.
-        let one = notifier.for_account("ola@fjordsalg.no");
+        let one = notifier
+            .for_accounts(&["ola@fjordsalg.no".into()])
+            .remove(0);
         one.send("STOPPING=1");
         one.send("STATUS=server unreachable; reconnecting");
         let n = listener.recv(&mut buffer).unwrap();
@@ -116,5 +230,68 @@ mod tests {
         );
         listener.set_nonblocking(true).unwrap();
         assert!(listener.recv(&mut buffer).is_err(), "nothing more was sent");
+    }
+
+    fn listening() -> (tempfile::TempDir, UnixDatagram, Notifier) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let listener = UnixDatagram::bind(&path).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let notifier = Notifier {
+            socket: Some(path),
+            watchdog: Some(Duration::from_millis(100)),
+            account: None,
+            team: None,
+        };
+        (dir, listener, notifier)
+    }
+
+    fn received(listener: &UnixDatagram) -> Vec<String> {
+        let mut buffer = [0u8; 256];
+        let mut got = Vec::new();
+        while let Ok(n) = listener.recv(&mut buffer) {
+            got.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+        got
+    }
+
+    #[test]
+    fn several_accounts_are_ready_together_and_a_stopped_one_is_not_waited_for() {
+        let (_dir, listener, notifier) = listening();
+        let emails = ["kari@a.no", "ola@a.no", "per@a.no"].map(String::from);
+        let team = notifier.for_accounts(&emails);
+        team[0].send("READY=1");
+        team[1].send("READY=1");
+        assert!(received(&listener).is_empty(), "Per has not settled yet");
+        team[2].stopped();
+        assert_eq!(received(&listener), ["READY=1"]);
+        // Once only, whoever settles again.
+        team[0].send("READY=1");
+        team[2].send("READY=1");
+        assert!(received(&listener).is_empty());
+    }
+
+    #[test]
+    fn the_watchdog_is_fed_only_while_every_running_account_pings() {
+        let (_dir, listener, notifier) = listening();
+        let emails = ["kari@a.no", "ola@a.no", "per@a.no"].map(String::from);
+        let team = notifier.for_accounts(&emails);
+        team[0].send("WATCHDOG=1");
+        team[1].send("WATCHDOG=1");
+        assert!(received(&listener).is_empty(), "Per never pinged");
+        team[2].send("WATCHDOG=1");
+        assert_eq!(received(&listener), ["WATCHDOG=1"]);
+        // Ola goes quiet for longer than an interval (2 × 100 ms): his pass hangs.
+        std::thread::sleep(Duration::from_millis(250));
+        team[0].send("WATCHDOG=1");
+        team[2].send("WATCHDOG=1");
+        assert!(
+            received(&listener).is_empty(),
+            "one hung account is the service hung"
+        );
+        // An account stopped for good is not waited for.
+        team[1].stopped();
+        team[0].send("WATCHDOG=1");
+        assert_eq!(received(&listener), ["WATCHDOG=1"]);
     }
 }

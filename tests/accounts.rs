@@ -134,6 +134,9 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
     opener_of(&dovecot, SELLER, 1, 14);
     opener_of(&dovecot, OLA, 2, 14);
     opener_of(&dovecot, PER, 3, 14);
+    // systemd's side of the service: what the process tells it.
+    let socket_path = kari.dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     let mut daemon = Daemon::start_with_args(
         &kari,
         &["--config", confd.path().to_str().unwrap()],
@@ -141,6 +144,7 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
             ("NUDGE_OLA_PASSWORD", PASSWORD),
             ("NUDGE_PER_PASSWORD", "wrong"),
             ("NUDGE_TEST_TIME_DIVISOR", "60"),
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
         ],
     );
     let made = wait_until(Duration::from_secs(60), || {
@@ -148,6 +152,36 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
     });
     assert!(made.is_some(), "both drafts:\n{}", daemon.log());
     assert_eq!(drafts_of(&dovecot, PER), 0);
+    // Per's refused login does not keep the service from being ready, and the service says
+    // so once, when every account's first pass has ended.
+    // (Dovecot answers a wrong password after a delay of its own.)
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut told = Vec::new();
+    let mut buffer = [0u8; 512];
+    let per_failed = format!("STATUS={PER}: authentication failed; retrying slowly");
+    while !told.iter().any(|m| m == &per_failed) || !told.iter().any(|m| m == "READY=1") {
+        let n = socket
+            .recv(&mut buffer)
+            .unwrap_or_else(|e| panic!("{e}: told {told:?}\n{}", daemon.log()));
+        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    socket.set_nonblocking(true).unwrap();
+    while let Ok(n) = socket.recv(&mut buffer) {
+        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    assert_eq!(
+        told.iter().filter(|m| *m == "READY=1").count(),
+        1,
+        "{told:?}\n{}",
+        daemon.log()
+    );
+    assert!(
+        told.iter()
+            .any(|m| m.starts_with(&format!("STATUS={OLA}: watching"))),
+        "{told:?}"
+    );
 
     reply_to(&dovecot, OLA, 2);
     let withdrawn = wait_until(Duration::from_secs(15), || drafts_of(&dovecot, OLA) == 0);
@@ -171,7 +205,10 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
         "Ola's lines carry his address:\n{log}"
     );
     // The INBOX watcher runs in a task of its own, in the account's span too.
-    let watched: Vec<&str> = log.lines().filter(|l| l.contains("INBOX changed")).collect();
+    let watched: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("INBOX changed"))
+        .collect();
     assert!(
         !watched.is_empty() && watched.iter().all(|l| l.contains("account")),
         "the watcher's lines name their account:\n{log}"

@@ -192,9 +192,29 @@ fn kills_in_the_middle_of_passes_never_duplicate_or_lose_anything() {
 fn a_wrong_password_keeps_the_daemon_up_and_retrying_slowly() {
     let dovecot = seller_dovecot();
     let nudge = Nudge::new(&dovecot, CONFIG);
-    let mut daemon = Daemon::start(&nudge, "wrong-password", &[]);
+    let socket_path = nudge.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let socket_text = socket_path.to_string_lossy().into_owned();
+    let mut daemon = Daemon::start(&nudge, "wrong-password", &[("NOTIFY_SOCKET", &socket_text)]);
     std::thread::sleep(Duration::from_secs(60));
     assert!(daemon.is_running(), "the daemon gave up:\n{}", daemon.log());
+    // Started and retrying is as ready as the service gets: systemd is not left waiting
+    // (and timing the start out) for a first pass that needs the seller.
+    socket.set_nonblocking(true).unwrap();
+    let mut told = Vec::new();
+    let mut buffer = [0u8; 512];
+    while let Ok(n) = socket.recv(&mut buffer) {
+        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    assert_eq!(
+        told.iter().filter(|m| *m == "READY=1").count(),
+        1,
+        "{told:?}"
+    );
+    assert!(
+        told.contains(&"STATUS=authentication failed; retrying slowly".to_string()),
+        "{told:?}"
+    );
     let log = daemon.log();
     let errors = log
         .lines()
