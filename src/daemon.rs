@@ -194,14 +194,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<()> {
 async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifier) -> Result<()> {
     let store = Store::for_config(&config).await?;
     // One daemon per store: a second one says who runs already and stops.
-    let _daemon = Lock::acquire_for(
-        &config.store,
-        &store,
-        lock::Kind::Daemon,
-        "nudge run",
-        DAEMON_LOCK_WAIT,
-    )
-    .await?;
+    let daemon_lock = tokio::sync::Mutex::new(
+        Lock::acquire_for(
+            &config.store,
+            &store,
+            lock::Kind::Daemon,
+            "nudge run",
+            DAEMON_LOCK_WAIT,
+        )
+        .await?,
+    );
     let templates = Templates::load(config.path.as_deref().map(config_dir).as_deref())?;
     let wake = Arc::new(Notify::new());
     // Whether the last pass reached the server: the watcher connects only then, so a wrong
@@ -267,6 +269,7 @@ async fn run_with(config: Config, shutdown: CancellationToken, notifier: Notifie
         online: &online_tx,
         heartbeat: &heartbeat,
         shutdown: &shutdown,
+        daemon_lock: &daemon_lock,
     })
     .await;
     notifier.send("STOPPING=1");
@@ -296,6 +299,8 @@ struct Service<'a> {
     heartbeat: &'a AtomicI64,
     /// SIGTERM / SIGINT.
     shutdown: &'a CancellationToken,
+    /// One daemon per account; on PostgreSQL it is made sure of before every pass.
+    daemon_lock: &'a tokio::sync::Mutex<Lock>,
 }
 
 async fn main_loop(service: &Service<'_>) -> Result<()> {
@@ -308,6 +313,7 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
         online,
         heartbeat,
         shutdown,
+        daemon_lock,
     } = *service;
     let mut connection: Option<Connection> = None;
     let mut network = Backoff::network();
@@ -326,6 +332,8 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
                 connection = Some(Connection::open(&config.imap.server).await?);
             }
             let open = connection.as_mut().expect("connected above");
+            // Still the account's daemon: a restart of the store's server ends its lock there.
+            daemon_lock.lock().await.keep(store).await?;
             // A `nudge sync` beside the service has its turn; the pass waits for it.
             let _turn = Lock::acquire_for(
                 &config.store,

@@ -35,8 +35,9 @@ pub enum Kind {
 pub struct Lock {
     /// Kept open: closing the file releases the lock.
     _file: File,
-    /// On a PostgreSQL store, the same lock on the server, for processes on other hosts.
-    _server: Option<crate::store::ServerLock>,
+    /// On a PostgreSQL store, the same lock on the server, for processes on other hosts,
+    /// and its name there.
+    server: Option<(crate::store::ServerLock, &'static str)>,
 }
 
 /// The lock file of `kind` for the store at `store`.
@@ -89,7 +90,7 @@ impl Lock {
             .and_then(|_| file.write_all(note.as_bytes()));
         Ok(Lock {
             _file: file,
-            _server: None,
+            server: None,
         })
     }
 
@@ -115,7 +116,7 @@ impl Lock {
         loop {
             match store.try_server_lock(name).await? {
                 Ok(server) => {
-                    lock._server = Some(server);
+                    lock.server = Some((server, name));
                     return Ok(lock);
                 }
                 Err(_) if started.elapsed() < wait => tokio::time::sleep(POLL).await,
@@ -126,6 +127,33 @@ impl Lock {
                     })
                 }
             }
+        }
+    }
+}
+
+impl Lock {
+    /// For a lock held for long (the daemon's): makes sure its half on the server is still
+    /// held, and takes it again if the session that held it ended (the server restarted, the
+    /// connection broke). [`Error::Busy`] when another process took it meanwhile: nothing may
+    /// be done for the account until it is ours again.
+    pub async fn keep(&mut self, store: &Store) -> Result<()> {
+        let Some((server, name)) = &self.server else {
+            return Ok(());
+        };
+        if store.still_held(server).await {
+            return Ok(());
+        }
+        let name = *name;
+        tracing::warn!(
+            "the store's server no longer holds this process's {name} lock (it restarted or \
+             the connection broke): taking it again"
+        );
+        match store.try_server_lock(name).await? {
+            Ok(server) => {
+                self.server = Some((server, name));
+                Ok(())
+            }
+            Err(holder) => Err(Error::Busy { holder, waited: 0 }),
         }
     }
 }

@@ -418,3 +418,71 @@ async fn two_hosts_of_one_account_take_turns_by_the_servers_lock() {
     .await
     .expect("the turn is free once the first lets go");
 }
+
+/// The daemon's lock on the server lives as long as the session that took it: a restart of
+/// the server ends it without a word. The daemon makes sure of it before every pass
+/// (`Lock::keep`): it takes it again when it is free, and when another host took it meanwhile
+/// it is told who, and does nothing for the account. A lock of a session gone is never
+/// "released" on the new session.
+#[tokio::test]
+async fn the_daemons_lock_outlives_a_restart_of_the_server_or_is_known_lost() {
+    use nudge::config::{PostgresStore, StoreConfig};
+    use nudge::lock::{Kind, Lock};
+    use nudge::store::Store;
+
+    let mut postgres = Postgres::start_durable();
+    let url = postgres.create_database("keep");
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let host = |dir: &tempfile::TempDir| StoreConfig {
+        path: dir.path().join("state/nudge.db"),
+        postgres: Some(PostgresStore {
+            url: url.clone().into(),
+            schema: "kari".into(),
+        }),
+    };
+    let (first, second) = (host(&one), host(&two));
+    let first_store = Store::connect(&first).await.unwrap();
+    let second_store = Store::connect(&second).await.unwrap();
+    let daemon = |config: StoreConfig, store: Store| async move {
+        Lock::acquire_for(&config, &store, Kind::Daemon, "nudge run", Duration::ZERO).await
+    };
+    let mut held = daemon(first.clone(), first_store.clone())
+        .await
+        .expect("the first host's daemon starts");
+    held.keep(&first_store).await.expect("held: nothing to do");
+    assert!(daemon(second.clone(), second_store.clone()).await.is_err());
+
+    // The server restarts: the first host takes its lock again before its next pass.
+    postgres.stop();
+    postgres.restart();
+    held.keep(&first_store)
+        .await
+        .expect("taken again while free");
+    let refused = daemon(second.clone(), second_store.clone())
+        .await
+        .expect_err("the first host holds it again");
+    assert!(
+        refused.to_string().contains("another nudge is working"),
+        "{refused}"
+    );
+
+    // Again, but the second host's daemon starts first: the first host is told it lost.
+    postgres.stop();
+    postgres.restart();
+    let second_held = daemon(second.clone(), second_store.clone())
+        .await
+        .expect("free after the restart");
+    let lost = held
+        .keep(&first_store)
+        .await
+        .expect_err("the second host holds it now");
+    assert!(
+        lost.to_string().contains("nudge pid"),
+        "names the holder: {lost}"
+    );
+    // Dropping the first host's stale lock leaves the second's alone.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(daemon(first.clone(), first_store.clone()).await.is_err());
+    drop(second_held);
+}

@@ -218,27 +218,37 @@ impl Store {
         // All of this store's locks live on one connection of their own, so that an account
         // costs the server one connection for its locks however many it holds.
         let mut slot = self.locks.lock().await;
-        if slot.is_none() {
-            let connection = self.pool.acquire().await.map_err(|e| self.error(e))?;
-            *slot = Some(connection.detach());
-        }
-        let connection = slot.as_mut().expect("made above");
-        let taken: std::result::Result<i64, sqlx::Error> =
-            sqlx::query_scalar("SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END")
-                .bind(key)
-                .fetch_one(&mut *connection)
-                .await;
-        let taken = match taken {
-            Ok(taken) => taken,
-            Err(e) => {
-                // A dead connection (the server restarted): the next try makes a new one.
-                *slot = None;
-                return Err(self.error(e));
+        let mut fresh = false;
+        let (session, taken) = loop {
+            if slot.connection.is_none() {
+                let connection = self.pool.acquire().await.map_err(|e| self.error(e))?;
+                slot.connection = Some(connection.detach());
+                slot.session += 1;
+                fresh = true;
+            }
+            let session = slot.session;
+            let connection = slot.connection.as_mut().expect("made above");
+            let taken: std::result::Result<i64, sqlx::Error> =
+                sqlx::query_scalar("SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END")
+                    .bind(key)
+                    .fetch_one(&mut *connection)
+                    .await;
+            match taken {
+                Ok(taken) => break (session, taken),
+                Err(e) => {
+                    slot.connection = None;
+                    // A connection kept from before may have died with a restart of the
+                    // server: one more try, on a new one.
+                    if fresh {
+                        return Err(self.error(e));
+                    }
+                }
             }
         };
+        let connection = slot.connection.as_mut().expect("taken on it");
         if taken != 0 {
             return Ok(Ok(ServerLock {
-                release: Some((self.locks.clone(), key)),
+                release: Some((self.locks.clone(), key, session)),
             }));
         }
         // Who holds it: the server's note of the holder's connection.
@@ -257,6 +267,29 @@ impl Store {
         Ok(Err(holder.filter(|h| !h.is_empty()).unwrap_or_else(|| {
             "a nudge process on another machine".to_string()
         })))
+    }
+
+    /// Whether `lock` is still held: the server ends a session's locks with the session, and
+    /// a restart of the server or a cut connection ends the session without a word to us.
+    /// Asks the server on the locks' connection; a lock of a session gone is not held (and
+    /// the next [`Store::try_server_lock`] opens a new session). Always true on SQLite.
+    pub async fn still_held(&self, lock: &ServerLock) -> bool {
+        let Some((_, _, session)) = &lock.release else {
+            return true;
+        };
+        let mut slot = self.locks.lock().await;
+        if slot.session != *session {
+            return false;
+        }
+        let Some(connection) = slot.connection.as_mut() else {
+            return false;
+        };
+        let alive = sqlx::query("SELECT 1").execute(&mut *connection).await;
+        if alive.is_err() {
+            slot.connection = None;
+            return false;
+        }
+        true
     }
 
     /// Which database holds this store.
@@ -500,18 +533,26 @@ impl Store {
 }
 
 /// The connection a store's advisory locks live on (PostgreSQL), made when first needed.
-type LockConnection = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>;
+type LockConnection = std::sync::Arc<tokio::sync::Mutex<LockSlot>>;
+
+/// The locks' connection and which session it is: a lock belongs to the session that took it.
+#[derive(Debug, Default)]
+struct LockSlot {
+    connection: Option<sqlx::AnyConnection>,
+    /// Counts the connections made: a lock taken on an earlier one ended with it.
+    session: u64,
+}
 
 /// An account's lock on the PostgreSQL server, held until dropped (or until the server or
-/// the process goes away, which ends the session that holds it).
+/// the process goes away, which ends the session that holds it: see [`Store::still_held`]).
 #[derive(Debug)]
 pub struct ServerLock {
-    release: Option<(LockConnection, i64)>,
+    release: Option<(LockConnection, i64, u64)>,
 }
 
 impl Drop for ServerLock {
     fn drop(&mut self) {
-        let Some((locks, key)) = self.release.take() else {
+        let Some((locks, key, session)) = self.release.take() else {
             return;
         };
         // Unlocking is a statement on the locks' connection; without a runtime (the process
@@ -519,13 +560,17 @@ impl Drop for ServerLock {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let mut slot = locks.lock().await;
-                if let Some(connection) = slot.as_mut() {
+                // A lock of an earlier session ended with it: nothing to release.
+                if slot.session != session {
+                    return;
+                }
+                if let Some(connection) = slot.connection.as_mut() {
                     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                         .bind(key)
                         .execute(&mut *connection)
                         .await;
                     if unlocked.is_err() {
-                        *slot = None;
+                        slot.connection = None;
                     }
                 }
             });
