@@ -73,7 +73,7 @@ async fn insert_rows<T>(
             "INSERT INTO {head} VALUES {} {tail}",
             vec![group.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(numbered(sql)).persistent(false);
+        let mut query = sqlx::query(numbered(super::Backend::of(tx), sql)).persistent(false);
         for item in chunk {
             query = bind(query, item);
         }
@@ -246,9 +246,12 @@ impl<'m> MessageValues<'m> {
 /// One past the highest id of `table`: the id SQLite would give the next row, known ahead
 /// so a batch can be linked before it is written (the caller holds the write lock).
 async fn next_id(tx: &mut Tx<'_>, table: &str) -> Result<i64, sqlx::Error> {
-    let max: Option<i64> = sqlx::query_scalar(numbered(format!("SELECT MAX(id) FROM {table}")))
-        .fetch_one(&mut **tx)
-        .await?;
+    let max: Option<i64> = sqlx::query_scalar(numbered(
+        super::Backend::of(tx),
+        format!("SELECT MAX(id) FROM {table}"),
+    ))
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(max.unwrap_or(0) + 1)
 }
 
@@ -266,9 +269,11 @@ where
 {
     let mut found = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
-        let mut query =
-            sqlx::query_as::<_, (O, i64)>(numbered(sql.replace("{}", &placeholders(chunk.len()))))
-                .persistent(false);
+        let mut query = sqlx::query_as::<_, (O, i64)>(numbered(
+            super::Backend::of(tx),
+            sql.replace("{}", &placeholders(chunk.len())),
+        ))
+        .persistent(false);
         if let Some((folder, uidvalidity)) = scope {
             query = query.bind(folder).bind(uidvalidity);
         }

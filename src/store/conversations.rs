@@ -207,7 +207,7 @@ impl Store {
                      created_at, updated_at) VALUES {}",
                 vec![ROW_OF_22; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(numbered(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(c.thread_id).bind(row.version), c)
@@ -230,7 +230,7 @@ impl Store {
                 set.join(", "),
                 vec![ROW_OF_21; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(numbered(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
@@ -257,7 +257,7 @@ impl Store {
                 "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES {}",
                 vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(numbered(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
             for (id, event) in chunk {
                 query = query
                     .bind(*id)
@@ -288,7 +288,7 @@ impl Store {
                  WHERE conversations.id = v.column1 AND conversations.version = v.column4",
                 vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(numbered(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
             for planned in chunk {
                 query = query
                     .bind(planned.id)
@@ -322,7 +322,7 @@ impl Store {
                 "UPDATE messages SET processed = 1 WHERE id IN ({})",
                 super::placeholders(chunk.len())
             );
-            let mut query = sqlx::query(super::numbered(sql)).persistent(false);
+            let mut query = sqlx::query(super::numbered(self.backend(), sql)).persistent(false);
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -375,7 +375,7 @@ impl Store {
                  WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ?1 AND due_draft = 1
                  ORDER BY next_due, id LIMIT ?2) AS limited_drafts"
         );
-        let rows = sqlx::query(numbered(sql))
+        let rows = sqlx::query(numbered(self.backend(), sql))
             .bind(&now)
             .bind(room as i64)
             .fetch_all(self.pool())
@@ -405,7 +405,7 @@ impl Store {
             "SELECT COUNT(*) FROM conversations
              WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ? AND due_draft = 1"
         );
-        let due_drafts: i64 = sqlx::query_scalar(numbered(sql))
+        let due_drafts: i64 = sqlx::query_scalar(numbered(self.backend(), sql))
             .bind(&now)
             .fetch_one(self.pool())
             .await
@@ -422,7 +422,7 @@ impl Store {
             "SELECT MIN(next_due) FROM conversations
              WHERE state IN {OPEN_STATES} AND planned_version = version AND next_due > ?"
         );
-        let due: Option<String> = sqlx::query_scalar(numbered(sql))
+        let due: Option<String> = sqlx::query_scalar(numbered(self.backend(), sql))
             .bind(now.to_rfc3339())
             .fetch_one(self.pool())
             .await
@@ -447,7 +447,8 @@ impl Store {
                 "SELECT thread_id FROM thread_ids WHERE message_id IN ({})",
                 super::placeholders(returned.len())
             );
-            let mut query = sqlx::query_scalar::<_, i64>(numbered(sql)).persistent(false);
+            let mut query =
+                sqlx::query_scalar::<_, i64>(numbered(self.backend(), sql)).persistent(false);
             for id in returned {
                 query = query.bind(id.as_str());
             }
@@ -502,7 +503,7 @@ impl Store {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {} ORDER BY id",
             conditions.join(" OR ")
         );
-        let mut query = sqlx::query(numbered(sql)).persistent(false);
+        let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
         if threads.is_empty() {
             query = query.bind(0_i64);
         }
@@ -539,7 +540,7 @@ impl Store {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {condition} ORDER BY id"
         );
-        let mut query = sqlx::query(numbered(sql));
+        let mut query = sqlx::query(numbered(self.backend(), sql));
         if let Some(value) = value {
             query = query.bind(value);
         }
@@ -652,9 +653,10 @@ pub(super) async fn transition_in(
     transition: Transition<'_>,
     now: DateTime<Utc>,
 ) -> std::result::Result<(), sqlx::Error> {
-    let row = sqlx::query(numbered(format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"
-    )))
+    let row = sqlx::query(numbered(
+        super::Backend::of(tx),
+        format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"),
+    ))
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;

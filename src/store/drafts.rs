@@ -347,7 +347,7 @@ impl Store {
 
     async fn drafts_where(&self, condition: &str, value: Option<i64>) -> Result<Vec<Draft>> {
         let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE {condition} ORDER BY id");
-        let mut query = sqlx::query(super::numbered(sql));
+        let mut query = sqlx::query(super::numbered(self.backend(), sql));
         if let Some(value) = value {
             query = query.bind(value);
         }

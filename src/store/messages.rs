@@ -193,7 +193,7 @@ impl Store {
                  FROM (VALUES {}) AS v WHERE messages.id = v.column1",
                 vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
             );
-            let mut query = sqlx::query(numbered(sql)).persistent(false);
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
             for text in chunk {
                 let class = text.class.as_ref();
                 query = query
@@ -244,7 +244,8 @@ impl Store {
                 "SELECT DISTINCT thread_id FROM messages WHERE from_seller = 1 AND thread_id IN ({})",
                 placeholders(chunk.len())
             );
-            let mut query = sqlx::query_scalar::<_, i64>(numbered(sql)).persistent(false);
+            let mut query =
+                sqlx::query_scalar::<_, i64>(numbered(self.backend(), sql)).persistent(false);
             for thread in chunk {
                 query = query.bind(*thread);
             }
@@ -260,7 +261,8 @@ impl Store {
                     "SELECT DISTINCT {column} FROM contacts WHERE {column} IN ({})",
                     placeholders(chunk.len())
                 );
-                let mut query = sqlx::query_scalar::<_, String>(numbered(sql)).persistent(false);
+                let mut query = sqlx::query_scalar::<_, String>(numbered(self.backend(), sql))
+                    .persistent(false);
                 for key in chunk {
                     query = query.bind(key.as_str());
                 }
@@ -297,12 +299,15 @@ impl Store {
         // `arrived` is always set (migration 0002 filled it for older rows): the order is
         // the index's, read from where the last page ended.
         let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
-        let rows = sqlx::query(numbered(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
+        let rows = sqlx::query(numbered(
+            self.backend(),
+            format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE processed = 0 AND quarantined_at IS NULL
                AND (arrived, id) > (?, ?)
              ORDER BY arrived, id LIMIT ?"
-        )))
+            ),
+        ))
         .bind(arrived)
         .bind(id)
         .bind(limit as i64)
@@ -389,9 +394,10 @@ impl Store {
 
     /// One stored message.
     pub async fn message(&self, id: i64) -> Result<Option<StoredMessage>> {
-        let row = sqlx::query(numbered(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-        )))
+        let row = sqlx::query(numbered(
+            self.backend(),
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"),
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await
@@ -401,9 +407,10 @@ impl Store {
 
     /// The messages of a thread, oldest first.
     pub async fn thread_messages(&self, thread_id: i64) -> Result<Vec<StoredMessage>> {
-        let rows = sqlx::query(numbered(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? ORDER BY date, id"
-        )))
+        let rows = sqlx::query(numbered(
+            self.backend(),
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? ORDER BY date, id"),
+        ))
         .bind(thread_id)
         .fetch_all(self.pool())
         .await

@@ -742,11 +742,17 @@ pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// SQL built at run time, its `?` placeholders numbered `$1, $2, …` in order: the one form
-/// both SQLite and PostgreSQL read. SQL written out whole uses `$N` itself. A `?` inside a
-/// quoted string or name is left alone.
-pub(crate) fn numbered(sql: impl AsRef<str>) -> AssertSqlSafe<String> {
-    let sql = sql.as_ref();
+/// SQL built at run time, with `?` placeholders, for `backend`. PostgreSQL reads only `$N`:
+/// there they are numbered `$1, $2, …` in order (`?NNN` keeps its number; a `?` inside a
+/// quoted string or name is left alone). SQLite keeps its bare `?`: it looks a named
+/// parameter like `$7` up among all the statement's names, when parsing and again when
+/// binding, which costs the square of the parameters: for a batch INSERT of thousands of
+/// them, most of a first sync. SQL written out whole uses `$N`, with few parameters.
+pub(crate) fn numbered(backend: Backend, sql: impl Into<String>) -> AssertSqlSafe<String> {
+    let sql: String = sql.into();
+    if backend == Backend::Sqlite {
+        return AssertSqlSafe(sql);
+    }
     let mut out = String::with_capacity(sql.len() + sql.len() / 8);
     let mut quote: Option<char> = None;
     let mut n = 0;
@@ -772,24 +778,52 @@ pub(crate) fn numbered(sql: impl AsRef<str>) -> AssertSqlSafe<String> {
     AssertSqlSafe(out)
 }
 
+impl Backend {
+    /// The backend a connection speaks.
+    pub(crate) fn of(connection: &sqlx::AnyConnection) -> Backend {
+        if connection.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::numbered;
+    use super::{numbered, Backend};
 
     #[test]
     fn placeholders_are_numbered_in_order_outside_quotes() {
         assert_eq!(
-            numbered("SELECT a FROM t WHERE b = ? AND c IN (?, ?)").0,
+            numbered(
+                Backend::Postgres,
+                "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
+            )
+            .0,
             "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
         );
         assert_eq!(
-            numbered("SELECT '?', \"a?\" FROM t WHERE x LIKE '%?' || ?").0,
+            numbered(
+                Backend::Postgres,
+                "SELECT '?', \"a?\" FROM t WHERE x LIKE '%?' || ?"
+            )
+            .0,
             "SELECT '?', \"a?\" FROM t WHERE x LIKE '%?' || $1"
         );
         // A numbered `?NNN` keeps its number, so one value may be named twice.
         assert_eq!(
-            numbered("WHERE a <= ?1 OR b <= ?1 LIMIT ?2").0,
+            numbered(Backend::Postgres, "WHERE a <= ?1 OR b <= ?1 LIMIT ?2").0,
             "WHERE a <= $1 OR b <= $1 LIMIT $2"
+        );
+        // SQLite reads `?` itself, and binds it without looking names up.
+        assert_eq!(
+            numbered(
+                Backend::Sqlite,
+                "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
+            )
+            .0,
+            "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
         );
         assert_eq!(numbered("SELECT 1").0, "SELECT 1");
     }

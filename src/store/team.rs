@@ -185,8 +185,9 @@ impl Store {
                 super::quote_ident(&schema),
                 super::placeholders(organisations.len())
             );
-            let mut query = sqlx::query_as::<_, (String, String)>(super::numbered(sql))
-                .bind(since.to_rfc3339());
+            let mut query =
+                sqlx::query_as::<_, (String, String)>(super::numbered(self.backend(), sql))
+                    .bind(since.to_rfc3339());
             for organisation in organisations {
                 query = query.bind(organisation.as_str());
             }
