@@ -825,7 +825,7 @@ mod tests {
             .0,
             "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
         );
-        assert_eq!(numbered("SELECT 1").0, "SELECT 1");
+        assert_eq!(numbered(Backend::Postgres, "SELECT 1").0, "SELECT 1");
     }
 
     #[test]
