@@ -486,3 +486,60 @@ async fn the_daemons_lock_outlives_a_restart_of_the_server_or_is_known_lost() {
     assert!(daemon(first.clone(), first_store.clone()).await.is_err());
     drop(second_held);
 }
+
+/// A dry run on PostgreSQL works on a copy of the account's schema and drops it at the end;
+/// a dry run killed before that leaves its copy behind, and the next dry run drops every
+/// copy older than six hours (a fresh one may be another dry run's, still running).
+#[tokio::test]
+async fn the_copies_of_killed_dry_runs_are_dropped_by_the_next() {
+    use nudge::config::{PostgresStore, StoreConfig};
+    use nudge::store::Store;
+
+    let url = Postgres::shared().create_database("dry_runs");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&StoreConfig {
+        path: dir.path().join("nudge.db"),
+        postgres: Some(PostgresStore {
+            url: url.clone().into(),
+            schema: "kari".into(),
+        }),
+    })
+    .await
+    .unwrap();
+    let pool = connect(&url).await;
+    let fresh = format!(
+        "nudge_dry_{}_4242_0000beef",
+        chrono::Utc::now().timestamp() - 60
+    );
+    for name in [
+        "nudge_dry_1700000000_4242_0000dead",
+        "nudge_dry_4242_0000cafe",
+        &fresh,
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{name}\"")))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let dry_runs = || async {
+        let mut names: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'nudge\\_dry\\_%'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        names.sort();
+        names
+    };
+    let (copy, snapshot) = store.snapshot().await.unwrap();
+    let during = dry_runs().await;
+    assert_eq!(
+        during.len(),
+        2,
+        "the fresh one and this run's copy: {during:?}"
+    );
+    assert!(during.contains(&fresh), "{during:?}");
+    copy.close().await;
+    snapshot.remove().await;
+    assert_eq!(dry_runs().await, [fresh]);
+}

@@ -336,10 +336,45 @@ impl Store {
         Ok((copy, guard))
     }
 
+    /// Drops the copies of dry runs that were killed before they could (named with their
+    /// start, in seconds): any older than [`STALE_DRY_RUN`], whoever made them. Best effort:
+    /// a copy left over takes room, nothing else.
+    async fn drop_stale_snapshots(&self) {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname::text, $1)",
+        )
+        .bind(DRY_RUN_PREFIX)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap_or_default();
+        let now = chrono::Utc::now().timestamp();
+        for name in names {
+            let started = name[DRY_RUN_PREFIX.len()..]
+                .split('_')
+                .next()
+                .and_then(|s| s.parse::<i64>().ok());
+            // Names of an older form (no start) are as stale as can be.
+            if started.is_some_and(|at| now - at < STALE_DRY_RUN.as_secs() as i64) {
+                continue;
+            }
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(&name));
+            match sqlx::raw_sql(AssertSqlSafe(sql)).execute(&self.pool).await {
+                Ok(_) => tracing::info!("dropped {name}, the copy of a dry run that was stopped"),
+                Err(e) => tracing::debug!("could not drop {name}: {e}"),
+            }
+        }
+    }
+
     /// A dry run's copy on PostgreSQL: a new schema with the same tables, filled from this
     /// one in one transaction.
     async fn snapshot_schema(&self, postgres: &PostgresStore) -> Result<(Store, Snapshot)> {
-        let name = format!("nudge_dry_{}_{:08x}", std::process::id(), fastrand::u32(..));
+        self.drop_stale_snapshots().await;
+        let name = format!(
+            "{DRY_RUN_PREFIX}{}_{}_{:08x}",
+            chrono::Utc::now().timestamp(),
+            std::process::id(),
+            fastrand::u32(..)
+        );
         let mut copy = Store::open_postgres(&PostgresStore {
             url: postgres.url.clone(),
             schema: name.clone(),
@@ -577,6 +612,11 @@ impl Drop for ServerLock {
         }
     }
 }
+
+/// The schemas of dry runs' copies on PostgreSQL are named so.
+const DRY_RUN_PREFIX: &str = "nudge_dry_";
+/// A dry run's copy older than this was left by a process that was killed.
+const STALE_DRY_RUN: Duration = Duration::from_secs(6 * 3600);
 
 /// A dry run's copy of the store.
 #[derive(Debug)]
