@@ -48,7 +48,7 @@ use support::daemon::{log_lines, Daemon};
 use support::mailbox::{generate_for, team_dovecot_with, Generated};
 use support::mailclient::{crlf, header_value};
 use support::measure::median;
-use support::nudge::{nudge_command, PASSWORD};
+use support::nudge::{account_sections, nudge_command, PASSWORD};
 use support::rawimap::RawImap;
 use support::{Dovecot, Postgres};
 
@@ -97,22 +97,7 @@ fn sellers(accounts: usize, messages: usize, now: DateTime<Utc>) -> Vec<Seller> 
 /// The config file of `seller`: its own `[store] path` (lock files) on the team's database.
 fn config_text(seller: &Seller, dovecot: &Dovecot, url: &str, state: &Path) -> String {
     format!(
-        r#"[account]
-email = "{email}"
-name = "{name}"
-own_domains = ["fjordsalg.no"]
-timezone = "Europe/Oslo"
-language = "nb"
-
-[imap]
-host = "127.0.0.1"
-port = {port}
-security = "tls"
-username = "{email}"
-password_env = "NUDGE_TEST_PASSWORD"
-ca_file = "{ca}"
-
-[store]
+        r#"{account}[store]
 path = "{state}"
 url = "{url}"
 
@@ -129,10 +114,7 @@ draft_time = "00:00"
 quiet_after = "24:00"
 workdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 "#,
-        email = seller.email,
-        name = seller.name,
-        port = dovecot.imaps_port(),
-        ca = dovecot.ca().ca_path().display(),
+        account = account_sections(&seller.email, &seller.name, "", dovecot),
         state = state.join("nudge.db").display(),
     )
 }

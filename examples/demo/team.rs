@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::sample::{oslo, Client, Lang, Person, SELLER_ZONE};
 use crate::support::mailclient::{crlf, Message};
-use crate::support::nudge::{nudge_command, smtp_section, PASSWORD};
+use crate::support::nudge::{account_sections, nudge_command, smtp_section, PASSWORD};
 use crate::support::{Dovecot, DovecotOptions, Postgres, SmtpSecurity, SmtpServer};
 
 /// The team's name, as every member's `[team]` writes it.
@@ -480,23 +480,7 @@ impl World {
             .path()
             .join(format!("state-{}", seller.first.to_lowercase()));
         format!(
-            r#"[account]
-email = "{email}"
-name = "{name}"
-own_domains = ["fjordsalg.no"]
-timezone = "Europe/Oslo"
-language = "nb"
-
-[imap]
-host = "127.0.0.1"
-port = {port}
-security = "tls"
-username = "{email}"
-password_env = "NUDGE_TEST_PASSWORD"
-ca_file = "{ca}"
-timeout_seconds = 20
-
-[store]
+            r#"{account}[store]
 path = "{store}"
 url = "{url}"
 
@@ -512,10 +496,7 @@ name = "{TEAM}"
 overlap_days = {OVERLAP_DAYS}
 lead = "{LEAD}"
 "#,
-            email = seller.email,
-            name = seller.name,
-            port = self.dovecot.imaps_port(),
-            ca = self.dovecot.ca().ca_path().display(),
+            account = account_sections(seller.email, seller.name, "", &self.dovecot),
             store = state.join("nudge.db").display(),
             smtp = smtp_section(&self.dovecot, &self.smtp),
         )

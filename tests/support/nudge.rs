@@ -39,6 +39,33 @@ pub async fn seller_world(extra: &str) -> (Dovecot, Nudge, MailClient) {
     (dovecot, nudge, client)
 }
 
+/// The `[account]` and `[imap]` sections of `email`, a seller of fjordsalg.no, on `dovecot`
+/// (implicit TLS, the password from `NUDGE_TEST_PASSWORD`, the CA of the run), ending in a
+/// blank line; `account_extra` lines go into `[account]`.
+pub fn account_sections(email: &str, name: &str, account_extra: &str, dovecot: &Dovecot) -> String {
+    format!(
+        r#"[account]
+email = "{email}"
+name = "{name}"
+{account_extra}own_domains = ["fjordsalg.no"]
+timezone = "Europe/Oslo"
+language = "nb"
+
+[imap]
+host = "127.0.0.1"
+port = {port}
+security = "tls"
+username = "{email}"
+password_env = "NUDGE_TEST_PASSWORD"
+ca_file = "{ca}"
+timeout_seconds = 20
+
+"#,
+        port = dovecot.imaps_port(),
+        ca = dovecot.ca().ca_path().display(),
+    )
+}
+
 /// An `[smtp]` section for the seller's account on `smtp` (STARTTLS, the seller's password
 /// from the environment, the CA of `dovecot`'s run), ending in a blank line.
 pub fn smtp_section(dovecot: &Dovecot, smtp: &SmtpServer) -> String {
@@ -66,28 +93,13 @@ impl Nudge {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("config.toml");
         let text = format!(
-            r#"[account]
-email = "{SELLER}"
-name = "Kari Nordmann"
-aliases = ["kari.nordmann@fjordsalg.no"]
-own_domains = ["fjordsalg.no"]
-timezone = "Europe/Oslo"
-language = "nb"
-
-[imap]
-host = "127.0.0.1"
-port = {port}
-security = "tls"
-username = "{SELLER}"
-password_env = "NUDGE_TEST_PASSWORD"
-ca_file = "{ca}"
-timeout_seconds = 20
-
-{store}
-{extra}
-"#,
-            port = dovecot.imaps_port(),
-            ca = dovecot.ca().ca_path().display(),
+            "{}\n{store}\n{extra}\n",
+            account_sections(
+                SELLER,
+                "Kari Nordmann",
+                "aliases = [\"kari.nordmann@fjordsalg.no\"]\n",
+                dovecot
+            ),
             store = super::stores::section_on(&dir.path().join("state/nudge.db"), backend),
         );
         std::fs::write(&config, text).expect("write config");
