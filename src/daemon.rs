@@ -8,8 +8,9 @@
 //! that fails, and a folder that vanished while running retry slowly, logged at error the
 //! first time and at info while they go on; configuration errors (a rejected certificate
 //! included) stop the daemon with the reason.
-//! Shutdown cancels a pass in flight: its store transactions roll back and the next start
-//! finishes the work, as after any crash.
+//! Shutdown gives a pass in flight a few seconds to finish; one that needs longer (a first
+//! sync) is cancelled: its store transactions roll back and the next start finishes the work,
+//! as after any crash.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -38,6 +39,8 @@ const POLL: Duration = Duration::from_secs(60);
 const IDLE_PERIOD: Duration = Duration::from_secs(5 * 60);
 /// How long shutdown waits for the watchers.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long shutdown waits for a pass in flight to finish before cutting it short.
+const PASS_GRACE: Duration = Duration::from_secs(4);
 
 /// A pass running longer than this is hung: systemd's watchdog is no longer pinged.
 const PASS_HANG_SECONDS: i64 = 10 * 60;
@@ -346,9 +349,19 @@ async fn main_loop(service: &Service<'_>) -> Result<()> {
             // The service draws no progress bar: nobody watches it, and the journal keeps lines.
             engine::pass_on(open, config, store, templates, Utc::now(), false, &Quiet).await
         };
-        let outcome = tokio::select! {
-            outcome = pass => outcome,
-            _ = shutdown.cancelled() => break,
+        let outcome = {
+            let mut pass = std::pin::pin!(pass);
+            tokio::select! {
+                outcome = &mut pass => outcome,
+                _ = shutdown.cancelled() => {
+                    // A pass in flight is given a moment to finish, so that what it did (a
+                    // draft appended) is recorded now rather than by the next start.
+                    if tokio::time::timeout(PASS_GRACE, &mut pass).await.is_err() {
+                        info!("the pass in flight was cut short; the next start finishes it");
+                    }
+                    break;
+                }
+            }
         };
         heartbeat.store(0, Ordering::Relaxed);
         let wait = match outcome {

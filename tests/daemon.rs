@@ -92,6 +92,39 @@ fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
     assert!(daemon.log().contains("stopped"), "{}", daemon.log());
 }
 
+/// SIGTERM in the middle of a pass, just after a draft was appended: the pass is given a
+/// moment to finish, so the store says "drafted" at once, without waiting for the next start
+/// to find the draft (a `nudge status` right after `systemctl stop` tells the truth).
+#[test]
+fn sigterm_lets_the_pass_in_flight_record_what_it_did() {
+    let dovecot = seller_dovecot();
+    save(&dovecot, "Sent", &opener(0));
+    let nudge = Nudge::new(&dovecot, CONFIG);
+    let hold = nudge.dir.path().join("hold-after-append");
+    let hold_at = format!("after-append:{}", hold.display());
+    let mut daemon = Daemon::start(&nudge, PASSWORD, &[("NUDGE_PAUSE_POINT", &hold_at)]);
+    let paused = wait_until(Duration::from_secs(60), || hold.exists());
+    assert!(
+        paused.is_some(),
+        "the pass reached its pause:\n{}",
+        daemon.log()
+    );
+    assert_eq!(count(&dovecot, "Drafts"), 1, "the draft is appended");
+    daemon.signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(&hold).unwrap();
+    let status = daemon.wait_exit(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}:\n{}",
+        daemon.log()
+    );
+    let conversation = nudge.conversation("Tilbud 0").unwrap();
+    assert_eq!(conversation["state"], "drafted", "{}", daemon.log());
+    assert_eq!(conversation["draft"], true, "{}", daemon.log());
+    assert_eq!(count(&dovecot, "Drafts"), 1);
+}
+
 #[test]
 fn ready_and_status_reach_the_notify_socket() {
     let dovecot = seller_dovecot();
