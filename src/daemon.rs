@@ -173,6 +173,7 @@ async fn serve_account(
         };
         // It failed before or during its first pass: the service is as ready as it gets.
         notifier.send("READY=1");
+        notifier.resting();
         if started.elapsed() > Duration::from_secs(600) {
             backoff.reset();
         }

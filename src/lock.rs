@@ -129,9 +129,7 @@ impl Lock {
             }
         }
     }
-}
 
-impl Lock {
     /// For a lock held for long (the daemon's): makes sure its half on the server is still
     /// held, and takes it again if the session that held it ended (the server restarted, the
     /// connection broke). [`Error::Busy`] when another process took it meanwhile: nothing may

@@ -45,6 +45,8 @@ struct Member {
     settled: bool,
     /// Stopped for good: no longer pings.
     stopped: bool,
+    /// Waiting to start again after a failure: not running, so not pinging, and not hung.
+    resting: bool,
     /// When it last said it was alive.
     pinged: Option<Instant>,
 }
@@ -89,6 +91,16 @@ impl Notifier {
             .collect()
     }
 
+    /// This account waits to start again after a failure: until it pings again, the
+    /// watchdog does not wait for it (it is not hung, it is not running).
+    pub fn resting(&self) {
+        if let (Some(team), Some(account)) = (&self.team, &self.account) {
+            if let Some(member) = team.lock().members.get_mut(account) {
+                member.resting = true;
+            }
+        }
+    }
+
     /// This account stopped for good: the others no longer wait for it.
     pub fn stopped(&self) {
         if let (Some(team), Some(account)) = (&self.team, &self.account) {
@@ -130,12 +142,14 @@ impl Notifier {
                 }
                 "WATCHDOG=1" => {
                     member.pinged = Some(Instant::now());
+                    member.resting = false;
                     // Half the interval between pings: a member quiet for a whole interval hangs.
                     let interval = self.watchdog.unwrap_or(Duration::ZERO) * 2;
-                    let all_alive = state
-                        .members
-                        .values()
-                        .all(|m| m.stopped || m.pinged.is_some_and(|at| at.elapsed() <= interval));
+                    let all_alive = state.members.values().all(|m| {
+                        m.stopped
+                            || m.resting
+                            || m.pinged.is_some_and(|at| at.elapsed() <= interval)
+                    });
                     if !all_alive {
                         return;
                     }
@@ -289,6 +303,17 @@ mod tests {
             received(&listener).is_empty(),
             "one hung account is the service hung"
         );
+        // An account waiting to start again after a failure is not hung either, until it
+        // runs (and pings) again.
+        team[1].resting();
+        team[0].send("WATCHDOG=1");
+        assert_eq!(received(&listener), ["WATCHDOG=1"]);
+        team[1].send("WATCHDOG=1");
+        assert_eq!(received(&listener), ["WATCHDOG=1"], "all three alive");
+        std::thread::sleep(Duration::from_millis(250));
+        team[0].send("WATCHDOG=1");
+        team[2].send("WATCHDOG=1");
+        assert!(received(&listener).is_empty(), "running again, and quiet");
         // An account stopped for good is not waited for.
         team[1].stopped();
         team[0].send("WATCHDOG=1");
