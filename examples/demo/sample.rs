@@ -815,7 +815,7 @@ fn client_headers(
     }
 }
 
-const fn prospect(
+pub const fn prospect(
     name: &'static str,
     email: &'static str,
     company: &'static str,

@@ -114,7 +114,7 @@ impl<'a> Story<'a> {
                 Some((index, what)) => by_case
                     .entry(index)
                     .or_default()
-                    .push(in_sellers_words(&what, &self.sample.cases[index])),
+                    .push(case_in_sellers_words(&what, &self.sample.cases[index])),
                 None => other.push(line.replace("the seller", "Kari")),
             }
         }
@@ -135,13 +135,14 @@ impl<'a> Story<'a> {
     }
 }
 
-/// A nudge report about one conversation, retold: "the seller" is Kari, addresses become
-/// names, and the template's file name and variant are left to `nudge show`.
-fn in_sellers_words(what: &str, case: &Case) -> String {
-    let mut text = what.replace("the seller", "Kari");
-    if let Some(rest) = text.strip_prefix("Kari wrote to ") {
-        if rest.contains(case.prospect.email) {
-            text = format!("following “{}”", case.subject);
+/// A nudge report about one conversation, retold: "the seller" is `seller` (a first name),
+/// the seller's own opener to `prospect` is "following" its `subject`, and the template's
+/// file name and variant are left to `nudge show`. The team's story retells its reports so too.
+pub fn in_sellers_words(what: &str, seller: &str, prospect: &str, subject: &str) -> String {
+    let mut text = what.replace("the seller", seller);
+    if let Some(rest) = text.strip_prefix(&format!("{seller} wrote to ")) {
+        if rest.contains(prospect) {
+            text = format!("following “{subject}”");
         }
     }
     if let Some(start) = text.rfind(" (") {
@@ -153,6 +154,11 @@ fn in_sellers_words(what: &str, case: &Case) -> String {
         text = text.replace(&format!("draft withdrawn ({state})"), "draft withdrawn");
     }
     text
+}
+
+/// [`in_sellers_words`] for one of Kari's cases.
+fn case_in_sellers_words(what: &str, case: &Case) -> String {
+    in_sellers_words(what, "Kari", case.prospect.email, case.subject)
 }
 
 /// What the six weeks came to.

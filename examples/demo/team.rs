@@ -16,7 +16,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::sample::{oslo, Client, Lang, Person, SELLER_ZONE};
+use crate::sample::{self, oslo, Client, Lang, Person, SELLER_ZONE};
+use crate::story::in_sellers_words;
 use crate::support::mailclient::{crlf, Message};
 use crate::support::nudge::{account_sections, nudge_command, smtp_section, PASSWORD};
 use crate::support::{Dovecot, DovecotOptions, Postgres, SmtpSecurity, SmtpServer};
@@ -85,14 +86,7 @@ const fn prospect(
     zone: chrono_tz::Tz,
     lang: Lang,
 ) -> Person {
-    Person {
-        name,
-        email,
-        company,
-        zone,
-        lang,
-        client: Client::Outlook,
-    }
+    sample::prospect(name, email, company, zone, (lang, Client::Outlook))
 }
 
 use chrono_tz::Europe::{Copenhagen, London, Oslo, Stockholm};
@@ -640,7 +634,7 @@ impl<'a> Story<'a> {
                     self.conversations
                         .iter()
                         .position(|o| o.message_id() == c.message_id()),
-                    in_sellers_words(&what, &c),
+                    in_sellers_words(&what, c.seller.first, c.prospect.email, c.subject),
                 ),
                 None => (
                     None,
@@ -679,27 +673,6 @@ impl<'a> Story<'a> {
             self.tell(at, &line);
         }
     }
-}
-
-/// A nudge report about one conversation, retold: "the seller" is its seller, the
-/// seller's own opener is "following" its subject, and the template's file name and
-/// variant are left to `nudge show`.
-fn in_sellers_words(what: &str, c: &Conversation) -> String {
-    let mut text = what.replace("the seller", c.seller.first);
-    if let Some(rest) = text.strip_prefix(&format!("{} wrote to ", c.seller.first)) {
-        if rest.contains(c.prospect.email) {
-            text = format!("following “{}”", c.subject);
-        }
-    }
-    if let Some(start) = text.rfind(" (") {
-        if text[start..].contains(", variant ") {
-            text.truncate(start);
-        }
-    }
-    for state in ["replied", "bounced", "opted_out", "stopped"] {
-        text = text.replace(&format!("draft withdrawn ({state})"), "draft withdrawn");
-    }
-    text
 }
 
 /// Plays the moments of the story from `from` to `until` (both included), telling it: every
