@@ -23,7 +23,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, Utc};
 
@@ -31,7 +31,7 @@ use support::daemon::{log_lines, wait_until, Daemon};
 use support::mailclient::{crlf, opener, Message};
 use support::measure::median;
 use support::nudge::{Nudge, PASSWORD, SELLER};
-use support::rawimap::{RawImap, PATIENCE};
+use support::rawimap::{append_watched, Appended, RawImap, PATIENCE};
 use support::{Dovecot, DovecotOptions};
 
 const TRIALS: usize = 20;
@@ -82,30 +82,12 @@ async fn trial(
         }
         .render(),
     );
-    let mut append = format!("A APPEND INBOX {{{}+}}\r\n", raw.len()).into_bytes();
-    append.extend_from_slice(raw.as_bytes());
-    append.extend_from_slice(b"\r\n");
     let before = count(dovecot, "Drafts");
-
-    idle.send(b"I IDLE\r\n").await;
-    idle.until(|l| l.starts_with('+')).await;
-    let started = Instant::now();
-    let wall = Utc::now();
-    appender.send(&append).await;
-    let (floor, acknowledged) = tokio::join!(
-        async {
-            idle.until(|l| l.starts_with("* ") && l.trim_end().ends_with(" EXISTS"))
-                .await;
-            started.elapsed()
-        },
-        async {
-            let done = appender.until(|l| l.starts_with("A ")).await;
-            assert!(done.starts_with("A OK"), "APPEND: {done}");
-            started.elapsed()
-        }
-    );
-    idle.send(b"DONE\r\n").await;
-    idle.until(|l| l.starts_with("I ")).await;
+    let Appended {
+        wall,
+        floor,
+        acknowledged,
+    } = append_watched(idle, appender, &raw).await;
 
     // The daemon's own account: when it was told, and when the draft was gone.
     let withdrawal = format!("Tilbud {i}: draft withdrawn");

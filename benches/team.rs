@@ -49,7 +49,7 @@ use support::mailbox::{generate_for, team_dovecot_with, Generated};
 use support::mailclient::{crlf, header_value};
 use support::measure::median;
 use support::nudge::{account_sections, nudge_command, PASSWORD};
-use support::rawimap::RawImap;
+use support::rawimap::{append_watched, Appended, RawImap};
 use support::{Dovecot, Postgres};
 
 const FOLDERS: [&str; 3] = ["INBOX", "Sent", "Drafts"];
@@ -381,31 +381,10 @@ async fn trial(i: usize, dovecot: &Dovecot, log: &mut Log, seller: &Seller, w: &
         w.parent,
         w.references,
     ));
-    let mut append = format!("A APPEND INBOX {{{}+}}\r\n", raw.len()).into_bytes();
-    append.extend_from_slice(raw.as_bytes());
-    append.extend_from_slice(b"\r\n");
-
     let mut idle = RawImap::login(dovecot, user, PASSWORD).await;
     idle.command("S SELECT INBOX\r\n").await;
     let mut appender = RawImap::login(dovecot, user, PASSWORD).await;
-    idle.send(b"I IDLE\r\n").await;
-    idle.until(|l| l.starts_with('+')).await;
-    let started = Instant::now();
-    let wall = Utc::now();
-    appender.send(&append).await;
-    let (floor, ()) = tokio::join!(
-        async {
-            idle.until(|l| l.starts_with("* ") && l.trim_end().ends_with(" EXISTS"))
-                .await;
-            started.elapsed()
-        },
-        async {
-            let done = appender.until(|l| l.starts_with("A ")).await;
-            assert!(done.starts_with("A OK"), "APPEND: {done}");
-        }
-    );
-    idle.send(b"DONE\r\n").await;
-    idle.until(|l| l.starts_with("I ")).await;
+    let Appended { wall, floor, .. } = append_watched(&mut idle, &mut appender, &raw).await;
     idle.logout().await;
     appender.logout().await;
 

@@ -2,7 +2,9 @@
 //! responses read line by line, nothing in between that could add time of its own (the floor a
 //! client's IDLE sets, the APPEND of a prospect's reply).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -92,5 +94,47 @@ impl RawImap {
             let _ = tokio::io::AsyncReadExt::read_to_end(&mut self.stream, &mut rest).await;
         })
         .await;
+    }
+}
+
+/// An APPEND to INBOX timed against a client waiting in IDLE on the same mailbox.
+pub struct Appended {
+    /// When the APPEND was sent, by the wall clock (the daemon's log lines are compared).
+    pub wall: DateTime<Utc>,
+    /// From the APPEND to the IDLE client reading EXISTS: the notification floor.
+    pub floor: Duration,
+    /// From the APPEND to its tagged OK.
+    pub acknowledged: Duration,
+}
+
+/// Appends `raw` (a message) to INBOX through `appender` while `idle`, with INBOX selected,
+/// waits in IDLE; `idle` is out of IDLE again when this returns.
+pub async fn append_watched(idle: &mut RawImap, appender: &mut RawImap, raw: &str) -> Appended {
+    let mut append = format!("A APPEND INBOX {{{}+}}\r\n", raw.len()).into_bytes();
+    append.extend_from_slice(raw.as_bytes());
+    append.extend_from_slice(b"\r\n");
+    idle.send(b"I IDLE\r\n").await;
+    idle.until(|l| l.starts_with('+')).await;
+    let started = Instant::now();
+    let wall = Utc::now();
+    appender.send(&append).await;
+    let (floor, acknowledged) = tokio::join!(
+        async {
+            idle.until(|l| l.starts_with("* ") && l.trim_end().ends_with(" EXISTS"))
+                .await;
+            started.elapsed()
+        },
+        async {
+            let done = appender.until(|l| l.starts_with("A ")).await;
+            assert!(done.starts_with("A OK"), "APPEND: {done}");
+            started.elapsed()
+        }
+    );
+    idle.send(b"DONE\r\n").await;
+    idle.until(|l| l.starts_with("I ")).await;
+    Appended {
+        wall,
+        floor,
+        acknowledged,
     }
 }
