@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
 use support::colleagues::{config_for, dovecot_of, drafts_of, folder_of};
-use support::daemon::{wait_until, Daemon};
+use support::daemon::{notifications, wait_until, Daemon};
 use support::mailclient::crlf;
 use support::nudge::{nudge_command, Nudge, PASSWORD, SELLER};
 use support::sales;
@@ -167,10 +167,7 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
             .unwrap_or_else(|e| panic!("{e}: told {told:?}\n{}", daemon.log()));
         told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
     }
-    socket.set_nonblocking(true).unwrap();
-    while let Ok(n) = socket.recv(&mut buffer) {
-        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
-    }
+    told.extend(notifications(&socket));
     assert_eq!(
         told.iter().filter(|m| *m == "READY=1").count(),
         1,

@@ -10,7 +10,7 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use support::daemon::{wait_until, Daemon};
+use support::daemon::{notifications, wait_until, Daemon};
 use support::nudge::{seller_dovecot, Nudge, PASSWORD, SELLER};
 use support::sales::{self, count, save};
 use support::{Dovecot, SmtpOptions, SmtpSecurity, SmtpServer};
@@ -233,12 +233,7 @@ fn a_wrong_password_keeps_the_daemon_up_and_retrying_slowly() {
     assert!(daemon.is_running(), "the daemon gave up:\n{}", daemon.log());
     // Started and retrying is as ready as the service gets: systemd is not left waiting
     // (and timing the start out) for a first pass that needs the seller.
-    socket.set_nonblocking(true).unwrap();
-    let mut told = Vec::new();
-    let mut buffer = [0u8; 512];
-    while let Ok(n) = socket.recv(&mut buffer) {
-        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
-    }
+    let told = notifications(&socket);
     assert_eq!(
         told.iter().filter(|m| *m == "READY=1").count(),
         1,

@@ -141,3 +141,15 @@ pub fn log_lines(log: &str) -> Vec<(DateTime<Utc>, String)> {
         })
         .collect()
 }
+
+/// Every notification waiting on `socket` (systemd's side of `$NOTIFY_SOCKET`), without
+/// waiting for more.
+pub fn notifications(socket: &std::os::unix::net::UnixDatagram) -> Vec<String> {
+    socket.set_nonblocking(true).expect("a socket");
+    let mut told = Vec::new();
+    let mut buffer = [0u8; 512];
+    while let Ok(n) = socket.recv(&mut buffer) {
+        told.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    told
+}
