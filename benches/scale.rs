@@ -164,7 +164,8 @@ fn nudge_sync(nudge: &Nudge, args: &[&str]) -> (f64, u64, String) {
         Err(_) => Command::new(nudge_binary()),
     };
     command
-        .env("RUST_LOG", "nudge=debug")
+        // What a seller's log shows, and the pass's own account of its time.
+        .env("RUST_LOG", "nudge=info,nudge::timing=debug")
         .arg("--config")
         .arg(&nudge.config)
         .args(args)

@@ -237,6 +237,7 @@ pub async fn pass_on(
         report.next_wake = Some(report.next_wake.map_or(due, |w| w.min(due)));
     }
     debug!(
+        target: "nudge::timing",
         sync_ms = synced.as_millis() as u64,
         texts_ms = (read - synced).as_millis() as u64,
         apply_ms = (applied - read).as_millis() as u64,
@@ -814,12 +815,21 @@ pub const CHANGES_SHOWN: usize = 1000;
 struct Shown {
     lines: Vec<String>,
     more: usize,
+    /// Changes told by mail from before nudge first started, logged at debug.
+    past: usize,
 }
 
 impl Shown {
-    /// Logs `line` and keeps it while there is room.
-    fn push(&mut self, line: String) {
-        info!("{line}");
+    /// Logs `line` and keeps it while there is room. A change told by mail from before nudge
+    /// first started (`past`: a first sync of ten years of mail tells tens of thousands) is
+    /// the conversation's history, logged at debug; the pass says at info how many there were.
+    fn push(&mut self, line: String, past: bool) {
+        if past {
+            debug!("{line}");
+            self.past += 1;
+        } else {
+            info!("{line}");
+        }
         if self.lines.len() < CHANGES_SHOWN {
             self.lines.push(line);
         } else {
@@ -828,11 +838,20 @@ impl Shown {
     }
 
     fn lines(mut self) -> Vec<String> {
+        if self.past > 0 {
+            info!(
+                changes = self.past,
+                "mail from before nudge first started changed conversations (each change is logged at debug)"
+            );
+        }
         if self.more > 0 {
-            self.lines.push(format!(
-                "… and {} more changes (the log has each one)",
-                self.more
-            ));
+            let log = if self.past > 0 {
+                "the log has each one, at debug those told by mail from before nudge first started"
+            } else {
+                "the log has each one"
+            };
+            self.lines
+                .push(format!("… and {} more changes ({log})", self.more));
         }
         self.lines
     }
@@ -855,8 +874,8 @@ async fn apply_page(
         if chunk.full() || next == messages.len() {
             match chunk.commit(store, pass.now).await {
                 Ok(()) => {
-                    for line in std::mem::take(&mut chunk.changes) {
-                        changes.push(line);
+                    for (line, past) in std::mem::take(&mut chunk.changes) {
+                        changes.push(line, past);
                     }
                 }
                 Err(Error::Stale { id }) if *replays < STALE_RETRIES => {
@@ -911,18 +930,24 @@ async fn apply_page(
             match effect {
                 Effect::Track(mut conversation, event) => {
                     conversation.id = created.next().unwrap_or_default();
-                    chunk.changes.push(format!(
-                        "#{} {}: {}",
-                        conversation.id, conversation.subject, event.detail
+                    chunk.changes.push((
+                        format!(
+                            "#{} {}: {}",
+                            conversation.id, conversation.subject, event.detail
+                        ),
+                        historic,
                     ));
                     known.touched(&conversation, message);
                     index.insert(conversation);
                 }
                 Effect::Update(mut conversation, event) => {
                     conversation.version += 1;
-                    chunk.changes.push(format!(
-                        "#{} {}: {}",
-                        conversation.id, conversation.subject, event.detail
+                    chunk.changes.push((
+                        format!(
+                            "#{} {}: {}",
+                            conversation.id, conversation.subject, event.detail
+                        ),
+                        historic,
                     ));
                     known.touched(&conversation, message);
                     index.insert(conversation);
@@ -931,7 +956,7 @@ async fn apply_page(
                     let subject = index.get(id).map(|c| c.subject.as_str()).unwrap_or("");
                     chunk
                         .changes
-                        .push(format!("#{id} {subject}: {}", event.detail));
+                        .push((format!("#{id} {subject}: {}", event.detail), historic));
                 }
                 Effect::Suppress { address, .. } => {
                     known.suppressed.insert(address.to_ascii_lowercase());
@@ -963,8 +988,9 @@ const CHUNK: usize = 500;
 struct Chunk {
     /// The first message of the chunk: where a chunk rolled back starts again.
     first: usize,
-    /// The lines of what the chunk changed, reported once it commits.
-    changes: Vec<String>,
+    /// The lines of what the chunk changed, reported once it commits, each with whether
+    /// mail from before nudge first started told it.
+    changes: Vec<(String, bool)>,
     tx: Option<crate::store::WriteTx>,
     /// The conversations the chunk created and changed.
     pending: crate::store::Pending,
@@ -1145,7 +1171,7 @@ mod tests {
     fn a_pass_reports_the_first_changes_and_counts_the_rest() {
         let mut shown = Shown::default();
         for n in 0..CHANGES_SHOWN + 7 {
-            shown.push(format!("change {n}"));
+            shown.push(format!("change {n}"), false);
         }
         let lines = shown.lines();
         assert_eq!(lines.len(), CHANGES_SHOWN + 1);
@@ -1160,7 +1186,20 @@ mod tests {
         );
 
         let mut few = Shown::default();
-        few.push("one".into());
+        few.push("one".into(), false);
         assert_eq!(few.lines(), vec!["one".to_string()]);
+
+        // Changes told by old mail are counted apart, and the last line says where they are.
+        let mut old = Shown::default();
+        for n in 0..CHANGES_SHOWN + 2 {
+            old.push(format!("change {n}"), true);
+        }
+        assert_eq!(old.past, CHANGES_SHOWN + 2);
+        let lines = old.lines();
+        assert_eq!(
+            lines[CHANGES_SHOWN],
+            "… and 2 more changes (the log has each one, at debug those told by mail from \
+             before nudge first started)"
+        );
     }
 }
