@@ -889,29 +889,31 @@ pub fn opt_out_phrase(new_text: &str) -> Option<&'static str> {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
-    OPT_OUT_PHRASES
-        .iter()
-        .copied()
-        .find(|p| contains_phrase(&text, p))
+    // Every phrase is looked for in one pass over the text; the first phrase of the list
+    // found at a word start and not negated is the one named.
+    static SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new(OPT_OUT_PHRASES).expect("the opt-out phrases are few")
+        });
+    SEARCH
+        .find_overlapping_iter(&text)
+        .filter(|found| at_word_start(&text, found.start()))
+        .map(|found| found.pattern().as_usize())
+        .min()
+        .map(|phrase| OPT_OUT_PHRASES[phrase])
 }
 
-/// `phrase` in `text` at word boundaries ("afmeld" must not match inside "tilbagemelding").
-fn contains_phrase(text: &str, phrase: &str) -> bool {
-    let mut start = 0;
-    while let Some(found) = text[start..].find(phrase) {
-        let begin = start + found;
-        let end = begin + phrase.len();
-        let before_ok = text[..begin]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        // Allow inflections after the phrase ("afmeldt", "unsubscribed", "avregistrere").
-        if before_ok && !negated(&text[..begin]) {
-            return true;
-        }
-        start = end;
-    }
-    false
+/// A phrase found at `begin` in `text` counts at a word start, and when the words just
+/// before it do not negate it ("afmeld" must not match inside "tilbagemelding"; "don't
+/// unsubscribe" asks for the opposite). Inflections after it count: "afmeldt",
+/// "unsubscribed", "avregistrere".
+fn at_word_start(text: &str, begin: usize) -> bool {
+    let before = &text[..begin];
+    before
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric())
+        && !negated(before)
 }
 
 /// True when the words just before a phrase negate it ("don't unsubscribe").
