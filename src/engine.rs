@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use futures::FutureExt;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::cadence::Calendar;
 use crate::compose::templates::Templates;
@@ -295,16 +295,25 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     // A FETCH that times out (huge headers, a slow link) is asked again in smaller batches,
     // down to one message; a message that times out alone twice, while the link answers
     // for its flags each time, is quarantined, so sync always makes progress (SPEC 13).
+    //
+    // Each batch is stored while the next is fetched and read: the store works on another
+    // thread while this one reads the server's answer. The batches are stored one after
+    // another, in order, each in its transaction with the folder's state.
     let mut size = BATCH;
     let mut lone_timeouts = 0;
     let mut at = 0;
+    let mut keeping: Option<Keeping> = None;
     while at < uids.len() {
         let batch = &uids[at..(at + size).min(uids.len())];
-        // Messages that could not be read (a panic, a fetch that always times out): stored
-        // as placeholders or as read so far, then quarantined.
-        let mut failed: Vec<(usize, String)> = Vec::new();
-        let fetched = match fetch_headers(connection, batch).await {
-            Ok(fetched) => fetched,
+        let fetched = fetch_headers(connection, batch)
+            .await
+            .map(|fetched| read_batch(fetched, folder, origin, status.uidvalidity, config, now));
+        if let Some(kept) = keeping.take() {
+            stored += kept.finish().await?;
+            progress.fetched(stored);
+        }
+        let (messages, failed) = match fetched {
+            Ok(read) => read,
             Err(e @ Error::Timeout { .. }) => {
                 warn!(folder = %folder.name, messages = batch.len(), error = %e,
                     "header fetch timed out: reconnecting, asking for fewer messages");
@@ -330,82 +339,41 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
                     continue;
                 }
                 lone_timeouts = 0;
-                failed.push((0, format!("fetching its headers timed out twice: {e}")));
-                vec![crate::imap::sync::Fetched {
+                let placeholder = crate::imap::sync::Fetched {
                     uid: batch[0],
                     ..Default::default()
-                }]
+                };
+                let (messages, _) = read_batch(
+                    vec![placeholder],
+                    folder,
+                    origin,
+                    status.uidvalidity,
+                    config,
+                    now,
+                );
+                (
+                    messages,
+                    vec![(0, format!("fetching its headers timed out twice: {e}"))],
+                )
             }
             Err(e) => return Err(e),
         };
         at += batch.len();
-        let mut messages = Vec::with_capacity(fetched.len());
-        for item in fetched {
-            let read = std::panic::catch_unwind(|| {
-                let parsed = parse(&item.data);
-                let readable = parsed.is_some();
-                let mail = parsed.unwrap_or_default();
-                let from_seller = mail
-                    .from
-                    .as_ref()
-                    .is_some_and(|f| config.account.is_seller(&f.address));
-                let automated = is_automated(&mail, from_seller);
-                // What the headers say, kept if the text is never read (an out-of-office
-                // deleted quickly is still an out-of-office). The seller's own sent mail has
-                // no class, and headers that do not parse give none: nothing is a reply by
-                // default.
-                let class = (readable
-                    && origin != Origin::Drafts
-                    && !(origin == Origin::Sent && from_seller))
-                    .then(|| classify(&mail, now.date_naive()).class);
-                (mail, from_seller, automated, class)
-            });
-            let (mail, from_seller, automated, class) = match read {
-                Ok(read) => read,
-                Err(panic) => {
-                    let reason = format!(
-                        "reading its headers panicked: {}",
-                        panic_text(panic.as_ref())
-                    );
-                    failed.push((messages.len(), reason));
-                    (Mail::default(), false, false, None)
-                }
-            };
-            messages.push(NewMessage {
-                folder: folder.name.clone(),
-                origin,
-                class,
-                uidvalidity: status.uidvalidity,
-                uid: item.uid,
-                mail,
-                gm_thrid: item.gm_thrid,
-                internal_date: item.internal_date,
-                flags: item.flags,
-                from_seller,
-                automated,
-            });
-        }
         last_uid = last_uid.max(batch.iter().copied().max().unwrap_or(0));
-        let state = FolderState {
-            name: folder.name.clone(),
-            uidvalidity: status.uidvalidity,
-            last_uid,
-            highest_modseq: status.highest_modseq,
+        let batch = Batch {
+            messages,
+            failed,
+            state: FolderState {
+                name: folder.name.clone(),
+                uidvalidity: status.uidvalidity,
+                last_uid,
+                highest_modseq: status.highest_modseq,
+            },
         };
-        let ids = store
-            .store_messages(&messages, &state, origin.name(), now)
-            .await?;
-        for (at, reason) in failed {
-            let message = &messages[at];
-            warn!(
-                folder = %message.folder,
-                uid = message.uid,
-                reason = %reason,
-                "message quarantined: it cannot be processed and is skipped from now on"
-            );
-            store.quarantine(ids[at], &reason, now).await?;
-        }
-        stored += messages.len();
+        keeping = Some(Keeping::start(store, batch, origin, now));
+    }
+    if let Some(kept) = keeping.take() {
+        stored += kept.finish().await?;
         progress.fetched(stored);
     }
     progress.done();
@@ -423,6 +391,133 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     }
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
+}
+
+/// A batch of a folder's messages, read and waiting to be stored with the folder's state.
+struct Batch {
+    messages: Vec<NewMessage>,
+    /// Messages that could not be read (a panic, a fetch that always times out), by their
+    /// place in `messages`, and why: stored as placeholders or as read so far, then
+    /// quarantined.
+    failed: Vec<(usize, String)>,
+    state: FolderState,
+}
+
+/// Reads the fetched headers of a batch: each parsed and classified by its headers alone,
+/// apart from the others, so that one that cannot be read is set aside and not the batch.
+fn read_batch(
+    fetched: Vec<crate::imap::sync::Fetched>,
+    folder: &Chosen,
+    origin: Origin,
+    uidvalidity: u32,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> (Vec<NewMessage>, Vec<(usize, String)>) {
+    let mut failed = Vec::new();
+    let mut messages = Vec::with_capacity(fetched.len());
+    for item in fetched {
+        let read = std::panic::catch_unwind(|| {
+            let parsed = parse(&item.data);
+            let readable = parsed.is_some();
+            let mail = parsed.unwrap_or_default();
+            let from_seller = mail
+                .from
+                .as_ref()
+                .is_some_and(|f| config.account.is_seller(&f.address));
+            let automated = is_automated(&mail, from_seller);
+            // What the headers say, kept if the text is never read (an out-of-office
+            // deleted quickly is still an out-of-office). The seller's own sent mail has
+            // no class, and headers that do not parse give none: nothing is a reply by
+            // default.
+            let class =
+                (readable && origin != Origin::Drafts && !(origin == Origin::Sent && from_seller))
+                    .then(|| classify(&mail, now.date_naive()).class);
+            (mail, from_seller, automated, class)
+        });
+        let (mail, from_seller, automated, class) = match read {
+            Ok(read) => read,
+            Err(panic) => {
+                let reason = format!(
+                    "reading its headers panicked: {}",
+                    panic_text(panic.as_ref())
+                );
+                failed.push((messages.len(), reason));
+                (Mail::default(), false, false, None)
+            }
+        };
+        messages.push(NewMessage {
+            folder: folder.name.clone(),
+            origin,
+            class,
+            uidvalidity,
+            uid: item.uid,
+            mail,
+            gm_thrid: item.gm_thrid,
+            internal_date: item.internal_date,
+            flags: item.flags,
+            from_seller,
+            automated,
+        });
+    }
+    (messages, failed)
+}
+
+/// A batch being stored on the runtime's other thread. Dropped unfinished (the pass
+/// cancelled), its task is aborted and its transaction rolls back, as the pass's own would.
+struct Keeping(Option<tokio::task::JoinHandle<Result<usize>>>);
+
+impl Keeping {
+    fn start(store: &Store, batch: Batch, origin: Origin, now: DateTime<Utc>) -> Keeping {
+        let store = store.clone();
+        Keeping(Some(tokio::spawn(
+            async move { keep_batch(&store, batch, origin, now).await }.in_current_span(),
+        )))
+    }
+
+    /// Waits for the batch to be stored; returns how many messages it held. A panic while
+    /// storing goes on as it would have in the pass itself.
+    async fn finish(mut self) -> Result<usize> {
+        let Some(task) = self.0.take() else {
+            return Ok(0);
+        };
+        match task.await {
+            Ok(kept) => kept,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Data(format!("storing a batch of messages: {e}"))),
+        }
+    }
+}
+
+impl Drop for Keeping {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Stores a batch read by [`read_batch`] with its folder's state, and quarantines the
+/// messages that could not be read; returns how many messages it held.
+async fn keep_batch(
+    store: &Store,
+    batch: Batch,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let ids = store
+        .store_messages(&batch.messages, &batch.state, origin.name(), now)
+        .await?;
+    for (at, reason) in batch.failed {
+        let message = &batch.messages[at];
+        warn!(
+            folder = %message.folder,
+            uid = message.uid,
+            reason = %reason,
+            "message quarantined: it cannot be processed and is skipped from now on"
+        );
+        store.quarantine(ids[at], &reason, now).await?;
+    }
+    Ok(batch.messages.len())
 }
 
 /// Fetches the headers of `batch`. A test-only fault, `NUDGE_FAULT_POINT=header-timeout-on-uid:
@@ -480,46 +575,35 @@ fn is_automated(mail: &Mail, from_seller: bool) -> bool {
 /// concern the seller. The seller's own are read when a draft quotes them.
 async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
     let (store, config) = (pass.store, pass.config);
-    // A pass with nothing new reads nothing more.
-    let (mut page, mut next) = store.unprocessed_page(None, PAGE).await?;
-    if page.is_empty() {
-        return Ok(());
-    }
     // Only what the reading needs is kept of each wanted message: a first sync of a large
-    // mailbox is read a page at a time.
+    // mailbox is read a page at a time, and only the messages that may be wanted are read.
+    let (mut page, mut next) = store.text_candidates_page(None, PAGE).await?;
     let mut wanted: HashMap<String, Vec<Wanted>> = HashMap::new();
-    loop {
-        let reach = store.seller_reach_of(&page).await?;
-        for message in page.iter().filter(|m| !m.has_body) {
-            let needed = if message.origin == Origin::Drafts {
-                false
-            } else if message.from_seller {
-                // The seller's own text is read when a draft quotes it (`with_text`): most
-                // never are.
-                false
-            } else {
-                !message.automated
-                    && (may_be_bounce(&message.from_addr, &message.subject)
-                        || reach.may_concern(
-                            message.thread_id,
-                            &message.from_addr,
-                            config.tracking.stop_on_same_domain,
-                        ))
-            };
+    while !page.is_empty() {
+        let reach = store
+            .seller_reach_of(page.iter().map(|m| (m.thread_id, m.from_addr.as_str())))
+            .await?;
+        for message in page {
+            // The seller's own text is read when a draft quotes them (`with_text`): most
+            // never are; drafts and automated mail are never read.
+            let needed = message.origin != Origin::Drafts
+                && (may_be_bounce(&message.from_addr, &message.subject)
+                    || reach.may_concern(
+                        message.thread_id,
+                        &message.from_addr,
+                        config.tracking.stop_on_same_domain,
+                    ));
             if needed {
-                wanted
-                    .entry(message.folder.clone())
-                    .or_default()
-                    .push(Wanted {
-                        id: message.id,
-                        uid: message.uid,
-                        from_seller: message.from_seller,
-                        message_id: message.message_id.clone(),
-                    });
+                wanted.entry(message.folder).or_default().push(Wanted {
+                    id: message.id,
+                    uid: message.uid,
+                    from_seller: false,
+                    message_id: message.message_id,
+                });
             }
         }
         match next {
-            Some(after) => (page, next) = store.unprocessed_page(Some(&after), PAGE).await?,
+            Some(after) => (page, next) = store.text_candidates_page(Some(&after), PAGE).await?,
             None => break,
         }
     }

@@ -216,20 +216,20 @@ impl Store {
     /// Whom the seller has reached, as far as `messages` can ask [`SellerReach::may_concern`]:
     /// their threads that hold the seller's mail, and the contacts among their senders and
     /// their organisations. A few indexed lookups per page, whatever the mailbox's size.
-    pub async fn seller_reach_of(&self, messages: &[StoredMessage]) -> Result<SellerReach> {
-        let threads: Vec<i64> = messages
-            .iter()
-            .map(|m| m.thread_id)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let addresses: Vec<String> = messages
-            .iter()
-            .map(|m| m.from_addr.clone())
-            .filter(|a| !a.is_empty())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+    pub async fn seller_reach_of<'m>(
+        &self,
+        messages: impl IntoIterator<Item = (i64, &'m str)>,
+    ) -> Result<SellerReach> {
+        let mut threads = std::collections::BTreeSet::new();
+        let mut addresses = std::collections::BTreeSet::new();
+        for (thread, from) in messages {
+            threads.insert(thread);
+            if !from.is_empty() {
+                addresses.insert(from.to_string());
+            }
+        }
+        let threads: Vec<i64> = threads.into_iter().collect();
+        let addresses: Vec<String> = addresses.into_iter().collect();
         let organisations: Vec<String> = addresses
             .iter()
             .map(|a| organisation_domain(&domain(a)))
@@ -325,6 +325,69 @@ impl Store {
             .iter()
             .map(|r| self.message_from_row(r))
             .collect::<Result<_>>()?;
+        Ok((page, next))
+    }
+
+    /// The unprocessed messages whose text a pass may want, oldest first, a page at a time:
+    /// inbound mail from others, not automated, whose text was not read. Only what deciding
+    /// that needs is read: a first sync asks this of every message it stored.
+    pub async fn text_candidates_page(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<(Vec<TextCandidate>, Option<Cursor>)> {
+        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
+        let rows: Vec<(
+            i64,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+        )> = sqlx::query_as(numbered(
+            self.backend(),
+            "SELECT id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
+                     (SELECT role FROM folders WHERE folders.name = messages.folder)
+                 FROM messages
+                 WHERE processed = 0 AND quarantined_at IS NULL
+                   AND (arrived, id) > (?, ?)
+                   AND has_body = 0 AND from_seller = 0 AND automated = 0
+                 ORDER BY arrived, id LIMIT ?"
+                .to_string(),
+        ))
+        .bind(arrived)
+        .bind(id)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        let next = rows
+            .last()
+            .filter(|_| rows.len() == limit)
+            .map(|row| Cursor {
+                arrived: row.7.clone(),
+                id: row.0,
+            });
+        let page = rows
+            .into_iter()
+            .map(
+                |(id, folder, uid, thread_id, message_id, from_addr, subject, _, role)| {
+                    TextCandidate {
+                        id,
+                        folder,
+                        uid: uid as u32,
+                        thread_id,
+                        message_id,
+                        from_addr,
+                        subject,
+                        origin: Origin::from_role(role.as_deref()),
+                    }
+                },
+            )
+            .collect();
         Ok((page, next))
     }
 
@@ -609,6 +672,21 @@ impl SellerReach {
         let org = organisation_domain(&from_domain);
         !org.is_empty() && self.organisations.contains(&org)
     }
+}
+
+/// An unprocessed inbound message whose text was not read, as
+/// [`Store::text_candidates_page`] reads it.
+#[derive(Debug, Clone)]
+pub struct TextCandidate {
+    pub id: i64,
+    pub folder: String,
+    pub uid: u32,
+    pub thread_id: i64,
+    pub message_id: Option<String>,
+    pub from_addr: String,
+    pub subject: String,
+    /// The role of its folder.
+    pub origin: Origin,
 }
 
 /// Where a page of unprocessed messages ended.

@@ -30,7 +30,9 @@ pub use crate::rules::Effect;
 pub(crate) use conversations::Pending;
 pub use conversations::{Planned, ToPlan};
 pub use drafts::{Draft, DraftCopy, DraftState};
-pub use messages::{Cursor, FolderState, MessageText, NewMessage, Quarantined, SellerReach};
+pub use messages::{
+    Cursor, FolderState, MessageText, NewMessage, Quarantined, SellerReach, TextCandidate,
+};
 
 /// A stored message, as the engine reads it back.
 pub type StoredMessage = crate::model::Message;
