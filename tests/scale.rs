@@ -236,6 +236,83 @@ fn a_pass_with_one_reply_reads_what_the_reply_concerns() {
     );
 }
 
+/// A first sync reads years of mail: the changes that old mail tells are the conversations'
+/// history, logged at debug and counted in one line at info, not a line each in the journal.
+/// A change told by mail that arrives later is logged at info; the report lists both.
+#[test]
+fn a_first_sync_logs_its_history_in_one_line_and_new_changes_each() {
+    let (dovecot, messages) = seeded();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    let info = [("RUST_LOG", "nudge=info")];
+    let stderr = |output: &std::process::Output| {
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Lines of changes the pass applied from mail (the drafts it makes now are news).
+    let change_lines = |log: &str| {
+        log.lines()
+            .filter(|l| l.split_whitespace().any(|w| w.starts_with('#')) && l.contains(": "))
+            .filter(|l| !l.contains(": drafted "))
+            .count()
+    };
+    let first = nudge.run_with_env(&["sync", "--now", NOW], &info);
+    let report = String::from_utf8_lossy(&first.stdout).into_owned();
+    let log = stderr(&first);
+    let counted = log
+        .lines()
+        .find(|l| l.contains("mail from before nudge first started changed conversations"))
+        .unwrap_or_else(|| panic!("no count of the history's changes:\n{log}"));
+    let changes: usize = counted
+        .split_once("changes=")
+        .and_then(|(_, n)| n.split_whitespace().next()?.parse().ok())
+        .unwrap_or_default();
+    assert!(changes > 100, "{counted}");
+    assert_eq!(change_lines(&log), 0, "a line per old change:\n{log}");
+    assert!(
+        report.lines().filter(|l| l.contains('#')).count() > 100,
+        "the report still lists the changes:\n{report}"
+    );
+    // The same run at debug has a line for each.
+    let again = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    let debug =
+        stderr(&again.run_with_env(&["sync", "--now", NOW], &[("RUST_LOG", "nudge=debug")]));
+    assert!(change_lines(&debug) >= changes, "{changes} changes");
+
+    // A reply that arrives after nudge started is news: its change is logged at info.
+    let opener = messages
+        .iter()
+        .rev()
+        .find(|m| m.folder == "Sent")
+        .expect("an opener");
+    let id = support::mailclient::header_value(&opener.raw, "Message-ID").unwrap();
+    let to = support::mailclient::header_value(&opener.raw, "To").unwrap();
+    let reply = format!(
+        "From: {to}\nTo: {}\nSubject: Re: news\nDate: Wed, 18 Nov 2026 08:07:00 +0000\n\
+         Message-ID: <news-reply@example.net>\nIn-Reply-To: {id}\nReferences: {id}\n\n\
+         Takk, vi tar en prat.\n",
+        support::nudge::SELLER
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut client = support::mailclient::MailClient::connect(
+            &dovecot,
+            support::nudge::SELLER,
+            support::nudge::PASSWORD,
+        )
+        .await;
+        client.append("INBOX", &reply, &[]).await;
+        client.logout().await;
+    });
+    let later = stderr(&nudge.run_with_env(&["sync", "--now", LATER_STILL], &info));
+    assert!(
+        change_lines(&later) >= 1,
+        "the reply's change at info:\n{later}"
+    );
+    assert!(
+        !later.contains("mail from before nudge first started"),
+        "{later}"
+    );
+}
+
 /// A first sync stores thousands of rows into tables the query planner has never measured;
 /// it leaves them measured, so the passes right after it (a reply withdrawing a draft) are
 /// planned on what the tables hold. A pass storing a few messages leaves the work to the
