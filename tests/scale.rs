@@ -99,6 +99,39 @@ fn sync_counting(nudge: &Nudge, args: &[&str]) -> (String, BTreeMap<String, usiz
     (text, statements)
 }
 
+/// Appends to INBOX a reply to the newest opener in Sent, with Message-ID `<ID@example.net>`,
+/// dated `TIME` UTC on the day of [`NOW`].
+fn reply_to_newest_opener(
+    dovecot: &Dovecot,
+    messages: &[support::mailbox::Generated],
+    id: &str,
+    time: &str,
+) {
+    let opener = messages
+        .iter()
+        .rev()
+        .find(|m| m.folder == "Sent")
+        .expect("an opener");
+    let opener_id = support::mailclient::header_value(&opener.raw, "Message-ID").unwrap();
+    let to = support::mailclient::header_value(&opener.raw, "To").unwrap();
+    let reply = format!(
+        "From: {to}\nTo: {}\nSubject: Re: scale\nDate: Wed, 18 Nov 2026 {time} +0000\n\
+         Message-ID: <{id}@example.net>\nIn-Reply-To: {opener_id}\nReferences: {opener_id}\n\n\
+         Takk, vi tar en prat.\n",
+        support::nudge::SELLER
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut client = support::mailclient::MailClient::connect(
+            dovecot,
+            support::nudge::SELLER,
+            support::nudge::PASSWORD,
+        )
+        .await;
+        client.append("INBOX", &reply, &[]).await;
+        client.logout().await;
+    });
+}
+
 fn seeded() -> (Dovecot, Vec<support::mailbox::Generated>) {
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
     let messages = generate(MESSAGES, 7, now);
@@ -176,30 +209,7 @@ fn a_pass_with_one_reply_reads_what_the_reply_concerns() {
             )
         })
         .count();
-    // A reply to the newest opener in Sent.
-    let opener = messages
-        .iter()
-        .rev()
-        .find(|m| m.folder == "Sent")
-        .expect("an opener");
-    let id = support::mailclient::header_value(&opener.raw, "Message-ID").unwrap();
-    let to = support::mailclient::header_value(&opener.raw, "To").unwrap();
-    let reply = format!(
-        "From: {to}\nTo: {}\nSubject: Re: scale\nDate: Wed, 18 Nov 2026 08:00:00 +0000\n\
-         Message-ID: <scale-reply@example.net>\nIn-Reply-To: {id}\nReferences: {id}\n\n\
-         Takk, vi tar en prat.\n",
-        support::nudge::SELLER
-    );
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut client = support::mailclient::MailClient::connect(
-            &dovecot,
-            support::nudge::SELLER,
-            support::nudge::PASSWORD,
-        )
-        .await;
-        client.append("INBOX", &reply, &[]).await;
-        client.logout().await;
-    });
+    reply_to_newest_opener(&dovecot, &messages, "scale-reply", "08:00:00");
     let before = imap_commands(&dovecot);
     let log_before = dovecot.log();
     let (log, statements) = sync_counting(&nudge, &["sync", "--now", LATER_STILL]);
@@ -279,29 +289,7 @@ fn a_first_sync_logs_its_history_in_one_line_and_new_changes_each() {
     assert!(change_lines(&debug) >= changes, "{changes} changes");
 
     // A reply that arrives after nudge started is news: its change is logged at info.
-    let opener = messages
-        .iter()
-        .rev()
-        .find(|m| m.folder == "Sent")
-        .expect("an opener");
-    let id = support::mailclient::header_value(&opener.raw, "Message-ID").unwrap();
-    let to = support::mailclient::header_value(&opener.raw, "To").unwrap();
-    let reply = format!(
-        "From: {to}\nTo: {}\nSubject: Re: news\nDate: Wed, 18 Nov 2026 08:07:00 +0000\n\
-         Message-ID: <news-reply@example.net>\nIn-Reply-To: {id}\nReferences: {id}\n\n\
-         Takk, vi tar en prat.\n",
-        support::nudge::SELLER
-    );
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut client = support::mailclient::MailClient::connect(
-            &dovecot,
-            support::nudge::SELLER,
-            support::nudge::PASSWORD,
-        )
-        .await;
-        client.append("INBOX", &reply, &[]).await;
-        client.logout().await;
-    });
+    reply_to_newest_opener(&dovecot, &messages, "news-reply", "08:07:00");
     let later = stderr(&nudge.run_with_env(&["sync", "--now", LATER_STILL], &info));
     assert!(
         change_lines(&later) >= 1,

@@ -301,12 +301,7 @@ impl Store {
         let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
         let rows = sqlx::query(numbered(
             self.backend(),
-            format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-             WHERE processed = 0 AND quarantined_at IS NULL
-               AND (arrived, id) > (?, ?)
-             ORDER BY arrived, id LIMIT ?"
-            ),
+            unprocessed_page_sql(MESSAGE_COLUMNS, ""),
         ))
         .bind(arrived)
         .bind(id)
@@ -314,13 +309,12 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
-        let next = rows
-            .last()
-            .filter(|_| rows.len() == limit)
-            .map(|row| Cursor {
-                arrived: row.get::<Option<String>, _>("arrived").unwrap_or_default(),
-                id: row.get("id"),
-            });
+        let next = Cursor::after(&rows, limit, |row| {
+            (
+                row.get::<Option<String>, _>("arrived").unwrap_or_default(),
+                row.get("id"),
+            )
+        });
         let page = rows
             .iter()
             .map(|r| self.message_from_row(r))
@@ -337,26 +331,13 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<TextCandidate>, Option<Cursor>)> {
         let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
-        let rows: Vec<(
-            i64,
-            String,
-            i64,
-            i64,
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<String>,
-        )> = sqlx::query_as(numbered(
+        let rows: Vec<CandidateRow> = sqlx::query_as(numbered(
             self.backend(),
-            "SELECT id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
-                     (SELECT role FROM folders WHERE folders.name = messages.folder)
-                 FROM messages
-                 WHERE processed = 0 AND quarantined_at IS NULL
-                   AND (arrived, id) > (?, ?)
-                   AND has_body = 0 AND from_seller = 0 AND automated = 0
-                 ORDER BY arrived, id LIMIT ?"
-                .to_string(),
+            unprocessed_page_sql(
+                "id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
+                 (SELECT role FROM folders WHERE folders.name = messages.folder)",
+                "AND has_body = 0 AND from_seller = 0 AND automated = 0",
+            ),
         ))
         .bind(arrived)
         .bind(id)
@@ -364,13 +345,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
-        let next = rows
-            .last()
-            .filter(|_| rows.len() == limit)
-            .map(|row| Cursor {
-                arrived: row.7.clone(),
-                id: row.0,
-            });
+        let next = Cursor::after(&rows, limit, |row| (row.7.clone(), row.0));
         let page = rows
             .into_iter()
             .map(
@@ -674,6 +649,20 @@ impl SellerReach {
     }
 }
 
+/// The columns [`Store::text_candidates_page`] reads: id, folder, uid, thread, Message-ID,
+/// sender, subject, arrival and the folder's role.
+type CandidateRow = (
+    i64,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
 /// An unprocessed inbound message whose text was not read, as
 /// [`Store::text_candidates_page`] reads it.
 #[derive(Debug, Clone)]
@@ -689,9 +678,31 @@ pub struct TextCandidate {
     pub origin: Origin,
 }
 
+/// The page of unprocessed messages after a cursor (`arrived`, `id`, then the limit bound),
+/// in the order of the partial index on them, with `columns` and the further `filter`.
+fn unprocessed_page_sql(columns: &str, filter: &str) -> String {
+    format!(
+        "SELECT {columns} FROM messages
+         WHERE processed = 0 AND quarantined_at IS NULL
+           AND (arrived, id) > (?, ?) {filter}
+         ORDER BY arrived, id LIMIT ?"
+    )
+}
+
 /// Where a page of unprocessed messages ended.
 #[derive(Debug, Clone)]
 pub struct Cursor {
     arrived: String,
     id: i64,
+}
+
+impl Cursor {
+    /// Where the next page starts, when `rows` filled the page (`last` reads the arrival
+    /// and id of its last row); `None` when this page was the last.
+    fn after<T>(rows: &[T], limit: usize, last: impl Fn(&T) -> (String, i64)) -> Option<Cursor> {
+        rows.last().filter(|_| rows.len() == limit).map(|row| {
+            let (arrived, id) = last(row);
+            Cursor { arrived, id }
+        })
+    }
 }
