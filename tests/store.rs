@@ -284,6 +284,65 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
     store.close().await;
 }
 
+/// Migration 0007 commits its own work (it must switch foreign keys off, which a transaction
+/// cannot) and is recorded after. A process killed between the two leaves the schema changed
+/// and the migration unrecorded: the next start records it and goes on, instead of running it
+/// again into "duplicate column" and refusing to start for good.
+#[tokio::test]
+async fn a_migration_that_committed_but_was_not_recorded_is_recorded_on_the_next_start() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let all = sqlx::migrate!("./migrations");
+    let mut previous = sqlx::migrate!("./migrations");
+    previous.migrations = all
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 6)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    previous.run(&pool).await.unwrap();
+    sqlx::query("INSERT INTO suppressions (address, reason, added_at) VALUES (?, 'manual', ?)")
+        .bind("ingrid@fjordkraft.example")
+        .bind("2026-06-01T09:00:00+00:00")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // What a kill right after the migration's COMMIT leaves: its work, and no record of it.
+    let heard = all.migrations.iter().find(|m| m.version == 7).unwrap();
+    assert!(heard.no_tx, "0007 runs outside a transaction");
+    sqlx::raw_sql(heard.sql.clone())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = Store::open(&path)
+        .await
+        .expect("starts after a kill between the migration and its record");
+    let applied = store.applied_migrations().await.unwrap();
+    let every: Vec<i64> = all.migrations.iter().map(|m| m.version).collect();
+    assert_eq!(applied, every, "0007 recorded and the later ones applied");
+    let list = store.suppressions().await.unwrap();
+    assert_eq!(list.len(), 1, "rows kept");
+    assert!(store.integrity_check().await.is_ok());
+    store.close().await;
+    // And it stays startable.
+    let store = Store::open(&path).await.expect("reopens");
+    assert_eq!(store.applied_migrations().await.unwrap(), every);
+    store.close().await;
+}
+
 /// A store in `dir` following one conversation per entry of `prospects`, with those
 /// prospects, in threads 1, 2, … (conversation ids the same), tracked on 1 November 2026.
 async fn tracking(dir: &tempfile::TempDir, prospects: &[&[&str]]) -> Store {

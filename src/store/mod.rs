@@ -76,6 +76,60 @@ pub struct Store {
     locks: LockConnection,
 }
 
+/// The SQLite migrations that commit their own work, because they switch foreign keys off to
+/// rebuild a table and a transaction cannot, each with a query that counts what it left
+/// behind (more than zero: its work committed). The migrator records such a migration only
+/// after it ran: a process killed between the two leaves the work done and unrecorded, and
+/// running it again would fail for good ("duplicate column").
+const SELF_COMMITTING: &[(i64, &str)] = &[(
+    7,
+    "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'heard'",
+)];
+
+/// Records the self-committing migrations whose work committed but whose record was lost to a
+/// kill, as the migrator would have, so that the migrator goes on with the next one.
+async fn record_self_committed(
+    pool: &AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> std::result::Result<(), sqlx::Error> {
+    let has_table: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if has_table == 0 {
+        return Ok(());
+    }
+    for (version, probe) in SELF_COMMITTING {
+        let Some(migration) = migrator.iter().find(|m| m.version == *version) else {
+            continue;
+        };
+        let recorded: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_one(pool)
+                .await?;
+        let left: i64 = sqlx::query_scalar(*probe).fetch_one(pool).await?;
+        if recorded == 0 && left > 0 {
+            tracing::warn!(
+                version,
+                "migration {version} committed but was not recorded (a process was stopped \
+                 in between); recording it"
+            );
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+                 execution_time) VALUES (?, ?, TRUE, ?, -1)",
+            )
+            .bind(version)
+            .bind(migration.description.to_string())
+            .bind(migration.checksum.to_vec())
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the store `config` names (SQLite or PostgreSQL), creating it and bringing its
     /// schema up to date.
@@ -131,7 +185,11 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| store_error(path, e))?;
-        sqlx::migrate!("./migrations")
+        let migrator = sqlx::migrate!("./migrations");
+        record_self_committed(&pool, &migrator)
+            .await
+            .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
+        migrator
             .run(&pool)
             .await
             .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
@@ -833,7 +891,27 @@ impl Backend {
 
 #[cfg(test)]
 mod tests {
-    use super::{numbered, Backend};
+    use super::{numbered, Backend, SELF_COMMITTING};
+
+    /// A migration outside a transaction can be cut between its work and its record; each
+    /// needs a probe in `SELF_COMMITTING`, and PostgreSQL's need none (their DDL is
+    /// transactional and none opts out).
+    #[test]
+    fn every_migration_outside_a_transaction_has_a_probe() {
+        let listed: Vec<i64> = SELF_COMMITTING.iter().map(|(v, _)| *v).collect();
+        let outside: Vec<i64> = sqlx::migrate!("./migrations")
+            .iter()
+            .filter(|m| m.no_tx)
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(outside, listed);
+        for migrator in [
+            sqlx::migrate!("./migrations/postgres"),
+            sqlx::migrate!("./migrations/team"),
+        ] {
+            assert!(migrator.iter().all(|m| !m.no_tx));
+        }
+    }
 
     #[test]
     fn placeholders_are_numbered_in_order_outside_quotes() {
