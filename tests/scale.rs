@@ -349,3 +349,34 @@ fn a_first_sync_of_many_messages_leaves_the_planner_statistics() {
         );
     }
 }
+
+/// The store keeps what belongs to a message and no more: its flags without `\Recent` (which
+/// belongs to the session that saw it first), recipients without a name written as `null`.
+#[test]
+fn stored_messages_keep_their_own_flags_and_no_empty_names() {
+    let (dovecot, _) = seeded();
+    let nudge = Nudge::new(&dovecot, "[tracking]\nlookback_days = 3650\n");
+    nudge.sync(NOW);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let count = |sql: &'static str| -> i64 {
+        runtime.block_on(async {
+            let pool = nudge.raw_store().await;
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        })
+    };
+    let stored = count("SELECT count(*) FROM messages");
+    assert!(stored > 1000, "{stored} messages stored");
+    assert!(
+        count("SELECT count(*) FROM messages WHERE flags LIKE '%Seen%'") > 0,
+        "flags are kept"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE flags LIKE '%Recent%'"),
+        0
+    );
+    assert!(count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\"address\"%'") > 0);
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\"name\":null%'"),
+        0
+    );
+}

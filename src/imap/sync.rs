@@ -240,7 +240,13 @@ impl Connection {
                     match attribute {
                         AttributeValue::Uid(uid) => fetched.uid = *uid,
                         AttributeValue::Flags(flags) => {
-                            fetched.flags = flags.iter().map(|f| f.to_string()).collect();
+                            // \Recent belongs to the session that saw the message first
+                            // (RFC 3501 2.3.2), not to the message: it is not kept.
+                            fetched.flags = flags
+                                .iter()
+                                .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+                                .map(|f| f.to_string())
+                                .collect();
                         }
                         AttributeValue::InternalDate(date) => {
                             fetched.internal_date =

@@ -207,6 +207,25 @@ struct MessageValues<'m> {
     organization: Option<&'m str>,
 }
 
+/// A list of recipients as stored: JSON, a name only when there is one (a missing name reads
+/// back as none).
+fn stored_mailboxes(list: &[crate::mail::parse::Mailbox]) -> String {
+    #[derive(serde::Serialize)]
+    struct Stored<'a> {
+        address: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+    }
+    let stored: Vec<Stored> = list
+        .iter()
+        .map(|m| Stored {
+            address: &m.address,
+            name: m.name.as_deref(),
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
+}
+
 impl<'m> MessageValues<'m> {
     fn of(row: &Row<'m>, at: DateTime<Utc>) -> MessageValues<'m> {
         let message = row.message;
@@ -225,8 +244,8 @@ impl<'m> MessageValues<'m> {
             refs: mail.references.join(" "),
             from_addr: from.map(|f| f.address.as_str()).unwrap_or(""),
             from_name: from.and_then(|f| f.name.as_deref()),
-            to: serde_json::to_string(&mail.to).unwrap_or_else(|_| "[]".into()),
-            cc: serde_json::to_string(&mail.cc).unwrap_or_else(|_| "[]".into()),
+            to: stored_mailboxes(&mail.to),
+            cc: stored_mailboxes(&mail.cc),
             subject: &mail.subject,
             date: date.to_rfc3339(),
             arrived: arrived.to_rfc3339(),
@@ -335,8 +354,10 @@ pub(super) async fn store_batch(
             .filter(|m| !known.contains_key(&m.uid))
             .filter_map(|m| m.mail.message_id.as_deref())
             .collect();
-        let sql = "SELECT message_id, id FROM messages WHERE folder = ? AND uidvalidity != ? \
-                   AND message_id IN ({})";
+        // Found through the thread its id names: there is no index of messages by id.
+        let sql = "SELECT m.message_id, m.id FROM thread_ids t JOIN messages m \
+                   ON m.thread_id = t.thread_id AND m.message_id = t.message_id \
+                   WHERE m.folder = ? AND m.uidvalidity != ? AND t.message_id IN ({})";
         for (message_id, id) in
             lookup::<_, String>(tx, sql, Some((folder, uidvalidity)), &ids).await?
         {
@@ -426,4 +447,35 @@ pub(super) async fn store_batch(
     }
     pending.flush(tx, now, &now_text).await?;
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_mailboxes;
+    use crate::mail::parse::Mailbox;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Recipients read back as they were stored, with and without names; lists stored
+        /// before names were left out when missing read back the same.
+        #[test]
+        fn recipients_read_back_as_stored(
+            list in prop::collection::vec(
+                ("[a-z0-9.]{1,12}@[a-z]{1,8}\\.example", prop::option::of("\\PC{0,20}")),
+                0..4,
+            )
+        ) {
+            let list: Vec<Mailbox> = list
+                .into_iter()
+                .map(|(address, name)| Mailbox { address, name })
+                .collect();
+            let stored = stored_mailboxes(&list);
+            prop_assert!(!stored.contains("\"name\":null"), "{}", stored);
+            let read: Vec<Mailbox> = serde_json::from_str(&stored).unwrap();
+            prop_assert_eq!(&read, &list);
+            let before = serde_json::to_string(&list).unwrap();
+            let read: Vec<Mailbox> = serde_json::from_str(&before).unwrap();
+            prop_assert_eq!(&read, &list);
+        }
+    }
 }

@@ -482,21 +482,25 @@ impl Store {
     /// True when a message with this Message-ID is stored, in any folder.
     pub async fn knows_message_id(&self, message_id: &str) -> Result<bool> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM messages WHERE message_id = $1) THEN 1 ELSE 0 END",
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_ids t JOIN messages m
+             ON m.thread_id = t.thread_id AND m.message_id = t.message_id
+             WHERE t.message_id = $1) THEN 1 ELSE 0 END",
         )
-            .bind(message_id)
-            .fetch_one(self.pool())
-            .await
-            .map(|found| found != 0)
-            .map_err(|e| self.error(e))
+        .bind(message_id)
+        .fetch_one(self.pool())
+        .await
+        .map(|found| found != 0)
+        .map_err(|e| self.error(e))
     }
 
     /// True when the seller sent a message with this Message-ID (it is in Sent, from a
     /// seller identity).
     pub async fn seller_sent(&self, message_id: &str) -> Result<bool> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM messages m JOIN folders f ON f.name = m.folder
-             WHERE m.message_id = $1 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_ids t JOIN messages m
+             ON m.thread_id = t.thread_id AND m.message_id = t.message_id
+             JOIN folders f ON f.name = m.folder
+             WHERE t.message_id = $1 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
         )
         .bind(message_id)
         .fetch_one(self.pool())
