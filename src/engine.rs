@@ -302,14 +302,14 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     let mut size = BATCH;
     let mut lone_timeouts = 0;
     let mut at = 0;
-    let mut keeping: Option<Keeping> = None;
+    let mut keeping: Option<InFlight<usize>> = None;
     while at < uids.len() {
         let batch = &uids[at..(at + size).min(uids.len())];
         let fetched = fetch_headers(connection, batch)
             .await
             .map(|fetched| read_batch(fetched, folder, origin, status.uidvalidity, config, now));
         if let Some(kept) = keeping.take() {
-            stored += kept.finish().await?;
+            stored += kept.finish(KEEPING).await?.unwrap_or(0);
             progress.fetched(stored);
         }
         let (messages, failed) = match fetched {
@@ -370,10 +370,13 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
                 highest_modseq: status.highest_modseq,
             },
         };
-        keeping = Some(Keeping::start(store, batch, origin, now));
+        let store = store.clone();
+        keeping = Some(InFlight::start(async move {
+            keep_batch(&store, batch, origin, now).await
+        }));
     }
     if let Some(kept) = keeping.take() {
-        stored += kept.finish().await?;
+        stored += kept.finish(KEEPING).await?.unwrap_or(0);
         progress.fetched(stored);
     }
     progress.done();
@@ -392,6 +395,8 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
     info!(folder = %folder.name, new = stored, "synced");
     Ok(stored)
 }
+
+const KEEPING: &str = "storing a batch of messages";
 
 /// A batch of a folder's messages, read and waiting to be stored with the folder's state.
 struct Batch {
@@ -462,33 +467,30 @@ fn read_batch(
     (messages, failed)
 }
 
-/// A batch being stored on the runtime's other thread. Dropped unfinished (the pass
-/// cancelled), its task is aborted and its transaction rolls back, as the pass's own would.
-struct Keeping(Option<tokio::task::JoinHandle<Result<usize>>>);
+/// Work on the runtime's other thread while this one goes on (a batch stored, texts read
+/// while the next are fetched). Dropped unfinished (the pass cancelled), its task is aborted
+/// and its transaction rolls back, as the pass's own would.
+struct InFlight<T>(Option<tokio::task::JoinHandle<Result<T>>>);
 
-impl Keeping {
-    fn start(store: &Store, batch: Batch, origin: Origin, now: DateTime<Utc>) -> Keeping {
-        let store = store.clone();
-        Keeping(Some(tokio::spawn(
-            async move { keep_batch(&store, batch, origin, now).await }.in_current_span(),
-        )))
+impl<T: Send + 'static> InFlight<T> {
+    fn start(work: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Self {
+        InFlight(Some(tokio::spawn(work.in_current_span())))
     }
 
-    /// Waits for the batch to be stored; returns how many messages it held. A panic while
-    /// storing goes on as it would have in the pass itself.
-    async fn finish(mut self) -> Result<usize> {
+    /// Waits for the work to end. A panic in it goes on as it would have in the pass itself.
+    async fn finish(mut self, what: &str) -> Result<Option<T>> {
         let Some(task) = self.0.take() else {
-            return Ok(0);
+            return Ok(None);
         };
         match task.await {
-            Ok(kept) => kept,
+            Ok(done) => done.map(Some),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(Error::Data(format!("storing a batch of messages: {e}"))),
+            Err(e) => Err(Error::Data(format!("{what}: {e}"))),
         }
     }
 }
 
-impl Drop for Keeping {
+impl<T> Drop for InFlight<T> {
     fn drop(&mut self) {
         if let Some(task) = &self.0 {
             task.abort();
@@ -613,6 +615,9 @@ async fn read_texts(pass: &mut Pass<'_>) -> Result<()> {
 /// Fetches and reads the texts of `wanted`, by folder, [`TEXT_BATCH`] to a FETCH.
 async fn read_wanted(pass: &mut Pass<'_>, wanted: HashMap<String, Vec<Wanted>>) -> Result<()> {
     let (store, now) = (pass.store, pass.now);
+    // Each batch of texts is read and stored on the runtime's other thread while the next is
+    // fetched; one batch at a time, in order.
+    let mut reading: Option<InFlight<()>> = None;
     for (folder, messages) in wanted {
         let Some(chosen) = pass.folders.all().find(|c| c.name == folder) else {
             continue;
@@ -622,53 +627,72 @@ async fn read_wanted(pass: &mut Pass<'_>, wanted: HashMap<String, Vec<Wanted>>) 
             Some(status) => status,
             None => connection.examine(&chosen.raw_name).await?,
         };
-        let by_uid: HashMap<u32, &Wanted> = messages.iter().map(|m| (m.uid, m)).collect();
+        let mut by_uid: HashMap<u32, Wanted> = messages.into_iter().map(|m| (m.uid, m)).collect();
         let mut uids: Vec<u32> = by_uid.keys().copied().collect();
         uids.sort_unstable();
         let current = store.folder_state(&folder).await?;
         let same_validity = current.is_some_and(|s| s.uidvalidity == status.uidvalidity);
         if same_validity {
             for batch in uids.chunks(TEXT_BATCH) {
-                let mut texts = Vec::with_capacity(batch.len());
-                for item in connection.fetch_messages(&uid_set(batch)).await? {
-                    let Some(message) = by_uid.get(&item.uid) else {
-                        continue;
-                    };
-                    // A text that does not parse leaves what the headers said; one whose
-                    // reading panics is quarantined, and the others are read on (SPEC 13).
-                    let read = std::panic::catch_unwind(|| {
-                        read_text(message.from_seller, &item.data, now)
-                    });
-                    match read {
-                        Ok(Some(facts)) => texts.push(crate::store::MessageText {
-                            id: message.id,
-                            class: facts.class,
-                            snippet: facts.snippet,
-                            heard: facts.heard,
-                        }),
-                        Ok(None) => {}
-                        Err(panic) => {
-                            let reason = format!(
-                                "reading its text panicked: {}",
-                                panic_text(panic.as_ref())
-                            );
-                            warn!(
-                                folder = %folder,
-                                uid = message.uid,
-                                message_id = message.message_id.as_deref().unwrap_or(""),
-                                reason,
-                                "message quarantined: it cannot be processed and is skipped from now on"
-                            );
-                            store.quarantine(message.id, &reason, now).await?;
-                        }
-                    }
+                let fetched = connection.fetch_messages(&uid_set(batch)).await;
+                // What was fetched before is kept even when this fetch failed.
+                if let Some(read) = reading.take() {
+                    read.finish(READING).await?;
                 }
-                store.set_message_texts(&texts).await?;
+                let fetched: Vec<(Wanted, Vec<u8>)> = fetched?
+                    .into_iter()
+                    .filter_map(|item| by_uid.remove(&item.uid).map(|m| (m, item.data)))
+                    .collect();
+                let (store, folder) = (store.clone(), folder.clone());
+                reading = Some(InFlight::start(async move {
+                    keep_texts(&store, &folder, fetched, now).await
+                }));
             }
         }
         // Gone from the server (or the folder was rebuilt): what the headers said stands.
     }
+    if let Some(read) = reading.take() {
+        read.finish(READING).await?;
+    }
     Ok(())
+}
+
+const READING: &str = "reading a batch of texts";
+
+/// Reads the fetched texts of a batch and stores what they say. A text that does not parse
+/// leaves what the headers said; one whose reading panics is quarantined, and the others are
+/// read on (SPEC 13).
+async fn keep_texts(
+    store: &Store,
+    folder: &str,
+    fetched: Vec<(Wanted, Vec<u8>)>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut texts = Vec::with_capacity(fetched.len());
+    for (message, data) in fetched {
+        let read = std::panic::catch_unwind(|| read_text(message.from_seller, &data, now));
+        match read {
+            Ok(Some(facts)) => texts.push(crate::store::MessageText {
+                id: message.id,
+                class: facts.class,
+                snippet: facts.snippet,
+                heard: facts.heard,
+            }),
+            Ok(None) => {}
+            Err(panic) => {
+                let reason = format!("reading its text panicked: {}", panic_text(panic.as_ref()));
+                warn!(
+                    folder = %folder,
+                    uid = message.uid,
+                    message_id = message.message_id.as_deref().unwrap_or(""),
+                    reason,
+                    "message quarantined: it cannot be processed and is skipped from now on"
+                );
+                store.quarantine(message.id, &reason, now).await?;
+            }
+        }
+    }
+    store.set_message_texts(&texts).await
 }
 
 /// Reads the texts of the seller's messages `ids` that were not read yet, all at once: the
