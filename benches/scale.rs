@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::mailbox::{generate, seller_dovecot_with};
 use support::mailclient::MailClient;
-use support::measure::{measure, median};
+use support::measure::{measure, measure_with_cpu, median};
 use support::nudge::{nudge_binary, Nudge, PASSWORD, SELLER};
 use support::tls::tls_handshake;
 use support::Dovecot;
@@ -149,7 +149,8 @@ fn python(dovecot: &Dovecot, script: &Path) -> f64 {
     measure(command).0
 }
 
-fn nudge_sync(nudge: &Nudge, args: &[&str]) -> (f64, u64, String) {
+/// Runs nudge: wall seconds, peak RSS in KiB, CPU seconds, and its output.
+fn nudge_sync(nudge: &Nudge, args: &[&str]) -> (f64, u64, f64, String) {
     // NUDGE_SCALE_PERF=FILE records a profile of each nudge run with `perf record`, in
     // FILE.0, FILE.1, … in the order they ran.
     let mut command = match std::env::var("NUDGE_SCALE_PERF") {
@@ -170,7 +171,7 @@ fn nudge_sync(nudge: &Nudge, args: &[&str]) -> (f64, u64, String) {
         .arg(&nudge.config)
         .args(args)
         .env("NUDGE_TEST_PASSWORD", PASSWORD);
-    measure(command)
+    measure_with_cpu(command)
 }
 
 fn store_bytes(nudge: &Nudge) -> u64 {
@@ -191,7 +192,10 @@ struct Row {
     real_first: f64,
     resync: f64,
     resync_rss: u64,
+    /// nudge's own time (CPU, user and system) in the no-change pass.
+    resync_cpu: f64,
     one_reply: f64,
+    one_reply_cpu: f64,
     store: u64,
 }
 
@@ -231,7 +235,7 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
         floors.push(runtime.block_on(floor(&dovecot)).0);
         pythons.push(python(&dovecot, script));
         let nudge = Nudge::new(&dovecot, config);
-        let (seconds, rss, output) = nudge_sync(&nudge, &["sync", "--dry-run", "--now", NOW]);
+        let (seconds, rss, _, output) = nudge_sync(&nudge, &["sync", "--dry-run", "--now", NOW]);
         for line in output.lines().filter(|l| l.contains("pass timing")) {
             eprintln!("  {line}");
         }
@@ -247,14 +251,17 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     }
     // A real store: first sync, then passes with no change and with one new reply.
     let nudge = Nudge::new(&dovecot, config);
-    let (real_first, _, _) = nudge_sync(&nudge, &["sync", "--now", NOW]);
+    let (real_first, _, _, _) = nudge_sync(&nudge, &["sync", "--now", NOW]);
     let mut resyncs = Vec::new();
     let mut resync_rss = Vec::new();
     let mut replies = Vec::new();
+    let mut resync_cpus = Vec::new();
+    let mut reply_cpus = Vec::new();
     for run in 0..runs {
         let later = (now + chrono::Duration::minutes(5 * (run as i64 + 1))).to_rfc3339();
-        let (seconds, rss, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
+        let (seconds, rss, cpu, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
         resyncs.push(seconds);
+        resync_cpus.push(cpu);
         resync_rss.push(rss as f64);
         // One new reply to the newest opener in Sent.
         let opener = messages
@@ -276,8 +283,9 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
             client.logout().await;
         });
         let later = (now + chrono::Duration::minutes(5 * (run as i64 + 1) + 1)).to_rfc3339();
-        let (seconds, _, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
+        let (seconds, _, cpu, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
         replies.push(seconds);
+        reply_cpus.push(cpu);
     }
     Row {
         size,
@@ -288,7 +296,9 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
         real_first,
         resync: median(resyncs),
         resync_rss: median(resync_rss) as u64,
+        resync_cpu: median(resync_cpus),
         one_reply: median(replies),
+        one_reply_cpu: median(reply_cpus),
         store: store_bytes(&nudge),
     }
 }
@@ -310,15 +320,20 @@ fn main() {
     std::fs::write(&script, PYTHON).expect("write the script");
     let rows: Vec<Row> = sizes.iter().map(|&n| run_size(n, runs, &script)).collect();
     println!();
-    println!("median of {runs} runs; times in seconds; RSS in MiB; store in bytes per message");
+    println!(
+        "median of {runs} runs; times in seconds; RSS in MiB; store in bytes per message; \
+         (CPU): nudge's own time in the pass, user and system"
+    );
     println!(
         "| messages | floor | python | nudge first sync | ×floor | python÷nudge | peak RSS | \
-         real first sync | no-change pass | RSS | one-reply pass | store/msg | µs/msg |"
+         real first sync | no-change pass (CPU) | RSS | one-reply pass (CPU) | store/msg | \
+         µs/msg |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} | {} | {:.3} | {} | {:.0} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} ({:.3}) | {} | \
+             {:.3} ({:.3}) | {} | {:.0} |",
             r.size,
             r.floor,
             r.python,
@@ -328,8 +343,10 @@ fn main() {
             r.first_rss / 1024,
             r.real_first,
             r.resync,
+            r.resync_cpu,
             r.resync_rss / 1024,
             r.one_reply,
+            r.one_reply_cpu,
             r.store / r.size as u64,
             r.first * 1e6 / r.size as f64
         );

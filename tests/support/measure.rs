@@ -16,11 +16,18 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 /// `ru_maxrss` cannot be used: Linux carries the RSS the process had before `exec` into it,
 /// and a child spawned by this process had this process's memory then (the benchmark's
 /// generated mailbox and the output of earlier runs), not nudge's.
+pub fn measure(command: Command) -> (f64, u64, String) {
+    let (seconds, peak, _, text) = measure_with_cpu(command);
+    (seconds, peak, text)
+}
+
+/// [`measure`], and the CPU time the command used (user and system, seconds): its own time,
+/// apart from what it waited for (wait4's `ru_utime` and `ru_stime`).
 #[expect(
     clippy::zombie_processes,
-    reason = "the child is reaped by wait4, which also reports its peak memory"
+    reason = "the child is reaped by wait4, which also reports its CPU time"
 )]
-pub fn measure(mut command: Command) -> (f64, u64, String) {
+pub fn measure_with_cpu(mut command: Command) -> (f64, u64, f64, String) {
     command.stdout(Stdio::piped());
     command.stderr(Stdio::piped());
     let started = Instant::now();
@@ -66,9 +73,11 @@ pub fn measure(mut command: Command) -> (f64, u64, String) {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "failed:\n{text}"
     );
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (
         seconds,
         peak.load(std::sync::atomic::Ordering::Relaxed),
+        cpu(usage.ru_utime) + cpu(usage.ru_stime),
         text,
     )
 }
