@@ -206,15 +206,11 @@ async fn a_summary_attempt_is_claimed_once_and_again_only_after_a_certain_failur
     store.close().await;
 }
 
-/// A store that migration 0006 left, with a conversation, its draft and its history, takes
-/// the states of what the prospect said (0007) and keeps every row and every reference.
-#[tokio::test]
-async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows() {
+/// A SQLite store at `path` as the migrations up to `version` left it, opened without nudge.
+async fn store_of_version(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nudge.db");
     let options = SqliteConnectOptions::new()
-        .filename(&path)
+        .filename(path)
         .create_if_missing(true)
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
@@ -226,12 +222,22 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
     let before: Vec<_> = previous
         .migrations
         .iter()
-        .filter(|m| m.version <= 6)
+        .filter(|m| m.version <= version)
         .cloned()
         .collect();
-    assert_eq!(before.len(), 6);
+    assert_eq!(before.len(), version as usize);
     previous.migrations = before.into();
     previous.run(&pool).await.unwrap();
+    pool
+}
+
+/// A store that migration 0006 left, with a conversation, its draft and its history, takes
+/// the states of what the prospect said (0007) and keeps every row and every reference.
+#[tokio::test]
+async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let pool = store_of_version(&path, 6).await;
     for sql in [
         "INSERT INTO threads (id, created_at) VALUES (1, '2026-06-01T09:00:00+00:00')",
         "INSERT INTO conversations (id, thread_id, subject, prospects, state, step, first_touch_at,
@@ -290,28 +296,10 @@ async fn a_store_of_the_previous_version_gains_the_new_states_and_keeps_its_rows
 /// again into "duplicate column" and refusing to start for good.
 #[tokio::test]
 async fn a_migration_that_committed_but_was_not_recorded_is_recorded_on_the_next_start() {
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nudge.db");
-    let options = SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .unwrap();
+    let pool = store_of_version(&path, 6).await;
     let all = sqlx::migrate!("./migrations");
-    let mut previous = sqlx::migrate!("./migrations");
-    previous.migrations = all
-        .migrations
-        .iter()
-        .filter(|m| m.version <= 6)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    previous.run(&pool).await.unwrap();
     sqlx::query("INSERT INTO suppressions (address, reason, added_at) VALUES (?, 'manual', ?)")
         .bind("ingrid@fjordkraft.example")
         .bind("2026-06-01T09:00:00+00:00")
