@@ -309,7 +309,7 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
             .await
             .map(|fetched| read_batch(fetched, folder, origin, status.uidvalidity, config, now));
         if let Some(kept) = keeping.take() {
-            stored += kept.finish(KEEPING).await?.unwrap_or(0);
+            stored += kept.finish(KEEPING).await?;
             progress.fetched(stored);
         }
         let (messages, failed) = match fetched {
@@ -376,7 +376,7 @@ async fn sync_folder(pass: &mut Pass<'_>, folder: &Chosen, origin: Origin) -> Re
         }));
     }
     if let Some(kept) = keeping.take() {
-        stored += kept.finish(KEEPING).await?.unwrap_or(0);
+        stored += kept.finish(KEEPING).await?;
         progress.fetched(stored);
     }
     progress.done();
@@ -472,18 +472,18 @@ fn read_batch(
 /// and its transaction rolls back, as the pass's own would.
 struct InFlight<T>(Option<tokio::task::JoinHandle<Result<T>>>);
 
-impl<T: Send + 'static> InFlight<T> {
+impl<T: Send + Default + 'static> InFlight<T> {
     fn start(work: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Self {
         InFlight(Some(tokio::spawn(work.in_current_span())))
     }
 
     /// Waits for the work to end. A panic in it goes on as it would have in the pass itself.
-    async fn finish(mut self, what: &str) -> Result<Option<T>> {
+    async fn finish(mut self, what: &str) -> Result<T> {
         let Some(task) = self.0.take() else {
-            return Ok(None);
+            return Ok(T::default());
         };
         match task.await {
-            Ok(done) => done.map(Some),
+            Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(Error::Data(format!("{what}: {e}"))),
         }
