@@ -296,19 +296,9 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<StoredMessage>, Option<Cursor>)> {
-        // `arrived` is always set (migration 0002 filled it for older rows): the order is
-        // the index's, read from where the last page ended.
-        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
-        let rows = sqlx::query(numbered(
-            self.backend(),
-            unprocessed_page_sql(MESSAGE_COLUMNS, ""),
-        ))
-        .bind(arrived)
-        .bind(id)
-        .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| self.error(e))?;
+        let rows = self
+            .unprocessed_rows(MESSAGE_COLUMNS, "", after, limit)
+            .await?;
         let next = Cursor::after(&rows, limit, |row| {
             (
                 row.get::<Option<String>, _>("arrived").unwrap_or_default(),
@@ -322,6 +312,33 @@ impl Store {
         Ok((page, next))
     }
 
+    /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, those `filter`
+    /// keeps) after `after`, in the order of the partial index on them. `arrived` is always set (migration 0002
+    /// filled it for older rows): the order is the index's, read from where the last page
+    /// ended.
+    async fn unprocessed_rows(
+        &self,
+        columns: &str,
+        filter: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<sqlx::any::AnyRow>> {
+        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
+        let sql = format!(
+            "SELECT {columns} FROM messages
+             WHERE processed = 0 AND quarantined_at IS NULL
+               AND (arrived, id) > (?, ?) {filter}
+             ORDER BY arrived, id LIMIT ?"
+        );
+        sqlx::query(numbered(self.backend(), sql))
+            .bind(arrived)
+            .bind(id)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// The unprocessed messages whose text a pass may want, oldest first, a page at a time:
     /// inbound mail from others, not automated, whose text was not read. Only what deciding
     /// that needs is read: a first sync asks this of every message it stored.
@@ -330,21 +347,19 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<TextCandidate>, Option<Cursor>)> {
-        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
-        let rows: Vec<CandidateRow> = sqlx::query_as(numbered(
-            self.backend(),
-            unprocessed_page_sql(
+        let rows: Vec<CandidateRow> = self
+            .unprocessed_rows(
                 "id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
                  (SELECT role FROM folders WHERE folders.name = messages.folder)",
                 "AND has_body = 0 AND from_seller = 0 AND automated = 0",
-            ),
-        ))
-        .bind(arrived)
-        .bind(id)
-        .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| self.error(e))?;
+                after,
+                limit,
+            )
+            .await?
+            .iter()
+            .map(<CandidateRow as sqlx::FromRow<_>>::from_row)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.error(e))?;
         let next = Cursor::after(&rows, limit, |row| (row.7.clone(), row.0));
         let page = rows
             .into_iter()
@@ -680,17 +695,6 @@ pub struct TextCandidate {
     pub subject: String,
     /// The role of its folder.
     pub origin: Origin,
-}
-
-/// The page of unprocessed messages after a cursor (`arrived`, `id`, then the limit bound),
-/// in the order of the partial index on them, with `columns` and the further `filter`.
-fn unprocessed_page_sql(columns: &str, filter: &str) -> String {
-    format!(
-        "SELECT {columns} FROM messages
-         WHERE processed = 0 AND quarantined_at IS NULL
-           AND (arrived, id) > (?, ?) {filter}
-         ORDER BY arrived, id LIMIT ?"
-    )
 }
 
 /// Where a page of unprocessed messages ended.
