@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use chrono::{Datelike, Duration, Months, NaiveDate};
-use regex::Regex;
 
+use super::pattern::Pattern;
 use super::quote::new_text;
 use super::return_date::MONTHS;
 
@@ -178,8 +178,8 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn build(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("intent pattern compiles")
+fn build(pattern: &str) -> Pattern {
+    Pattern::new(pattern)
 }
 
 /// The word just before byte `at`, lower-case, without punctuation.
@@ -226,23 +226,23 @@ enum Period {
 }
 
 struct TimePatterns {
-    summer: Regex,
-    autumn: Regex,
-    spring: Regex,
-    new_year: Regex,
-    next_month: Regex,
-    quarter: Regex,
-    quarter_words: Regex,
-    month: Regex,
-    month_fi: Regex,
-    week: Regex,
-    in_count: Regex,
-    in_count_fi: Regex,
-    unresolved: Regex,
-    cue: Regex,
-    not_now: Regex,
+    summer: Pattern,
+    autumn: Pattern,
+    spring: Pattern,
+    new_year: Pattern,
+    next_month: Pattern,
+    quarter: Pattern,
+    quarter_words: Pattern,
+    month: Pattern,
+    month_fi: Pattern,
+    week: Pattern,
+    in_count: Pattern,
+    in_count_fi: Pattern,
+    unresolved: Pattern,
+    cue: Pattern,
+    not_now: Pattern,
     /// "then", "da", "dann", "silloin": a later sentence pointing back at a named period.
-    then: Regex,
+    then: Pattern,
 }
 
 /// Full month names from the shared table (abbreviations such as "mar" or "des" are too
@@ -758,11 +758,11 @@ pub fn find_deferral(new_text_of_reply: &str, received: NaiveDate) -> Option<Def
 // Departures
 
 struct DeparturePatterns {
-    phrases: Regex,
-    contact: Regex,
-    reach: Regex,
-    address: Regex,
-    closing: Regex,
+    phrases: Pattern,
+    contact: Pattern,
+    reach: Pattern,
+    address: Pattern,
+    closing: Pattern,
 }
 
 fn departure_patterns() -> &'static DeparturePatterns {
@@ -986,9 +986,9 @@ pub fn find_departure(text: &str, sender: &str) -> Option<Departure> {
 // Questions and requests
 
 struct AskPatterns {
-    url: Regex,
-    request: Regex,
-    request_cased: Regex,
+    url: Pattern,
+    request: Pattern,
+    request_cased: Pattern,
 }
 
 fn ask_patterns() -> &'static AskPatterns {
@@ -1031,10 +1031,11 @@ pub fn asks_something(new_text_of_reply: &str) -> bool {
     if p.request_cased.is_match(&text) {
         return true;
     }
-    p.request.find_iter(&text).any(|m| {
+    let asks = p.request.find_iter(&text).any(|m| {
         let before = words_before(&text, m.start(), 1);
         !before.iter().any(|w| OWN_PLAN.contains(&w.as_str()))
-    })
+    });
+    asks
 }
 
 #[cfg(test)]

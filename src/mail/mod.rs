@@ -6,5 +6,6 @@ pub mod address;
 pub mod classify;
 pub mod intent;
 pub mod parse;
+pub mod pattern;
 pub mod quote;
 pub mod return_date;

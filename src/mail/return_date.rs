@@ -9,8 +9,8 @@
 
 use std::sync::OnceLock;
 
+use super::pattern::Pattern;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use regex::Regex;
 
 /// Return dates further ahead than this are not believed (a typo, or a long leave).
 pub const MAX_DAYS_AHEAD: i64 = 60;
@@ -237,12 +237,12 @@ fn weekday_alternation() -> String {
 }
 
 struct Patterns {
-    iso: Regex,
-    numeric: Regex,
-    day_month: Regex,
-    month_day: Regex,
-    weekday: Regex,
-    calendar_week: Regex,
+    iso: Pattern,
+    numeric: Pattern,
+    day_month: Pattern,
+    month_day: Pattern,
+    weekday: Pattern,
+    calendar_week: Pattern,
 }
 
 fn patterns() -> &'static Patterns {
@@ -250,7 +250,7 @@ fn patterns() -> &'static Patterns {
     PATTERNS.get_or_init(|| {
         let months = month_alternation();
         let weekdays = weekday_alternation();
-        let build = |p: &str| Regex::new(p).expect("return-date pattern compiles");
+        let build = Pattern::new;
         Patterns {
             iso: build(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
             // 7.12 / 30.11.2026 / 03.12.26 / 7/12 / 12/03/2026 / 23.11.
