@@ -422,6 +422,100 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
     store.close().await;
 }
 
+/// Where prospects are is kept with the conversation: a prospect added or replaced (a
+/// departure's replacement) is found by its own organisation at once, and the one gone no
+/// longer finds the conversation.
+#[tokio::test]
+async fn a_conversation_is_found_by_its_prospects_as_they_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tracking(&dir, &[&["ola@fjordkraft.no"], &["kari@havbruk.example"]]).await;
+    let by_organisation = |organisation: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .conversations_concerning(&[], &[], &[], &[organisation.to_string()])
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(by_organisation("fjordkraft.no").await, vec![1]);
+    let mut conversation = store.conversation(1).await.unwrap().unwrap();
+    conversation.prospects = vec!["per@salg.nordlys.example".into()];
+    let now = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    let event = nudge::model::Event {
+        at: now,
+        kind: nudge::model::EventKind::Departed,
+        detail: "has left".into(),
+        step: None,
+    };
+    store
+        .commit_effects(
+            None,
+            &[nudge::rules::Effect::Update(conversation, event)],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(by_organisation("fjordkraft.no").await.is_empty());
+    assert_eq!(by_organisation("nordlys.example").await, vec![1]);
+    assert_eq!(by_organisation("havbruk.example").await, vec![2]);
+    let found = store
+        .conversations_concerning(&[], &[], &["per@salg.nordlys.example".into()], &[])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    store.close().await;
+}
+
+/// A store made before nudge kept where prospects are learns it when it is opened: its
+/// conversations are found by address and by organisation as before.
+#[tokio::test]
+async fn a_store_of_version_12_finds_its_conversations_by_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nudge.db");
+    let pool = store_of_version(&path, 12).await;
+    for sql in [
+        "INSERT INTO threads (id, created_at) VALUES (1, '2026-06-01T09:00:00+00:00')",
+        "INSERT INTO threads (id, created_at) VALUES (2, '2026-06-01T09:00:00+00:00')",
+        "INSERT INTO conversations (id, thread_id, subject, prospects, state, step, first_touch_at,
+             last_touch_at, created_at, updated_at, version)
+         VALUES (4, 1, 'Tilbud', '[\"ingrid@salg.fjordkraft.example\", \"bo@other.example\"]',
+             'waiting', 0, '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00',
+             '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00', 1)",
+        "INSERT INTO conversations (id, thread_id, subject, prospects, state, step, first_touch_at,
+             last_touch_at, created_at, updated_at, version)
+         VALUES (5, 2, 'Avtale', '[\"per@fjordkraft.example.net\"]',
+             'waiting', 0, '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00',
+             '2026-06-01T09:00:00+00:00', '2026-06-01T09:00:00+00:00', 1)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = Store::open(&path).await.expect("migrates");
+    let ids = |found: Vec<nudge::model::Conversation>| -> Vec<i64> {
+        found.iter().map(|c| c.id).collect()
+    };
+    let found = store
+        .conversations_concerning(&[], &[], &[], &["fjordkraft.example".into()])
+        .await
+        .unwrap();
+    assert_eq!(ids(found), vec![4]);
+    let found = store
+        .conversations_concerning(&[], &[], &["bo@other.example".into()], &[])
+        .await
+        .unwrap();
+    assert_eq!(ids(found), vec![4]);
+    let found = store
+        .conversations_concerning(&[], &[], &[], &["example.net".into()])
+        .await
+        .unwrap();
+    assert_eq!(ids(found), vec![5]);
+    store.close().await;
+}
+
 /// A pass plans again only the open conversations changed since they were planned, those
 /// due by now to be let go, and of those due a draft, as many as the day has room for (the
 /// first due); the others' due times still count for when to wake.

@@ -45,6 +45,81 @@ const OPEN_STATES: &str = "('waiting', 'drafted', 'closing', 'snoozed', 'deferre
 const ROW_OF_21: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const ROW_OF_22: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// The key a prospect, an address or an organisation is found by in `conversation_domains`:
+/// what follows the first `@` (the whole value without one), in ASCII lower case: what the
+/// migrations' backfill computes in SQL.
+fn domain_key(value: &str) -> String {
+    value
+        .split_once('@')
+        .map_or(value, |(_, domain)| domain)
+        .to_ascii_lowercase()
+}
+
+/// Every row of `conversation_domains` for these prospects: each one's domain key and every
+/// parent domain of it ("sales.acme.no", "acme.no", "no"), so that a lookup by organisation
+/// finds the conversations of its subdomains too. Sorted, without repeats.
+fn prospect_domains(prospects: &[String]) -> Vec<String> {
+    let mut domains = Vec::new();
+    for prospect in prospects {
+        let mut domain = domain_key(prospect);
+        loop {
+            let parent = domain.split_once('.').map(|(_, parent)| parent.to_string());
+            if !domain.is_empty() {
+                domains.push(domain);
+            }
+            match parent {
+                Some(parent) => domain = parent,
+                None => break,
+            }
+        }
+    }
+    domains.sort_unstable();
+    domains.dedup();
+    domains
+}
+
+/// Writes where the prospects of conversations are: every earlier row of the conversations
+/// in `replaced` goes, then the rows of `conversations` go in.
+async fn write_domains(
+    tx: &mut Transaction<'_, Any>,
+    replaced: &[i64],
+    conversations: &[&Conversation],
+) -> std::result::Result<(), sqlx::Error> {
+    let backend = super::Backend::of(tx);
+    for chunk in replaced.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "DELETE FROM conversation_domains WHERE conversation_id IN ({})",
+            super::placeholders(chunk.len())
+        );
+        let mut query = sqlx::query(numbered(backend, sql)).persistent(false);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let rows: Vec<(String, i64)> = conversations
+        .iter()
+        .flat_map(|c| {
+            prospect_domains(&c.prospects)
+                .into_iter()
+                .map(move |domain| (domain, c.id))
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO conversation_domains (domain, conversation_id) VALUES {}
+             ON CONFLICT DO NOTHING",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(numbered(backend, sql)).persistent(false);
+        for (domain, id) in chunk {
+            query = query.bind(domain.as_str()).bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Conversations created and changed by effects, kept in memory until
 /// [`Store::write_pending`]: a thread of many messages applied in one transaction writes its
 /// conversation once, in its last state.
@@ -216,6 +291,10 @@ impl Store {
             }
             query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
         }
+        let created: Vec<&Conversation> = new.iter().map(|row| &row.conversation).collect();
+        write_domains(tx, &[], &created)
+            .await
+            .map_err(|e| self.error(e))?;
         for chunk in changed.chunks(100) {
             let set: Vec<String> = CONVERSATION_FIELDS
                 .split(", ")
@@ -236,12 +315,42 @@ impl Store {
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
                     .bind(now.clone());
             }
+            // The prospects as they were, to rewrite where they are only when they changed.
+            let sql = format!(
+                "SELECT id, prospects FROM conversations WHERE id IN ({})",
+                super::placeholders(chunk.len())
+            );
+            let mut before =
+                sqlx::query_as::<_, (i64, String)>(numbered(self.backend(), sql)).persistent(false);
+            for row in chunk {
+                before = before.bind(row.conversation.id);
+            }
+            let before: std::collections::HashMap<i64, String> = before
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|e| self.error(e))?
+                .into_iter()
+                .collect();
             let done = query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(Error::Stale {
                     id: chunk[0].conversation.id,
                 });
             }
+            let moved: Vec<&Conversation> = chunk
+                .iter()
+                .map(|row| &row.conversation)
+                .filter(|c| {
+                    before.get(&c.id).is_none_or(|prospects| {
+                        serde_json::from_str::<Vec<String>>(prospects).ok().as_ref()
+                            != Some(&c.prospects)
+                    })
+                })
+                .collect();
+            let ids: Vec<i64> = moved.iter().map(|c| c.id).collect();
+            write_domains(tx, &ids, &moved)
+                .await
+                .map_err(|e| self.error(e))?;
         }
         Ok(())
     }
@@ -433,7 +542,8 @@ impl Store {
     /// The conversations a few inbound or sent messages can concern: those of their threads
     /// (and of the threads of the messages bounces return), and those with a prospect at one
     /// of the `addresses` or in one of the `organisations` (a superset: the rules decide).
-    /// Indexed lookups and one pass over the prospects, instead of every conversation.
+    /// Indexed lookups (by thread, and by the domains of `conversation_domains`), then a test
+    /// of the prospects of those conversations only, instead of every conversation.
     pub async fn conversations_concerning(
         &self,
         threads: &[i64],
@@ -479,8 +589,8 @@ impl Store {
             prospect_tests.push(format!("({domain} = ? OR {domain} LIKE '%.' || ?)"));
         }
         // Every address and organisation tested names its domain, which JSON writes as it
-        // is: a plain search of the prospects' text for the domains passes over most rows
-        // before their JSON is taken apart.
+        // is: a plain search of the prospects' text for the domains passes over most of the
+        // rows found before their JSON is taken apart.
         let mut domains: Vec<String> = addresses
             .iter()
             .map(|a| crate::mail::address::domain(a))
@@ -488,13 +598,24 @@ impl Store {
             .collect();
         domains.sort_unstable();
         domains.dedup();
+        // Where to look: the conversations with a prospect at one of the addresses' domains
+        // or in one of the organisations, by the index of where prospects are.
+        let mut keys: Vec<String> = addresses
+            .iter()
+            .chain(organisations)
+            .map(|value| domain_key(value))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
         let mut conditions = vec![format!(
             "thread_id IN ({})",
             super::placeholders(threads.len().max(1))
         )];
         if !prospect_tests.is_empty() {
             conditions.push(format!(
-                "(({}) AND EXISTS (SELECT 1 FROM {elements} WHERE {}))",
+                "(id IN (SELECT conversation_id FROM conversation_domains WHERE domain IN ({}))
+                  AND ({}) AND EXISTS (SELECT 1 FROM {elements} WHERE {}))",
+                super::placeholders(keys.len()),
                 vec![format!("{find}(conversations.prospects, ?) > 0"); domains.len()].join(" OR "),
                 prospect_tests.join(" OR ")
             ));
@@ -511,6 +632,9 @@ impl Store {
             query = query.bind(*thread);
         }
         if !prospect_tests.is_empty() {
+            for key in &keys {
+                query = query.bind(key.as_str());
+            }
             for domain in &domains {
                 query = query.bind(domain.as_str());
             }
@@ -665,6 +789,9 @@ pub(super) async fn transition_in(
         Effect::Update(next, event) => {
             // Read in this same transaction: it is current.
             update_conversation(tx, &next, now).await?;
+            if next.prospects != conversation.prospects {
+                write_domains(tx, &[id], &[&next]).await?;
+            }
             insert_event(tx, id, &event).await
         }
         Effect::Note(_, event) => insert_event(tx, id, &event).await,

@@ -715,13 +715,14 @@ impl Drop for Snapshot {
 }
 
 /// The tables of the store, in an order their foreign keys allow filling.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "folders",
     "threads",
     "thread_ids",
     "messages",
     "contacts",
     "conversations",
+    "conversation_domains",
     "drafts",
     "events",
     "suppressions",
