@@ -1030,6 +1030,14 @@ async fn apply_page(
         // Mail from before nudge first started is the conversation's past: what did not
         // change its state (a prospect writing again) needs no history row.
         let historic = message.arrived < pass.first_started_at;
+        for effect in &effects {
+            if let Effect::Update(conversation, _) = effect {
+                let moved = index
+                    .get(conversation.id)
+                    .is_none_or(|read| read.prospects != conversation.prospects);
+                chunk.pending.note_prospects(conversation.id, moved);
+            }
+        }
         let created = chunk
             .apply(store, message.id, &effects, pass.now, historic)
             .await?;

@@ -130,6 +130,19 @@ pub(crate) struct Pending {
     rows: Vec<PendingRow>,
     /// Where each conversation is in `rows`.
     at: std::collections::HashMap<i64, usize>,
+    /// Whether each changed conversation's prospects differ from its row's, when the caller
+    /// knows ([`Pending::note_prospects`]); the others are compared with the row when
+    /// written.
+    prospects_moved: std::collections::HashMap<i64, bool>,
+}
+
+impl Pending {
+    /// Tells whether an update of conversation `id` changes its prospects from what the
+    /// caller read (several updates in one transaction: whether any does), so that writing
+    /// it need not read the row to know whether where its prospects are changed.
+    pub(crate) fn note_prospects(&mut self, id: i64, moved: bool) {
+        *self.prospects_moved.entry(id).or_insert(false) |= moved;
+    }
 }
 
 #[derive(Debug)]
@@ -271,6 +284,7 @@ impl Store {
         pending: Pending,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let moved_as_noted = pending.prospects_moved;
         let (new, changed): (Vec<_>, Vec<_>) = pending
             .rows
             .into_iter()
@@ -315,22 +329,31 @@ impl Store {
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
                     .bind(now.clone());
             }
-            // The prospects as they were, to rewrite where they are only when they changed.
-            let sql = format!(
-                "SELECT id, prospects FROM conversations WHERE id IN ({})",
-                super::placeholders(chunk.len())
-            );
-            let mut before =
-                sqlx::query_as::<_, (i64, String)>(numbered(self.backend(), sql)).persistent(false);
-            for row in chunk {
-                before = before.bind(row.conversation.id);
-            }
-            let before: std::collections::HashMap<i64, String> = before
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(|e| self.error(e))?
-                .into_iter()
+            // The prospects as they were, where the caller did not say whether they changed:
+            // where they are is rewritten only when they did.
+            let unknown: Vec<i64> = chunk
+                .iter()
+                .map(|row| row.conversation.id)
+                .filter(|id| !moved_as_noted.contains_key(id))
                 .collect();
+            let mut before: std::collections::HashMap<i64, String> = Default::default();
+            if !unknown.is_empty() {
+                let sql = format!(
+                    "SELECT id, prospects FROM conversations WHERE id IN ({})",
+                    super::placeholders(unknown.len())
+                );
+                let mut query = sqlx::query_as::<_, (i64, String)>(numbered(self.backend(), sql))
+                    .persistent(false);
+                for id in &unknown {
+                    query = query.bind(*id);
+                }
+                before = query
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .into_iter()
+                    .collect();
+            }
             let done = query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(Error::Stale {
@@ -340,11 +363,12 @@ impl Store {
             let moved: Vec<&Conversation> = chunk
                 .iter()
                 .map(|row| &row.conversation)
-                .filter(|c| {
-                    before.get(&c.id).is_none_or(|prospects| {
+                .filter(|c| match moved_as_noted.get(&c.id) {
+                    Some(moved) => *moved,
+                    None => before.get(&c.id).is_none_or(|prospects| {
                         serde_json::from_str::<Vec<String>>(prospects).ok().as_ref()
                             != Some(&c.prospects)
-                    })
+                    }),
                 })
                 .collect();
             let ids: Vec<i64> = moved.iter().map(|c| c.id).collect();
