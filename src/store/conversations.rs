@@ -892,3 +892,77 @@ async fn insert_event(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn event(at: DateTime<Utc>) -> Event {
+        Event {
+            at,
+            kind: EventKind::Tracked,
+            detail: "test".into(),
+            step: None,
+        }
+    }
+
+    #[test]
+    fn a_prospect_is_found_at_its_domain_and_every_parent_domain() {
+        assert_eq!(
+            prospect_domains(&["kari@Salg.Fjordkraft.no".into(), "ola@fjordkraft.no".into()]),
+            vec!["fjordkraft.no", "no", "salg.fjordkraft.no"]
+        );
+        assert_eq!(prospect_domains(&["plain".into()]), vec!["plain"]);
+        assert!(prospect_domains(&["x@".into()]).is_empty());
+        assert_eq!(
+            domain_key("\"a@b\"@c.no"),
+            "b\"@c.no",
+            "after the first @, as SQL"
+        );
+    }
+
+    /// The pass says which updates move a conversation's prospects; several updates in one
+    /// transaction move them when any does, and the conversation is then found where its
+    /// prospects are now.
+    #[tokio::test]
+    async fn prospects_the_pass_says_moved_are_found_where_they_now_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        sqlx::query("INSERT INTO threads (id, created_at) VALUES (1, 'x')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let tracked = Conversation::new(1, "Tilbud", vec!["ola@fjordkraft.no".into()], at, None);
+        store
+            .commit_effects(None, &[Effect::Track(tracked, event(at))], at)
+            .await
+            .unwrap();
+        let mut read = store.conversation(1).await.unwrap().unwrap();
+        read.prospects.push("kari@havbruk.example".into());
+        let mut tx = store.write().await.unwrap();
+        let mut pending = Pending::default();
+        pending.note_prospects(1, true);
+        pending.note_prospects(1, false);
+        store
+            .defer_effects(
+                &mut tx,
+                &mut pending,
+                &[Effect::Update(read, event(at))],
+                at,
+            )
+            .await
+            .unwrap();
+        store.write_pending(&mut tx, pending, at).await.unwrap();
+        tx.commit().await.unwrap();
+        for organisation in ["havbruk.example", "fjordkraft.no"] {
+            let found = store
+                .conversations_concerning(&[], &[], &[], &[organisation.to_string()])
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 1, "{organisation}");
+        }
+        store.close().await;
+    }
+}
