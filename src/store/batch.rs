@@ -56,7 +56,7 @@ struct Pending<'m> {
 
 /// Runs `INSERT INTO {head} VALUES (…), (…)` for `items` in as few statements as the
 /// variable limit allows, binding each item's `width` values with `bind`.
-async fn insert_rows<T>(
+pub(super) async fn insert_rows<T>(
     tx: &mut Tx<'_>,
     head: &str,
     tail: &str,

@@ -61,14 +61,14 @@ fn domain_key(value: &str) -> String {
 fn prospect_domains(prospects: &[String]) -> Vec<String> {
     let mut domains = Vec::new();
     for prospect in prospects {
-        let mut domain = domain_key(prospect);
+        let key = domain_key(prospect);
+        let mut domain = key.as_str();
         loop {
-            let parent = domain.split_once('.').map(|(_, parent)| parent.to_string());
             if !domain.is_empty() {
-                domains.push(domain);
+                domains.push(domain.to_string());
             }
-            match parent {
-                Some(parent) => domain = parent,
+            match domain.split_once('.') {
+                Some((_, parent)) => domain = parent,
                 None => break,
             }
         }
@@ -105,19 +105,15 @@ async fn write_domains(
                 .map(move |domain| (domain, c.id))
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        let sql = format!(
-            "INSERT INTO conversation_domains (domain, conversation_id) VALUES {}
-             ON CONFLICT DO NOTHING",
-            vec!["(?, ?)"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query(numbered(backend, sql)).persistent(false);
-        for (domain, id) in chunk {
-            query = query.bind(domain.as_str()).bind(*id);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    super::batch::insert_rows(
+        tx,
+        "conversation_domains (domain, conversation_id)",
+        "ON CONFLICT DO NOTHING",
+        2,
+        &rows,
+        |q, (domain, id)| q.bind(domain.as_str()).bind(*id),
+    )
+    .await
 }
 
 /// Conversations created and changed by effects, kept in memory until
