@@ -37,6 +37,17 @@ const FOLDERS: [&str; 3] = ["INBOX", "Sent", "Drafts"];
 
 /// The protocol floor: the same FETCH nudge sends, over the same TLS, bytes discarded.
 async fn floor(dovecot: &Dovecot) -> (f64, usize) {
+    session(dovecot, true).await
+}
+
+/// The server's floor for a pass with no change: connect, log in and EXAMINE each folder,
+/// which is all a pass asks the server when nothing is new.
+async fn quiet_floor(dovecot: &Dovecot) -> f64 {
+    session(dovecot, false).await.0
+}
+
+/// One session over TLS: log in, EXAMINE each folder and, when `fetch`, FETCH its headers.
+async fn session(dovecot: &Dovecot, fetch: bool) -> (f64, usize) {
     let started = Instant::now();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.imaps_port()))
         .await
@@ -74,6 +85,9 @@ async fn floor(dovecot: &Dovecot) -> (f64, usize) {
             .await
             .expect("write");
         until(&mut tls, &mut buffer, b"\r\nE ").await;
+        if !fetch {
+            continue;
+        }
         tls.write_all(
             format!(
                 "F UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS ({})])\r\n",
@@ -194,6 +208,8 @@ struct Row {
     resync_rss: u64,
     /// nudge's own time (CPU, user and system) in the no-change pass.
     resync_cpu: f64,
+    /// The server's floor for the no-change pass: log in and EXAMINE the folders.
+    quiet_floor: f64,
     one_reply: f64,
     one_reply_cpu: f64,
     store: u64,
@@ -257,7 +273,11 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     let mut replies = Vec::new();
     let mut resync_cpus = Vec::new();
     let mut reply_cpus = Vec::new();
+    let mut quiet_floors = Vec::new();
     for run in 0..runs {
+        // The server's part of a pass with no change, just before it: Dovecot's own time to
+        // open a folder of Maildir varies from run to run.
+        quiet_floors.push(runtime.block_on(quiet_floor(&dovecot)));
         let later = (now + chrono::Duration::minutes(5 * (run as i64 + 1))).to_rfc3339();
         let (seconds, rss, cpu, _) = nudge_sync(&nudge, &["sync", "--now", &later]);
         resyncs.push(seconds);
@@ -297,6 +317,7 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
         resync: median(resyncs),
         resync_rss: median(resync_rss) as u64,
         resync_cpu: median(resync_cpus),
+        quiet_floor: median(quiet_floors),
         one_reply: median(replies),
         one_reply_cpu: median(reply_cpus),
         store: store_bytes(&nudge),
@@ -322,18 +343,19 @@ fn main() {
     println!();
     println!(
         "median of {runs} runs; times in seconds; RSS in MiB; store in bytes per message; \
-         (CPU): nudge's own time in the pass, user and system"
+         (CPU): nudge's own time in the pass, user and system; server floor: log in and \
+         EXAMINE the folders, just before the no-change pass"
     );
     println!(
         "| messages | floor | python | nudge first sync | ×floor | python÷nudge | peak RSS | \
-         real first sync | no-change pass (CPU) | RSS | one-reply pass (CPU) | store/msg | \
-         µs/msg |"
+         real first sync | no-change pass (CPU) | server floor | RSS | one-reply pass (CPU) | \
+         store/msg | µs/msg |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} ({:.3}) | {} | \
-             {:.3} ({:.3}) | {} | {:.0} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} ({:.3}) | {:.3} | \
+             {} | {:.3} ({:.3}) | {} | {:.0} |",
             r.size,
             r.floor,
             r.python,
@@ -344,6 +366,7 @@ fn main() {
             r.real_first,
             r.resync,
             r.resync_cpu,
+            r.quiet_floor,
             r.resync_rss / 1024,
             r.one_reply,
             r.one_reply_cpu,
