@@ -113,8 +113,16 @@ pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Reconciled> {
     let drafts_folder = pass.folders.drafts.clone();
     let (uidvalidity, uids) = pass.connection.all_uids(&drafts_folder.raw_name).await?;
     let existing: HashSet<u32> = uids.into_iter().collect();
+    // Read at once; a conversation met again (a second draft of it) is read afresh, since
+    // settling the first may have changed it.
+    let ids: Vec<i64> = unsettled.iter().map(|d| d.conversation_id).collect();
+    let mut read_first = store.conversations_by_id(&ids).await?;
     for mut d in unsettled {
-        let Some(mut conversation) = store.conversation(d.conversation_id).await? else {
+        let first = read_first.remove(&d.conversation_id);
+        let Some(mut conversation) = (match first {
+            Some(c) => Some(c),
+            None => store.conversation(d.conversation_id).await?,
+        }) else {
             continue;
         };
         let mut present =

@@ -474,6 +474,37 @@ impl Store {
             .map(|mut v| v.pop())
     }
 
+    /// The conversations of `ids` that exist, by id, read in as few statements as the list
+    /// allows.
+    pub async fn conversations_by_id(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Conversation>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_CHUNK) {
+            let sql = format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({})",
+                super::placeholders(chunk.len())
+            );
+            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let rows = query
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.error(e))?;
+            for row in &rows {
+                let conversation = self.conversation_from_row(row)?;
+                found.insert(conversation.id, conversation);
+            }
+        }
+        Ok(found)
+    }
+
     /// Every conversation, oldest first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>> {
         self.conversations_where("1 = 1", None).await
@@ -959,6 +990,44 @@ mod tests {
                 .unwrap();
             assert_eq!(found.len(), 1, "{organisation}");
         }
+        store.close().await;
+    }
+
+    /// Conversations asked for by id come back once each, keyed by their id; an id with no
+    /// conversation is left out.
+    #[tokio::test]
+    async fn conversations_are_read_by_id_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        for thread in 1..=3 {
+            sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, 'x')")
+                .bind(thread)
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let tracked = Conversation::new(
+                thread,
+                &format!("Tilbud {thread}"),
+                vec![format!("ola{thread}@fjordkraft.no")],
+                at,
+                None,
+            );
+            store
+                .commit_effects(None, &[Effect::Track(tracked, event(at))], at)
+                .await
+                .unwrap();
+        }
+        let read = store.conversations_by_id(&[3, 1, 3, 99]).await.unwrap();
+        let mut ids: Vec<i64> = read.keys().copied().collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![1, 3]);
+        for (id, conversation) in &read {
+            assert_eq!(conversation.id, *id);
+            assert_eq!(conversation.thread_id, *id);
+            assert_eq!(conversation.subject, format!("Tilbud {id}"));
+        }
+        assert!(store.conversations_by_id(&[]).await.unwrap().is_empty());
         store.close().await;
     }
 }
