@@ -351,7 +351,8 @@ fn a_first_sync_of_many_messages_leaves_the_planner_statistics() {
 }
 
 /// The store keeps what belongs to a message and no more: its flags without `\Recent` (which
-/// belongs to the session that saw it first), recipients without a name written as `null`.
+/// belongs to the session that saw it first), recipients as lines, without a name written as
+/// `null`.
 #[test]
 fn stored_messages_keep_their_own_flags_and_no_empty_names() {
     let (dovecot, _) = seeded();
@@ -374,7 +375,13 @@ fn stored_messages_keep_their_own_flags_and_no_empty_names() {
         count("SELECT count(*) FROM messages WHERE flags LIKE '%Recent%'"),
         0
     );
-    assert!(count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\"address\"%'") > 0);
+    // Recipients as lines, address and a tab and the name; no JSON for plain names, and
+    // never a name that is not there.
+    assert!(count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\t%'") > 0);
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE to_addrs LIKE '[%'"),
+        0
+    );
     assert_eq!(
         count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\"name\":null%'"),
         0

@@ -9,7 +9,7 @@ use super::{parse_time, placeholders, Store, IN_CHUNK};
 use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
-use crate::mail::parse::{Mail, Mailbox};
+use crate::mail::parse::Mail;
 use crate::model::{Heard, Message as StoredMessage, MessageClass, Origin};
 use crate::rules::machine::Transition;
 
@@ -533,7 +533,6 @@ impl Store {
     }
 
     fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
-        let json = |text: String| serde_json::from_str::<Vec<Mailbox>>(&text).unwrap_or_default();
         let date = parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?;
         let arrived = match row.get::<Option<String>, _>("arrived") {
             Some(text) => parse_time(&text).map_err(|e| self.error(e))?,
@@ -550,8 +549,8 @@ impl Store {
             references: split_ids(&row.get::<String, _>("refs")),
             from_addr: row.get("from_addr"),
             from_name: row.get("from_name"),
-            to: json(row.get("to_addrs")),
-            cc: json(row.get("cc_addrs")),
+            to: super::batch::read_mailboxes(&row.get::<String, _>("to_addrs")),
+            cc: super::batch::read_mailboxes(&row.get::<String, _>("cc_addrs")),
             subject: row.get("subject"),
             date,
             arrived,
