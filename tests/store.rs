@@ -339,9 +339,8 @@ async fn tracking(dir: &tempfile::TempDir, prospects: &[&[&str]]) -> Store {
     let at = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
     let pool = support::stores::raw(&config).await;
     for (thread, prospects) in (1_i64..).zip(prospects) {
-        sqlx::query("INSERT INTO threads (id, created_at) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO threads (id) VALUES ($1)")
             .bind(thread)
-            .bind(at.to_rfc3339())
             .execute(&pool)
             .await
             .unwrap();

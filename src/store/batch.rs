@@ -83,17 +83,9 @@ pub(super) async fn insert_rows<T>(
 }
 
 impl<'m> Pending<'m> {
-    async fn flush(
-        &mut self,
-        tx: &mut Tx<'_>,
-        at: DateTime<Utc>,
-        now: &str,
-    ) -> Result<(), sqlx::Error> {
+    async fn flush(&mut self, tx: &mut Tx<'_>, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
         let threads = std::mem::take(&mut self.threads);
-        insert_rows(tx, "threads (id, created_at)", "", 2, &threads, |q, id| {
-            q.bind(*id).bind(now)
-        })
-        .await?;
+        insert_rows(tx, "threads (id)", "", 1, &threads, |q, id| q.bind(*id)).await?;
         let keys = std::mem::take(&mut self.keys);
         insert_rows(
             tx,
@@ -371,7 +363,6 @@ pub(super) async fn store_batch(
     debug_assert!(messages
         .iter()
         .all(|m| m.folder == folder && i64::from(m.uidvalidity) == uidvalidity));
-    let now_text = now.to_rfc3339();
 
     // Already stored under these UIDs.
     let uids: Vec<i64> = messages.iter().map(|m| i64::from(m.uid)).collect();
@@ -440,7 +431,7 @@ pub(super) async fn store_batch(
             continue;
         }
         if let Some(&id) = message.mail.message_id.as_ref().and_then(|m| moved.get(m)) {
-            pending.flush(tx, now, &now_text).await?;
+            pending.flush(tx, now).await?;
             sqlx::query("UPDATE messages SET uidvalidity = $1, uid = $2, flags = $3 WHERE id = $4")
                 .bind(uidvalidity)
                 .bind(i64::from(message.uid))
@@ -469,7 +460,7 @@ pub(super) async fn store_batch(
             Some((&target, others)) => {
                 // Two threads turn out to be one (rare): write what is pending, merge them
                 // in the store, and follow the merge here.
-                pending.flush(tx, now, &now_text).await?;
+                pending.flush(tx, now).await?;
                 for &other in others {
                     merge_threads(tx, target, other).await?;
                     for thread in thread_of.values_mut() {
@@ -496,7 +487,7 @@ pub(super) async fn store_batch(
         });
         ids.push(id);
     }
-    pending.flush(tx, now, &now_text).await?;
+    pending.flush(tx, now).await?;
     Ok(ids)
 }
 

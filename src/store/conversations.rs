@@ -957,7 +957,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
         let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
-        sqlx::query("INSERT INTO threads (id, created_at) VALUES (1, 'x')")
+        sqlx::query("INSERT INTO threads (id) VALUES (1)")
             .execute(store.pool())
             .await
             .unwrap();
@@ -1001,7 +1001,7 @@ mod tests {
         let store = Store::open(&dir.path().join("nudge.db")).await.unwrap();
         let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
         for thread in 1..=3 {
-            sqlx::query("INSERT INTO threads (id, created_at) VALUES (?, 'x')")
+            sqlx::query("INSERT INTO threads (id) VALUES (?)")
                 .bind(thread)
                 .execute(store.pool())
                 .await
