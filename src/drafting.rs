@@ -118,11 +118,11 @@ pub async fn reconcile(pass: &mut Pass<'_>) -> Result<Reconciled> {
     let ids: Vec<i64> = unsettled.iter().map(|d| d.conversation_id).collect();
     let mut read_first = store.conversations_by_id(&ids).await?;
     for mut d in unsettled {
-        let first = read_first.remove(&d.conversation_id);
-        let Some(mut conversation) = (match first {
+        let read = match read_first.remove(&d.conversation_id) {
             Some(c) => Some(c),
             None => store.conversation(d.conversation_id).await?,
-        }) else {
+        };
+        let Some(mut conversation) = read else {
             continue;
         };
         let mut present =

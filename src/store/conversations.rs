@@ -462,14 +462,14 @@ impl Store {
 
     /// The conversation of a thread, if nudge follows it.
     pub async fn conversation_for_thread(&self, thread_id: i64) -> Result<Option<Conversation>> {
-        self.conversations_where("thread_id = ?", Some(thread_id))
+        self.conversations_where("thread_id = ?", &[thread_id])
             .await
             .map(|mut v| v.pop())
     }
 
     /// One conversation by id.
     pub async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
-        self.conversations_where("id = ?", Some(id))
+        self.conversations_where("id = ?", &[id])
             .await
             .map(|mut v| v.pop())
     }
@@ -485,20 +485,8 @@ impl Store {
         ids.dedup();
         let mut found = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(super::IN_CHUNK) {
-            let sql = format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN ({})",
-                super::placeholders(chunk.len())
-            );
-            let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(false);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            let rows = query
-                .fetch_all(self.pool())
-                .await
-                .map_err(|e| self.error(e))?;
-            for row in &rows {
-                let conversation = self.conversation_from_row(row)?;
+            let condition = format!("id IN ({})", super::placeholders(chunk.len()));
+            for conversation in self.conversations_where(&condition, chunk).await? {
                 found.insert(conversation.id, conversation);
             }
         }
@@ -507,12 +495,12 @@ impl Store {
 
     /// Every conversation, oldest first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>> {
-        self.conversations_where("1 = 1", None).await
+        self.conversations_where("1 = 1", &[]).await
     }
 
     /// Conversations still waiting on the prospect.
     pub async fn open_conversations(&self) -> Result<Vec<Conversation>> {
-        self.conversations_where(&format!("state IN {OPEN_STATES}"), None)
+        self.conversations_where(&format!("state IN {OPEN_STATES}"), &[])
             .await
     }
 
@@ -710,14 +698,15 @@ impl Store {
     async fn conversations_where(
         &self,
         condition: &str,
-        value: Option<i64>,
+        values: &[i64],
     ) -> Result<Vec<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {condition} ORDER BY id"
         );
-        let mut query = sqlx::query(numbered(self.backend(), sql));
-        if let Some(value) = value {
-            query = query.bind(value);
+        // A list of ids changes the statement with its length: not worth keeping prepared.
+        let mut query = sqlx::query(numbered(self.backend(), sql)).persistent(values.len() <= 1);
+        for value in values {
+            query = query.bind(*value);
         }
         let rows = query
             .fetch_all(self.pool())
