@@ -204,7 +204,7 @@ struct MessageValues<'m> {
 /// the JSON stores wrote before (`[{"address":…,"name":…}]`), which is kept where a line
 /// could not say it (a tab or line break in a value, an address that starts like JSON, a
 /// lone empty address) and is always read ([`read_mailboxes`]).
-pub(super) fn stored_mailboxes(list: &[crate::mail::parse::Mailbox]) -> String {
+fn stored_mailboxes(list: &[crate::mail::parse::Mailbox]) -> String {
     let plain = |text: &str| !text.contains(['\t', '\n']);
     let as_lines = list.iter().all(|m| {
         plain(&m.address) && !m.address.starts_with('[') && m.name.as_deref().is_none_or(plain)
