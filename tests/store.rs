@@ -515,6 +515,85 @@ async fn a_store_of_version_12_finds_its_conversations_by_organisation() {
     store.close().await;
 }
 
+/// A store made before Message-IDs were threaded by key keeps its threads: on SQLite a store
+/// that migration 15 left with `thread_ids` still whole (a process stopped before nudge moved
+/// its rows, or one that never got that far), on PostgreSQL one of schema version 3, whose
+/// migration computes the keys in SQL. Each id, ASCII or not, finds its thread by the key nudge
+/// computes, and `thread_ids` is gone.
+#[tokio::test]
+async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let pool = match &config.postgres {
+        None => {
+            let pool = store_of_version(&config.path, 15).await;
+            pool.close().await;
+            support::stores::raw(&config).await
+        }
+        Some(postgres) => {
+            let pool = support::stores::raw(&config).await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA \"{}\"",
+                postgres.schema
+            )))
+            .execute(&pool)
+            .await
+            .unwrap();
+            let mut previous = sqlx::migrate!("./migrations/postgres");
+            let before: Vec<_> = previous
+                .migrations
+                .iter()
+                .filter(|m| m.version <= 3)
+                .cloned()
+                .collect();
+            previous.migrations = before.into();
+            previous.run(&pool).await.unwrap();
+            pool
+        }
+    };
+    let ids = [
+        ("c1.t0@fjordsalg.no", 1),
+        ("c1.t1@fjordkraft.example", 1),
+        ("ø@æ.example", 2),
+        ("gm:1234", 2),
+    ];
+    for thread in [1_i64, 2] {
+        sqlx::query("INSERT INTO threads (id) VALUES ($1)")
+            .bind(thread)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for (id, thread) in ids {
+        sqlx::query("INSERT INTO thread_ids (message_id, thread_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(thread)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::connect(&config).await.expect("migrates");
+    for (id, thread) in ids {
+        assert_eq!(store.thread_of(id).await.unwrap(), Some(thread), "{id}");
+    }
+    assert_eq!(store.thread_of("C1.t0@fjordsalg.no").await.unwrap(), None);
+    assert_eq!(store.thread_of("nowhere@example.net").await.unwrap(), None);
+    store.close().await;
+    let pool = support::stores::raw(&config).await;
+    let left: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM thread_ids")
+        .fetch_one(&pool)
+        .await;
+    assert!(left.is_err(), "thread_ids is dropped: {left:?}");
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM thread_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 4);
+    pool.close().await;
+}
+
 /// A pass plans again only the open conversations changed since they were planned, those
 /// due by now to be let go, and of those due a draft, as many as the day has room for (the
 /// first due); the others' due times still count for when to wake.

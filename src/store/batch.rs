@@ -3,13 +3,14 @@
 //! go in with multi-row INSERTs. Per message this is a few microseconds of SQL instead of a
 //! dozen round trips to SQLite.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use super::numbered;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::messages::{merge_threads, NewMessage};
+use super::messages::{merge_threads, thread_key, NewMessage};
 use super::{placeholders, IN_CHUNK};
 use crate::mail::address::{domain, organisation_domain};
 use crate::model::{MessageClass, Origin};
@@ -27,8 +28,9 @@ fn own_key(message: &NewMessage) -> String {
     )
 }
 
-/// The thread keys of a message: its ids and references, Gmail's thread id, or its own.
-pub(super) fn thread_keys(message: &NewMessage) -> Vec<String> {
+/// The thread keys of a message, as `thread_keys` stores them ([`thread_key`]): of its ids
+/// and references, Gmail's thread id, or its own.
+fn thread_keys(message: &NewMessage) -> Vec<i64> {
     let mut keys = message.mail.thread_ids();
     if let Some(thrid) = message.gm_thrid {
         keys.push(format!("gm:{thrid}"));
@@ -36,6 +38,9 @@ pub(super) fn thread_keys(message: &NewMessage) -> Vec<String> {
     if keys.is_empty() {
         keys.push(own_key(message));
     }
+    let mut keys: Vec<i64> = keys.iter().map(|k| thread_key(k)).collect();
+    keys.sort_unstable();
+    keys.dedup();
     keys
 }
 
@@ -50,7 +55,7 @@ struct Row<'m> {
 #[derive(Default)]
 struct Pending<'m> {
     threads: Vec<i64>,
-    keys: Vec<(String, i64)>,
+    keys: Vec<(i64, i64)>,
     rows: Vec<Row<'m>>,
 }
 
@@ -89,11 +94,11 @@ impl<'m> Pending<'m> {
         let keys = std::mem::take(&mut self.keys);
         insert_rows(
             tx,
-            "thread_ids (message_id, thread_id)",
-            "ON CONFLICT(message_id) DO NOTHING",
+            "thread_keys (key, thread_id)",
+            "ON CONFLICT(key) DO NOTHING",
             2,
             &keys,
-            |q, (key, thread)| q.bind(key.as_str()).bind(*thread),
+            |q, (key, thread)| q.bind(*key).bind(*thread),
         )
         .await?;
         let rows = std::mem::take(&mut self.rows);
@@ -391,29 +396,34 @@ pub(super) async fn store_batch(
     .await?;
     let mut moved: HashMap<String, i64> = HashMap::new();
     if renumbered != 0 {
-        let ids: Vec<&str> = messages
+        let ids: HashSet<&str> = messages
             .iter()
             .filter(|m| !known.contains_key(&m.uid))
             .filter_map(|m| m.mail.message_id.as_deref())
             .collect();
-        // Found through the thread its id names: there is no index of messages by id.
-        let sql = "SELECT m.message_id, m.id FROM thread_ids t JOIN messages m \
-                   ON m.thread_id = t.thread_id AND m.message_id = t.message_id \
-                   WHERE m.folder = ? AND m.uidvalidity != ? AND t.message_id IN ({})";
+        let keys: Vec<i64> = ids.iter().map(|id| thread_key(id)).collect();
+        // Found through the thread its id names: there is no index of messages by id. The
+        // thread's other messages of the folder come too, and are passed over.
+        let sql = "SELECT m.message_id, m.id FROM thread_keys t JOIN messages m \
+                   ON m.thread_id = t.thread_id \
+                   WHERE m.folder = ? AND m.uidvalidity != ? AND m.message_id IS NOT NULL \
+                   AND t.key IN ({})";
         for (message_id, id) in
-            lookup::<_, String>(tx, sql, Some((folder, uidvalidity)), &ids).await?
+            lookup::<_, String>(tx, sql, Some((folder, uidvalidity)), &keys).await?
         {
-            moved.entry(message_id).or_insert(id);
+            if ids.contains(message_id.as_str()) {
+                moved.entry(message_id).or_insert(id);
+            }
         }
     }
 
     // The threads the batch's keys already belong to.
-    let keys: Vec<Vec<String>> = messages.iter().map(thread_keys).collect();
-    let wanted: HashSet<&str> = keys.iter().flatten().map(String::as_str).collect();
-    let wanted: Vec<&str> = wanted.into_iter().collect();
-    let mut thread_of: HashMap<String, i64> = lookup(
+    let keys: Vec<Vec<i64>> = messages.iter().map(thread_keys).collect();
+    let wanted: HashSet<i64> = keys.iter().flatten().copied().collect();
+    let wanted: Vec<i64> = wanted.into_iter().collect();
+    let mut thread_of: HashMap<i64, i64> = lookup(
         tx,
-        "SELECT message_id, thread_id FROM thread_ids WHERE message_id IN ({})",
+        "SELECT key, thread_id FROM thread_keys WHERE key IN ({})",
         None,
         &wanted,
     )
@@ -472,10 +482,10 @@ pub(super) async fn store_batch(
                 target
             }
         };
-        for key in keys {
-            if !thread_of.contains_key(key) {
-                thread_of.insert(key.clone(), thread);
-                pending.keys.push((key.clone(), thread));
+        for &key in keys {
+            if let Entry::Vacant(entry) = thread_of.entry(key) {
+                entry.insert(thread);
+                pending.keys.push((key, thread));
             }
         }
         let id = next_message;

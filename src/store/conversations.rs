@@ -593,13 +593,13 @@ impl Store {
         let mut threads: Vec<i64> = threads.to_vec();
         if !returned.is_empty() {
             let sql = format!(
-                "SELECT thread_id FROM thread_ids WHERE message_id IN ({})",
+                "SELECT thread_id FROM thread_keys WHERE key IN ({})",
                 super::placeholders(returned.len())
             );
             let mut query =
                 sqlx::query_scalar::<_, i64>(numbered(self.backend(), sql)).persistent(false);
             for id in returned {
-                query = query.bind(id.as_str());
+                query = query.bind(super::messages::thread_key(id));
             }
             threads.extend(
                 query

@@ -487,8 +487,8 @@ impl Store {
 
     /// The thread a Message-ID belongs to, if it was ever seen.
     pub async fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT thread_id FROM thread_ids WHERE message_id = $1")
-            .bind(message_id)
+        sqlx::query_scalar("SELECT thread_id FROM thread_keys WHERE key = $1")
+            .bind(thread_key(message_id))
             .fetch_optional(self.pool())
             .await
             .map_err(|e| self.error(e))
@@ -497,11 +497,12 @@ impl Store {
     /// True when a message with this Message-ID is stored, in any folder.
     pub async fn knows_message_id(&self, message_id: &str) -> Result<bool> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_ids t JOIN messages m
-             ON m.thread_id = t.thread_id AND m.message_id = t.message_id
-             WHERE t.message_id = $1) THEN 1 ELSE 0 END",
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys t JOIN messages m
+             ON m.thread_id = t.thread_id AND m.message_id = $1
+             WHERE t.key = $2) THEN 1 ELSE 0 END",
         )
         .bind(message_id)
+        .bind(thread_key(message_id))
         .fetch_one(self.pool())
         .await
         .map(|found| found != 0)
@@ -512,12 +513,13 @@ impl Store {
     /// seller identity).
     pub async fn seller_sent(&self, message_id: &str) -> Result<bool> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_ids t JOIN messages m
-             ON m.thread_id = t.thread_id AND m.message_id = t.message_id
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys t JOIN messages m
+             ON m.thread_id = t.thread_id AND m.message_id = $1
              JOIN folders f ON f.name = m.folder
-             WHERE t.message_id = $1 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
+             WHERE t.key = $2 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
         )
         .bind(message_id)
+        .bind(thread_key(message_id))
         .fetch_one(self.pool())
         .await
         .map(|found| found != 0)
@@ -578,6 +580,21 @@ impl Store {
     }
 }
 
+/// The key a Message-ID (or another thread key: Gmail's thread id, a message's own) is
+/// threaded by in `thread_keys`: the first eight bytes of its SHA-256, read as a signed
+/// big-endian integer. Eight bytes instead of the text's forty or so, twice (table and index).
+/// Two ids share a key by chance with odds of about one in 10^7 in a mailbox of ten million
+/// ids, and a stranger cannot pick an id to join another thread's key: that takes a second
+/// preimage of SHA-256's first 64 bits. PostgreSQL's migration `0004_thread_keys.sql` computes
+/// the same key in SQL.
+pub(crate) fn thread_key(id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// Moves thread `other` into `target`. When both have a conversation, the one touched last
 /// goes on; the other is stopped with a note, never deleted.
 pub(super) async fn merge_threads(
@@ -585,7 +602,7 @@ pub(super) async fn merge_threads(
     target: i64,
     other: i64,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE thread_ids SET thread_id = $1 WHERE thread_id = $2")
+    sqlx::query("UPDATE thread_keys SET thread_id = $1 WHERE thread_id = $2")
         .bind(target)
         .bind(other)
         .execute(&mut **tx)
@@ -711,5 +728,24 @@ impl Cursor {
             let (arrived, id) = last(row);
             Cursor { arrived, id }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_key;
+
+    /// The key is the first eight bytes of SHA-256, big-endian and signed, the same on every
+    /// build and the one PostgreSQL's migration computes: values from another SHA-256 (Python's
+    /// hashlib), of an id, of Gmail's thread key and of an id that is not ASCII.
+    #[test]
+    fn a_thread_key_is_the_first_eight_bytes_of_sha256() {
+        assert_eq!(thread_key("c1.t0@fjordsalg.no"), 1_989_186_582_306_345_263);
+        assert_eq!(thread_key("gm:1234"), -5_267_647_513_925_803_608);
+        assert_eq!(thread_key("ø@æ.example"), -8_950_531_159_245_246_474);
+        assert_ne!(
+            thread_key("C1.t0@fjordsalg.no"),
+            thread_key("c1.t0@fjordsalg.no")
+        );
     }
 }

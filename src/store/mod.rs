@@ -86,6 +86,64 @@ const SELF_COMMITTING: &[(i64, &str)] = &[(
     "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'heard'",
 )];
 
+/// Moves the rows of `thread_ids` (stores made before migration 15) into `thread_keys`, each
+/// Message-ID as its key ([`messages::thread_key`]), and drops `thread_ids`: all in one
+/// transaction, so that a process stopped in the middle leaves `thread_ids` whole and the
+/// next start moves it again. Nothing to do in a store that has no `thread_ids`.
+async fn move_thread_ids(pool: &AnyPool) -> std::result::Result<(), sqlx::Error> {
+    let exists = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'thread_ids'";
+    if sqlx::query_scalar::<_, i64>(exists).fetch_one(pool).await? == 0 {
+        return Ok(());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // Another process may have moved it while this one waited for the write lock.
+    if sqlx::query_scalar::<_, i64>(exists)
+        .fetch_one(&mut *tx)
+        .await?
+        == 0
+    {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let mut after = 0_i64;
+    let mut moved = 0_usize;
+    loop {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT rowid, message_id, thread_id FROM thread_ids WHERE rowid > ?
+             ORDER BY rowid LIMIT 5000",
+        )
+        .bind(after)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        moved += rows.len();
+        let keys: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|(_, id, thread)| (messages::thread_key(id), *thread))
+            .collect();
+        batch::insert_rows(
+            &mut tx,
+            "thread_keys (key, thread_id)",
+            "ON CONFLICT(key) DO NOTHING",
+            2,
+            &keys,
+            |q, (key, thread)| q.bind(*key).bind(*thread),
+        )
+        .await?;
+    }
+    sqlx::query("DROP TABLE thread_ids")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        ids = moved,
+        ms = started.elapsed().as_millis() as u64,
+        "threading by key: moved the store's Message-IDs"
+    );
+    Ok(())
+}
+
 /// Records the self-committing migrations whose work committed but whose record was lost to a
 /// kill, as the migrator would have, so that the migrator goes on with the next one.
 async fn record_self_committed(
@@ -196,6 +254,9 @@ impl Store {
             .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
         migrator
             .run(&pool)
+            .await
+            .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
+        move_thread_ids(&pool)
             .await
             .map_err(|e| store_error(path, format!("migrating the schema: {e}")))?;
         // The WAL and shared-memory files take the database file's mode, but make sure.
@@ -523,7 +584,7 @@ impl Store {
             Backend::Postgres => {
                 // Unqualified names: the account's schema, by the connection's search_path.
                 sqlx::query(
-                    "ANALYZE folders, threads, thread_ids, messages, contacts, conversations, \
+                    "ANALYZE folders, threads, thread_keys, messages, contacts, conversations, \
                      drafts, events",
                 )
                 .execute(&self.pool)
@@ -718,7 +779,7 @@ impl Drop for Snapshot {
 const TABLES: [&str; 12] = [
     "folders",
     "threads",
-    "thread_ids",
+    "thread_keys",
     "messages",
     "contacts",
     "conversations",
