@@ -218,17 +218,24 @@ async fn store_of_version(path: &std::path::Path, version: i64) -> sqlx::SqliteP
         .connect_with(options)
         .await
         .unwrap();
-    let mut previous = sqlx::migrate!("./migrations");
-    let before: Vec<_> = previous
+    up_to(sqlx::migrate!("./migrations"), version)
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+/// `migrator`'s migrations up to `version`, every one of them.
+fn up_to(mut migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+    let before: Vec<_> = migrator
         .migrations
         .iter()
         .filter(|m| m.version <= version)
         .cloned()
         .collect();
     assert_eq!(before.len(), version as usize);
-    previous.migrations = before.into();
-    previous.run(&pool).await.unwrap();
-    pool
+    migrator.migrations = before.into();
+    migrator
 }
 
 /// A store that migration 0006 left, with a conversation, its draft and its history, takes
@@ -539,15 +546,10 @@ async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() 
             .execute(&pool)
             .await
             .unwrap();
-            let mut previous = sqlx::migrate!("./migrations/postgres");
-            let before: Vec<_> = previous
-                .migrations
-                .iter()
-                .filter(|m| m.version <= 3)
-                .cloned()
-                .collect();
-            previous.migrations = before.into();
-            previous.run(&pool).await.unwrap();
+            up_to(sqlx::migrate!("./migrations/postgres"), 3)
+                .run(&pool)
+                .await
+                .unwrap();
             pool
         }
     };
