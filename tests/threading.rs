@@ -176,6 +176,33 @@ async fn a_new_uidvalidity_reuses_the_row_of_the_same_message() {
     assert_eq!(store.message_count().await.unwrap(), 1);
 }
 
+/// A thread's messages found again under a new UIDVALIDITY each take back their own row, not
+/// a sibling's from the same thread, whatever order they come in.
+#[tokio::test]
+async fn a_new_uidvalidity_gives_each_message_of_a_thread_its_own_row_back() {
+    let (_dir, store, mut inbox) = open().await;
+    let opener = mail(Some("a@x"), &[], &[]);
+    let reply = mail(Some("b@x"), &["a@x"], &["a@x"]);
+    let again = mail(Some("c@x"), &["b@x"], &["a@x", "b@x"]);
+    let rows = [
+        inbox.store(&store, opener.clone()).await,
+        inbox.store(&store, reply.clone()).await,
+        inbox.store(&store, again.clone()).await,
+    ];
+    let thread = thread_of(&store, rows[0]).await;
+    for row in rows {
+        assert_eq!(thread_of(&store, row).await, thread);
+    }
+    let mut rebuilt = Folder {
+        uidvalidity: 8,
+        next_uid: 1,
+    };
+    assert_eq!(rebuilt.store(&store, again).await, rows[2]);
+    assert_eq!(rebuilt.store(&store, opener).await, rows[0]);
+    assert_eq!(rebuilt.store(&store, reply).await, rows[1]);
+    assert_eq!(store.message_count().await.unwrap(), 3);
+}
+
 fn conversation(thread_id: i64, touched_day: u32) -> Conversation {
     let at = Utc
         .with_ymd_and_hms(2026, 11, touched_day, 9, 0, 0)

@@ -401,17 +401,31 @@ pub(super) async fn store_batch(
             .filter(|m| !known.contains_key(&m.uid))
             .filter_map(|m| m.mail.message_id.as_deref())
             .collect();
-        let keys: Vec<i64> = ids.iter().map(|id| thread_key(id)).collect();
-        // Found through the thread its id names: there is no index of messages by id. The
-        // thread's other messages of the folder come too, and are passed over.
-        let sql = "SELECT m.message_id, m.id FROM thread_keys t JOIN messages m \
-                   ON m.thread_id = t.thread_id \
-                   WHERE m.folder = ? AND m.uidvalidity != ? AND m.message_id IS NOT NULL \
-                   AND t.key IN ({})";
-        for (message_id, id) in
-            lookup::<_, String>(tx, sql, Some((folder, uidvalidity)), &keys).await?
-        {
-            if ids.contains(message_id.as_str()) {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        // Found through the threads their ids name (there is no index of messages by id),
+        // and among those threads' messages by the id itself: each stored copy comes once,
+        // however long its thread. The threads are listed first, so that the thread index
+        // is used even before the store has statistics (the folder's would scan it).
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT m.message_id, m.id \
+                 FROM (SELECT DISTINCT thread_id FROM thread_keys WHERE key IN ({})) AS t \
+                 JOIN messages m ON m.thread_id = t.thread_id \
+                 WHERE m.folder = ? AND m.uidvalidity != ? AND m.message_id IN ({})",
+                placeholders(chunk.len()),
+                placeholders(chunk.len())
+            );
+            let mut query =
+                sqlx::query_as::<_, (String, i64)>(numbered(super::Backend::of(tx), sql))
+                    .persistent(false);
+            for id in chunk {
+                query = query.bind(thread_key(id));
+            }
+            query = query.bind(folder).bind(uidvalidity);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (message_id, id) in query.fetch_all(&mut **tx).await? {
                 moved.entry(message_id).or_insert(id);
             }
         }
