@@ -583,9 +583,10 @@ impl Store {
 /// The key a Message-ID (or another thread key: Gmail's thread id, a message's own) is
 /// threaded by in `thread_keys`: the first eight bytes of its SHA-256, read as a signed
 /// big-endian integer. Eight bytes instead of the text's forty or so, twice (table and index).
-/// Two ids share a key by chance with odds of about one in 10^7 in a mailbox of ten million
-/// ids, and a stranger cannot pick an id to join another thread's key: that takes a second
-/// preimage of SHA-256's first 64 bits. PostgreSQL's migration `0004_thread_keys.sql` computes
+/// Two ids share a key by chance, and their threads become one, with odds of about one in
+/// 40 million in a store of a million ids (one in 400,000 at ten million); a stranger cannot
+/// pick an id to join another thread's key: that takes a second preimage of SHA-256's first
+/// 64 bits. PostgreSQL's migration `0004_thread_keys.sql` computes
 /// the same key in SQL.
 pub(crate) fn thread_key(id: &str) -> i64 {
     use sha2::{Digest, Sha256};
