@@ -87,20 +87,28 @@ pub(super) async fn insert_rows<T>(
     Ok(())
 }
 
+/// Writes `(key, thread)` rows into `thread_keys`; a key already there keeps its thread.
+pub(super) async fn insert_thread_keys(
+    tx: &mut Tx<'_>,
+    keys: &[(i64, i64)],
+) -> Result<(), sqlx::Error> {
+    insert_rows(
+        tx,
+        "thread_keys (key, thread_id)",
+        "ON CONFLICT(key) DO NOTHING",
+        2,
+        keys,
+        |q, (key, thread)| q.bind(*key).bind(*thread),
+    )
+    .await
+}
+
 impl<'m> Pending<'m> {
     async fn flush(&mut self, tx: &mut Tx<'_>, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
         let threads = std::mem::take(&mut self.threads);
         insert_rows(tx, "threads (id)", "", 1, &threads, |q, id| q.bind(*id)).await?;
         let keys = std::mem::take(&mut self.keys);
-        insert_rows(
-            tx,
-            "thread_keys (key, thread_id)",
-            "ON CONFLICT(key) DO NOTHING",
-            2,
-            &keys,
-            |q, (key, thread)| q.bind(*key).bind(*thread),
-        )
-        .await?;
+        insert_thread_keys(tx, &keys).await?;
         let rows = std::mem::take(&mut self.rows);
         let values: Vec<MessageValues> = rows.iter().map(|r| MessageValues::of(r, at)).collect();
         insert_rows(

@@ -122,15 +122,7 @@ async fn move_thread_ids(pool: &AnyPool) -> std::result::Result<(), sqlx::Error>
             .iter()
             .map(|(_, id, thread)| (messages::thread_key(id), *thread))
             .collect();
-        batch::insert_rows(
-            &mut tx,
-            "thread_keys (key, thread_id)",
-            "ON CONFLICT(key) DO NOTHING",
-            2,
-            &keys,
-            |q, (key, thread)| q.bind(*key).bind(*thread),
-        )
-        .await?;
+        batch::insert_thread_keys(&mut tx, &keys).await?;
     }
     sqlx::query("DROP TABLE thread_ids")
         .execute(&mut *tx)
