@@ -232,6 +232,8 @@ pub struct Message {
     pub uid: u32,
     pub thread_id: i64,
     pub message_id: Option<String>,
+    /// Its In-Reply-To; read back from the store, without the ids `references` names too
+    /// (what it answers is the two together: [`Message::names`]).
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
     pub from_addr: String,

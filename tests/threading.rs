@@ -259,3 +259,21 @@ async fn merging_threads_with_two_conversations_keeps_the_latest_and_stops_the_o
     assert!(stopped.stop_reason.unwrap().contains("merged"));
     store.integrity_check().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_in_reply_to_that_repeats_a_reference_is_stored_once_and_still_answered() {
+    let (_dir, store, mut inbox) = open().await;
+    let repeated = inbox
+        .store(&store, mail(Some("c@x"), &["b@x"], &["a@x", "b@x"]))
+        .await;
+    let its_own = inbox
+        .store(&store, mail(Some("d@x"), &["e@x"], &["a@x"]))
+        .await;
+    let read = store.message(repeated).await.unwrap().unwrap();
+    assert!(read.in_reply_to.is_empty(), "{:?}", read.in_reply_to);
+    assert_eq!(read.references, ["a@x", "b@x"]);
+    assert!(read.names("b@x") && read.names("a@x"));
+    let read = store.message(its_own).await.unwrap().unwrap();
+    assert_eq!(read.in_reply_to, ["e@x"], "an id References lacks is kept");
+    assert!(read.names("e@x") && read.names("a@x") && !read.names("b@x"));
+}

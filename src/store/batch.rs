@@ -212,6 +212,22 @@ struct MessageValues<'m> {
     organization: Option<&'m str>,
 }
 
+/// The ids of a message's In-Reply-To that its References do not already name, as stored:
+/// In-Reply-To mostly repeats the last reference, and every reader of a stored message takes
+/// the two together, as what it answers ([`Message::names`], [`crate::rules::LastTouch`]), so
+/// the repeat says nothing. (Classifying reads the parsed headers, whole, before storing.)
+///
+/// [`Message::names`]: crate::model::Message::names
+fn answered_beyond_references(mail: &crate::mail::parse::Mail) -> String {
+    let beyond: Vec<&str> = mail
+        .in_reply_to
+        .iter()
+        .filter(|id| !mail.references.contains(id))
+        .map(String::as_str)
+        .collect();
+    beyond.join(" ")
+}
+
 /// A list of recipients as stored: one line per recipient, the address and, when there is a
 /// name, a tab and the name; nothing for no recipient. About 30 bytes a message less than
 /// the JSON stores wrote before (`[{"address":…,"name":…}]`), which is kept where a line
@@ -296,7 +312,7 @@ impl<'m> MessageValues<'m> {
             uid: i64::from(message.uid),
             thread: row.thread,
             message_id: mail.message_id.as_deref(),
-            in_reply_to: mail.in_reply_to.join(" "),
+            in_reply_to: answered_beyond_references(mail),
             refs: mail.references.join(" "),
             from_addr: from.map(|f| f.address.as_str()).unwrap_or(""),
             from_name: from.and_then(|f| f.name.as_deref()),
