@@ -15,7 +15,7 @@ use nudge::model::{
     Conversation, Deferral, Departure, Heard, Message, MessageClass, Origin, State,
 };
 use nudge::rules::link::Index;
-use nudge::rules::{recipients, Effect, Facts, LastTouch, Rules};
+use nudge::rules::{inert, recipients, Effect, Facts, LastTouch, Rules};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 
@@ -84,6 +84,8 @@ struct Draw {
     failed: Option<usize>,
     /// What its text says beyond its class.
     heard: Said,
+    /// List mail, or automatic (Auto-Submitted) mail of the seller's.
+    automated: bool,
 }
 
 /// What a generated message's text says (SPEC 15).
@@ -128,7 +130,11 @@ fn draw() -> impl Strategy<Value = Draw> {
         -3000i64..3000,
         any::<bool>(),
         any::<bool>(),
-        (prop::option::of(0..PEOPLE.len()), said()),
+        (
+            prop::option::of(0..PEOPLE.len()),
+            said(),
+            prop::bool::weighted(0.2),
+        ),
     )
         .prop_map(
             |(
@@ -141,7 +147,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 skew,
                 in_thread,
                 names_last,
-                (failed, heard),
+                (failed, heard, automated),
             )| Draw {
                 origin,
                 from,
@@ -154,6 +160,7 @@ fn draw() -> impl Strategy<Value = Draw> {
                 names_last,
                 failed,
                 heard,
+                automated,
             },
         )
 }
@@ -214,6 +221,7 @@ fn mailbox(to: &[usize], draws: &[Draw]) -> Vec<Message> {
             bounced_recipient: d.failed.map(|f| PEOPLE[f % PEOPLE.len()].to_string()),
             has_body: true,
             heard: heard_of(&d.heard, arrived),
+            automated: d.automated,
             ..Message::default()
         });
     }
@@ -458,6 +466,34 @@ fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
                 }
             }
             before = now;
+        }
+        Ok(())
+    });
+}
+
+/// A message the store marks applied as it stores it ([`inert`]: list mail, drafts, mail
+/// ignored for its folder or writer) changes nothing, whatever the conversations are when it
+/// comes.
+#[test]
+fn a_message_stored_as_applied_changes_nothing() {
+    let (account, tracking) = (account(), tracking());
+    let rules = Rules {
+        account: &account,
+        tracking: &tracking,
+        steps_total: 3,
+        first_started_at: start(),
+    };
+    run("inert", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        for (message, effects, _) in play(&rules, &messages) {
+            if inert(
+                message.origin,
+                message.from_seller,
+                message.automated,
+                message.class,
+            ) {
+                prop_assert!(effects.is_empty(), "{message:?} made {effects:?}");
+            }
         }
         Ok(())
     });

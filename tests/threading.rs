@@ -5,7 +5,7 @@ mod support;
 
 use chrono::{TimeZone, Utc};
 use nudge::mail::parse::{Mail, Mailbox};
-use nudge::model::{Conversation, State};
+use nudge::model::{Conversation, MessageClass, State};
 use nudge::rules::{event, EventKind};
 use nudge::store::{Effect, FolderState, NewMessage, Store};
 
@@ -31,6 +31,17 @@ struct Folder {
 
 impl Folder {
     async fn store(&mut self, store: &Store, mail: Mail) -> i64 {
+        self.store_read_as(store, mail, false, None).await
+    }
+
+    /// Stores `mail` as the headers read it: `automated` (list mail), of `class`.
+    async fn store_read_as(
+        &mut self,
+        store: &Store,
+        mail: Mail,
+        automated: bool,
+        class: Option<MessageClass>,
+    ) -> i64 {
         let uid = self.next_uid;
         self.next_uid += 1;
         let message = NewMessage {
@@ -42,9 +53,9 @@ impl Folder {
             internal_date: None,
             flags: vec![],
             from_seller: false,
-            automated: false,
+            automated,
             origin: nudge::model::Origin::Inbox,
-            class: None,
+            class,
         };
         let state = FolderState {
             name: "INBOX".into(),
@@ -276,4 +287,73 @@ async fn an_in_reply_to_that_repeats_a_reference_is_stored_once_and_still_answer
     let read = store.message(its_own).await.unwrap().unwrap();
     assert_eq!(read.in_reply_to, ["e@x"], "an id References lacks is kept");
     assert!(read.names("e@x") && read.names("a@x") && !read.names("b@x"));
+}
+
+#[tokio::test]
+async fn list_mail_is_stored_applied_with_what_threads_it() {
+    let (_dir, store, mut inbox) = open().await;
+    let list = Mail {
+        to: vec![Mailbox {
+            address: "salg@lists.example.org".into(),
+            name: Some("Salgsforum".into()),
+        }],
+        subject: "Beste CRM?".into(),
+        ..mail(Some("post@lists.example.org"), &["p@x"], &["p@x"])
+    };
+    let post = inbox
+        .store_read_as(&store, list.clone(), true, Some(MessageClass::Automated))
+        .await;
+    // The same headers classed otherwise by them (a list's bounce) are still to be applied.
+    let bounce = inbox
+        .store_read_as(
+            &store,
+            Mail {
+                message_id: Some("bounce@lists.example.org".into()),
+                ..list
+            },
+            true,
+            Some(MessageClass::Bounce),
+        )
+        .await;
+    let answer = inbox
+        .store(
+            &store,
+            mail(
+                Some("answer@x"),
+                &["post@lists.example.org"],
+                &["post@lists.example.org"],
+            ),
+        )
+        .await;
+    let unprocessed: Vec<i64> = store
+        .unprocessed_messages()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        unprocessed,
+        [bounce, answer],
+        "list mail is applied as stored"
+    );
+    let kept = store.message(post).await.unwrap().unwrap();
+    assert_eq!(kept.message_id.as_deref(), Some("post@lists.example.org"));
+    assert_eq!(kept.from_addr, "ingrid@fjordkraft.no");
+    assert!(kept.automated && kept.class == Some(MessageClass::Automated));
+    assert_eq!(
+        kept.date,
+        Utc.with_ymd_and_hms(2026, 11, 17, 10, 0, 0).unwrap()
+    );
+    assert!(kept.subject.is_empty() && kept.to.is_empty() && kept.from_name.is_none());
+    let thread = thread_of(&store, post).await;
+    assert_eq!(thread_of(&store, answer).await, thread);
+    assert!(store
+        .threads_with_automated_mail()
+        .await
+        .unwrap()
+        .contains(&thread));
+    let full = store.message(bounce).await.unwrap().unwrap();
+    assert_eq!(full.subject, "Beste CRM?");
+    assert_eq!(full.to.len(), 1);
 }

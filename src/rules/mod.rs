@@ -701,6 +701,27 @@ impl Rules<'_> {
     }
 }
 
+/// True when a message can never change a conversation, whatever the store holds then: it
+/// is ignored for where it is and who wrote it ([`Rules::role`]: drafts, another folder, the
+/// seller's mail outside Sent or automatic, someone else's mail in Sent), or it is list mail
+/// (or nudge's summary) that its headers class as automated — its text is never read, so its
+/// class is final, and an automated message changes nothing (SPEC 3). The store marks such a
+/// message applied as it stores it and keeps of it what threading needs.
+pub fn inert(
+    origin: Origin,
+    from_seller: bool,
+    automated: bool,
+    class: Option<MessageClass>,
+) -> bool {
+    match origin {
+        Origin::Drafts | Origin::Trash | Origin::Other => true,
+        Origin::Sent => !from_seller || automated,
+        Origin::Inbox | Origin::Archive => {
+            from_seller || (automated && class == Some(MessageClass::Automated))
+        }
+    }
+}
+
 /// True when a message's In-Reply-To and References name no message but itself.
 fn names_only_itself(message: &Message) -> bool {
     message

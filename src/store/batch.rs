@@ -115,9 +115,9 @@ impl<'m> Pending<'m> {
             tx,
             "messages (id, folder, uidvalidity, uid, thread_id, message_id, in_reply_to, refs,
                  from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags,
-                 from_seller, automated, class, organization)",
+                 from_seller, automated, class, organization, processed)",
             "",
-            20,
+            21,
             &values,
             |q, v| {
                 q.bind(v.id)
@@ -140,6 +140,7 @@ impl<'m> Pending<'m> {
                     .bind(i64::from(v.automated))
                     .bind(v.class)
                     .bind(v.organization)
+                    .bind(i64::from(v.processed))
             },
         )
         .await?;
@@ -210,6 +211,8 @@ struct MessageValues<'m> {
     automated: bool,
     class: Option<&'static str>,
     organization: Option<&'m str>,
+    /// Applied already: it can never change a conversation ([`crate::rules::inert`]).
+    processed: bool,
 }
 
 /// The ids of a message's In-Reply-To that its References do not already name, as stored:
@@ -305,6 +308,16 @@ impl<'m> MessageValues<'m> {
         let date = mail.date.or(message.internal_date).unwrap_or(at);
         let arrived = crate::rules::arrival(date, message.internal_date, at);
         let from = mail.from.as_ref();
+        let inert = crate::rules::inert(
+            message.origin,
+            message.from_seller,
+            message.automated,
+            message.class,
+        );
+        // Of list mail the store keeps what threads it and marks its thread as a list's
+        // (who sent it, when, its ids): nothing reads its subject, recipients or flags.
+        let list_mail = inert && message.automated && !message.from_seller;
+        let kept = |text: &'m str| if list_mail { "" } else { text };
         MessageValues {
             id: row.id,
             folder: &message.folder,
@@ -312,16 +325,36 @@ impl<'m> MessageValues<'m> {
             uid: i64::from(message.uid),
             thread: row.thread,
             message_id: mail.message_id.as_deref(),
-            in_reply_to: answered_beyond_references(mail),
-            refs: mail.references.join(" "),
+            in_reply_to: if list_mail {
+                String::new()
+            } else {
+                answered_beyond_references(mail)
+            },
+            refs: if list_mail {
+                String::new()
+            } else {
+                mail.references.join(" ")
+            },
             from_addr: from.map(|f| f.address.as_str()).unwrap_or(""),
-            from_name: from.and_then(|f| f.name.as_deref()),
-            to: stored_mailboxes(&mail.to),
-            cc: stored_mailboxes(&mail.cc),
-            subject: &mail.subject,
+            from_name: from.and_then(|f| f.name.as_deref()).filter(|_| !list_mail),
+            to: if list_mail {
+                String::new()
+            } else {
+                stored_mailboxes(&mail.to)
+            },
+            cc: if list_mail {
+                String::new()
+            } else {
+                stored_mailboxes(&mail.cc)
+            },
+            subject: kept(&mail.subject),
             date: date.to_rfc3339(),
             arrived: arrived.to_rfc3339(),
-            flags: message.flags.join(" "),
+            flags: if list_mail {
+                String::new()
+            } else {
+                message.flags.join(" ")
+            },
             from_seller: message.from_seller,
             automated: message.automated,
             class: message.class.map(MessageClass::name),
@@ -329,7 +362,8 @@ impl<'m> MessageValues<'m> {
             organization: mail
                 .organization
                 .as_deref()
-                .filter(|_| !message.from_seller),
+                .filter(|_| !message.from_seller && !list_mail),
+            processed: inert,
         }
     }
 }
