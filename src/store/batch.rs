@@ -315,7 +315,9 @@ impl<'m> MessageValues<'m> {
             message.class,
         );
         // Of list mail the store keeps what threads it and marks its thread as a list's
-        // (who sent it, when, its ids): nothing reads its subject, recipients or flags.
+        // (who sent it, when, its ids), and the company it names (a draft greets the
+        // prospect's latest message's company, whatever tool sent it): nothing reads its
+        // subject, recipients or flags.
         let list_mail = inert && message.automated && !message.from_seller;
         let kept = |text: &'m str| if list_mail { "" } else { text };
         MessageValues {
@@ -362,7 +364,7 @@ impl<'m> MessageValues<'m> {
             organization: mail
                 .organization
                 .as_deref()
-                .filter(|_| !message.from_seller && !list_mail),
+                .filter(|_| !message.from_seller),
             processed: inert,
         }
     }
