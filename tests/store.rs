@@ -596,6 +596,133 @@ async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() 
     pool.close().await;
 }
 
+/// A store that kept message times as RFC 3339 text (SQLite before migration 16, PostgreSQL
+/// before 5) reads the same instants after opening, to the microsecond, and orders them as
+/// before; a time a database cannot read (a year beyond 9999) takes the message's other.
+#[tokio::test]
+async fn message_times_kept_as_text_read_the_same_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let pool = match &config.postgres {
+        None => {
+            let pool = store_of_version(&config.path, 15).await;
+            pool.close().await;
+            support::stores::raw(&config).await
+        }
+        Some(postgres) => {
+            let pool = support::stores::raw(&config).await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA \"{}\"",
+                postgres.schema
+            )))
+            .execute(&pool)
+            .await
+            .unwrap();
+            up_to(sqlx::migrate!("./migrations/postgres"), 4)
+                .run(&pool)
+                .await
+                .unwrap();
+            pool
+        }
+    };
+    sqlx::query("INSERT INTO threads (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let rows: [(i64, &str, Option<&str>, i64); 5] = [
+        (
+            1,
+            "2016-11-21T12:02:00+00:00",
+            Some("2016-11-21T12:03:00+00:00"),
+            0,
+        ),
+        (
+            2,
+            "2026-12-03T11:26:55.999999700+00:00",
+            Some("2026-12-03T11:26:55.268+00:00"),
+            0,
+        ),
+        (
+            3,
+            "+20000-01-01T00:00:00+00:00",
+            Some("2015-01-01T00:00:00+00:00"),
+            0,
+        ),
+        (4, "2020-02-29T23:59:59.5+00:00", None, 1),
+        // A hostile server's INTERNALDATE of the year 0, which PostgreSQL cannot read.
+        (
+            5,
+            "0000-01-01T00:00:00+00:00",
+            Some("0000-01-01T00:00:00+00:00"),
+            1,
+        ),
+    ];
+    for (id, date, arrived, processed) in rows {
+        sqlx::query(
+            "INSERT INTO messages (id, folder, uidvalidity, uid, thread_id, message_id, date,
+                 arrived, processed)
+             VALUES ($1, 'INBOX', 7, $2, 1, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(format!("m{id}@fjordkraft.example"))
+        .bind(date)
+        .bind(arrived)
+        .bind(processed)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::connect(&config).await.expect("migrates");
+    let time = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let read = |id| {
+        let store = &store;
+        async move { store.message(id).await.unwrap().expect("kept") }
+    };
+    let m = read(1).await;
+    assert_eq!(m.date, time("2016-11-21T12:02:00Z"));
+    assert_eq!(m.arrived, time("2016-11-21T12:03:00Z"));
+    let m = read(2).await;
+    assert_eq!(
+        m.date,
+        time("2026-12-03T11:26:55.999999Z"),
+        "cut, not rounded"
+    );
+    assert_eq!(m.arrived, time("2026-12-03T11:26:55.268Z"));
+    let m = read(3).await;
+    assert_eq!(m.date, time("2015-01-01T00:00:00Z"), "an unreadable Date");
+    assert_eq!(m.arrived, time("2015-01-01T00:00:00Z"));
+    let m = read(4).await;
+    assert_eq!(m.date, time("2020-02-29T23:59:59.5Z"));
+    assert_eq!(m.arrived, m.date, "no arrival reads as the date");
+    let m = read(5).await;
+    assert!(m.date <= time("1970-01-01T00:00:00Z"), "{}", m.date);
+    let order: Vec<i64> = store
+        .unprocessed_messages()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(order, [3, 1, 2], "by arrival");
+    let order: Vec<i64> = store
+        .thread_messages(1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(order, [5, 3, 1, 4, 2], "by date");
+    store.integrity_check().await.unwrap();
+    store.close().await;
+}
+
 /// A pass plans again only the open conversations changed since they were planned, those
 /// due by now to be let go, and of those due a draft, as many as the day has room for (the
 /// first due); the others' due times still count for when to wake.

@@ -133,8 +133,8 @@ impl<'m> Pending<'m> {
                     .bind(v.to.as_str())
                     .bind(v.cc.as_str())
                     .bind(v.subject)
-                    .bind(v.date.as_str())
-                    .bind(v.arrived.as_str())
+                    .bind(v.date)
+                    .bind(v.arrived)
                     .bind(v.flags.as_str())
                     .bind(i64::from(v.from_seller))
                     .bind(i64::from(v.automated))
@@ -147,17 +147,15 @@ impl<'m> Pending<'m> {
         // Only the seller's own sent mail says whom the seller writes to.
         // One row per address, at its latest date: PostgreSQL's upsert may not touch a row
         // twice in one statement.
-        let mut latest: HashMap<&str, &str> = HashMap::new();
+        let mut latest: HashMap<&str, DateTime<Utc>> = HashMap::new();
         for (v, r) in values.iter().zip(&rows) {
             let message = r.message;
             if message.origin != Origin::Sent || !message.from_seller || message.automated {
                 continue;
             }
             for recipient in message.mail.recipients() {
-                let date = latest.entry(recipient.address.as_str()).or_default();
-                if v.date.as_str() > *date {
-                    *date = v.date.as_str();
-                }
+                let date = latest.entry(recipient.address.as_str()).or_insert(v.sent);
+                *date = (*date).max(v.sent);
             }
         }
         let mut contacts: Vec<(String, String, String)> = latest
@@ -166,7 +164,7 @@ impl<'m> Pending<'m> {
                 (
                     address.to_string(),
                     organisation_domain(&domain(address)),
-                    date.to_string(),
+                    date.to_rfc3339(),
                 )
             })
             .collect();
@@ -204,8 +202,11 @@ struct MessageValues<'m> {
     to: String,
     cc: String,
     subject: &'m str,
-    date: String,
-    arrived: String,
+    /// Its Date (else INTERNALDATE), and when it arrived: [`super::message_time`].
+    date: i64,
+    arrived: i64,
+    /// Its Date, as the seller's contacts keep it.
+    sent: DateTime<Utc>,
     flags: String,
     from_seller: bool,
     automated: bool,
@@ -350,8 +351,9 @@ impl<'m> MessageValues<'m> {
                 stored_mailboxes(&mail.cc)
             },
             subject: kept(&mail.subject),
-            date: date.to_rfc3339(),
-            arrived: arrived.to_rfc3339(),
+            date: super::message_time(date),
+            arrived: super::message_time(arrived),
+            sent: date,
             flags: if list_mail {
                 String::new()
             } else {

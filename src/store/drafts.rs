@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{parse_time, Store};
+use super::{parse_time, read_message_time, Store};
 use crate::error::Result;
 
 /// What became of a draft.
@@ -294,7 +294,7 @@ impl Store {
         uidvalidity: u32,
         thread_id: i64,
     ) -> Result<Vec<DraftCopy>> {
-        let rows: Vec<(i64, Option<String>, String, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(i64, Option<String>, i64, Option<i64>)> = sqlx::query_as(
             "SELECT uid, message_id, date, arrived FROM messages
              WHERE folder = $1 AND uidvalidity = $2 AND thread_id = $3 ORDER BY uid",
         )
@@ -307,7 +307,7 @@ impl Store {
         rows.into_iter()
             .map(|(uid, message_id, date, arrived)| {
                 let arrived =
-                    parse_time(arrived.as_deref().unwrap_or(&date)).map_err(|e| self.error(e))?;
+                    read_message_time(arrived.unwrap_or(date)).map_err(|e| self.error(e))?;
                 Ok(DraftCopy {
                     uid: uid as u32,
                     message_id,

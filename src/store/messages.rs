@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::numbered;
 use sqlx::{Any, Row, Transaction};
 
-use super::{parse_time, placeholders, Store, IN_CHUNK};
+use super::{parse_time, placeholders, read_message_time, Store, IN_CHUNK};
 use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
@@ -301,7 +301,7 @@ impl Store {
             .await?;
         let next = Cursor::after(&rows, limit, |row| {
             (
-                row.get::<Option<String>, _>("arrived").unwrap_or_default(),
+                row.get::<Option<i64>, _>("arrived").unwrap_or(i64::MIN),
                 row.get("id"),
             )
         });
@@ -313,9 +313,9 @@ impl Store {
     }
 
     /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, those `filter`
-    /// keeps) after `after`, in the order of the partial index on them. `arrived` is always set (migration 0002
-    /// filled it for older rows): the order is the index's, read from where the last page
-    /// ended.
+    /// keeps) after `after`, in the order of the partial index on them. `arrived` is always
+    /// set (migrations 0002 and 0016 filled it for older rows): the order is the index's,
+    /// read from where the last page ended.
     async fn unprocessed_rows(
         &self,
         columns: &str,
@@ -323,7 +323,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<sqlx::any::AnyRow>> {
-        let (arrived, id) = after.map_or(("", 0), |c| (c.arrived.as_str(), c.id));
+        let (arrived, id) = after.map_or((i64::MIN, 0), |c| (c.arrived, c.id));
         let sql = format!(
             "SELECT {columns} FROM messages
              WHERE processed = 0 AND quarantined_at IS NULL
@@ -360,7 +360,7 @@ impl Store {
             .map(<CandidateRow as sqlx::FromRow<_>>::from_row)
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.error(e))?;
-        let next = Cursor::after(&rows, limit, |row| (row.7.clone(), row.0));
+        let next = Cursor::after(&rows, limit, |row| (row.7, row.0));
         let page = rows
             .into_iter()
             .map(
@@ -535,9 +535,9 @@ impl Store {
     }
 
     fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
-        let date = parse_time(&row.get::<String, _>("date")).map_err(|e| self.error(e))?;
-        let arrived = match row.get::<Option<String>, _>("arrived") {
-            Some(text) => parse_time(&text).map_err(|e| self.error(e))?,
+        let date = read_message_time(row.get("date")).map_err(|e| self.error(e))?;
+        let arrived = match row.get::<Option<i64>, _>("arrived") {
+            Some(micros) => read_message_time(micros).map_err(|e| self.error(e))?,
             None => date,
         };
         Ok(StoredMessage {
@@ -695,7 +695,7 @@ type CandidateRow = (
     Option<String>,
     String,
     String,
-    String,
+    i64,
     Option<String>,
 );
 
@@ -717,14 +717,14 @@ pub struct TextCandidate {
 /// Where a page of unprocessed messages ended.
 #[derive(Debug, Clone)]
 pub struct Cursor {
-    arrived: String,
+    arrived: i64,
     id: i64,
 }
 
 impl Cursor {
     /// Where the next page starts, when `rows` filled the page (`last` reads the arrival
     /// and id of its last row); `None` when this page was the last.
-    fn after<T>(rows: &[T], limit: usize, last: impl Fn(&T) -> (String, i64)) -> Option<Cursor> {
+    fn after<T>(rows: &[T], limit: usize, last: impl Fn(&T) -> (i64, i64)) -> Option<Cursor> {
         rows.last().filter(|_| rows.len() == limit).map(|row| {
             let (arrived, id) = last(row);
             Cursor { arrived, id }

@@ -815,6 +815,19 @@ fn url_path(path: &Path) -> String {
     out
 }
 
+/// A message's time as the store keeps it (its Date, its arrival): microseconds since the
+/// Unix epoch, UTC (migration 0016). A pass reads its clock to the microsecond
+/// (`engine::pass_on`), so a time it gives a message reads back equal.
+pub(crate) fn message_time(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// A message's time as [`message_time`] stored it.
+pub(crate) fn read_message_time(micros: i64) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| format!("bad message time {micros} µs in the store"))
+}
+
 /// Reads a time stored as RFC 3339 text.
 pub(crate) fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
