@@ -12,26 +12,16 @@ DROP INDEX messages_unprocessed_arrived;
 ALTER TABLE messages ADD COLUMN date_us INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN arrived_us INTEGER;
 UPDATE messages SET
-    date_us = coalesce(
-        unixepoch(substr(date, 1, 19)) * 1000000
-            + CASE WHEN substr(date, 20, 1) = '.'
-                   THEN CAST(substr(replace(date, '+00:00', '000000'), 21, 6) AS INTEGER)
-                   ELSE 0 END,
-        unixepoch(substr(arrived, 1, 19)) * 1000000
-            + CASE WHEN substr(arrived, 20, 1) = '.'
-                   THEN CAST(substr(replace(arrived, '+00:00', '000000'), 21, 6) AS INTEGER)
-                   ELSE 0 END,
-        0),
-    arrived_us = coalesce(
-        unixepoch(substr(arrived, 1, 19)) * 1000000
-            + CASE WHEN substr(arrived, 20, 1) = '.'
-                   THEN CAST(substr(replace(arrived, '+00:00', '000000'), 21, 6) AS INTEGER)
-                   ELSE 0 END,
-        unixepoch(substr(date, 1, 19)) * 1000000
-            + CASE WHEN substr(date, 20, 1) = '.'
-                   THEN CAST(substr(replace(date, '+00:00', '000000'), 21, 6) AS INTEGER)
-                   ELSE 0 END,
-        0);
+    arrived_us = unixepoch(substr(arrived, 1, 19)) * 1000000
+        + CASE WHEN substr(arrived, 20, 1) = '.'
+               THEN CAST(substr(replace(arrived, '+00:00', '000000'), 21, 6) AS INTEGER)
+               ELSE 0 END;
+UPDATE messages SET
+    date_us = coalesce(unixepoch(substr(date, 1, 19)) * 1000000
+        + CASE WHEN substr(date, 20, 1) = '.'
+               THEN CAST(substr(replace(date, '+00:00', '000000'), 21, 6) AS INTEGER)
+               ELSE 0 END, arrived_us, 0);
+UPDATE messages SET arrived_us = date_us WHERE arrived_us IS NULL;
 ALTER TABLE messages DROP COLUMN date;
 ALTER TABLE messages DROP COLUMN arrived;
 ALTER TABLE messages RENAME COLUMN date_us TO date;
