@@ -51,6 +51,16 @@ fn tracking() -> Tracking {
     }
 }
 
+/// The rules the properties hold for: three steps, first started at [`start`].
+fn rules_for<'a>(account: &'a Account, tracking: &'a Tracking) -> Rules<'a> {
+    Rules {
+        account,
+        tracking,
+        steps_total: 3,
+        first_started_at: start(),
+    }
+}
+
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap()
 }
@@ -328,12 +338,7 @@ fn run(name: &str, test: impl Fn(Vec<usize>, Vec<Draw>) -> Result<(), TestCaseEr
 #[test]
 fn a_drafts_recipients_are_prospects_of_a_sent_touch_minus_the_suppression_list() {
     let (account, tracking) = (account(), tracking());
-    let rules = Rules {
-        account: &account,
-        tracking: &tracking,
-        steps_total: 3,
-        first_started_at: start(),
-    };
+    let rules = rules_for(&account, &tracking);
     run("draft recipients", |to, draws| {
         let messages = mailbox(&to, &draws);
         let trace = play(&rules, &messages);
@@ -385,12 +390,7 @@ fn a_drafts_recipients_are_prospects_of_a_sent_touch_minus_the_suppression_list(
 #[test]
 fn no_draft_after_a_reply_opt_out_or_bounce_of_its_prospect() {
     let (account, tracking) = (account(), tracking());
-    let rules = Rules {
-        account: &account,
-        tracking: &tracking,
-        steps_total: 3,
-        first_started_at: start(),
-    };
+    let rules = rules_for(&account, &tracking);
     run("no draft after an answer", |to, draws| {
         let messages = mailbox(&to, &draws);
         for (message, effects, index) in play(&rules, &messages) {
@@ -436,12 +436,7 @@ fn no_draft_after_a_reply_opt_out_or_bounce_of_its_prospect() {
 #[test]
 fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
     let (account, tracking) = (account(), tracking());
-    let rules = Rules {
-        account: &account,
-        tracking: &tracking,
-        steps_total: 3,
-        first_started_at: start(),
-    };
+    let rules = rules_for(&account, &tracking);
     run("provenance", |to, draws| {
         let messages = mailbox(&to, &draws);
         let mut before: Vec<Conversation> = Vec::new();
@@ -477,12 +472,7 @@ fn only_sent_changes_who_gets_a_draft_and_colleagues_only_change_nothing() {
 #[test]
 fn a_message_stored_as_applied_changes_nothing() {
     let (account, tracking) = (account(), tracking());
-    let rules = Rules {
-        account: &account,
-        tracking: &tracking,
-        steps_total: 3,
-        first_started_at: start(),
-    };
+    let rules = rules_for(&account, &tracking);
     run("inert", |to, draws| {
         let messages = mailbox(&to, &draws);
         for (message, effects, _) in play(&rules, &messages) {
@@ -505,12 +495,7 @@ fn a_message_stored_as_applied_changes_nothing() {
 #[test]
 fn what_a_prospect_says_adds_nobody_and_a_deferral_waits_for_a_later_day() {
     let (account, tracking) = (account(), tracking());
-    let rules = Rules {
-        account: &account,
-        tracking: &tracking,
-        steps_total: 3,
-        first_started_at: start(),
-    };
+    let rules = rules_for(&account, &tracking);
     run("what a prospect says", |to, draws| {
         let messages = mailbox(&to, &draws);
         let written_to: HashSet<String> = messages

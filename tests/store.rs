@@ -225,6 +225,37 @@ async fn store_of_version(path: &std::path::Path, version: i64) -> sqlx::SqliteP
     pool
 }
 
+/// A connection to the store `config` names, made by the migrations up to `sqlite` on SQLite
+/// or up to `postgres` on PostgreSQL (in the account's schema): a store an earlier nudge left.
+async fn raw_store_of_version(
+    config: &nudge::config::StoreConfig,
+    sqlite: i64,
+    postgres: i64,
+) -> sqlx::AnyPool {
+    match &config.postgres {
+        None => {
+            let pool = store_of_version(&config.path, sqlite).await;
+            pool.close().await;
+            support::stores::raw(config).await
+        }
+        Some(account) => {
+            let pool = support::stores::raw(config).await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA \"{}\"",
+                account.schema
+            )))
+            .execute(&pool)
+            .await
+            .unwrap();
+            up_to(sqlx::migrate!("./migrations/postgres"), postgres)
+                .run(&pool)
+                .await
+                .unwrap();
+            pool
+        }
+    }
+}
+
 /// `migrator`'s migrations up to `version`, every one of them.
 fn up_to(mut migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
     let before: Vec<_> = migrator
@@ -531,28 +562,7 @@ async fn a_store_of_version_12_finds_its_conversations_by_organisation() {
 async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() {
     let dir = tempfile::tempdir().unwrap();
     let config = support::stores::fresh_config(dir.path());
-    let pool = match &config.postgres {
-        None => {
-            let pool = store_of_version(&config.path, 15).await;
-            pool.close().await;
-            support::stores::raw(&config).await
-        }
-        Some(postgres) => {
-            let pool = support::stores::raw(&config).await;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE SCHEMA \"{}\"",
-                postgres.schema
-            )))
-            .execute(&pool)
-            .await
-            .unwrap();
-            up_to(sqlx::migrate!("./migrations/postgres"), 3)
-                .run(&pool)
-                .await
-                .unwrap();
-            pool
-        }
-    };
+    let pool = raw_store_of_version(&config, 15, 3).await;
     let ids = [
         ("c1.t0@fjordsalg.no", 1),
         ("c1.t1@fjordkraft.example", 1),
@@ -603,28 +613,7 @@ async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() 
 async fn message_times_kept_as_text_read_the_same_after_opening() {
     let dir = tempfile::tempdir().unwrap();
     let config = support::stores::fresh_config(dir.path());
-    let pool = match &config.postgres {
-        None => {
-            let pool = store_of_version(&config.path, 15).await;
-            pool.close().await;
-            support::stores::raw(&config).await
-        }
-        Some(postgres) => {
-            let pool = support::stores::raw(&config).await;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE SCHEMA \"{}\"",
-                postgres.schema
-            )))
-            .execute(&pool)
-            .await
-            .unwrap();
-            up_to(sqlx::migrate!("./migrations/postgres"), 4)
-                .run(&pool)
-                .await
-                .unwrap();
-            pool
-        }
-    };
+    let pool = raw_store_of_version(&config, 15, 4).await;
     sqlx::query("INSERT INTO threads (id) VALUES (1)")
         .execute(&pool)
         .await
@@ -703,13 +692,7 @@ async fn message_times_kept_as_text_read_the_same_after_opening() {
     assert_eq!(m.arrived, m.date, "no arrival reads as the date");
     let m = read(5).await;
     assert!(m.date <= time("1970-01-01T00:00:00Z"), "{}", m.date);
-    let order: Vec<i64> = store
-        .unprocessed_messages()
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let order = support::stores::unprocessed_ids(&store).await;
     assert_eq!(order, [3, 1, 2], "by arrival");
     let order: Vec<i64> = store
         .thread_messages(1)

@@ -325,13 +325,7 @@ async fn list_mail_is_stored_applied_with_what_threads_it() {
             ),
         )
         .await;
-    let unprocessed: Vec<i64> = store
-        .unprocessed_messages()
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let unprocessed = support::stores::unprocessed_ids(&store).await;
     assert_eq!(
         unprocessed,
         [bounce, answer],

@@ -69,6 +69,12 @@ pub async fn fresh(dir: &Path) -> Store {
     store
 }
 
+/// The ids of the messages a pass has still to apply, in the order it applies them.
+pub async fn unprocessed_ids(store: &Store) -> Vec<i64> {
+    let messages = store.unprocessed_messages().await.expect("read");
+    messages.iter().map(|m| m.id).collect()
+}
+
 /// The `[store]` lines of a scenario's config: the file at `path`, and on PostgreSQL a new
 /// database (the account's schema is nudge's default for the seller).
 pub fn section(path: &Path) -> String {
