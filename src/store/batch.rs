@@ -315,50 +315,24 @@ impl<'m> MessageValues<'m> {
             message.automated,
             message.class,
         );
-        // Of list mail the store keeps what threads it and marks its thread as a list's
-        // (who sent it, when, its ids), and the company it names (a draft greets the
-        // prospect's latest message's company, whatever tool sent it): nothing reads its
-        // subject, recipients or flags.
-        let list_mail = inert && message.automated && !message.from_seller;
-        let kept = |text: &'m str| if list_mail { "" } else { text };
-        MessageValues {
+        let values = MessageValues {
             id: row.id,
             folder: &message.folder,
             uidvalidity: i64::from(message.uidvalidity),
             uid: i64::from(message.uid),
             thread: row.thread,
             message_id: mail.message_id.as_deref(),
-            in_reply_to: if list_mail {
-                String::new()
-            } else {
-                answered_beyond_references(mail)
-            },
-            refs: if list_mail {
-                String::new()
-            } else {
-                mail.references.join(" ")
-            },
+            in_reply_to: answered_beyond_references(mail),
+            refs: mail.references.join(" "),
             from_addr: from.map(|f| f.address.as_str()).unwrap_or(""),
-            from_name: from.and_then(|f| f.name.as_deref()).filter(|_| !list_mail),
-            to: if list_mail {
-                String::new()
-            } else {
-                stored_mailboxes(&mail.to)
-            },
-            cc: if list_mail {
-                String::new()
-            } else {
-                stored_mailboxes(&mail.cc)
-            },
-            subject: kept(&mail.subject),
+            from_name: from.and_then(|f| f.name.as_deref()),
+            to: stored_mailboxes(&mail.to),
+            cc: stored_mailboxes(&mail.cc),
+            subject: &mail.subject,
             date: super::message_time(date),
             arrived: super::message_time(arrived),
             sent: date,
-            flags: if list_mail {
-                String::new()
-            } else {
-                message.flags.join(" ")
-            },
+            flags: message.flags.join(" "),
             from_seller: message.from_seller,
             automated: message.automated,
             class: message.class.map(MessageClass::name),
@@ -368,6 +342,28 @@ impl<'m> MessageValues<'m> {
                 .as_deref()
                 .filter(|_| !message.from_seller),
             processed: inert,
+        };
+        if inert && message.automated && !message.from_seller {
+            values.kept_of_list_mail()
+        } else {
+            values
+        }
+    }
+
+    /// List mail as the store keeps it: what threads it and marks its thread as a list's
+    /// (who sent it, when, its ids), and the company it names (a draft greets the company of
+    /// the prospect's latest message, whatever tool sent it). Nothing reads its subject,
+    /// recipients or flags.
+    fn kept_of_list_mail(self) -> MessageValues<'m> {
+        MessageValues {
+            in_reply_to: String::new(),
+            refs: String::new(),
+            from_name: None,
+            to: String::new(),
+            cc: String::new(),
+            subject: "",
+            flags: String::new(),
+            ..self
         }
     }
 }
