@@ -153,7 +153,7 @@ pub async fn pass_on(
     dry_run: bool,
     progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
-    // The store keeps message times to the microsecond (`store::message_time`): a time this
+    // The store keeps message times to the microsecond (`store::stored_time`): a time this
     // pass gives a message (an arrival in the future is taken as now) reads back equal to
     // the pass's, and to nudge's first start when this pass is the first.
     let now = now.trunc_subsecs(6);

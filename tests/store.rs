@@ -118,7 +118,7 @@ async fn history_is_append_only() {
     store.close().await;
     // Use a raw connection, as a careless tool would, to show the database itself refuses.
     let pool = support::stores::raw(&config).await;
-    sqlx::query("INSERT INTO events (conversation_id, at, kind) VALUES (NULL, '2026-11-20T09:00:00Z', 'test')")
+    sqlx::query("INSERT INTO events (conversation_id, at, kind) VALUES (NULL, 0, 'test')")
         .execute(&pool)
         .await
         .unwrap();
@@ -704,6 +704,146 @@ async fn message_times_kept_as_text_read_the_same_after_opening() {
     assert_eq!(order, [5, 3, 1, 4, 2], "by date");
     store.integrity_check().await.unwrap();
     store.close().await;
+}
+
+/// A store that kept conversations' and history times as RFC 3339 text (SQLite before
+/// migration 17, PostgreSQL before 6) reads the same instants after opening, orders and
+/// compares them as before, and its history is still append-only; a time a database cannot
+/// read is none where a conversation may lack it, else the epoch.
+#[tokio::test]
+async fn conversation_times_kept_as_text_read_the_same_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let pool = raw_store_of_version(&config, 16, 5).await;
+    let conversations: [(i64, &str, &str, Option<&str>, Option<&str>, Option<&str>); 3] = [
+        (
+            1,
+            "2026-11-02T09:00:00+00:00",
+            "2026-11-04T10:15:30.999999700+00:00",
+            Some("2026-11-05T08:00:00.25+00:00"),
+            Some("2026-11-09T07:00:00+00:00"),
+            Some("2026-11-04T10:15:30+00:00"),
+        ),
+        (
+            2,
+            "2026-10-01T09:00:00+00:00",
+            "2026-10-01T09:00:00+00:00",
+            None,
+            Some("2026-11-06T07:00:00+00:00"),
+            None,
+        ),
+        // Text neither database reads: a forged year, the year 0.
+        (
+            3,
+            "0000-01-01T00:00:00+00:00",
+            "2026-10-01T09:00:00+00:00",
+            Some("+20000-01-01T00:00:00+00:00"),
+            Some("+20000-01-01T00:00:00+00:00"),
+            None,
+        ),
+    ];
+    for (id, first, last, inbound, due, wait_from) in conversations {
+        sqlx::query("INSERT INTO threads (id) VALUES ($1)")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO conversations (id, thread_id, state, first_touch_at, last_touch_at,
+                 last_inbound_at, next_due, wait_from, snoozed_until, created_at, updated_at,
+                 version, planned_version, due_draft)
+             VALUES ($1, $2, 'waiting', $3, $4, $5, $6, $7, NULL, $8, $9, 2, 2, 1)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(first)
+        .bind(last)
+        .bind(inbound)
+        .bind(due)
+        .bind(wait_from)
+        .bind(first)
+        .bind(last)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    for (conversation, at, kind) in [
+        (1, "2026-11-02T09:00:00+00:00", "tracked"),
+        (1, "2026-11-04T10:15:30.5+00:00", "touch"),
+        (2, "2026-10-01T09:00:00+00:00", "tracked"),
+        (3, "+20000-01-01T00:00:00+00:00", "tracked"),
+    ] {
+        sqlx::query(
+            "INSERT INTO events (conversation_id, at, kind, detail, step)
+             VALUES ($1, $2, $3, 'as it was', 0)",
+        )
+        .bind(conversation)
+        .bind(at)
+        .bind(kind)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::connect(&config).await.expect("migrates");
+    let time = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let one = store.conversation(1).await.unwrap().expect("kept");
+    assert_eq!(one.first_touch_at, time("2026-11-02T09:00:00Z"));
+    assert_eq!(
+        one.last_touch_at,
+        time("2026-11-04T10:15:30.999999Z"),
+        "cut, not rounded"
+    );
+    assert_eq!(one.last_inbound_at, Some(time("2026-11-05T08:00:00.25Z")));
+    assert_eq!(one.next_due, Some(time("2026-11-09T07:00:00Z")));
+    assert_eq!(one.wait_from, Some(time("2026-11-04T10:15:30Z")));
+    assert_eq!((one.snoozed_until, one.version), (None, 2));
+    let two = store.conversation(2).await.unwrap().expect("kept");
+    assert_eq!((two.last_inbound_at, two.wait_from), (None, None));
+    let three = store.conversation(3).await.unwrap().expect("kept");
+    assert!(three.first_touch_at <= time("1970-01-01T00:00:00Z"));
+    assert_eq!((three.last_inbound_at, three.next_due), (None, None));
+
+    // Compared as times: the earliest due after the 5th is the 6th, then the 9th.
+    let due = store
+        .next_planned_due(time("2026-11-05T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(due, Some(time("2026-11-06T07:00:00Z")));
+    let due = store
+        .next_planned_due(time("2026-11-06T07:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(due, Some(time("2026-11-09T07:00:00Z")));
+    let history = store.events(1).await.unwrap();
+    let at: Vec<_> = history.iter().map(|e| e.at).collect();
+    assert_eq!(
+        at,
+        [time("2026-11-02T09:00:00Z"), time("2026-11-04T10:15:30.5Z")]
+    );
+    assert_eq!(history[1].detail, "as it was");
+    let between = store
+        .events_between(time("2026-10-01T09:00:00Z"), time("2026-11-04T10:15:30.5Z"))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = between.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [2, 1], "from the first instant, up to the last");
+    store.integrity_check().await.unwrap();
+    store.close().await;
+
+    let pool = support::stores::raw(&config).await;
+    let update = sqlx::query("UPDATE events SET kind = 'changed'")
+        .execute(&pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    pool.close().await;
 }
 
 /// A pass plans again only the open conversations changed since they were planned, those

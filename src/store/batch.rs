@@ -202,7 +202,7 @@ struct MessageValues<'m> {
     to: String,
     cc: String,
     subject: &'m str,
-    /// Its Date (else INTERNALDATE), and when it arrived: [`super::message_time`].
+    /// Its Date (else INTERNALDATE), and when it arrived: [`super::stored_time`].
     date: i64,
     arrived: i64,
     /// Its Date, as the seller's contacts keep it.
@@ -329,8 +329,8 @@ impl<'m> MessageValues<'m> {
             to: stored_mailboxes(&mail.to),
             cc: stored_mailboxes(&mail.cc),
             subject: &mail.subject,
-            date: super::message_time(date),
-            arrived: super::message_time(arrived),
+            date: super::stored_time(date),
+            arrived: super::stored_time(arrived),
             sent: date,
             flags: message.flags.join(" "),
             from_seller: message.from_seller,

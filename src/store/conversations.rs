@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::numbered;
 use sqlx::{Any, Row, Transaction};
 
-use super::{parse_time, Store};
+use super::{read_time, stored_time, Store};
 use crate::error::{Error, Result};
 use crate::model::{Conversation, Event, EventKind};
 use crate::rules::machine::{self, Transition};
@@ -285,7 +285,7 @@ impl Store {
             .rows
             .into_iter()
             .partition(|row| row.read_version.is_none());
-        let now = now.to_rfc3339();
+        let now = stored_time(now);
         for chunk in new.chunks(100) {
             let sql = format!(
                 "INSERT INTO conversations (id, thread_id, version, {CONVERSATION_FIELDS},
@@ -296,8 +296,8 @@ impl Store {
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(c.thread_id).bind(row.version), c)
-                    .bind(now.clone())
-                    .bind(now.clone());
+                    .bind(now)
+                    .bind(now);
             }
             query.execute(&mut **tx).await.map_err(|e| self.error(e))?;
         }
@@ -323,7 +323,7 @@ impl Store {
             for row in chunk {
                 let c = &row.conversation;
                 query = bind_fields(query.bind(c.id).bind(row.read_version).bind(row.version), c)
-                    .bind(now.clone());
+                    .bind(now);
             }
             // The prospects as they were, where the caller did not say whether they changed:
             // where they are is rewritten only when they did.
@@ -390,7 +390,7 @@ impl Store {
             for (id, event) in chunk {
                 query = query
                     .bind(*id)
-                    .bind(event.at.to_rfc3339())
+                    .bind(stored_time(event.at))
                     .bind(event.kind.name())
                     .bind(&event.detail)
                     .bind(event.step.map(i64::from));
@@ -421,7 +421,7 @@ impl Store {
             for planned in chunk {
                 query = query
                     .bind(planned.id)
-                    .bind(planned.due.map(|t| t.to_rfc3339()))
+                    .bind(planned.due.map(stored_time))
                     .bind(i64::from(planned.draft))
                     .bind(planned.version);
             }
@@ -509,7 +509,7 @@ impl Store {
     /// due a draft by `now`, the `room` due first (by due time, then id). The others wait,
     /// due later, at the time their rows say, or are counted in [`ToPlan::more_due`].
     pub async fn conversations_to_plan(&self, now: DateTime<Utc>, room: usize) -> Result<ToPlan> {
-        let now = now.to_rfc3339();
+        let now = stored_time(now);
         let planned = "planned_version IS NOT DISTINCT FROM version";
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, CASE WHEN {planned} THEN 1 ELSE 0 END AS planned,
@@ -524,7 +524,7 @@ impl Store {
                  ORDER BY next_due, id LIMIT ?2) AS limited_drafts"
         );
         let rows = sqlx::query(numbered(self.backend(), sql))
-            .bind(&now)
+            .bind(now)
             .bind(room as i64)
             .fetch_all(self.pool())
             .await
@@ -554,7 +554,7 @@ impl Store {
              WHERE state IN {OPEN_STATES} AND {planned} AND next_due <= ? AND due_draft = 1"
         );
         let due_drafts: i64 = sqlx::query_scalar(numbered(self.backend(), sql))
-            .bind(&now)
+            .bind(now)
             .fetch_one(self.pool())
             .await
             .map_err(|e| self.error(e))?;
@@ -570,12 +570,12 @@ impl Store {
             "SELECT MIN(next_due) FROM conversations
              WHERE state IN {OPEN_STATES} AND planned_version = version AND next_due > ?"
         );
-        let due: Option<String> = sqlx::query_scalar(numbered(self.backend(), sql))
-            .bind(now.to_rfc3339())
+        let due: Option<i64> = sqlx::query_scalar(numbered(self.backend(), sql))
+            .bind(stored_time(now))
             .fetch_one(self.pool())
             .await
             .map_err(|e| self.error(e))?;
-        due.map(|d| parse_time(&d).map_err(Error::Data)).transpose()
+        due.map(|d| read_time(d).map_err(Error::Data)).transpose()
     }
 
     /// The conversations a few inbound or sent messages can concern: those of their threads
@@ -726,22 +726,22 @@ impl Store {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT conversation_id, at, kind, detail, step FROM events WHERE at >= $1 AND at < $2 ORDER BY at, id",
         )
-        .bind(from.to_rfc3339())
-        .bind(to.to_rfc3339())
+        .bind(stored_time(from))
+        .bind(stored_time(to))
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.error(e))?;
         rows.into_iter()
             .filter_map(|(id, at, kind, detail, step)| id.map(|id| (id, at, kind, detail, step)))
             .map(|(id, at, kind, detail, step)| {
-                Ok((id, self.event_from_row(&at, &kind, detail, step)?))
+                Ok((id, self.event_from_row(at, &kind, detail, step)?))
             })
             .collect()
     }
 
     /// A conversation's history, oldest first.
     pub async fn events(&self, conversation_id: i64) -> Result<Vec<Event>> {
-        let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT at, kind, detail, step FROM events WHERE conversation_id = $1 ORDER BY id",
         )
         .bind(conversation_id)
@@ -749,19 +749,19 @@ impl Store {
         .await
         .map_err(|e| self.error(e))?;
         rows.into_iter()
-            .map(|(at, kind, detail, step)| self.event_from_row(&at, &kind, detail, step))
+            .map(|(at, kind, detail, step)| self.event_from_row(at, &kind, detail, step))
             .collect()
     }
 
     fn event_from_row(
         &self,
-        at: &str,
+        at: i64,
         kind: &str,
         detail: String,
         step: Option<i64>,
     ) -> Result<Event> {
         Ok(Event {
-            at: parse_time(at).map_err(|e| self.error(e))?,
+            at: read_time(at).map_err(|e| self.error(e))?,
             kind: EventKind::from_name(kind),
             detail,
             step: step.and_then(|s| u32::try_from(s).ok()),
@@ -776,9 +776,7 @@ impl Store {
 /// A conversation from a row of `CONVERSATION_COLUMNS`.
 fn conversation_of_row(row: &sqlx::any::AnyRow) -> std::result::Result<Conversation, String> {
     let time = |name: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
-        row.get::<Option<String>, _>(name)
-            .map(|t| parse_time(&t))
-            .transpose()
+        row.get::<Option<i64>, _>(name).map(read_time).transpose()
     };
     let state: String = row.get("state");
     Ok(Conversation {
@@ -840,7 +838,7 @@ pub(super) async fn transition_in(
 }
 
 /// An event as read: conversation, time, kind, detail, step.
-type EventRow = (Option<i64>, String, String, String, Option<i64>);
+type EventRow = (Option<i64>, i64, String, String, Option<i64>);
 
 type ConversationQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -852,15 +850,15 @@ fn bind_fields<'q>(query: ConversationQuery<'q>, c: &'q Conversation) -> Convers
         .bind(serde_json::to_string(&c.prospects).unwrap_or_else(|_| "[]".into()))
         .bind(c.state.as_str())
         .bind(i64::from(c.step))
-        .bind(c.first_touch_at.to_rfc3339())
+        .bind(stored_time(c.first_touch_at))
         .bind(c.last_touch_message)
-        .bind(c.last_touch_at.to_rfc3339())
-        .bind(c.last_inbound_at.map(|t| t.to_rfc3339()))
+        .bind(stored_time(c.last_touch_at))
+        .bind(c.last_inbound_at.map(stored_time))
         .bind(c.replied_after_step.map(i64::from))
-        .bind(c.next_due.map(|t| t.to_rfc3339()))
+        .bind(c.next_due.map(stored_time))
         .bind(c.not_before.map(|d| d.to_string()))
-        .bind(c.wait_from.map(|t| t.to_rfc3339()))
-        .bind(c.snoozed_until.map(|t| t.to_rfc3339()))
+        .bind(c.wait_from.map(stored_time))
+        .bind(c.snoozed_until.map(stored_time))
         .bind(&c.stop_reason)
         .bind(&c.language)
         .bind(&c.last_reply_message_id)
@@ -883,7 +881,7 @@ async fn update_conversation(
          WHERE id = $19 AND version = $20",
     );
     let done = bind_fields(query, c)
-        .bind(now.to_rfc3339())
+        .bind(stored_time(now))
         .bind(c.id)
         .bind(c.version)
         .execute(&mut **tx)
@@ -900,7 +898,7 @@ async fn insert_event(
         "INSERT INTO events (conversation_id, at, kind, detail, step) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(conversation_id)
-    .bind(event.at.to_rfc3339())
+    .bind(stored_time(event.at))
     .bind(event.kind.name())
     .bind(&event.detail)
     .bind(event.step.map(i64::from))

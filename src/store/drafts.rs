@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{parse_time, read_message_time, Store};
+use super::{parse_time, read_time, Store};
 use crate::error::Result;
 
 /// What became of a draft.
@@ -307,7 +307,7 @@ impl Store {
         rows.into_iter()
             .map(|(uid, message_id, date, arrived)| {
                 let arrived =
-                    read_message_time(arrived.unwrap_or(date)).map_err(|e| self.error(e))?;
+                    read_time(arrived.unwrap_or(date)).map_err(|e| self.error(e))?;
                 Ok(DraftCopy {
                     uid: uid as u32,
                     message_id,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::numbered;
 use sqlx::{Any, Row, Transaction};
 
-use super::{parse_time, placeholders, read_message_time, Store, IN_CHUNK};
+use super::{parse_time, placeholders, read_time, Store, IN_CHUNK};
 use crate::error::Result;
 use crate::mail::address::{domain, is_freemail, organisation_domain};
 use crate::mail::classify::Classification;
@@ -535,9 +535,9 @@ impl Store {
     }
 
     fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
-        let date = read_message_time(row.get("date")).map_err(|e| self.error(e))?;
+        let date = read_time(row.get("date")).map_err(|e| self.error(e))?;
         let arrived = match row.get::<Option<i64>, _>("arrived") {
-            Some(micros) => read_message_time(micros).map_err(|e| self.error(e))?,
+            Some(micros) => read_time(micros).map_err(|e| self.error(e))?,
             None => date,
         };
         Ok(StoredMessage {
@@ -613,7 +613,7 @@ pub(super) async fn merge_threads(
         .bind(other)
         .execute(&mut **tx)
         .await?;
-    let conversations: Vec<(i64, i64, String)> = sqlx::query_as(
+    let conversations: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT id, thread_id, last_touch_at FROM conversations WHERE thread_id IN ($1, $2)
          ORDER BY last_touch_at DESC, id DESC",
     )

@@ -815,17 +815,18 @@ fn url_path(path: &Path) -> String {
     out
 }
 
-/// A message's time as the store keeps it (its Date, its arrival): microseconds since the
-/// Unix epoch, UTC (migration 0016). A pass reads its clock to the microsecond
-/// (`engine::pass_on`), so a time it gives a message reads back equal.
-pub(crate) fn message_time(time: DateTime<Utc>) -> i64 {
+/// A time as the store keeps it: microseconds since the Unix epoch, UTC. So are a message's
+/// Date and arrival (migration 0016), a conversation's times and its history's (migration
+/// 0017); drafts, summaries and the rest keep RFC 3339 text. A pass reads its clock to the
+/// microsecond (`engine::pass_on`), so a time it gives reads back equal.
+pub(crate) fn stored_time(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
 }
 
-/// A message's time as [`message_time`] stored it.
-pub(crate) fn read_message_time(micros: i64) -> std::result::Result<DateTime<Utc>, String> {
+/// A time as [`stored_time`] stored it.
+pub(crate) fn read_time(micros: i64) -> std::result::Result<DateTime<Utc>, String> {
     DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| format!("bad message time {micros} µs in the store"))
+        .ok_or_else(|| format!("bad time {micros} µs in the store"))
 }
 
 /// Reads a time stored as RFC 3339 text.
