@@ -123,6 +123,37 @@ async fn two_threads_joined_by_a_later_message_are_merged() {
     assert_eq!(store.thread_messages(thread).await.unwrap().len(), 3);
 }
 
+/// A thread that went into another leads there for good: by every key it had, also after
+/// the thread it went into went into a third.
+#[tokio::test]
+async fn the_keys_of_merged_threads_lead_to_where_they_went() {
+    let (_dir, store, mut inbox) = open().await;
+    let first = inbox.store(&store, mail(Some("a@x"), &[], &[])).await;
+    let second = inbox.store(&store, mail(Some("b@x"), &[], &["b0@x"])).await;
+    let third = inbox.store(&store, mail(Some("c@x"), &[], &["c0@x"])).await;
+    // The second and third are one; then the first and the second.
+    inbox
+        .store(&store, mail(Some("bc@x"), &[], &["b@x", "c@x"]))
+        .await;
+    inbox
+        .store(&store, mail(Some("ab@x"), &[], &["a@x", "b@x"]))
+        .await;
+    let thread = thread_of(&store, first).await;
+    assert_eq!(thread_of(&store, second).await, thread);
+    assert_eq!(thread_of(&store, third).await, thread);
+    for id in ["a@x", "b@x", "b0@x", "c@x", "c0@x", "bc@x", "ab@x"] {
+        assert_eq!(store.thread_of(id).await.unwrap(), Some(thread), "{id}");
+    }
+    assert!(store.knows_message_id("c@x").await.unwrap());
+    assert!(!store.knows_message_id("c0@x").await.unwrap(), "only named");
+    // Late replies to what only the absorbed threads named join the one thread.
+    let late = inbox.store(&store, mail(Some("d@x"), &[], &["c0@x"])).await;
+    let later = inbox.store(&store, mail(Some("e@x"), &["c@x"], &[])).await;
+    assert_eq!(thread_of(&store, late).await, thread);
+    assert_eq!(thread_of(&store, later).await, thread);
+    assert_eq!(store.thread_messages(thread).await.unwrap().len(), 7);
+}
+
 #[tokio::test]
 async fn reference_loops_and_self_references_terminate() {
     let (_dir, store, mut inbox) = open().await;

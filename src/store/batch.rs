@@ -10,7 +10,7 @@ use super::numbered;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::messages::{merge_threads, thread_key, NewMessage};
+use super::messages::{merge_threads, thread_key, NewMessage, THREAD_OF_KEY};
 use super::{placeholders, IN_CHUNK};
 use crate::mail::address::{domain, organisation_domain};
 use crate::model::{MessageClass, Origin};
@@ -467,7 +467,8 @@ pub(super) async fn store_batch(
         for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT m.message_id, m.id \
-                 FROM (SELECT DISTINCT thread_id FROM thread_keys WHERE key IN ({})) AS t \
+                 FROM (SELECT DISTINCT {THREAD_OF_KEY} AS thread_id \
+                       FROM thread_keys k WHERE k.key IN ({})) AS t \
                  JOIN messages m ON m.thread_id = t.thread_id \
                  WHERE m.folder = ? AND m.uidvalidity != ? AND m.message_id IN ({})",
                 placeholders(chunk.len()),
@@ -495,7 +496,7 @@ pub(super) async fn store_batch(
     let wanted: Vec<i64> = wanted.into_iter().collect();
     let mut thread_of: HashMap<i64, i64> = lookup(
         tx,
-        "SELECT key, thread_id FROM thread_keys WHERE key IN ({})",
+        &format!("SELECT k.key, {THREAD_OF_KEY} FROM thread_keys k WHERE k.key IN ({{}})"),
         None,
         &wanted,
     )

@@ -593,7 +593,8 @@ impl Store {
         let mut threads: Vec<i64> = threads.to_vec();
         if !returned.is_empty() {
             let sql = format!(
-                "SELECT thread_id FROM thread_keys WHERE key IN ({})",
+                "SELECT {} FROM thread_keys k WHERE k.key IN ({})",
+                super::messages::THREAD_OF_KEY,
                 super::placeholders(returned.len())
             );
             let mut query =

@@ -306,8 +306,7 @@ impl Store {
         .map_err(|e| self.error(e))?;
         rows.into_iter()
             .map(|(uid, message_id, date, arrived)| {
-                let arrived =
-                    read_time(arrived.unwrap_or(date)).map_err(|e| self.error(e))?;
+                let arrived = read_time(arrived.unwrap_or(date)).map_err(|e| self.error(e))?;
                 Ok(DraftCopy {
                     uid: uid as u32,
                     message_id,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 // Dynamic SQL here is built from constant column lists and '?' placeholders only.
 use super::numbered;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::{parse_time, placeholders, read_time, Store, IN_CHUNK};
 use crate::error::Result;
@@ -487,20 +487,22 @@ impl Store {
 
     /// The thread a Message-ID belongs to, if it was ever seen.
     pub async fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT thread_id FROM thread_keys WHERE key = $1")
-            .bind(thread_key(message_id))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.error(e))
+        sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT {THREAD_OF_KEY} FROM thread_keys k WHERE k.key = $1"
+        )))
+        .bind(thread_key(message_id))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.error(e))
     }
 
     /// True when a message with this Message-ID is stored, in any folder.
     pub async fn knows_message_id(&self, message_id: &str) -> Result<bool> {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys t JOIN messages m
-             ON m.thread_id = t.thread_id AND m.message_id = $1
-             WHERE t.key = $2) THEN 1 ELSE 0 END",
-        )
+        sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!(
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys k JOIN messages m
+             ON m.thread_id = {THREAD_OF_KEY} AND m.message_id = $1
+             WHERE k.key = $2) THEN 1 ELSE 0 END",
+        )))
         .bind(message_id)
         .bind(thread_key(message_id))
         .fetch_one(self.pool())
@@ -512,12 +514,12 @@ impl Store {
     /// True when the seller sent a message with this Message-ID (it is in Sent, from a
     /// seller identity).
     pub async fn seller_sent(&self, message_id: &str) -> Result<bool> {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys t JOIN messages m
-             ON m.thread_id = t.thread_id AND m.message_id = $1
+        sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!(
+            "SELECT CASE WHEN EXISTS(SELECT 1 FROM thread_keys k JOIN messages m
+             ON m.thread_id = {THREAD_OF_KEY} AND m.message_id = $1
              JOIN folders f ON f.name = m.folder
-             WHERE t.key = $2 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
-        )
+             WHERE k.key = $2 AND m.from_seller = 1 AND f.role = 'sent') THEN 1 ELSE 0 END",
+        )))
         .bind(message_id)
         .bind(thread_key(message_id))
         .fetch_one(self.pool())
@@ -580,6 +582,11 @@ impl Store {
     }
 }
 
+/// The thread of the `thread_keys` row `k`: the row's, or the thread that one went into when
+/// two threads turned out to be one ([`merge_threads`]; migration 0018).
+pub(crate) const THREAD_OF_KEY: &str = "coalesce((SELECT g.into_thread FROM thread_merges g \
+     WHERE g.thread_id = k.thread_id), k.thread_id)";
+
 /// The key a Message-ID (or another thread key: Gmail's thread id, a message's own) is
 /// threaded by in `thread_keys`: the first eight bytes of its SHA-256, read as a signed
 /// big-endian integer. Eight bytes instead of the text's forty or so, twice (table and index).
@@ -603,9 +610,16 @@ pub(super) async fn merge_threads(
     target: i64,
     other: i64,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE thread_keys SET thread_id = $1 WHERE thread_id = $2")
+    // The keys stay as they are: `other` now leads to `target`, and so does whatever led
+    // to `other` (so a lookup takes one step).
+    sqlx::query("UPDATE thread_merges SET into_thread = $1 WHERE into_thread = $2")
         .bind(target)
         .bind(other)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO thread_merges (thread_id, into_thread) VALUES ($1, $2)")
+        .bind(other)
+        .bind(target)
         .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE messages SET thread_id = $1 WHERE thread_id = $2")

@@ -768,9 +768,10 @@ impl Drop for Snapshot {
 }
 
 /// The tables of the store, in an order their foreign keys allow filling.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "folders",
     "threads",
+    "thread_merges",
     "thread_keys",
     "messages",
     "contacts",
