@@ -153,10 +153,10 @@ pub async fn pass_on(
     dry_run: bool,
     progress: &dyn SyncProgress,
 ) -> Result<PassReport> {
-    // The store keeps message times to the microsecond (`store::stored_time`): a time this
-    // pass gives a message (an arrival in the future is taken as now) reads back equal to
-    // the pass's, and to nudge's first start when this pass is the first.
-    let now = now.trunc_subsecs(6);
+    // The store keeps times to the second (`store::stored_time`): a time this pass gives a
+    // message (an arrival in the future is taken as now) or a conversation reads back equal
+    // to the pass's, and to nudge's first start when this pass is the first.
+    let now = now.trunc_subsecs(0);
     let folders = connection.discover_folders(&config.imap).await?;
     let first_started_at = first_started_at(store, now).await?;
     let mut pass = Pass {

@@ -607,8 +607,9 @@ async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() 
 }
 
 /// A store that kept message times as RFC 3339 text (SQLite before migration 16, PostgreSQL
-/// before 5) reads the same instants after opening, to the microsecond, and orders them as
-/// before; a time a database cannot read (a year beyond 9999) takes the message's other.
+/// before 5) reads the same instants after opening (to the second, as the store keeps times
+/// since migrations 17 and 6), and orders them as before; a time a database cannot read (a
+/// year beyond 9999) takes the message's other.
 #[tokio::test]
 async fn message_times_kept_as_text_read_the_same_after_opening() {
     let dir = tempfile::tempdir().unwrap();
@@ -678,17 +679,13 @@ async fn message_times_kept_as_text_read_the_same_after_opening() {
     assert_eq!(m.date, time("2016-11-21T12:02:00Z"));
     assert_eq!(m.arrived, time("2016-11-21T12:03:00Z"));
     let m = read(2).await;
-    assert_eq!(
-        m.date,
-        time("2026-12-03T11:26:55.999999Z"),
-        "cut, not rounded"
-    );
-    assert_eq!(m.arrived, time("2026-12-03T11:26:55.268Z"));
+    assert_eq!(m.date, time("2026-12-03T11:26:55Z"), "cut, not rounded");
+    assert_eq!(m.arrived, time("2026-12-03T11:26:55Z"));
     let m = read(3).await;
     assert_eq!(m.date, time("2015-01-01T00:00:00Z"), "an unreadable Date");
     assert_eq!(m.arrived, time("2015-01-01T00:00:00Z"));
     let m = read(4).await;
-    assert_eq!(m.date, time("2020-02-29T23:59:59.5Z"));
+    assert_eq!(m.date, time("2020-02-29T23:59:59Z"));
     assert_eq!(m.arrived, m.date, "no arrival reads as the date");
     let m = read(5).await;
     assert!(m.date <= time("1970-01-01T00:00:00Z"), "{}", m.date);
@@ -706,10 +703,11 @@ async fn message_times_kept_as_text_read_the_same_after_opening() {
     store.close().await;
 }
 
-/// A store that kept conversations' and history times as RFC 3339 text (SQLite before
-/// migration 17, PostgreSQL before 6) reads the same instants after opening, orders and
-/// compares them as before, and its history is still append-only; a time a database cannot
-/// read is none where a conversation may lack it, else the epoch.
+/// A store that kept conversations' and history times as RFC 3339 text and message times as
+/// microseconds (SQLite before migration 17, PostgreSQL before 6) reads the same instants
+/// after opening, to the second, orders and compares them as before, and its history is
+/// still append-only; a time a database cannot read is none where a conversation may lack
+/// it, else the epoch.
 #[tokio::test]
 async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     let dir = tempfile::tempdir().unwrap();
@@ -767,6 +765,22 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
         .await
         .unwrap();
     }
+    // Message times in microseconds, from before and after 1970: rounded down.
+    for (id, micros) in [(1, 1_764_761_215_999_999_i64), (2, -1_500_000)] {
+        sqlx::query(
+            "INSERT INTO messages (id, folder, uidvalidity, uid, thread_id, message_id, date,
+                 arrived, processed)
+             VALUES ($1, 'INBOX', 7, $2, 1, $3, $4, $5, 1)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(format!("m{id}@fjordkraft.example"))
+        .bind(micros)
+        .bind(micros + 60_000_000)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     for (conversation, at, kind) in [
         (1, "2026-11-02T09:00:00+00:00", "tracked"),
         (1, "2026-11-04T10:15:30.5+00:00", "touch"),
@@ -796,10 +810,10 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     assert_eq!(one.first_touch_at, time("2026-11-02T09:00:00Z"));
     assert_eq!(
         one.last_touch_at,
-        time("2026-11-04T10:15:30.999999Z"),
+        time("2026-11-04T10:15:30Z"),
         "cut, not rounded"
     );
-    assert_eq!(one.last_inbound_at, Some(time("2026-11-05T08:00:00.25Z")));
+    assert_eq!(one.last_inbound_at, Some(time("2026-11-05T08:00:00Z")));
     assert_eq!(one.next_due, Some(time("2026-11-09T07:00:00Z")));
     assert_eq!(one.wait_from, Some(time("2026-11-04T10:15:30Z")));
     assert_eq!((one.snoozed_until, one.version), (None, 2));
@@ -808,6 +822,13 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     let three = store.conversation(3).await.unwrap().expect("kept");
     assert!(three.first_touch_at <= time("1970-01-01T00:00:00Z"));
     assert_eq!((three.last_inbound_at, three.next_due), (None, None));
+
+    let m = store.message(1).await.unwrap().expect("kept");
+    assert_eq!(m.date, time("2025-12-03T11:26:55Z"));
+    assert_eq!(m.arrived, time("2025-12-03T11:27:55Z"));
+    let m = store.message(2).await.unwrap().expect("kept");
+    assert_eq!(m.date, time("1969-12-31T23:59:58Z"));
+    assert_eq!(m.arrived, time("1970-01-01T00:00:58Z"));
 
     // Compared as times: the earliest due after the 5th is the 6th, then the 9th.
     let due = store
@@ -824,11 +845,11 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     let at: Vec<_> = history.iter().map(|e| e.at).collect();
     assert_eq!(
         at,
-        [time("2026-11-02T09:00:00Z"), time("2026-11-04T10:15:30.5Z")]
+        [time("2026-11-02T09:00:00Z"), time("2026-11-04T10:15:30Z")]
     );
     assert_eq!(history[1].detail, "as it was");
     let between = store
-        .events_between(time("2026-10-01T09:00:00Z"), time("2026-11-04T10:15:30.5Z"))
+        .events_between(time("2026-10-01T09:00:00Z"), time("2026-11-04T10:15:30Z"))
         .await
         .unwrap();
     let ids: Vec<i64> = between.iter().map(|(id, _)| *id).collect();

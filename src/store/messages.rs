@@ -539,7 +539,7 @@ impl Store {
     fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
         let date = read_time(row.get("date")).map_err(|e| self.error(e))?;
         let arrived = match row.get::<Option<i64>, _>("arrived") {
-            Some(micros) => read_time(micros).map_err(|e| self.error(e))?,
+            Some(seconds) => read_time(seconds).map_err(|e| self.error(e))?,
             None => date,
         };
         Ok(StoredMessage {

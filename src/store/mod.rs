@@ -816,18 +816,19 @@ fn url_path(path: &Path) -> String {
     out
 }
 
-/// A time as the store keeps it: microseconds since the Unix epoch, UTC. So are a message's
-/// Date and arrival (migration 0016), a conversation's times and its history's (migration
-/// 0017); drafts, summaries and the rest keep RFC 3339 text. A pass reads its clock to the
-/// microsecond (`engine::pass_on`), so a time it gives reads back equal.
+/// A time as the store keeps it: whole seconds since the Unix epoch, UTC, as a message's
+/// Date and arrival, a conversation's times and its history's are kept (migration 0017);
+/// drafts, summaries and the rest keep RFC 3339 text. Four bytes each in SQLite until 2038
+/// (eight as microseconds, 25 as text). A Date and an INTERNALDATE are whole seconds, and a
+/// pass reads its clock to the second (`engine::pass_on`), so a time it gives reads back
+/// equal; any other time is cut to the second before it.
 pub(crate) fn stored_time(time: DateTime<Utc>) -> i64 {
-    time.timestamp_micros()
+    time.timestamp()
 }
 
 /// A time as [`stored_time`] stored it.
-pub(crate) fn read_time(micros: i64) -> std::result::Result<DateTime<Utc>, String> {
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| format!("bad time {micros} µs in the store"))
+pub(crate) fn read_time(seconds: i64) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("bad time {seconds} s in the store"))
 }
 
 /// Reads a time stored as RFC 3339 text.
