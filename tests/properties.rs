@@ -15,7 +15,7 @@ use nudge::model::{
     Conversation, Deferral, Departure, Heard, Message, MessageClass, Origin, State,
 };
 use nudge::rules::link::Index;
-use nudge::rules::{inert, recipients, Effect, Facts, LastTouch, Rules};
+use nudge::rules::{inert, recipients, recipients_read, Effect, Facts, LastTouch, Rules};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 
@@ -484,6 +484,35 @@ fn a_message_stored_as_applied_changes_nothing() {
             ) {
                 prop_assert!(effects.is_empty(), "{message:?} made {effects:?}");
             }
+        }
+        Ok(())
+    });
+}
+
+/// The recipients the store does not keep ([`recipients_read`]: those of mail from others)
+/// change nothing: the same mailbox without them makes the same effects, message by message.
+#[test]
+fn the_recipients_the_store_drops_change_nothing() {
+    let (account, tracking) = (account(), tracking());
+    let rules = rules_for(&account, &tracking);
+    run("recipients dropped", |to, draws| {
+        let messages = mailbox(&to, &draws);
+        let mut kept = messages.clone();
+        for m in &mut kept {
+            if !recipients_read(m.from_seller) {
+                m.to.clear();
+                m.cc.clear();
+            }
+        }
+        let whole = play(&rules, &messages);
+        let lean = play(&rules, &kept);
+        for ((message, effects, _), (_, lean_effects, _)) in whole.iter().zip(&lean) {
+            prop_assert_eq!(
+                format!("{effects:?}"),
+                format!("{lean_effects:?}"),
+                "{:?}",
+                message
+            );
         }
         Ok(())
     });

@@ -380,5 +380,80 @@ async fn list_mail_is_stored_applied_with_what_threads_it() {
         .contains(&thread));
     let full = store.message(bounce).await.unwrap().unwrap();
     assert_eq!(full.subject, "Beste CRM?");
-    assert_eq!(full.to.len(), 1);
+    assert_eq!(full.references, ["p@x"]);
+}
+
+/// Of a message the store keeps whom it addresses only when the seller wrote it (a touch's
+/// prospects, a draft's recipients), and of its flags only `\Flagged`.
+#[tokio::test]
+async fn recipients_are_kept_of_the_sellers_mail_and_only_the_flag_that_is_read() {
+    let (_dir, store, _) = open().await;
+    let people = |addresses: &[&str]| -> Vec<Mailbox> {
+        addresses
+            .iter()
+            .map(|a| Mailbox {
+                address: a.to_string(),
+                name: Some("N".into()),
+            })
+            .collect()
+    };
+    let mut ids = Vec::new();
+    for (uid, (folder, from_seller, flags)) in [
+        ("Sent", true, vec!["\\Seen", "\\Flagged"]),
+        ("INBOX", false, vec!["\\Seen", "$Label1", "\\flagged"]),
+        ("INBOX", false, vec!["\\Seen", "\\Answered"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let uid = uid as u32 + 1;
+        let message = NewMessage {
+            folder: folder.into(),
+            uidvalidity: 7,
+            uid,
+            mail: Mail {
+                to: people(&["ingrid@fjordkraft.no"]),
+                cc: people(&["per@fjordkraft.no", "kari@fjordsalg.no"]),
+                ..mail(Some(&format!("m{uid}@x")), &[], &[])
+            },
+            gm_thrid: None,
+            internal_date: None,
+            flags: flags.into_iter().map(String::from).collect(),
+            from_seller,
+            automated: false,
+            origin: if from_seller {
+                nudge::model::Origin::Sent
+            } else {
+                nudge::model::Origin::Inbox
+            },
+            class: (!from_seller).then_some(MessageClass::Reply),
+        };
+        let state = FolderState {
+            name: folder.into(),
+            uidvalidity: 7,
+            last_uid: uid,
+            highest_modseq: None,
+        };
+        ids.extend(
+            store
+                .store_messages(&[message], &state, "inbox", Utc::now())
+                .await
+                .unwrap(),
+        );
+    }
+    let read = |id| {
+        let store = &store;
+        async move { store.message(id).await.unwrap().unwrap() }
+    };
+    let sent = read(ids[0]).await;
+    assert_eq!(sent.to.len(), 1);
+    assert_eq!(sent.cc.len(), 2);
+    assert_eq!(sent.cc[0].name.as_deref(), Some("N"));
+    assert_eq!(sent.flags, ["\\Flagged"]);
+    let flagged = read(ids[1]).await;
+    assert!(flagged.to.is_empty() && flagged.cc.is_empty());
+    assert!(flagged.is_flagged());
+    assert_eq!(flagged.subject, "Tilbud", "the rest is kept");
+    let plain = read(ids[2]).await;
+    assert!(plain.flags.is_empty(), "{:?}", plain.flags);
 }

@@ -722,6 +722,13 @@ pub fn inert(
     }
 }
 
+/// True when anything reads whom a message addresses (its To and Cc): only of the seller's
+/// own mail, for a touch's prospects ([`Rules::prospects`]) and a draft's recipients
+/// ([`recipients::for_draft`]). The store keeps no recipients of mail from others.
+pub fn recipients_read(from_seller: bool) -> bool {
+    from_seller
+}
+
 /// True when a message's In-Reply-To and References name no message but itself.
 fn names_only_itself(message: &Message) -> bool {
     message

@@ -260,6 +260,23 @@ fn stored_mailboxes(list: &[crate::mail::parse::Mailbox]) -> String {
     out
 }
 
+/// The recipients the store keeps of `message`: those of the seller's own mail, none of
+/// mail from others ([`crate::rules::recipients_read`]).
+fn recipients_kept(message: &NewMessage, list: &[crate::mail::parse::Mailbox]) -> String {
+    if crate::rules::recipients_read(message.from_seller) {
+        stored_mailboxes(list)
+    } else {
+        String::new()
+    }
+}
+
+/// The flags the store keeps: `\Flagged`, which tracking mode "flagged" reads; nothing reads
+/// the others (`\Seen`, `\Answered`, keywords).
+fn kept_flags(flags: &[String]) -> String {
+    let flagged = flags.iter().any(|f| f.eq_ignore_ascii_case("\\Flagged"));
+    if flagged { "\\Flagged" } else { "" }.to_string()
+}
+
 /// Recipients as [`stored_mailboxes`] writes them, and as JSON; what cannot be read is no
 /// recipient.
 pub(super) fn read_mailboxes(text: &str) -> Vec<crate::mail::parse::Mailbox> {
@@ -326,13 +343,13 @@ impl<'m> MessageValues<'m> {
             refs: mail.references.join(" "),
             from_addr: from.map(|f| f.address.as_str()).unwrap_or(""),
             from_name: from.and_then(|f| f.name.as_deref()),
-            to: stored_mailboxes(&mail.to),
-            cc: stored_mailboxes(&mail.cc),
+            to: recipients_kept(message, &mail.to),
+            cc: recipients_kept(message, &mail.cc),
             subject: &mail.subject,
             date: super::stored_time(date),
             arrived: super::stored_time(arrived),
             sent: date,
-            flags: message.flags.join(" "),
+            flags: kept_flags(&message.flags),
             from_seller: message.from_seller,
             automated: message.automated,
             class: message.class.map(MessageClass::name),
@@ -518,7 +535,7 @@ pub(super) async fn store_batch(
             sqlx::query("UPDATE messages SET uidvalidity = $1, uid = $2, flags = $3 WHERE id = $4")
                 .bind(uidvalidity)
                 .bind(i64::from(message.uid))
-                .bind(message.flags.join(" "))
+                .bind(kept_flags(&message.flags))
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
