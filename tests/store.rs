@@ -436,6 +436,14 @@ async fn the_conversations_a_message_can_concern_are_found_by_thread_address_and
         .await
         .unwrap();
     assert_eq!(threads_of(found), vec![1, 2]);
+    // By a public suffix (a team's suppression of a whole country), which has no rows.
+    for (suffix, threads) in [("no", vec![1, 2]), ("example", vec![2, 3, 4])] {
+        let found = store
+            .conversations_concerning(&[], &[], &[], &strings(&[suffix]))
+            .await
+            .unwrap();
+        assert_eq!(threads_of(found), threads, "{suffix}");
+    }
     let found = store
         .conversations_concerning(
             &[5],

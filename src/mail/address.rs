@@ -135,6 +135,12 @@ pub fn organisation_domain(domain: &str) -> String {
     }
 }
 
+/// True when `domain` is a public suffix ("no", "kommune.no", "co.uk"): no organisation's
+/// own, by the Public Suffix List (or not a domain it can read).
+pub fn is_public_suffix(domain: &str) -> bool {
+    psl::domain_str(&domain.trim_end_matches('.').to_ascii_lowercase()).is_none()
+}
+
 /// True when two addresses belong to the same organisation (never for free-mail domains).
 pub fn same_organisation(a: &str, b: &str) -> bool {
     let (da, db) = (domain(a), domain(b));

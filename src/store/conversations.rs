@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{read_time, stored_time, Store};
 use crate::error::{Error, Result};
+use crate::mail::address::is_public_suffix;
 use crate::model::{Conversation, Event, EventKind};
 use crate::rules::machine::{self, Transition};
 use crate::rules::Effect;
@@ -56,21 +57,25 @@ fn domain_key(value: &str) -> String {
 }
 
 /// Every row of `conversation_domains` for these prospects: each one's domain key and every
-/// parent domain of it ("sales.acme.no", "acme.no", "no"), so that a lookup by organisation
-/// finds the conversations of its subdomains too. Sorted, without repeats.
+/// parent domain of it that is not a public suffix ("sales.acme.no", "acme.no", not "no"),
+/// so that a lookup by organisation finds the conversations of its subdomains too. A lookup
+/// by a public suffix (a team's suppression of "kommune.no") searches the rows instead
+/// ([`Store::conversations_concerning`]): it is rare, and its rows were one in two. Stores
+/// made before this keep the rows of suffixes they have. Sorted, without repeats.
 fn prospect_domains(prospects: &[String]) -> Vec<String> {
     let mut domains = Vec::new();
     for prospect in prospects {
         let key = domain_key(prospect);
+        if !key.is_empty() {
+            domains.push(key.clone());
+        }
         let mut domain = key.as_str();
-        loop {
-            if !domain.is_empty() {
-                domains.push(domain.to_string());
+        while let Some((_, parent)) = domain.split_once('.') {
+            if is_public_suffix(parent) {
+                break;
             }
-            match domain.split_once('.') {
-                Some((_, parent)) => domain = parent,
-                None => break,
-            }
+            domains.push(parent.to_string());
+            domain = parent;
         }
     }
     domains.sort_unstable();
@@ -647,15 +652,18 @@ impl Store {
             .collect();
         keys.sort_unstable();
         keys.dedup();
+        // Public suffixes have no rows of their own: their subdomains' rows are searched.
+        let suffixes: Vec<&String> = keys.iter().filter(|k| is_public_suffix(k)).collect();
         let mut conditions = vec![format!(
             "thread_id IN ({})",
             super::placeholders(threads.len().max(1))
         )];
         if !prospect_tests.is_empty() {
             conditions.push(format!(
-                "(id IN (SELECT conversation_id FROM conversation_domains WHERE domain IN ({}))
+                "(id IN (SELECT conversation_id FROM conversation_domains WHERE domain IN ({}){})
                   AND ({}) AND EXISTS (SELECT 1 FROM {elements} WHERE {}))",
                 super::placeholders(keys.len()),
+                " OR domain LIKE '%.' || ?".repeat(suffixes.len()),
                 vec![format!("{find}(conversations.prospects, ?) > 0"); domains.len()].join(" OR "),
                 prospect_tests.join(" OR ")
             ));
@@ -674,6 +682,9 @@ impl Store {
         if !prospect_tests.is_empty() {
             for key in &keys {
                 query = query.bind(key.as_str());
+            }
+            for suffix in &suffixes {
+                query = query.bind(suffix.as_str());
             }
             for domain in &domains {
                 query = query.bind(domain.as_str());
@@ -923,10 +934,15 @@ mod tests {
     }
 
     #[test]
-    fn a_prospect_is_found_at_its_domain_and_every_parent_domain() {
+    fn a_prospect_is_found_at_its_domain_and_every_parent_domain_but_a_public_suffix() {
         assert_eq!(
             prospect_domains(&["kari@Salg.Fjordkraft.no".into(), "ola@fjordkraft.no".into()]),
-            vec!["fjordkraft.no", "no", "salg.fjordkraft.no"]
+            vec!["fjordkraft.no", "salg.fjordkraft.no"]
+        );
+        assert_eq!(
+            prospect_domains(&["anne@bergen.kommune.no".into(), "ola@no".into()]),
+            vec!["bergen.kommune.no", "no"],
+            "kommune.no is a public suffix; an address's own domain is always there"
         );
         assert_eq!(prospect_domains(&["plain".into()]), vec!["plain"]);
         assert!(prospect_domains(&["x@".into()]).is_empty());
