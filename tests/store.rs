@@ -875,6 +875,63 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     pool.close().await;
 }
 
+/// A store that kept message classes by name (SQLite before migration 19, PostgreSQL before
+/// 8) reads the same classes after opening; a name no nudge wrote reads as none, as before.
+#[tokio::test]
+async fn message_classes_kept_by_name_read_the_same_after_opening() {
+    use nudge::model::MessageClass;
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::stores::fresh_config(dir.path());
+    let pool = raw_store_of_version(&config, 18, 7).await;
+    sqlx::query("INSERT INTO threads (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let classes = [
+        Some("bounce"),
+        Some("auto_reply"),
+        Some("opt_out"),
+        Some("reply"),
+        Some("automated"),
+        Some("from a newer nudge"),
+        None,
+    ];
+    for (id, class) in (1_i64..).zip(classes) {
+        sqlx::query(
+            "INSERT INTO messages (id, folder, uidvalidity, uid, thread_id, message_id, date,
+                 arrived, class, processed)
+             VALUES ($1, 'INBOX', 7, $2, 1, $3, 0, 0, $4, 1)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(format!("m{id}@fjordkraft.example"))
+        .bind(class)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = Store::connect(&config).await.expect("migrates");
+    let mut read = Vec::new();
+    for id in 1..=7 {
+        read.push(store.message(id).await.unwrap().expect("kept").class);
+    }
+    assert_eq!(
+        read,
+        [
+            Some(MessageClass::Bounce),
+            Some(MessageClass::AutoReply),
+            Some(MessageClass::OptOut),
+            Some(MessageClass::Reply),
+            Some(MessageClass::Automated),
+            None,
+            None
+        ]
+    );
+    store.integrity_check().await.unwrap();
+    store.close().await;
+}
+
 /// A pass plans again only the open conversations changed since they were planned, those
 /// due by now to be let go, and of those due a draft, as many as the day has room for (the
 /// first due); the others' due times still count for when to wake.

@@ -210,7 +210,7 @@ struct MessageValues<'m> {
     flags: String,
     from_seller: bool,
     automated: bool,
-    class: Option<&'static str>,
+    class: Option<i64>,
     organization: Option<&'m str>,
     /// Applied already: it can never change a conversation ([`crate::rules::inert`]).
     processed: bool,
@@ -352,7 +352,7 @@ impl<'m> MessageValues<'m> {
             flags: kept_flags(&message.flags),
             from_seller: message.from_seller,
             automated: message.automated,
-            class: message.class.map(MessageClass::name),
+            class: message.class.map(MessageClass::code),
             // Only mail from others names the prospect's company.
             organization: mail
                 .organization

@@ -1,14 +1,17 @@
 //! The names the store writes for the core's enums, and back. The only place where message
-//! classes, event kinds and folder roles are spelled as text.
+//! classes, event kinds and folder roles are spelled as text, and where a message's class is
+//! given the number the store keeps of it (one byte where its name took up to ten).
 
 use crate::rules::{EventKind, MessageClass, Origin};
 
-const CLASSES: [(MessageClass, &str); 5] = [
-    (MessageClass::Bounce, "bounce"),
-    (MessageClass::AutoReply, "auto_reply"),
-    (MessageClass::OptOut, "opt_out"),
-    (MessageClass::Reply, "reply"),
-    (MessageClass::Automated, "automated"),
+/// Each class, its name, and the number `messages.class` keeps (migration 0019 turned the
+/// stored names into these: the numbers never change).
+const CLASSES: [(MessageClass, &str, i64); 5] = [
+    (MessageClass::Bounce, "bounce", 1),
+    (MessageClass::AutoReply, "auto_reply", 2),
+    (MessageClass::OptOut, "opt_out", 3),
+    (MessageClass::Reply, "reply", 4),
+    (MessageClass::Automated, "automated", 5),
 ];
 
 const EVENT_KINDS: [(EventKind, &str); 17] = [
@@ -44,14 +47,35 @@ impl MessageClass {
     pub fn name(self) -> &'static str {
         CLASSES
             .iter()
-            .find(|(c, _)| *c == self)
-            .map(|(_, n)| *n)
+            .find(|(c, _, _)| *c == self)
+            .map(|(_, n, _)| *n)
             .unwrap_or("automated")
     }
 
-    /// The class a stored name stands for.
+    /// The class a name stands for.
     pub fn from_name(name: &str) -> Option<MessageClass> {
-        CLASSES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+        CLASSES
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(c, _, _)| *c)
+    }
+
+    /// The number the store keeps for this class.
+    pub fn code(self) -> i64 {
+        CLASSES
+            .iter()
+            .find(|(c, _, _)| *c == self)
+            .map(|(_, _, code)| *code)
+            .unwrap_or(5)
+    }
+
+    /// The class a stored number stands for; `None` for a number this nudge does not know
+    /// (written by a newer one).
+    pub fn from_code(code: i64) -> Option<MessageClass> {
+        CLASSES
+            .iter()
+            .find(|(_, _, c)| *c == code)
+            .map(|(class, _, _)| *class)
     }
 }
 
@@ -107,10 +131,13 @@ mod tests {
 
     #[test]
     fn names_go_both_ways() {
-        for (class, name) in CLASSES {
+        for (class, name, code) in CLASSES {
             assert_eq!(class.name(), name);
             assert_eq!(MessageClass::from_name(name), Some(class));
+            assert_eq!(class.code(), code);
+            assert_eq!(MessageClass::from_code(code), Some(class));
         }
+        assert_eq!(MessageClass::from_code(0), None);
         for (kind, name) in EVENT_KINDS {
             assert_eq!(kind.name(), name);
             assert_eq!(EventKind::from_name(name), kind);

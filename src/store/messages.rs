@@ -198,7 +198,7 @@ impl Store {
                 let class = text.class.as_ref();
                 query = query
                     .bind(text.id)
-                    .bind(class.map(|c| c.class.name()))
+                    .bind(class.map(|c| c.class.code()))
                     .bind(class.and_then(|c| c.return_date).map(|d| d.to_string()))
                     .bind(class.and_then(|c| c.returned_message_id.clone()))
                     .bind(class.and_then(|c| c.failed_recipient.clone()))
@@ -566,9 +566,8 @@ impl Store {
             from_seller: row.get::<i64, _>("from_seller") != 0,
             automated: row.get::<i64, _>("automated") != 0,
             class: row
-                .get::<Option<String>, _>("class")
-                .as_deref()
-                .and_then(MessageClass::from_name),
+                .get::<Option<i64>, _>("class")
+                .and_then(MessageClass::from_code),
             return_date: row
                 .get::<Option<String>, _>("return_date")
                 .and_then(|d| d.parse().ok()),
