@@ -721,7 +721,16 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     let dir = tempfile::tempdir().unwrap();
     let config = support::stores::fresh_config(dir.path());
     let pool = raw_store_of_version(&config, 16, 5).await;
-    let conversations: [(i64, &str, &str, Option<&str>, Option<&str>, Option<&str>); 3] = [
+    // Id, first and last touch, last inbound, next due, waiting from.
+    type Times<'a> = (
+        i64,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let conversations: [Times; 3] = [
         (
             1,
             "2026-11-02T09:00:00+00:00",
