@@ -122,12 +122,7 @@ async fn history_is_append_only() {
         .execute(&pool)
         .await
         .unwrap();
-    let update = sqlx::query("UPDATE events SET kind = 'changed'")
-        .execute(&pool)
-        .await;
-    assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
-    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_history_refuses_changes(&pool).await;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
         .fetch_one(&pool)
         .await
@@ -254,6 +249,38 @@ async fn raw_store_of_version(
             pool
         }
     }
+}
+
+/// The store itself refuses to change or delete a history row.
+async fn assert_history_refuses_changes(pool: &sqlx::AnyPool) {
+    let update = sqlx::query("UPDATE events SET kind = 'changed'")
+        .execute(pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events").execute(pool).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+}
+
+/// The instant an RFC 3339 text names.
+fn time(text: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A store of an earlier version (`sqlite`, `postgres`) in `dir`, raw, with thread 1.
+async fn old_store_with_a_thread(
+    dir: &tempfile::TempDir,
+    sqlite: i64,
+    postgres: i64,
+) -> (nudge::config::StoreConfig, sqlx::AnyPool) {
+    let config = support::stores::fresh_config(dir.path());
+    let pool = raw_store_of_version(&config, sqlite, postgres).await;
+    sqlx::query("INSERT INTO threads (id) VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    (config, pool)
 }
 
 /// `migrator`'s migrations up to `version`, every one of them.
@@ -621,12 +648,7 @@ async fn a_store_threaded_by_message_id_text_is_threaded_by_key_after_opening() 
 #[tokio::test]
 async fn message_times_kept_as_text_read_the_same_after_opening() {
     let dir = tempfile::tempdir().unwrap();
-    let config = support::stores::fresh_config(dir.path());
-    let pool = raw_store_of_version(&config, 15, 4).await;
-    sqlx::query("INSERT INTO threads (id) VALUES (1)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let (config, pool) = old_store_with_a_thread(&dir, 15, 4).await;
     let rows: [(i64, &str, Option<&str>, i64); 5] = [
         (
             1,
@@ -674,11 +696,6 @@ async fn message_times_kept_as_text_read_the_same_after_opening() {
     pool.close().await;
 
     let store = Store::connect(&config).await.expect("migrates");
-    let time = |text: &str| {
-        chrono::DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
     let read = |id| {
         let store = &store;
         async move { store.message(id).await.unwrap().expect("kept") }
@@ -818,11 +835,6 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     pool.close().await;
 
     let store = Store::connect(&config).await.expect("migrates");
-    let time = |text: &str| {
-        chrono::DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
     let one = store.conversation(1).await.unwrap().expect("kept");
     assert_eq!(one.first_touch_at, time("2026-11-02T09:00:00Z"));
     assert_eq!(
@@ -875,12 +887,7 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
     store.close().await;
 
     let pool = support::stores::raw(&config).await;
-    let update = sqlx::query("UPDATE events SET kind = 'changed'")
-        .execute(&pool)
-        .await;
-    assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
-    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_history_refuses_changes(&pool).await;
     pool.close().await;
 }
 
@@ -890,12 +897,7 @@ async fn conversation_times_kept_as_text_read_the_same_after_opening() {
 async fn message_classes_kept_by_name_read_the_same_after_opening() {
     use nudge::model::MessageClass;
     let dir = tempfile::tempdir().unwrap();
-    let config = support::stores::fresh_config(dir.path());
-    let pool = raw_store_of_version(&config, 18, 7).await;
-    sqlx::query("INSERT INTO threads (id) VALUES (1)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let (config, pool) = old_store_with_a_thread(&dir, 18, 7).await;
     let classes = [
         Some("bounce"),
         Some("auto_reply"),
