@@ -265,6 +265,12 @@ pub struct Message {
     pub organization: Option<String>,
 }
 
+/// True when IMAP flags include `\Flagged` (the only flag nudge reads: tracking mode
+/// "flagged").
+pub fn flagged(flags: &[String]) -> bool {
+    flags.iter().any(|f| f.eq_ignore_ascii_case("\\Flagged"))
+}
+
 impl Message {
     /// To and Cc.
     pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
@@ -272,9 +278,7 @@ impl Message {
     }
 
     pub fn is_flagged(&self) -> bool {
-        self.flags
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case("\\Flagged"))
+        flagged(&self.flags)
     }
 
     /// True when its In-Reply-To or References name `message_id`.

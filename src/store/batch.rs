@@ -273,8 +273,12 @@ fn recipients_kept(message: &NewMessage, list: &[crate::mail::parse::Mailbox]) -
 /// The flags the store keeps: `\Flagged`, which tracking mode "flagged" reads; nothing reads
 /// the others (`\Seen`, `\Answered`, keywords).
 fn kept_flags(flags: &[String]) -> String {
-    let flagged = flags.iter().any(|f| f.eq_ignore_ascii_case("\\Flagged"));
-    if flagged { "\\Flagged" } else { "" }.to_string()
+    if crate::model::flagged(flags) {
+        "\\Flagged"
+    } else {
+        ""
+    }
+    .to_string()
 }
 
 /// Recipients as [`stored_mailboxes`] writes them, and as JSON; what cannot be read is no
