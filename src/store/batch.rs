@@ -373,15 +373,14 @@ impl<'m> MessageValues<'m> {
 
     /// List mail as the store keeps it: what threads it and marks its thread as a list's
     /// (who sent it, when, its ids), and the company it names (a draft greets the company of
-    /// the prospect's latest message, whatever tool sent it). Nothing reads its subject,
-    /// recipients or flags.
+    /// the prospect's latest message, whatever tool sent it). Nothing reads its subject or
+    /// flags; its recipients, as those of all mail from others, are never kept
+    /// ([`recipients_kept`]).
     fn kept_of_list_mail(self) -> MessageValues<'m> {
         MessageValues {
             in_reply_to: String::new(),
             refs: String::new(),
             from_name: None,
-            to: String::new(),
-            cc: String::new(),
             subject: "",
             flags: String::new(),
             ..self
