@@ -409,6 +409,13 @@ fn stored_messages_keep_their_own_flags_and_no_empty_names() {
         0,
         "only \\Flagged is kept"
     );
+    // Whom a message addresses is kept of the seller's own mail only.
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE from_seller = 0 AND (to_addrs <> '' OR cc_addrs <> '')"),
+        0,
+        "no recipients of mail from others"
+    );
+    assert!(count("SELECT count(*) FROM messages WHERE from_seller = 0") > 0);
     // Recipients as lines, address and a tab and the name; no JSON for plain names, and
     // never a name that is not there.
     assert!(count("SELECT count(*) FROM messages WHERE to_addrs LIKE '%\t%'") > 0);
