@@ -514,6 +514,8 @@ async fn idle_session(config: &Config, wake: &Notify, shutdown: &CancellationTok
         return Ok(());
     }
     let mut inbox = IdleInbox::examine(connection).await?;
+    // From here on the server reports every change, even one made before IDLE starts.
+    debug!("watching INBOX");
     // Something may have arrived while we were away.
     wake.notify_one();
     loop {

@@ -180,6 +180,15 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
         "{told:?}"
     );
 
+    // Ola's reply comes once his INBOX watcher is in place, so that the watcher sees it arrive
+    // (a reply already there is found by the pass the watcher starts as it connects).
+    let watching = wait_until(Duration::from_secs(15), || {
+        daemon
+            .log()
+            .lines()
+            .any(|l| l.contains(OLA) && l.contains("watching INBOX"))
+    });
+    assert!(watching.is_some(), "Ola's watcher:\n{}", daemon.log());
     reply_to(&dovecot, OLA, 2);
     let withdrawn = wait_until(Duration::from_secs(15), || drafts_of(&dovecot, OLA) == 0);
     assert!(
