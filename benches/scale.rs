@@ -7,6 +7,9 @@
 //!
 //! - **floor**: one `UID FETCH 1:*` of the header fields nudge reads, per folder, bytes read
 //!   and thrown away;
+//! - **text floor**: the texts the first sync read (SPEC 4: an opt-out, a bounce or a return
+//!   date is in the text, also of old mail), fetched alone, as many to a FETCH as nudge asks;
+//!   a first sync costs the server at least both floors;
 //! - **python**: a plain imaplib + email script that fetches the same, threads by References
 //!   and counts the conversations where the seller wrote last;
 //! - **nudge first sync** (`sync --dry-run`, `lookback_days = 3650`), wall time and peak RSS;
@@ -49,37 +52,9 @@ async fn quiet_floor(dovecot: &Dovecot) -> f64 {
 /// One session over TLS: log in, EXAMINE each folder and, when `fetch`, FETCH its headers.
 async fn session(dovecot: &Dovecot, fetch: bool) -> (f64, usize) {
     let started = Instant::now();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.imaps_port()))
-        .await
-        .expect("connect");
-    let mut tls = tls_handshake(dovecot.ca(), tcp).await.expect("TLS");
     let mut buffer = vec![0u8; 1 << 16];
     let mut bytes = 0;
-    async fn until<S: AsyncReadExt + Unpin>(
-        stream: &mut S,
-        buffer: &mut [u8],
-        end: &[u8],
-    ) -> usize {
-        let mut total = 0;
-        // A tagged reply may be the first line read.
-        let mut tail: Vec<u8> = b"\r\n".to_vec();
-        loop {
-            let n = stream.read(buffer).await.expect("read");
-            assert!(n > 0, "the server closed the connection");
-            total += n;
-            tail.extend_from_slice(&buffer[..n]);
-            if tail.windows(end.len()).any(|w| w == end) {
-                return total;
-            }
-            let keep = tail.len().saturating_sub(end.len() + 256);
-            tail.drain(..keep);
-        }
-    }
-    until(&mut tls, &mut buffer, b"* OK").await;
-    tls.write_all(format!("L LOGIN \"{SELLER}\" \"{PASSWORD}\"\r\n").as_bytes())
-        .await
-        .expect("write");
-    until(&mut tls, &mut buffer, b"\r\nL ").await;
+    let mut tls = logged_in(dovecot, &mut buffer).await;
     for folder in FOLDERS {
         tls.write_all(format!("E EXAMINE \"{folder}\"\r\n").as_bytes())
             .await
@@ -101,6 +76,94 @@ async fn session(dovecot: &Dovecot, fetch: bool) -> (f64, usize) {
     }
     tls.write_all(b"Q LOGOUT\r\n").await.ok();
     (started.elapsed().as_secs_f64(), bytes)
+}
+
+/// Reads from `stream` until `end` has been read; returns how many bytes were read.
+async fn until<S: AsyncReadExt + Unpin>(stream: &mut S, buffer: &mut [u8], end: &[u8]) -> usize {
+    let mut total = 0;
+    // A tagged reply may be the first line read.
+    let mut tail: Vec<u8> = b"\r\n".to_vec();
+    loop {
+        let n = stream.read(buffer).await.expect("read");
+        assert!(n > 0, "the server closed the connection");
+        total += n;
+        tail.extend_from_slice(&buffer[..n]);
+        if tail.windows(end.len()).any(|w| w == end) {
+            return total;
+        }
+        let keep = tail.len().saturating_sub(end.len() + 256);
+        tail.drain(..keep);
+    }
+}
+
+/// A session over TLS, logged in as the seller.
+async fn logged_in(
+    dovecot: &Dovecot,
+    buffer: &mut [u8],
+) -> impl AsyncReadExt + AsyncWriteExt + Unpin {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", dovecot.imaps_port()))
+        .await
+        .expect("connect");
+    let mut tls = tls_handshake(dovecot.ca(), tcp).await.expect("TLS");
+    until(&mut tls, buffer, b"* OK").await;
+    tls.write_all(format!("L LOGIN \"{SELLER}\" \"{PASSWORD}\"\r\n").as_bytes())
+        .await
+        .expect("write");
+    until(&mut tls, buffer, b"\r\nL ").await;
+    tls
+}
+
+/// The server's floor for the texts a first sync reads: the messages whose text nudge read
+/// (`wanted`, by folder), their text alone, as many to a FETCH as nudge asks. SPEC 4 has a
+/// first sync read them (an opt-out, a bounce or a return date is in the text, also of old
+/// mail), so a first sync costs at least the header floor and this.
+async fn text_floor(dovecot: &Dovecot, wanted: &[(String, Vec<u32>)]) -> f64 {
+    let started = Instant::now();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut tls = logged_in(dovecot, &mut buffer).await;
+    for (folder, uids) in wanted {
+        tls.write_all(format!("E EXAMINE \"{folder}\"\r\n").as_bytes())
+            .await
+            .expect("write");
+        until(&mut tls, &mut buffer, b"\r\nE ").await;
+        for batch in uids.chunks(nudge::engine::TEXT_BATCH) {
+            let set: Vec<String> = batch.iter().map(u32::to_string).collect();
+            tls.write_all(
+                format!(
+                    "F UID FETCH {} (BODY.PEEK[TEXT]<0.65536>)\r\n",
+                    set.join(",")
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("write");
+            until(&mut tls, &mut buffer, b"\r\nF ").await;
+        }
+    }
+    tls.write_all(b"Q LOGOUT\r\n").await.ok();
+    started.elapsed().as_secs_f64()
+}
+
+/// The messages of nudge's store whose text it read, by folder.
+async fn texts_read(nudge: &Nudge) -> Vec<(String, Vec<u32>)> {
+    use sqlx::Row as _;
+    let url = format!("sqlite://{}?mode=ro", nudge.store_path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("the store");
+    let rows =
+        sqlx::query("SELECT folder, uid FROM messages WHERE has_body = 1 ORDER BY folder, uid")
+            .fetch_all(&pool)
+            .await
+            .expect("the texts read");
+    pool.close().await;
+    let mut wanted: Vec<(String, Vec<u32>)> = Vec::new();
+    for row in rows {
+        let (folder, uid): (String, i64) = (row.get(0), row.get(1));
+        match wanted.last_mut() {
+            Some((last, uids)) if *last == folder => uids.push(uid as u32),
+            _ => wanted.push((folder, vec![uid as u32])),
+        }
+    }
+    wanted
 }
 
 /// What a technical seller would write in an afternoon: imaplib, the email package, threads
@@ -200,6 +263,10 @@ fn store_bytes(nudge: &Nudge) -> u64 {
 struct Row {
     size: usize,
     floor: f64,
+    /// The server's floor for the texts a first sync reads ([`text_floor`]).
+    text_floor: f64,
+    /// How many texts the first sync read.
+    texts: usize,
     python: f64,
     first: f64,
     first_rss: u64,
@@ -268,6 +335,15 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     // A real store: first sync, then passes with no change and with one new reply.
     let nudge = Nudge::new(&dovecot, config);
     let (real_first, _, _, _) = nudge_sync(&nudge, &["sync", "--now", NOW]);
+    let wanted = runtime.block_on(texts_read(&nudge));
+    let texts = wanted.iter().map(|(_, uids)| uids.len()).sum();
+    let text_floors: Vec<f64> = (0..runs)
+        .map(|_| runtime.block_on(text_floor(&dovecot, &wanted)))
+        .collect();
+    eprintln!(
+        "{size}: the first sync read {texts} texts; their floor {:.2} s",
+        median(text_floors.clone())
+    );
     let mut resyncs = Vec::new();
     let mut resync_rss = Vec::new();
     let mut replies = Vec::new();
@@ -310,6 +386,8 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     Row {
         size,
         floor: median(floors),
+        text_floor: median(text_floors),
+        texts,
         python: median(pythons),
         first: median(firsts),
         first_rss: median(first_rss) as u64,
@@ -344,24 +422,29 @@ fn main() {
     println!(
         "median of {runs} runs; times in seconds; RSS in MiB; store in bytes per message; \
          (CPU): nudge's own time in the pass, user and system; server floor: log in and \
-         EXAMINE the folders, just before the no-change pass"
+         EXAMINE the folders, just before the no-change pass; texts: how many texts a first \
+         sync reads, and the server's floor for them alone; ×(floor+texts): the first sync \
+         against both floors"
     );
     println!(
-        "| messages | floor | python | nudge first sync | ×floor | python÷nudge | peak RSS | \
-         real first sync | no-change pass (CPU) | server floor | RSS | one-reply pass (CPU) | \
+        "| messages | floor | python | nudge first sync | ×floor | python÷nudge | texts (floor) | \
+         ×(floor+texts) | peak RSS | real first sync | no-change pass (CPU) | server floor | RSS | one-reply pass (CPU) | \
          store/msg | µs/msg |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {:.2} | {:.3} ({:.3}) | {:.3} | \
-             {} | {:.3} ({:.3}) | {} | {:.0} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {} ({:.2}) | {:.1} | {} | {:.2} | \
+             {:.3} ({:.3}) | {:.3} | {} | {:.3} ({:.3}) | {} | {:.0} |",
             r.size,
             r.floor,
             r.python,
             r.first,
             r.first / r.floor,
             r.python / r.first,
+            r.texts,
+            r.text_floor,
+            r.first / (r.floor + r.text_floor),
             r.first_rss / 1024,
             r.real_first,
             r.resync,

@@ -33,7 +33,7 @@ use crate::summary;
 /// How many messages one FETCH of headers asks for.
 const BATCH: usize = 500;
 /// How many messages one FETCH of texts asks for: each answer holds up to 160 KiB.
-const TEXT_BATCH: usize = 100;
+pub const TEXT_BATCH: usize = 100;
 /// A pass that stores at least this many messages refreshes the store's query statistics.
 const FRESH_STATISTICS: usize = 1000;
 /// How much of a message's new text is kept for quoting and summaries.
