@@ -11,12 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
 use super::messages::{merge_threads, thread_key, NewMessage, THREAD_OF_KEY};
-use super::{placeholders, IN_CHUNK};
+use super::{in_list, in_list_len, placeholders, shaped, IN_CHUNK};
 use crate::mail::address::{domain, organisation_domain};
 use crate::model::{MessageClass, Origin};
-
-/// SQLite allows 32,766 variables in one statement; a multi-row INSERT stays well below.
-const VARIABLES: usize = 30_000;
 
 type Tx<'t> = Transaction<'t, Any>;
 
@@ -73,12 +70,12 @@ pub(super) async fn insert_rows<T>(
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
 ) -> Result<(), sqlx::Error> {
     let group = format!("({})", placeholders(width));
-    for chunk in items.chunks((VARIABLES / width).max(1)) {
+    for chunk in shaped(items, width) {
         let sql = format!(
             "INSERT INTO {head} VALUES {} {tail}",
             vec![group.as_str(); chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(numbered(super::Backend::of(tx), sql)).persistent(false);
+        let mut query = sqlx::query(numbered(super::Backend::of(tx), sql));
         for item in chunk {
             query = bind(query, item);
         }
@@ -416,13 +413,12 @@ where
     for chunk in keys.chunks(IN_CHUNK) {
         let mut query = sqlx::query_as::<_, (O, i64)>(numbered(
             super::Backend::of(tx),
-            sql.replace("{}", &placeholders(chunk.len())),
-        ))
-        .persistent(false);
+            sql.replace("{}", &placeholders(in_list_len(chunk.len()))),
+        ));
         if let Some((folder, uidvalidity)) = scope {
             query = query.bind(folder).bind(uidvalidity);
         }
-        for key in chunk {
+        for key in in_list(chunk) {
             query = query.bind(key.clone());
         }
         found.extend(query.fetch_all(&mut **tx).await?);
