@@ -56,23 +56,15 @@ async fn session(dovecot: &Dovecot, fetch: bool) -> (f64, usize) {
     let mut bytes = 0;
     let mut tls = logged_in(dovecot, &mut buffer).await;
     for folder in FOLDERS {
-        tls.write_all(format!("E EXAMINE \"{folder}\"\r\n").as_bytes())
-            .await
-            .expect("write");
-        until(&mut tls, &mut buffer, b"\r\nE ").await;
+        command(&mut tls, &mut buffer, "E", &format!("EXAMINE \"{folder}\"")).await;
         if !fetch {
             continue;
         }
-        tls.write_all(
-            format!(
-                "F UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS ({})])\r\n",
-                nudge::imap::sync::HEADER_FIELDS
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
-        bytes += until(&mut tls, &mut buffer, b"\r\nF ").await;
+        let fetch = format!(
+            "UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS ({})])",
+            nudge::imap::sync::HEADER_FIELDS
+        );
+        bytes += command(&mut tls, &mut buffer, "F", &fetch).await;
     }
     tls.write_all(b"Q LOGOUT\r\n").await.ok();
     (started.elapsed().as_secs_f64(), bytes)
@@ -96,6 +88,21 @@ async fn until<S: AsyncReadExt + Unpin>(stream: &mut S, buffer: &mut [u8], end: 
     }
 }
 
+/// Sends the command `text` tagged `tag` and reads until its tagged answer; returns how many
+/// bytes were read.
+async fn command<S: AsyncReadExt + AsyncWriteExt + Unpin>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    tag: &str,
+    text: &str,
+) -> usize {
+    stream
+        .write_all(format!("{tag} {text}\r\n").as_bytes())
+        .await
+        .expect("write");
+    until(stream, buffer, format!("\r\n{tag} ").as_bytes()).await
+}
+
 /// A session over TLS, logged in as the seller.
 async fn logged_in(
     dovecot: &Dovecot,
@@ -106,10 +113,13 @@ async fn logged_in(
         .expect("connect");
     let mut tls = tls_handshake(dovecot.ca(), tcp).await.expect("TLS");
     until(&mut tls, buffer, b"* OK").await;
-    tls.write_all(format!("L LOGIN \"{SELLER}\" \"{PASSWORD}\"\r\n").as_bytes())
-        .await
-        .expect("write");
-    until(&mut tls, buffer, b"\r\nL ").await;
+    command(
+        &mut tls,
+        buffer,
+        "L",
+        &format!("LOGIN \"{SELLER}\" \"{PASSWORD}\""),
+    )
+    .await;
     tls
 }
 
@@ -122,22 +132,11 @@ async fn text_floor(dovecot: &Dovecot, wanted: &[(String, Vec<u32>)]) -> f64 {
     let mut buffer = vec![0u8; 1 << 16];
     let mut tls = logged_in(dovecot, &mut buffer).await;
     for (folder, uids) in wanted {
-        tls.write_all(format!("E EXAMINE \"{folder}\"\r\n").as_bytes())
-            .await
-            .expect("write");
-        until(&mut tls, &mut buffer, b"\r\nE ").await;
+        command(&mut tls, &mut buffer, "E", &format!("EXAMINE \"{folder}\"")).await;
         for batch in uids.chunks(nudge::engine::TEXT_BATCH) {
             let set: Vec<String> = batch.iter().map(u32::to_string).collect();
-            tls.write_all(
-                format!(
-                    "F UID FETCH {} (BODY.PEEK[TEXT]<0.65536>)\r\n",
-                    set.join(",")
-                )
-                .as_bytes(),
-            )
-            .await
-            .expect("write");
-            until(&mut tls, &mut buffer, b"\r\nF ").await;
+            let fetch = format!("UID FETCH {} (BODY.PEEK[TEXT]<0.65536>)", set.join(","));
+            command(&mut tls, &mut buffer, "F", &fetch).await;
         }
     }
     tls.write_all(b"Q LOGOUT\r\n").await.ok();
@@ -337,13 +336,12 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     let (real_first, _, _, _) = nudge_sync(&nudge, &["sync", "--now", NOW]);
     let wanted = runtime.block_on(texts_read(&nudge));
     let texts = wanted.iter().map(|(_, uids)| uids.len()).sum();
-    let text_floors: Vec<f64> = (0..runs)
-        .map(|_| runtime.block_on(text_floor(&dovecot, &wanted)))
-        .collect();
-    eprintln!(
-        "{size}: the first sync read {texts} texts; their floor {:.2} s",
-        median(text_floors.clone())
+    let text_floor = median(
+        (0..runs)
+            .map(|_| runtime.block_on(text_floor(&dovecot, &wanted)))
+            .collect(),
     );
+    eprintln!("{size}: the first sync read {texts} texts; their floor {text_floor:.2} s");
     let mut resyncs = Vec::new();
     let mut resync_rss = Vec::new();
     let mut replies = Vec::new();
@@ -386,7 +384,7 @@ fn run_size(size: usize, runs: usize, script: &Path) -> Row {
     Row {
         size,
         floor: median(floors),
-        text_floor: median(text_floors),
+        text_floor,
         texts,
         python: median(pythons),
         first: median(firsts),
