@@ -1018,3 +1018,110 @@ async fn only_changed_and_due_conversations_are_planned_again() {
     assert_eq!(store.next_planned_due(at(3)).await.unwrap(), Some(at(5)));
     store.close().await;
 }
+
+/// A page of unprocessed messages (read as one JSON value) holds each message as reading it
+/// alone does, text that JSON must escape included, and the pages follow the order the
+/// messages arrived in, whatever order they were stored in.
+#[tokio::test]
+async fn pages_of_unprocessed_messages_read_every_field_as_a_lone_read_does() {
+    use nudge::store::{FolderState, NewMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::stores::fresh(dir.path()).await;
+    let subjects = [
+        "Tilbud \"rask\" levering \\ pris – ø 🚀",
+        "Tab\there, and a control \u{1} character",
+        "Re: Rammeavtale 2027",
+        "Plain",
+        "{\"not\": [\"json\"]}",
+        "Ærlig talt, ØÅ",
+        "Last",
+    ];
+    let start = Utc.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap();
+    let messages: Vec<NewMessage> = (0..subjects.len())
+        .map(|n| {
+            let raw = format!(
+                "From: \"Ola \\\"Sjefen\\\" Nordmann\" <ola{n}@fjordkraft.no>\r\n\
+                 To: Kari <kari@fjordsalg.no>, \"Per, Salg\" <per@fjordsalg.no>\r\n\
+                 Cc: anne@fjordkraft.no\r\n\
+                 Subject: {}\r\n\
+                 Message-ID: <m{n}.\"odd\"@fjordkraft.no>\r\n\
+                 References: <a{n}@fjordsalg.no> <b{n}@fjordsalg.no>\r\n\
+                 Date: {}\r\n\r\n",
+                subjects[n],
+                (start - chrono::Duration::hours(n as i64)).to_rfc2822()
+            );
+            NewMessage {
+                folder: "INBOX".into(),
+                origin: nudge::model::Origin::Inbox,
+                uidvalidity: 7,
+                uid: n as u32 + 1,
+                mail: nudge::mail::parse::parse(raw.as_bytes()).expect("parses"),
+                gm_thrid: None,
+                // Stored first, arrived last: the pages follow the arrival.
+                internal_date: Some(start - chrono::Duration::hours(n as i64)),
+                flags: vec!["\\Seen".into(), "$Label\"1".into()],
+                from_seller: false,
+                automated: n == 3,
+                class: None,
+            }
+        })
+        .collect();
+    let state = FolderState {
+        name: "INBOX".into(),
+        uidvalidity: 7,
+        last_uid: messages.len() as u32,
+        highest_modseq: None,
+    };
+    let ids = store
+        .store_messages(&messages, &state, "inbox", start)
+        .await
+        .unwrap();
+
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.unprocessed_page(after.as_ref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        paged.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let in_arrival: Vec<i64> = ids.iter().rev().copied().collect();
+    assert_eq!(paged.iter().map(|m| m.id).collect::<Vec<_>>(), in_arrival);
+    for message in &paged {
+        let alone = store.message(message.id).await.unwrap().expect("stored");
+        assert_eq!(message, &alone);
+    }
+    let odd = paged.iter().find(|m| m.id == ids[0]).unwrap();
+    assert_eq!(odd.subject, subjects[0]);
+    assert_eq!(odd.from_name.as_deref(), Some("Ola \"Sjefen\" Nordmann"));
+
+    let mut candidates = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.text_candidates_page(after.as_ref(), 2).await.unwrap();
+        candidates.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // The automated one has no text worth reading.
+    let wanted: Vec<i64> = in_arrival
+        .iter()
+        .copied()
+        .filter(|&id| id != ids[3])
+        .collect();
+    assert_eq!(candidates.iter().map(|c| c.id).collect::<Vec<_>>(), wanted);
+    for candidate in &candidates {
+        let alone = paged.iter().find(|m| m.id == candidate.id).unwrap();
+        assert_eq!(candidate.subject, alone.subject);
+        assert_eq!(candidate.message_id, alone.message_id);
+        assert_eq!(candidate.from_addr, alone.from_addr);
+        assert_eq!(candidate.thread_id, alone.thread_id);
+        assert_eq!((candidate.uid, candidate.origin), (alone.uid, alone.origin));
+    }
+    store.close().await;
+}

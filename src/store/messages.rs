@@ -71,6 +71,82 @@ const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_
     automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
     heard, organization, (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
 
+/// The names of [`MESSAGE_COLUMNS`], in order: what a page read as one JSON value holds.
+const MESSAGE_NAMES: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
+    from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags, from_seller, \
+    automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
+    heard, organization, role";
+
+/// A stored message's columns ([`MESSAGE_COLUMNS`]) as the store holds them, read from a
+/// row or, in their order, from a JSON array.
+#[derive(serde::Deserialize)]
+struct MessageRow {
+    id: i64,
+    folder: String,
+    uid: i64,
+    thread_id: i64,
+    message_id: Option<String>,
+    in_reply_to: String,
+    refs: String,
+    from_addr: String,
+    from_name: Option<String>,
+    to_addrs: String,
+    cc_addrs: String,
+    subject: String,
+    date: i64,
+    arrived: Option<i64>,
+    flags: String,
+    from_seller: i64,
+    automated: i64,
+    class: Option<i64>,
+    return_date: Option<String>,
+    bounced_message_id: Option<String>,
+    bounced_recipient: Option<String>,
+    snippet: String,
+    has_body: i64,
+    heard: Option<String>,
+    organization: Option<String>,
+    role: Option<String>,
+}
+
+impl MessageRow {
+    fn of(row: &sqlx::any::AnyRow) -> MessageRow {
+        MessageRow {
+            id: row.get("id"),
+            folder: row.get("folder"),
+            uid: row.get("uid"),
+            thread_id: row.get("thread_id"),
+            message_id: row.get("message_id"),
+            in_reply_to: row.get("in_reply_to"),
+            refs: row.get("refs"),
+            from_addr: row.get("from_addr"),
+            from_name: row.get("from_name"),
+            to_addrs: row.get("to_addrs"),
+            cc_addrs: row.get("cc_addrs"),
+            subject: row.get("subject"),
+            date: row.get("date"),
+            arrived: row.get("arrived"),
+            flags: row.get("flags"),
+            from_seller: row.get("from_seller"),
+            automated: row.get("automated"),
+            class: row.get("class"),
+            return_date: row.get("return_date"),
+            bounced_message_id: row.get("bounced_message_id"),
+            bounced_recipient: row.get("bounced_recipient"),
+            snippet: row.get("snippet"),
+            has_body: row.get("has_body"),
+            heard: row.get("heard"),
+            organization: row.get("organization"),
+            role: row.get("role"),
+        }
+    }
+
+    /// Where it stands in the order unprocessed messages are applied.
+    fn place(&self) -> (i64, i64) {
+        (self.arrived.unwrap_or(i64::MIN), self.id)
+    }
+}
+
 fn split_ids(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
 }
@@ -296,47 +372,59 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<StoredMessage>, Option<Cursor>)> {
-        let rows = self
-            .unprocessed_rows(MESSAGE_COLUMNS, "", after, limit)
+        let mut rows: Vec<MessageRow> = self
+            .unprocessed_rows(MESSAGE_COLUMNS, MESSAGE_NAMES, "", after, limit)
             .await?;
-        let next = Cursor::after(&rows, limit, |row| {
-            (
-                row.get::<Option<i64>, _>("arrived").unwrap_or(i64::MIN),
-                row.get("id"),
-            )
-        });
+        rows.sort_unstable_by_key(MessageRow::place);
+        let next = Cursor::after(&rows, limit, MessageRow::place);
         let page = rows
-            .iter()
-            .map(|r| self.message_from_row(r))
+            .into_iter()
+            .map(|r| self.message_of(r))
             .collect::<Result<_>>()?;
         Ok((page, next))
     }
 
-    /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, those `filter`
-    /// keeps) after `after`, in the order of the partial index on them. `arrived` is always
-    /// set (migrations 0002 and 0016 filled it for older rows): the order is the index's,
-    /// read from where the last page ended.
-    async fn unprocessed_rows(
+    /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, whose names are
+    /// `names`, those `filter` keeps) after `after`, in the order of the partial index on
+    /// them. `arrived` is always set (migrations 0002 and 0016 filled it for older rows): the
+    /// order is the index's, read from where the last page ended.
+    ///
+    /// The page comes back as one JSON array of the rows' values, each row an array in
+    /// `names`' order: a first sync reads every message it stored, and a row at a time each
+    /// row would cross from SQLite's thread to this one alone, a wake-up of each thread for
+    /// each message. The rows are in no promised order within the page.
+    async fn unprocessed_rows<T: serde::de::DeserializeOwned>(
         &self,
         columns: &str,
+        names: &str,
         filter: &str,
         after: Option<&Cursor>,
         limit: usize,
-    ) -> Result<Vec<sqlx::any::AnyRow>> {
+    ) -> Result<Vec<T>> {
         let (arrived, id) = after.map_or((i64::MIN, 0), |c| (c.arrived, c.id));
+        let rows = match self.backend() {
+            super::Backend::Sqlite => format!("json_group_array(json_array({names}))"),
+            super::Backend::Postgres => format!("json_agg(json_build_array({names}))::text"),
+        };
         let sql = format!(
-            "SELECT {columns} FROM messages
-             WHERE processed = 0 AND quarantined_at IS NULL
-               AND (arrived, id) > (?, ?) {filter}
-             ORDER BY arrived, id LIMIT ?"
+            "SELECT {rows} FROM (SELECT {columns} FROM messages
+                 WHERE processed = 0 AND quarantined_at IS NULL
+                   AND (arrived, id) > (?, ?) {filter}
+                 ORDER BY arrived, id LIMIT ?) AS page"
         );
-        sqlx::query(numbered(self.backend(), sql))
+        let page: Option<String> = sqlx::query_scalar(numbered(self.backend(), sql))
             .bind(arrived)
             .bind(id)
             .bind(limit as i64)
-            .fetch_all(self.pool())
+            .fetch_one(self.pool())
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        // PostgreSQL aggregates no row to NULL, SQLite to an empty array.
+        match page {
+            Some(page) => serde_json::from_str(&page)
+                .map_err(|e| self.error(format!("reading a page of messages: {e}"))),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The unprocessed messages whose text a pass may want, oldest first, a page at a time:
@@ -347,19 +435,17 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<TextCandidate>, Option<Cursor>)> {
-        let rows: Vec<CandidateRow> = self
+        let mut rows: Vec<CandidateRow> = self
             .unprocessed_rows(
                 "id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
-                 (SELECT role FROM folders WHERE folders.name = messages.folder)",
+                 (SELECT role FROM folders WHERE folders.name = messages.folder) AS role",
+                "id, folder, uid, thread_id, message_id, from_addr, subject, arrived, role",
                 "AND has_body = 0 AND from_seller = 0 AND automated = 0",
                 after,
                 limit,
             )
-            .await?
-            .iter()
-            .map(<CandidateRow as sqlx::FromRow<_>>::from_row)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.error(e))?;
+            .await?;
+        rows.sort_unstable_by_key(|row| (row.7, row.0));
         let next = Cursor::after(&rows, limit, |row| (row.7, row.0));
         let page = rows
             .into_iter()
@@ -537,46 +623,42 @@ impl Store {
     }
 
     fn message_from_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredMessage> {
-        let date = read_time(row.get("date")).map_err(|e| self.error(e))?;
-        let arrived = match row.get::<Option<i64>, _>("arrived") {
+        self.message_of(MessageRow::of(row))
+    }
+
+    fn message_of(&self, row: MessageRow) -> Result<StoredMessage> {
+        let date = read_time(row.date).map_err(|e| self.error(e))?;
+        let arrived = match row.arrived {
             Some(seconds) => read_time(seconds).map_err(|e| self.error(e))?,
             None => date,
         };
         Ok(StoredMessage {
-            id: row.get("id"),
-            folder: row.get("folder"),
-            origin: Origin::from_role(row.get::<Option<String>, _>("role").as_deref()),
-            uid: row.get::<i64, _>("uid") as u32,
-            thread_id: row.get("thread_id"),
-            message_id: row.get("message_id"),
-            in_reply_to: split_ids(&row.get::<String, _>("in_reply_to")),
-            references: split_ids(&row.get::<String, _>("refs")),
-            from_addr: row.get("from_addr"),
-            from_name: row.get("from_name"),
-            to: super::batch::read_mailboxes(&row.get::<String, _>("to_addrs")),
-            cc: super::batch::read_mailboxes(&row.get::<String, _>("cc_addrs")),
-            subject: row.get("subject"),
+            id: row.id,
+            folder: row.folder,
+            origin: Origin::from_role(row.role.as_deref()),
+            uid: row.uid as u32,
+            thread_id: row.thread_id,
+            message_id: row.message_id,
+            in_reply_to: split_ids(&row.in_reply_to),
+            references: split_ids(&row.refs),
+            from_addr: row.from_addr,
+            from_name: row.from_name,
+            to: super::batch::read_mailboxes(&row.to_addrs),
+            cc: super::batch::read_mailboxes(&row.cc_addrs),
+            subject: row.subject,
             date,
             arrived,
-            flags: row
-                .get::<String, _>("flags")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            from_seller: row.get::<i64, _>("from_seller") != 0,
-            automated: row.get::<i64, _>("automated") != 0,
-            class: row
-                .get::<Option<i64>, _>("class")
-                .and_then(MessageClass::from_code),
-            return_date: row
-                .get::<Option<String>, _>("return_date")
-                .and_then(|d| d.parse().ok()),
-            bounced_message_id: row.get("bounced_message_id"),
-            bounced_recipient: row.get("bounced_recipient"),
-            snippet: row.get("snippet"),
-            has_body: row.get::<i64, _>("has_body") != 0,
-            heard: Heard::from_json(row.get::<Option<String>, _>("heard").as_deref()),
-            organization: row.get("organization"),
+            flags: row.flags.split_whitespace().map(str::to_string).collect(),
+            from_seller: row.from_seller != 0,
+            automated: row.automated != 0,
+            class: row.class.and_then(MessageClass::from_code),
+            return_date: row.return_date.and_then(|d| d.parse().ok()),
+            bounced_message_id: row.bounced_message_id,
+            bounced_recipient: row.bounced_recipient,
+            snippet: row.snippet,
+            has_body: row.has_body != 0,
+            heard: Heard::from_json(row.heard.as_deref()),
+            organization: row.organization,
         })
     }
 }
@@ -748,6 +830,18 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::thread_key;
+
+    /// A page read as JSON names each column [`super::MESSAGE_COLUMNS`] reads, in its order.
+    #[test]
+    fn a_page_names_the_columns_a_message_is_read_from() {
+        let names: Vec<&str> = super::MESSAGE_NAMES.split(", ").map(str::trim).collect();
+        let columns: Vec<&str> = super::MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| c.trim().rsplit(' ').next().unwrap_or(c))
+            .collect();
+        assert_eq!(names.len(), 26);
+        assert_eq!(names, columns);
+    }
 
     /// The key is the first eight bytes of SHA-256, big-endian and signed, the same on every
     /// build and the one PostgreSQL's migration computes: values from another SHA-256 (Python's
