@@ -71,14 +71,8 @@ const MESSAGE_COLUMNS: &str = "id, folder, uid, thread_id, message_id, in_reply_
     automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
     heard, organization, (SELECT role FROM folders WHERE folders.name = messages.folder) AS role";
 
-/// The names of [`MESSAGE_COLUMNS`], in order: what a page read as one JSON value holds.
-const MESSAGE_NAMES: &str = "id, folder, uid, thread_id, message_id, in_reply_to, refs, \
-    from_addr, from_name, to_addrs, cc_addrs, subject, date, arrived, flags, from_seller, \
-    automated, class, return_date, bounced_message_id, bounced_recipient, snippet, has_body, \
-    heard, organization, role";
-
 /// A stored message's columns ([`MESSAGE_COLUMNS`]) as the store holds them, read from a
-/// row or, in their order, from a JSON array.
+/// row or, in their order, from a JSON array ([`Store::unprocessed_rows`]).
 #[derive(serde::Deserialize)]
 struct MessageRow {
     id: i64,
@@ -145,6 +139,17 @@ impl MessageRow {
     fn place(&self) -> (i64, i64) {
         (self.arrived.unwrap_or(i64::MIN), self.id)
     }
+}
+
+/// The names a list of result columns gives its values, in order: each column's last word
+/// (its own name, or the alias `AS` gives an expression). The columns are nudge's constant
+/// lists, with no comma inside an expression.
+fn output_names(columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| column.split_whitespace().last().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn split_ids(text: &str) -> Vec<String> {
@@ -372,11 +377,9 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<StoredMessage>, Option<Cursor>)> {
-        let mut rows: Vec<MessageRow> = self
-            .unprocessed_rows(MESSAGE_COLUMNS, MESSAGE_NAMES, "", after, limit)
+        let (rows, next) = self
+            .unprocessed_rows(MESSAGE_COLUMNS, "", after, limit, MessageRow::place)
             .await?;
-        rows.sort_unstable_by_key(MessageRow::place);
-        let next = Cursor::after(&rows, limit, MessageRow::place);
         let page = rows
             .into_iter()
             .map(|r| self.message_of(r))
@@ -384,24 +387,26 @@ impl Store {
         Ok((page, next))
     }
 
-    /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, whose names are
-    /// `names`, those `filter` keeps) after `after`, in the order of the partial index on
-    /// them. `arrived` is always set (migrations 0002 and 0016 filled it for older rows): the
-    /// order is the index's, read from where the last page ended.
+    /// Up to `limit` unprocessed, unquarantined messages (`columns` of them, those `filter`
+    /// keeps) after `after`, in the order of the partial index on them, and where the page
+    /// ended. `arrived` is always set (migrations 0002 and 0016 filled it for older rows):
+    /// the order is the index's, read from where the last page ended; `place` reads a row's
+    /// arrival and id.
     ///
-    /// The page comes back as one JSON array of the rows' values, each row an array in
-    /// `names`' order: a first sync reads every message it stored, and a row at a time each
-    /// row would cross from SQLite's thread to this one alone, a wake-up of each thread for
-    /// each message. The rows are in no promised order within the page.
+    /// The page comes back as one JSON array of the rows' values, each row an array in the
+    /// order of `columns`: a first sync reads every message it stored, and a row at a time
+    /// each row would cross from SQLite's thread to this one alone, a wake-up of each thread
+    /// for each message. An aggregate promises no order: the rows are sorted here.
     async fn unprocessed_rows<T: serde::de::DeserializeOwned>(
         &self,
         columns: &str,
-        names: &str,
         filter: &str,
         after: Option<&Cursor>,
         limit: usize,
-    ) -> Result<Vec<T>> {
+        place: impl Fn(&T) -> (i64, i64),
+    ) -> Result<(Vec<T>, Option<Cursor>)> {
         let (arrived, id) = after.map_or((i64::MIN, 0), |c| (c.arrived, c.id));
+        let names = output_names(columns);
         let rows = match self.backend() {
             super::Backend::Sqlite => format!("json_group_array(json_array({names}))"),
             super::Backend::Postgres => format!("json_agg(json_build_array({names}))::text"),
@@ -420,11 +425,14 @@ impl Store {
             .await
             .map_err(|e| self.error(e))?;
         // PostgreSQL aggregates no row to NULL, SQLite to an empty array.
-        match page {
+        let mut rows: Vec<T> = match page {
             Some(page) => serde_json::from_str(&page)
-                .map_err(|e| self.error(format!("reading a page of messages: {e}"))),
-            None => Ok(Vec::new()),
-        }
+                .map_err(|e| self.error(format!("reading a page of messages: {e}")))?,
+            None => Vec::new(),
+        };
+        rows.sort_unstable_by_key(&place);
+        let next = Cursor::after(&rows, limit, place);
+        Ok((rows, next))
     }
 
     /// The unprocessed messages whose text a pass may want, oldest first, a page at a time:
@@ -435,18 +443,16 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<(Vec<TextCandidate>, Option<Cursor>)> {
-        let mut rows: Vec<CandidateRow> = self
+        let (rows, next) = self
             .unprocessed_rows(
                 "id, folder, uid, thread_id, message_id, from_addr, subject, arrived,
                  (SELECT role FROM folders WHERE folders.name = messages.folder) AS role",
-                "id, folder, uid, thread_id, message_id, from_addr, subject, arrived, role",
                 "AND has_body = 0 AND from_seller = 0 AND automated = 0",
                 after,
                 limit,
+                |row: &CandidateRow| (row.7, row.0),
             )
             .await?;
-        rows.sort_unstable_by_key(|row| (row.7, row.0));
-        let next = Cursor::after(&rows, limit, |row| (row.7, row.0));
         let page = rows
             .into_iter()
             .map(
@@ -831,16 +837,20 @@ impl Cursor {
 mod tests {
     use super::thread_key;
 
-    /// A page read as JSON names each column [`super::MESSAGE_COLUMNS`] reads, in its order.
+    /// A page read as JSON holds each column a message is read from, in its order, under
+    /// its own name or its alias.
     #[test]
     fn a_page_names_the_columns_a_message_is_read_from() {
-        let names: Vec<&str> = super::MESSAGE_NAMES.split(", ").map(str::trim).collect();
-        let columns: Vec<&str> = super::MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| c.trim().rsplit(' ').next().unwrap_or(c))
-            .collect();
+        let names = super::output_names(super::MESSAGE_COLUMNS);
+        let names: Vec<&str> = names.split(", ").collect();
         assert_eq!(names.len(), 26);
-        assert_eq!(names, columns);
+        assert_eq!(names[..3], ["id", "folder", "uid"]);
+        assert_eq!(names[12..14], ["date", "arrived"]);
+        assert_eq!(names[25], "role");
+        assert_eq!(
+            super::output_names("id,\n  (SELECT role FROM folders) AS role"),
+            "id, role"
+        );
     }
 
     /// The key is the first eight bytes of SHA-256, big-endian and signed, the same on every
