@@ -213,14 +213,14 @@ fn one_process_serves_every_account_and_a_failing_one_backs_off_alone() {
     // The INBOX watcher runs in a task of its own, in the account's span too. Its line may
     // come after the draft is withdrawn: the pass the watcher started as it connected can
     // find the reply first, and Dovecot tells IDLE of a change about half a second late.
-    let told = wait_until(Duration::from_secs(10), || {
+    let seen = wait_until(Duration::from_secs(10), || {
         daemon
             .log()
             .lines()
             .any(|l| l.contains(OLA) && l.contains("INBOX changed"))
     });
     assert!(
-        told.is_some(),
+        seen.is_some(),
         "Ola's watcher saw the reply:\n{}",
         daemon.log()
     );

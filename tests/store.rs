@@ -1059,7 +1059,7 @@ async fn pages_of_unprocessed_messages_read_every_field_as_a_lone_read_does() {
                 gm_thrid: None,
                 // Stored first, arrived last: the pages follow the arrival.
                 internal_date: Some(start - chrono::Duration::hours(n as i64)),
-                flags: vec!["\\Seen".into(), "$Label\"1".into()],
+                flags: vec![],
                 from_seller: false,
                 automated: n == 3,
                 class: None,
